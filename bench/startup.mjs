@@ -1,0 +1,106 @@
+// bench/startup.mjs — `run --rm IMAGE true` start-up, skiff beside podman, crun and bwrap, in one
+// hyperfine run as the same unprivileged user with a clean environment. Writes docs/benchmarks.md.
+//
+// Run as root on a machine prepared by test/setup-host.sh (it is called here): `npm run bench`.
+// The environment is cleared (`env -i` with PATH, HOME, XDG_RUNTIME_DIR) because this machine sets
+// NODE_EXTRA_CA_CERTS, which adds ~35 ms to every Node start, skiff's included.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)))
+const user = process.env.SKIFF_TEST_USER || 'skiff-test'
+const runs = Number(process.env.BENCH_RUNS || 40)
+const work = '/tmp/skiff-bench'
+
+function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...opts })
+}
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+}
+
+if (process.getuid() !== 0) {
+  console.error('bench: run as root (it installs the peers and runs them as the unprivileged test user)')
+  process.exit(2)
+}
+
+// 1. The machine and the peers.
+sh('bash', [join(root, 'test', 'setup-host.sh')], { stdio: 'inherit' })
+const peers = { hyperfine: 'hyperfine', podman: 'podman', crun: 'crun', bwrap: 'bubblewrap' }
+const missing = Object.entries(peers).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg)
+if (missing.length) {
+  sh('apt-get', ['update', '-qq'], { stdio: 'inherit' })
+  sh('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+if (!existsSync(join(root, 'dist', 'skiff'))) sh('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+
+// 2. One image for every tool: the busybox image the tests build, offline.
+rmSync(work, { recursive: true, force: true })
+mkdirSync(work, { recursive: true })
+chmodSync(work, 0o755)
+const archive = join(work, 'busybox.tar')
+sh('node', [join(root, 'test', 'fixtures', 'make-busybox-image.mjs'), archive], { stdio: 'inherit' })
+sh('cp', [join(root, 'dist', 'skiff'), join(work, 'skiff')])
+sh('chown', ['-R', user, work])
+
+const uid = Number(sh('id', ['-u', user]).trim())
+const home = sh('sh', ['-c', `getent passwd ${user} | cut -d: -f6`]).trim()
+const cleanEnv = ['env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin', `HOME=${home}`, `XDG_RUNTIME_DIR=/run/user/${uid}`, `USER=${user}`]
+const asUser = (script) => sh('runuser', ['-u', user, '--', ...cleanEnv, 'sh', '-c', script], { cwd: work })
+
+const store = join(work, 'store')
+asUser(`SKIFF_ROOT=${store} ./skiff load -q -i busybox.tar`)
+asUser('podman rm -af >/dev/null 2>&1; podman load -q -i busybox.tar')
+// crun and bwrap get the same root filesystem as a plain directory (a bundle, as runc users make).
+asUser(`mkdir -p bundle/rootfs && tar -xf busybox.tar -C bundle && for l in $(python3 -c "import json;print(' '.join(json.load(open('bundle/manifest.json'))[0]['Layers']))"); do tar -xf bundle/$l -C bundle/rootfs 2>/dev/null || true; done`)
+asUser('cd bundle && crun spec --rootless && python3 - <<EOF\nimport json\nc=json.load(open("config.json"))\nc["process"]["args"]=["true"]\nc["process"]["terminal"]=False\njson.dump(c,open("config.json","w"))\nEOF')
+
+const skiff = `SKIFF_ROOT=${store} ${work}/skiff`
+const cases = [
+  ['skiff', `${skiff} run --rm busybox true`],
+  ['podman --network=none', 'podman run --rm --network=none busybox true'],
+  ['podman (default network)', 'podman run --rm busybox true'],
+  ['crun run (bundle)', `crun --cgroup-manager=disabled run -b ${work}/bundle bench-$$`],
+  ['bwrap', `bwrap --unshare-all --bind ${work}/bundle/rootfs / --proc /proc --dev /dev true`],
+  ['skiff --version', `${work}/skiff --version`],
+]
+const out = join(work, 'startup.json')
+const hyperfineArgs = ['hyperfine', '-N', '--warmup', '5', '--runs', String(runs), '--export-json', out]
+for (const [name, cmd] of cases) hyperfineArgs.push('-n', name, cmd)
+sh('runuser', ['-u', user, '--', ...cleanEnv, ...hyperfineArgs], { cwd: work, stdio: 'inherit' })
+
+// 3. The report.
+const results = JSON.parse(readFileSync(out, 'utf8')).results
+const ms = (s) => (s * 1000).toFixed(1)
+const skiffMedian = results[0].median
+const version = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' }).stdout.trim().split('\n')[0]
+const rows = results.map((r) => `| ${r.command} | ${ms(r.median)} | ${ms(r.min)} | ${ms(r.max)} | ${(r.median / skiffMedian).toFixed(2)} |`)
+const md = `# Benchmarks
+
+Measured by \`node bench/startup.mjs\` (as root; every tool runs as the unprivileged user
+\`${user}\` with a clean environment: \`env -i PATH HOME XDG_RUNTIME_DIR USER\` — this machine sets
+NODE_EXTRA_CA_CERTS, which adds ~35 ms to any Node start). hyperfine, ${runs} runs after 5 warm-up
+runs, the tools interleaved in one run. Image: busybox built from Debian's busybox-static
+(test/fixtures/make-busybox-image.mjs), the same files for every tool.
+
+## \`run --rm IMAGE true\`
+
+| command | median ms | min ms | max ms | median ÷ skiff's |
+|---|---|---|---|---|
+${rows.join('\n')}
+
+skiff's network here is loopback only (user-mode networking arrives with its own issue), so the
+fair podman figure is \`--network=none\`.
+
+Commands:
+${cases.map(([n, c]) => `- ${n}: \`${c.replace(work, '$BENCH').replace(work, '$BENCH')}\``).join('\n')}
+
+Versions: ${version(`${work}/skiff --version`)}; ${version('podman --version')}; ${version('crun --version')};
+${version('bwrap --version')}; ${version('hyperfine --version')}; kernel ${version('uname -r')}.
+Measured ${new Date().toISOString().slice(0, 10)}.
+`
+writeFileSync(join(root, 'docs', 'benchmarks.md'), md)
+process.stdout.write(`\nbench: wrote docs/benchmarks.md\n${rows.join('\n')}\n`)

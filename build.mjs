@@ -1,0 +1,129 @@
+// npm run build: bundle the TypeScript, compile the shim, and produce dist/skiff, one executable.
+//
+//   cmd/main.ts ──esbuild──▶ dist/skiff.cjs ─┐
+//   shims/*.c ──cc -static──▶ dist/skiff-shim ┴─▶ Node SEA (from the local node) ──▶ dist/skiff
+//
+// The SEA is made with @yao-pkg/pkg's sea() from the node that runs this script, so nothing is
+// downloaded. pkg injects the blob with `npx postject` and swallows a failure of that step,
+// leaving a plain copy of node behind, so the last step checks that dist/skiff really is skiff.
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = dirname(fileURLToPath(import.meta.url))
+const dist = join(root, 'dist')
+const require = createRequire(import.meta.url)
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const args = new Set(process.argv.slice(2))
+const quiet = args.has('--quiet')
+
+function step(what) {
+  if (!quiet) process.stdout.write(`build: ${what}\n`)
+}
+
+function gitDescribe() {
+  try {
+    return execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return ''
+  }
+}
+
+function compileShim() {
+  const sources = readdirSync(join(root, 'shims')).filter((f) => f.endsWith('.c')).map((f) => join(root, 'shims', f))
+  const out = join(dist, 'skiff-shim')
+  const cc = process.env.CC || 'cc'
+  step(`compile shim (${cc} -static, ${sources.length} files)`)
+  execFileSync(cc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE', '-o', out, ...sources], { stdio: 'inherit' })
+  return out
+}
+
+async function bundle(shimDigest) {
+  const esbuild = await import('esbuild')
+  const commit = gitDescribe()
+  step('bundle TypeScript (esbuild)')
+  await esbuild.build({
+    entryPoints: [join(root, 'cmd', 'main.ts')],
+    outfile: join(dist, 'skiff.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // yargs' ESM build reads import.meta.url; in a CommonJS bundle that is this file's own URL.
+    banner: { js: 'const __skiff_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+    define: {
+      'import.meta.url': '__skiff_import_meta_url',
+      SKIFF_VERSION: JSON.stringify(commit ? `${pkg.version}+${commit}` : pkg.version),
+      SKIFF_SHIM_SHA256: JSON.stringify(shimDigest),
+    },
+  })
+  return join(dist, 'skiff.cjs')
+}
+
+async function makeExecutable(bundlePath, shimPath) {
+  step('make the single executable (Node SEA from the local node)')
+  const { default: sea } = require('@yao-pkg/pkg/lib-es5/sea.js')
+  const out = join(dist, 'skiff')
+  const tmpOut = join(dist, `.skiff.${process.pid}`)
+  rmSync(tmpOut, { force: true })
+  // pkg runs `npx postject`: let npx find our devDependency and never stop to ask.
+  process.env.PATH = `${join(root, 'node_modules', '.bin')}:${process.env.PATH}`
+  process.env.npm_config_yes = 'true'
+  await sea(bundlePath, {
+    ...localNode(),
+    targets: [{ nodeRange: `node${process.versions.node.split('.')[0]}`, platform: 'linux', arch: process.arch, output: tmpOut }],
+    seaConfig: { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { shim: shimPath } },
+  })
+  rmSync(join(dist, '.node-stripped'), { force: true })
+  chmodSync(tmpOut, 0o755)
+  verify(tmpOut)
+  renameSync(tmpOut, out)
+  return out
+}
+
+/**
+ * The node to build from: this one, with its debug symbols stripped when `strip` exists (Debian's
+ * node carries them: 99 MB → 86 MB). Never downloaded.
+ */
+function localNode() {
+  const copy = join(dist, '.node-stripped')
+  try {
+    execFileSync('cp', [process.execPath, copy])
+    execFileSync('strip', ['--strip-all', copy], { stdio: 'ignore' })
+    execFileSync(copy, ['-e', '0'])
+    return { nodePath: copy }
+  } catch {
+    rmSync(copy, { force: true })
+    return { useLocalNode: true }
+  }
+}
+
+/** dist/skiff must be skiff: its --version is ours (a bare node prints vX.Y.Z) and its shim is embedded. */
+function verify(exe) {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME || tmpdir(), XDG_CACHE_HOME: join(tmpdir(), `skiff-build-${process.pid}`) }
+  let out
+  try {
+    out = execFileSync(exe, ['version'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (err) {
+    throw new Error(`build: ${exe} does not run as skiff (postject may have failed): ${err.stderr || err.message}`)
+  } finally {
+    rmSync(env.XDG_CACHE_HOME, { recursive: true, force: true })
+  }
+  if (!/^skiff version /m.test(out) || !/shim: sha256:[0-9a-f]{64} \(embedded\)/m.test(out)) {
+    throw new Error(`build: ${exe} is not a working skiff executable; \`${exe} version\` printed:\n${out}`)
+  }
+  step(`verified: ${out.split('\n')[0]} (${(statSync(exe).size / 1e6).toFixed(1)} MB)`)
+}
+
+mkdirSync(dist, { recursive: true })
+const shimPath = compileShim()
+const shimDigest = createHash('sha256').update(readFileSync(shimPath)).digest('hex')
+const bundlePath = await bundle(shimDigest)
+if (!args.has('--bundle-only')) await makeExecutable(bundlePath, shimPath)

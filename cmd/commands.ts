@@ -1,0 +1,32 @@
+// The table of skiff's verbs: name, one-line description, and a lazy loader. Pure.
+//
+// Only the module of the verb being run is evaluated, so start-up does not pay for the others.
+import type { CommandSpec } from './cli.js'
+
+export interface CommandEntry {
+  name: string
+  aliases?: string[]
+  describe: string
+  /** hidden verbs are internal (e.g. workers run inside the user namespace) */
+  hidden?: boolean
+  /**
+   * For verbs followed by a container command (run, exec): which options take a value, so the
+   * command after the first positional is split off before parsing (see split-argv.ts).
+   */
+  valueOptions?: string[]
+  load: () => Promise<{ default: CommandSpec<any> }>
+}
+
+export const commands: CommandEntry[] = [
+  {
+    name: 'run',
+    describe: 'Run a command in a new container',
+    valueOptions: ['-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint', '--name'],
+    load: () => import('./run.js'),
+  },
+  { name: 'load', describe: 'Load an image from a docker-save or OCI archive', load: () => import('./load.js') },
+  { name: 'images', describe: 'List images', load: () => import('./images.js') },
+  { name: 'info', describe: 'Show what this machine supports for rootless containers', load: () => import('./info.js') },
+  { name: 'version', describe: 'Show the version of skiff and of its parts', load: () => import('./version.js') },
+  { name: '__storage', describe: 'internal: storage work inside the user namespace', hidden: true, load: () => import('./storage-worker.js') },
+]

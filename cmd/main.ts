@@ -1,0 +1,81 @@
+// skiff's entry point: pick the verb, load only its module, parse its options, report errors.
+import { isSkiffError } from '../core/errors.js'
+import { helpText, parseArgs } from './cli.js'
+import { commands } from './commands.js'
+import { splitAtCommand } from './split-argv.js'
+
+declare const SKIFF_VERSION: string
+
+const version = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'
+
+export function reportError(err: unknown): number {
+  if (isSkiffError(err)) {
+    process.stderr.write(`skiff: ${err.message}\n`)
+    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`)
+    if (process.env.SKIFF_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
+    return err.exitCode
+  }
+  process.stderr.write(`skiff: internal error (a bug; please report it with this trace):\n`)
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
+  return 125
+}
+
+function overview(): string {
+  const visible = commands.filter((c) => !c.hidden)
+  const width = Math.max(...visible.map((c) => c.name.length)) + 2
+  return [
+    'Usage: skiff COMMAND [OPTIONS]',
+    '',
+    'Rootless containers in one executable.',
+    '',
+    'Commands:',
+    ...visible.map((c) => `  ${c.name.padEnd(width)}${c.describe}`),
+    '',
+    "Run 'skiff COMMAND --help' for the options of a command.",
+    '',
+  ].join('\n')
+}
+
+async function main(argv: string[]): Promise<number> {
+  const first = argv[0]
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`skiff version ${version}\n`)
+    return 0
+  }
+  if (first === undefined || first === '--help' || first === 'help') {
+    process.stdout.write(overview())
+    return first === undefined ? 125 : 0
+  }
+  const entry = commands.find((c) => c.name === first || c.aliases?.includes(first))
+  if (!entry) {
+    process.stderr.write(`skiff: unknown command ${JSON.stringify(first)}\n  hint: run 'skiff --help' for the list\n`)
+    return 125
+  }
+  let rest = argv.slice(1)
+  let containerCommand: string[] = []
+  if (entry.valueOptions) {
+    const split = splitAtCommand(argv, new Set(entry.valueOptions), 1)
+    rest = split.head.slice(1)
+    containerCommand = split.command
+  }
+  const spec = (await entry.load()).default
+  if (rest.includes('--help')) {
+    process.stdout.write(helpText(spec))
+    return 0
+  }
+  try {
+    await spec.handler(parseArgs(entry.name, spec, rest, containerCommand))
+  } catch (err) {
+    return reportError(err)
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err) => {
+    process.exitCode = reportError(err)
+  },
+)

@@ -1,0 +1,66 @@
+// skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
+import { readFileSync } from 'node:fs'
+import { SkiffError } from '../core/errors.js'
+import type { CommandSpec } from './cli.js'
+
+interface RunArgs {
+  image: string
+  rm: boolean
+  interactive: boolean
+  tty: boolean
+  env: string[]
+  'env-file': string[]
+  workdir?: string
+  user?: string
+  hostname?: string
+  entrypoint?: string
+}
+
+/** Lines of an --env-file: KEY=value or KEY, skipping blanks and # comments (as Docker). */
+export function parseEnvFile(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, '').trimStart())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+}
+
+const spec: CommandSpec<RunArgs> = {
+  usage: 'run [OPTIONS] IMAGE [COMMAND] [ARG...]',
+  describe: 'Run a command in a new container',
+  positionals: ['image'],
+  required: 1,
+  options: [
+    { name: 'rm', type: 'boolean', default: false, describe: 'Remove the container when it exits' },
+    { name: 'interactive', alias: 'i', type: 'boolean', default: false, describe: 'Keep stdin open' },
+    { name: 'tty', alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-terminal' },
+    { name: 'env', alias: 'e', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Set an environment variable (KEY alone copies it from here)' },
+    { name: 'env-file', type: 'string', array: true, placeholder: 'FILE', describe: 'Read environment variables from a file' },
+    { name: 'workdir', alias: 'w', type: 'string', placeholder: 'DIR', describe: 'Working directory inside the container' },
+    { name: 'user', alias: 'u', type: 'string', placeholder: 'USER[:GROUP]', describe: 'User name or uid, and group name or gid' },
+    { name: 'hostname', alias: 'h', type: 'string', placeholder: 'NAME', describe: 'Container host name' },
+    { name: 'entrypoint', type: 'string', placeholder: 'CMD', describe: "Override the image's entrypoint" },
+  ],
+  handler: async (argv) => {
+    const fromFiles = argv['env-file'].flatMap((f) => {
+      try {
+        return parseEnvFile(readFileSync(f, 'utf8'))
+      } catch (err) {
+        throw new SkiffError('E_ENV_FILE', `cannot read --env-file ${f}: ${(err as Error).message}`, { hint: 'check the path' })
+      }
+    })
+    const { runContainer } = await import('../core/container-run.js')
+    process.exitCode = await runContainer({
+      image: argv.image,
+      args: argv.containerCommand,
+      rm: argv.rm,
+      interactive: argv.interactive,
+      tty: argv.tty,
+      env: [...fromFiles, ...argv.env],
+      workdir: argv.workdir,
+      user: argv.user,
+      hostname: argv.hostname,
+      entrypoint: argv.entrypoint,
+    })
+  },
+}
+export default spec

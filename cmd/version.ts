@@ -1,0 +1,22 @@
+// skiff version: the version, the Node inside, and the shim the executable carries.
+import { isSingleExecutable, shimDigest, shimPath } from '../core/shim-binary.js'
+import type { CommandSpec } from './cli.js'
+
+declare const SKIFF_VERSION: string
+
+const spec: CommandSpec = {
+  usage: 'version',
+  describe: 'Show the version of skiff and of its parts',
+  options: [],
+  positionals: [],
+  handler: () => {
+    const lines = [
+      `skiff version ${typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'}`,
+      `node: ${process.version}`,
+      `shim: sha256:${shimDigest || 'unknown'} (${isSingleExecutable() ? 'embedded' : 'beside the bundle'})`,
+      `shim path: ${shimPath()}`,
+    ]
+    process.stdout.write(lines.join('\n') + '\n')
+  },
+}
+export default spec

@@ -1,0 +1,78 @@
+// skiff run: image + options → a container process, waited for. Does I/O (store, files, shim).
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { hostIdMap, warnIdMapOnce } from './identity.js'
+import { readImageFile } from './image-files.js'
+import { launch } from './launch.js'
+import { resolveUser } from './passwd.js'
+import { resolvePaths } from './paths.js'
+import { planLaunch, type ImageRunConfig, type RunOptions } from './spec.js'
+import { findImage, layerDiffDir, openStore } from './store.js'
+import { SkiffError } from './errors.js'
+
+export interface ContainerRunOptions extends RunOptions {
+  image: string
+  user?: string
+  rm: boolean
+}
+
+/** Runs the container in the foreground; resolves to its exit status (128+N after signal N). */
+export async function runContainer(opts: ContainerRunOptions): Promise<number> {
+  const paths = resolvePaths()
+  const store = await openStore(paths)
+  const image = await findImage(store, opts.image)
+  const config: ImageRunConfig = image.config.config ?? {}
+  const decision = hostIdMap()
+  warnIdMapOnce(decision)
+
+  if (image.layers.length === 0) {
+    throw new SkiffError('E_NO_LAYERS', `image ${opts.image} has no layers: there is nothing to run`, { hint: 'load an image with a root filesystem' })
+  }
+  // Overlay lists lower layers top-most first; the image lists them base first.
+  const layerDirs = image.layers.map((l) => layerDiffDir(store, l.diffID)).reverse()
+  const layersDir = join(paths.storage, 'layers')
+  const user = resolveUser(
+    opts.user ?? config.User ?? '',
+    readImageFile(layerDirs, 'etc/passwd'),
+    readImageFile(layerDirs, 'etc/group'),
+  )
+
+  const id = randomBytes(32).toString('hex')
+  const dir = join(paths.storage, 'containers', id)
+  const hostname = opts.hostname || id.slice(0, 12)
+  mkdirSync(join(dir, 'upper'), { recursive: true, mode: 0o700 })
+  mkdirSync(join(dir, 'work'), { mode: 0o700 })
+  mkdirSync(join(dir, 'merged'), { mode: 0o700 })
+  const hosts = join(dir, 'hosts')
+  const hostnameFile = join(dir, 'hostname')
+  writeFileSync(hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`)
+  writeFileSync(hostnameFile, `${hostname}\n`)
+
+  const plan = planLaunch({
+    config,
+    options: { ...opts, hostname },
+    id,
+    user,
+    idmap: decision.plan,
+    rootfs: {
+      kind: 'overlay',
+      layersDir,
+      lowerdirs: layerDirs.map((d) => relative(layersDir, d)),
+      upperdir: join(dir, 'upper'),
+      workdir: join(dir, 'work'),
+      target: join(dir, 'merged'),
+      options: ['userxattr'],
+    },
+    etcFiles: { hosts, hostname: hostnameFile },
+    hostEnv: process.env,
+    cleanup: opts.rm ? [dir] : undefined,
+  })
+  try {
+    const result = await launch(plan)
+    return result.status
+  } finally {
+    // The shim's waiter removes what mapped ids own; this catches a failure before it could.
+    if (opts.rm) rmSync(dir, { recursive: true, force: true })
+  }
+}

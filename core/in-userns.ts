@@ -1,0 +1,51 @@
+// Run this same skiff executable as root of a fresh user namespace with the user's id maps, for
+// work that needs the container's ids (unpacking layers, removing their files). Does I/O.
+import { capabilityNumbers } from './capabilities.js'
+import { SkiffError } from './errors.js'
+import { hostIdMap, warnIdMapOnce } from './identity.js'
+import { launch } from './launch.js'
+import type { LaunchPlan } from './plan.js'
+import { isSingleExecutable, shimPath } from './shim-binary.js'
+
+/** argv that starts this skiff again: the executable, or node + the bundle in development. */
+export function selfCommand(): string[] {
+  return isSingleExecutable() ? [process.execPath] : [process.execPath, process.argv[1]!]
+}
+
+export async function runSelfInUserns(args: string[], input: string, opts: { env?: Record<string, string> } = {}): Promise<{ stdout: string }> {
+  const decision = hostIdMap()
+  warnIdMapOnce(decision)
+  const all = capabilityNumbers(['ALL'])
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
+  Object.assign(env, { SKIFF_SHIM: shimPath() }, opts.env)
+  const plan: LaunchPlan = {
+    version: 1,
+    idmap: decision.plan,
+    namespaces: [],
+    rootPropagation: 'rprivate',
+    mounts: [],
+    process: {
+      args: [...selfCommand(), ...args],
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      cwd: '/',
+      uid: 0,
+      gid: 0,
+      additionalGids: [],
+      terminal: false,
+      stdin: true,
+      noNewPrivileges: true,
+      capabilities: { bounding: all, effective: all, permitted: all, inheritable: [], ambient: [] },
+    },
+  }
+  const result = await launch(plan, { stdio: ['pipe', 'pipe', 'pipe'], input })
+  if (result.status !== 0) {
+    const stderr = (result.stderr ?? '').trim()
+    // The worker reports SkiffErrors as its last stderr lines ("skiff: ...", "  hint: ...").
+    const m = /skiff: (.*)(?:\n\s*hint: (.*))?\s*$/s.exec(stderr)
+    throw new SkiffError('E_USERNS_WORKER', m ? m[1]!.trim() : `skiff ${args.join(' ')} inside the user namespace failed (status ${result.status})${stderr ? `: ${stderr}` : ''}`, {
+      hint: m?.[2]?.trim() || 'run again with SKIFF_DEBUG=1 for details',
+    })
+  }
+  return { stdout: result.stdout ?? '' }
+}

@@ -1,0 +1,110 @@
+// Start the shim with a launch plan and wait for it: spawn, hand over the plan, relay signals,
+// collect its messages, turn a failure into a SkiffError. Does I/O (processes).
+import { spawn } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
+import type { LaunchPlan, ShimMessage } from './plan.js'
+import { shimErrorToSkiffError } from './shim-errors.js'
+import { shimPath } from './shim-binary.js'
+import { SkiffError } from './errors.js'
+
+/** Signals skiff passes on to the container (SIGWINCH: the shim resizes the container's pty). */
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']
+
+export interface LaunchOptions {
+  /** stdin, stdout, stderr of the container: 'inherit' passes ours straight through */
+  stdio?: ['inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore']
+  /** bytes written to the container's stdin when stdio[0] is 'pipe' */
+  input?: string | Buffer
+  /** called once the container's first process exists (host pid) */
+  onStart?: (pid: number) => void
+}
+
+export interface LaunchResult {
+  /** exit status as a shell reports it: the code, or 128+N after signal N */
+  status: number
+  signal?: number
+  pid?: number
+  stdout?: string
+  stderr?: string
+}
+
+export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<LaunchResult> {
+  const stdio = options.stdio ?? ['inherit', 'inherit', 'inherit']
+  const child = spawn(shimPath(), ['run'], {
+    stdio: [...stdio, 'pipe'],
+    // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
+    detached: true,
+  })
+  const control = child.stdio[3] as unknown as Readable & Writable
+  const messages: ShimMessage[] = []
+  let pending = ''
+  let pid: number | undefined
+  control.setEncoding('utf8')
+  control.on('data', (chunk: string) => {
+    pending += chunk
+    let nl: number
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl)
+      pending = pending.slice(nl + 1)
+      if (!line) continue
+      const msg = JSON.parse(line) as ShimMessage
+      messages.push(msg)
+      if (msg.type === 'pid') {
+        pid = msg.pid
+        options.onStart?.(msg.pid)
+      }
+    }
+  })
+  control.on('error', () => {})
+  control.write(JSON.stringify(plan) + '\n')
+
+  const collect = (stream: Readable | null) => {
+    if (!stream) return () => undefined
+    const chunks: Buffer[] = []
+    stream.on('data', (c: Buffer) => chunks.push(c))
+    return () => Buffer.concat(chunks).toString('utf8')
+  }
+  const stdout = collect(child.stdout)
+  const stderr = collect(child.stderr)
+  if (child.stdin) {
+    child.stdin.on('error', () => {})
+    child.stdin.end(options.input ?? '')
+  }
+
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      child.kill(sig)
+    } catch {}
+  }
+  for (const sig of FORWARDED) process.on(sig, forward)
+
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => {
+      for (const sig of FORWARDED) process.off(sig, forward)
+      reject(new SkiffError('E_SHIM_EXEC', `cannot start the shim ${shimPath()}: ${err.message}`, {
+        hint: 'check that the cache directory is not mounted noexec, or set XDG_CACHE_HOME to one that is not',
+        cause: err,
+      }))
+    })
+    child.on('close', (code, signal) => {
+      for (const sig of FORWARDED) process.off(sig, forward)
+      const error = messages.find((m) => m.type === 'error')
+      if (error && error.type === 'error') return reject(shimErrorToSkiffError(error, plan))
+      const exit = messages.find((m) => m.type === 'exit')
+      if (!exit || exit.type !== 'exit') {
+        const why = signal ? `was killed by ${signal}` : `exited with status ${code}`
+        const text = stderr()?.trim()
+        return reject(new SkiffError('E_SHIM_DIED', `the shim ${why} before the container finished${text ? `: ${text}` : ''}`, {
+          hint: 'run again with SKIFF_DEBUG=1; if it repeats, report it as a bug',
+        }))
+      }
+      resolve({
+        status: exit.signal ? 128 + exit.signal : (exit.status ?? 0),
+        signal: exit.signal,
+        pid,
+        stdout: child.stdout ? stdout() : undefined,
+        stderr: child.stderr ? stderr() : undefined,
+      })
+    })
+  })
+}

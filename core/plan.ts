@@ -1,0 +1,122 @@
+// The launch plan: everything the shim needs to start a container, as plain data. Pure types.
+//
+// TypeScript decides (policy); the shim executes (mechanism). The plan is written as one line of
+// JSON to the shim's control fd; shims/README.md documents the same contract from the C side.
+// Keep the two in step: a field added here is ignored by the shim until it reads it.
+
+/** One line of /proc/PID/uid_map or gid_map: `inside outside count`. */
+export interface IdRange {
+  inside: number
+  outside: number
+  count: number
+}
+
+/**
+ * How the user namespace gets its id maps.
+ * - `helpers`: the shim runs newuidmap/newgidmap (setuid, from the `uidmap` package) on the
+ *   namespaced child, with the ranges below (container 0 → the user, 1..N → /etc/subuid).
+ * - `self`: the shim writes the maps itself. Only a single mapping of the caller's own ids is
+ *   allowed to an unprivileged process, and it must write `deny` to setgroups first.
+ *   Real root may write any map this way.
+ */
+export interface IdMapPlan {
+  mode: 'helpers' | 'self'
+  uidMap: IdRange[]
+  gidMap: IdRange[]
+  newuidmap?: string
+  newgidmap?: string
+  /** write "deny" to /proc/PID/setgroups before gid_map (required for `self` when unprivileged) */
+  denySetgroups: boolean
+}
+
+/** Namespaces created (unshared) after the user namespace, which is always first. */
+export type Namespace = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup'
+
+/** Mount flags by name, as in mount(8); the shim maps each to MS_* bits. */
+export type MountFlag =
+  | 'ro' | 'nosuid' | 'nodev' | 'noexec' | 'relatime' | 'strictatime' | 'noatime'
+  | 'rec' | 'private' | 'rprivate' | 'slave' | 'rslave'
+
+/**
+ * One step of building the container's filesystem, executed in order, after the rootfs is mounted
+ * and before pivot_root. Every `target` is an absolute path inside the container (e.g. "/proc")
+ * and is resolved inside the rootfs without following symlinks out of it (openat2 RESOLVE_IN_ROOT).
+ * Missing targets are created: a directory, or an empty file when the bind source is not a
+ * directory. `optional: true` makes a failure a silent skip (e.g. /dev/mqueue).
+ */
+export type MountOp =
+  /** mount(source, target, fstype, flags, data) */
+  | { kind: 'mount'; source: string; target: string; fstype: string; flags: MountFlag[]; data?: string; optional?: boolean }
+  /** bind mount of a host path (absolute, outside the container); `flags` may hold ro/nosuid/nodev/noexec/rec, applied by a remount */
+  | { kind: 'bind'; source: string; target: string; flags: MountFlag[]; optional?: boolean }
+  /** symlink(linkTo, target) inside the container, e.g. /dev/ptmx -> pts/ptmx */
+  | { kind: 'symlink'; target: string; linkTo: string }
+  /** hide a path: /dev/null bound over a file, an empty read-only tmpfs over a directory; absent paths are skipped */
+  | { kind: 'mask'; target: string }
+  /** bind the path onto itself and remount it read-only; absent paths are skipped */
+  | { kind: 'readonly'; target: string }
+
+/** How the container's root filesystem is made. */
+export type RootfsPlan =
+  /**
+   * kernel overlayfs mounted on `target`. `lowerdirs` are listed top-most first, relative to
+   * `layersDir` (the shim chdirs there first, so long layer lists fit in one page of options).
+   */
+  | { kind: 'overlay'; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; options: string[] }
+  /** an existing directory bind-mounted as the root */
+  | { kind: 'bind'; source: string; target: string; readonly: boolean }
+
+/** Capability sets, as capability numbers (see core/capabilities.ts). */
+export interface CapabilityPlan {
+  bounding: number[]
+  effective: number[]
+  permitted: number[]
+  inheritable: number[]
+  ambient: number[]
+}
+
+export interface ProcessPlan {
+  /** argv; args[0] is looked up in the PATH of `env` when it has no slash */
+  args: string[]
+  /** KEY=value */
+  env: string[]
+  /** absolute, inside the container; created (as container root) when missing */
+  cwd: string
+  uid: number
+  gid: number
+  additionalGids: number[]
+  /** allocate a pty in the container's devpts; the shim relays it to its own stdin/stdout */
+  terminal: boolean
+  /** when `terminal`: whether to read stdin at all (`-i`); without it the pty gets no input */
+  stdin: boolean
+  noNewPrivileges: boolean
+  capabilities: CapabilityPlan
+}
+
+export interface LaunchPlan {
+  version: 1
+  idmap: IdMapPlan
+  namespaces: Namespace[]
+  /** absent: no new root (used for helpers that run inside the user namespace only) */
+  rootfs?: RootfsPlan
+  /** propagation applied to the whole tree first, so nothing leaks back to the host */
+  rootPropagation: 'rprivate' | 'rslave'
+  mounts: MountOp[]
+  hostname?: string
+  process: ProcessPlan
+  /**
+   * Host paths removed recursively (never following symlinks or crossing mounts) by the shim's
+   * waiter inside the user namespace after the container's process ended and its mount namespace
+   * is gone: files there belong to mapped ids the user cannot delete from outside.
+   */
+  cleanup?: string[]
+}
+
+/** A message from the shim on its control fd, one JSON object per line. */
+export type ShimMessage =
+  /** a step failed before the container's process ran */
+  | { type: 'error'; op: string; path?: string; errno: number; detail?: string }
+  /** the container's first process, as a host pid */
+  | { type: 'pid'; pid: number }
+  /** the container's first process ended */
+  | { type: 'exit'; status?: number; signal?: number }

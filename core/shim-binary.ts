@@ -1,0 +1,97 @@
+// Where the shim binary is: written once from the executable's embedded asset to the per-user
+// cache, keyed by its hash. Does I/O (stat; on first use, one write).
+//
+// The single executable carries the shim as a SEA asset. On first use it is written to
+// $XDG_CACHE_HOME/skiff/shim-<sha256> via a temp file + rename, so two commands racing both end
+// with the same complete file. Later runs only stat it. SKIFF_SHIM overrides (development, tests).
+import { createHash } from 'node:crypto'
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { SkiffError, errnoCode } from './errors.js'
+import { resolvePaths } from './paths.js'
+
+declare const SKIFF_SHIM_SHA256: string
+
+/** The embedded shim's digest (hex), fixed at build time; '' when running unbundled. */
+export const shimDigest: string = typeof SKIFF_SHIM_SHA256 === 'string' ? SKIFF_SHIM_SHA256 : ''
+
+interface SeaModule {
+  isSea(): boolean
+  getRawAsset(key: string): ArrayBuffer
+}
+
+function seaModule(): SeaModule | undefined {
+  try {
+    const sea = createRequire(__filename)('node:sea') as SeaModule
+    return sea.isSea() ? sea : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether this process runs as the single executable (not `node dist/skiff.cjs`). */
+export function isSingleExecutable(): boolean {
+  return seaModule() !== undefined
+}
+
+let cached: string | undefined
+
+/** Path of a ready-to-exec shim binary. */
+export function shimPath(): string {
+  if (cached) return cached
+  const override = process.env.SKIFF_SHIM
+  if (override) return (cached = override)
+  const sea = seaModule()
+  if (!sea) {
+    // Unbundled development runs (node dist/skiff.cjs): the shim sits beside the bundle.
+    return (cached = join(dirname(__filename), 'skiff-shim'))
+  }
+  const target = join(resolvePaths().cache, `shim-${shimDigest}`)
+  if (!isGoodCopy(target)) writeCopy(target, Buffer.from(sea.getRawAsset('shim')))
+  return (cached = target)
+}
+
+/** A cached copy is used when it is ours, executable, not writable by others, and of the right size. */
+function isGoodCopy(path: string): boolean {
+  try {
+    const st = statSync(path)
+    return st.isFile() && st.uid === process.getuid!() && (st.mode & 0o7777) === 0o755 && st.size > 0
+  } catch {
+    return false
+  }
+}
+
+function writeCopy(target: string, bytes: Buffer): void {
+  const digest = createHash('sha256').update(bytes).digest('hex')
+  if (digest !== shimDigest) {
+    throw new SkiffError('E_SHIM_CORRUPT', `the shim embedded in ${process.execPath} is damaged (sha256 ${digest}, expected ${shimDigest})`, {
+      hint: 'download or build skiff again',
+    })
+  }
+  const tmp = `${target}.tmp-${process.pid}`
+  try {
+    mkdirSync(dirname(target), { recursive: true, mode: 0o700 })
+    const fd = openSync(tmp, 'wx', 0o700)
+    try {
+      writeSync(fd, bytes)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    chmodSync(tmp, 0o755)
+    // Read back before publishing: a full disk must not leave a truncated shim in the cache.
+    if (createHash('sha256').update(readFileSync(tmp)).digest('hex') !== shimDigest) {
+      throw new Error(`short write to ${tmp}`)
+    }
+    renameSync(tmp, target)
+  } catch (err) {
+    try {
+      unlinkSync(tmp)
+    } catch {}
+    throw new SkiffError('E_SHIM_WRITE', `cannot write the shim to ${target}: ${(err as Error).message}`, {
+      hint: errnoCode(err) === 'ENOSPC' ? 'free some disk space in your home directory' : 'set XDG_CACHE_HOME to a writable directory',
+      cause: err,
+    })
+  }
+}

@@ -1,0 +1,44 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { isMapped, planIdMap } from '../core/idmap.js'
+
+const base = { uid: 1000, gid: 1000, user: 'ann', newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap' }
+
+test('helpers and ranges: 0 → user, 1.. → subordinate ranges stacked in order', () => {
+  const d = planIdMap({ ...base, subuids: [{ start: 100000, count: 65536 }, { start: 300000, count: 10 }], subgids: [{ start: 200000, count: 65536 }] })
+  assert.is(d.warning, undefined)
+  assert.is(d.plan.mode, 'helpers')
+  assert.equal(d.plan.uidMap, [
+    { inside: 0, outside: 1000, count: 1 },
+    { inside: 1, outside: 100000, count: 65536 },
+    { inside: 65537, outside: 300000, count: 10 },
+  ])
+  assert.equal(d.plan.gidMap, [{ inside: 0, outside: 1000, count: 1 }, { inside: 1, outside: 200000, count: 65536 }])
+  assert.ok(isMapped(d.plan.uidMap, 65546))
+  assert.not.ok(isMapped(d.plan.uidMap, 65547))
+})
+
+test('no subordinate range: single mapping, setgroups denied, warning names the fix', () => {
+  const d = planIdMap({ ...base, subuids: [], subgids: [{ start: 1, count: 5 }] })
+  assert.is(d.plan.mode, 'self')
+  assert.ok(d.plan.denySetgroups)
+  assert.equal(d.plan.uidMap, [{ inside: 0, outside: 1000, count: 1 }])
+  assert.match(d.warning!, /no subordinate range for ann in \/etc\/subuid/)
+  assert.match(d.warning!, /usermod --add-subuids/)
+})
+
+test('helpers missing: single mapping and the package to install', () => {
+  const d = planIdMap({ ...base, newuidmap: undefined, subuids: [{ start: 100000, count: 65536 }], subgids: [{ start: 100000, count: 65536 }] })
+  assert.is(d.plan.mode, 'self')
+  assert.match(d.warning!, /uidmap/)
+  const notSetuid = planIdMap({ ...base, helpersProblem: '/usr/bin/newuidmap is not setuid root', subuids: [{ start: 1, count: 1 }], subgids: [{ start: 1, count: 1 }] })
+  assert.match(notSetuid.warning!, /not setuid root/)
+})
+
+test('root maps every id onto itself, no helpers', () => {
+  const d = planIdMap({ uid: 0, gid: 0, user: 'root', subuids: [], subgids: [] })
+  assert.equal(d.plan, { mode: 'self', uidMap: [{ inside: 0, outside: 0, count: 4294967295 }], gidMap: [{ inside: 0, outside: 0, count: 4294967295 }], denySetgroups: false })
+  assert.is(d.warning, undefined)
+})
+
+test.run()

@@ -1,0 +1,184 @@
+// skiff run, for real: dist/skiff as an unprivileged user, real namespaces, the busybox image.
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { hostname as hostHostname } from 'node:os'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { busyboxArchive, need, probe, useSandbox, type Sandbox } from './helpers/env.js'
+
+const run = suite('run')
+const sb = useSandbox(run)
+
+function ready(what: string): boolean {
+  return need(what, probe.skiff(), probe.rootless(), probe.busybox())
+}
+
+function load(s: Sandbox): void {
+  const r = s.run(['load', '-q', '-i', busyboxArchive('docker')])
+  assert.is(r.status, 0, r.describe())
+}
+
+function subRange(file: string): [number, number] {
+  const me = process.env.USER ?? ''
+  const uid = String(process.getuid!())
+  const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${me}:`) || l.startsWith(`${uid}:`))!
+  const [, start, count] = line.split(':')
+  return [Number(start), Number(count)]
+}
+
+run('pid 1, own hostname, subordinate id map, root inside', () => {
+  if (!ready('run basics')) return
+  load(sb)
+  const r = sb.run(['run', '--rm', 'busybox', 'sh', '-c', 'echo $$; hostname; cat /proc/self/uid_map; id'])
+  assert.is(r.status, 0, r.describe())
+  const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '))
+  assert.is(lines[0], '1')
+  assert.is.not(lines[1], hostHostname())
+  assert.match(lines[1]!, /^[0-9a-f]{12}$/)
+  const [start, count] = subRange('/etc/subuid')
+  assert.is(lines[2], `0 ${process.getuid!()} 1`)
+  assert.is(lines[3], `1 ${start} ${count}`)
+  assert.match(lines[4]!, /^uid=0\(root\) gid=0\(root\)/)
+})
+
+run('exit status and signals propagate', () => {
+  if (!ready('exit status')) return
+  load(sb)
+  assert.is(sb.run(['run', '--rm', 'busybox', 'sh', '-c', 'exit 42']).status, 42)
+  assert.is(sb.run(['run', '--rm', 'busybox', 'false']).status, 1)
+  assert.is(sb.run(['run', '--rm', 'busybox', 'sh', '-c', 'kill -9 $$']).status, 137)
+  const missing = sb.run(['run', '--rm', 'busybox', 'no-such-command'])
+  assert.is(missing.status, 127, missing.describe())
+  assert.match(missing.stderr, /no-such-command.*not found/)
+})
+
+run('SIGTERM to skiff reaches the container, which may trap it', async () => {
+  if (!ready('signals')) return
+  load(sb)
+  const { child, done } = sb.start(['run', '--rm', 'busybox', 'sh', '-c', 'trap "echo got TERM; exit 3" TERM; echo ready; while true; do sleep 0.1; done'])
+  await new Promise<void>((resolve) => {
+    child.stdout!.on('data', (s: string | Buffer) => String(s).includes('ready') && resolve())
+  })
+  child.kill('SIGTERM')
+  const r = await done
+  assert.is(r.status, 3, r.describe())
+  assert.match(r.stdout, /got TERM/)
+})
+
+run('stdin and stdout pass straight through, binary-safe', () => {
+  if (!ready('stdio')) return
+  load(sb)
+  const bytes = Buffer.alloc(256 * 1024)
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff
+  const r = sb.run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo err >&2'], { input: bytes })
+  assert.is(r.status, 0, r.describe())
+  assert.is(r.stdout.length > 0, true)
+  assert.is(r.stderr.trim().split('\n').pop(), 'err')
+  const rb = sb.run(['run', '--rm', '-i', 'busybox', 'wc', '-c'], { input: bytes })
+  assert.is(rb.stdout.trim(), String(bytes.length))
+})
+
+run('image config and flags: env, env-file, workdir, user, hostname, entrypoint', () => {
+  if (!ready('flags')) return
+  load(sb)
+  const envFile = join(sb.tmp, 'env')
+  writeFileSync(envFile, '# comment\nFROM_FILE=1\nB=file\n')
+  const r = sb.run(['run', '--rm', '-e', 'A=1', '-e', 'B=flag', '--env-file', envFile, '-w', '/tmp', '-h', 'box', 'busybox', 'sh', '-c', 'echo $A $B $FROM_FILE; pwd; hostname; cat /etc/hostname; echo $HOME'])
+  assert.is(r.status, 0, r.describe())
+  assert.equal(r.stdout.trim().split('\n'), ['1 flag 1', '/tmp', 'box', 'box', '/root'])
+  const app = sb.run(['run', '--rm', '-u', 'app', 'busybox', 'sh', '-c', 'id -u; id -g; id -G; echo $HOME'])
+  assert.is(app.status, 0, app.describe())
+  assert.equal(app.stdout.trim().split('\n'), ['1000', '1000', '1000 2000', '/home/app'])
+  const numeric = sb.run(['run', '--rm', '-u', '1234:5678', 'busybox', 'id'])
+  assert.match(numeric.stdout, /uid=1234 gid=5678/)
+  const ep = sb.run(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'from', 'entrypoint'])
+  assert.is(ep.stdout, 'from entrypoint\n')
+  const unknown = sb.run(['run', '--rm', '-u', 'nobody-here', 'busybox', 'true'])
+  assert.is(unknown.status, 125)
+  assert.match(unknown.stderr, /unable to find user nobody-here/)
+})
+
+run('files keep the image owners as mapped ids; the container user can write its home', () => {
+  if (!ready('ownership')) return
+  load(sb)
+  const r = sb.run(['run', '--rm', '-u', 'app', 'busybox', 'sh', '-c', 'stat -c "%u:%g" /home/app /bin/busybox; touch /home/app/new && echo wrote'])
+  assert.is(r.status, 0, r.describe())
+  assert.equal(r.stdout.trim().split('\n'), ['1000:1000', '0:0', 'wrote'])
+})
+
+run('isolation: masked /proc paths, read-only /proc/sys, capabilities, no_new_privs', () => {
+  if (!ready('isolation')) return
+  load(sb)
+  const r = sb.run(['run', '--rm', 'busybox', 'sh', '-c',
+    'wc -c < /proc/kcore; ls /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo ro; grep -E "^(CapEff|CapBnd|CapPrm|CapInh|CapAmb|NoNewPrivs)" /proc/self/status'])
+  assert.is(r.status, 0, r.describe())
+  const out = r.stdout
+  assert.match(out, /^0\n0\nro\n/)
+  assert.match(out, /CapInh:\s+0000000000000000/)
+  assert.match(out, /CapPrm:\s+00000000a80425fb/)
+  assert.match(out, /CapEff:\s+00000000a80425fb/)
+  assert.match(out, /CapBnd:\s+00000000a80425fb/)
+  assert.match(out, /CapAmb:\s+0000000000000000/)
+  assert.match(out, /NoNewPrivs:\s+1/)
+  const app = sb.run(['run', '--rm', '-u', 'app', 'busybox', 'grep', 'CapEff', '/proc/self/status'])
+  assert.match(app.stdout, /CapEff:\s+0000000000000000/)
+})
+
+run('only loopback in the network namespace; /dev is minimal', () => {
+  if (!ready('namespaces')) return
+  load(sb)
+  const r = sb.run(['run', '--rm', 'busybox', 'sh', '-c', 'ls /sys/class/net; ls /dev'])
+  assert.is(r.status, 0, r.describe())
+  const [net, ...dev] = r.stdout.trim().split('\n')
+  assert.is(net, 'lo')
+  for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'pts', 'shm', 'ptmx', 'fd']) assert.ok(dev.includes(d), `/dev/${d}: ${dev.join(' ')}`)
+  assert.not.ok(dev.includes('sda') || dev.includes('vda') || dev.includes('kmsg'), dev.join(' '))
+})
+
+run('--rm leaves nothing behind; without --rm the container directory stays', () => {
+  if (!ready('cleanup')) return
+  load(sb)
+  const r = sb.run(['run', '--rm', '-u', 'app', 'busybox', 'sh', '-c', 'echo x > /home/app/f; mkdir -p /tmp/d/e; chmod 0500 /tmp/d'])
+  assert.is(r.status, 0, r.describe())
+  const containers = sb.run(['run', '--rm', 'busybox', 'true'])
+  assert.is(containers.status, 0)
+  assert.equal(dirEntries(join(sb.root, 'containers')), [])
+  sb.run(['run', 'busybox', 'true'])
+  assert.is(dirEntries(join(sb.root, 'containers')).length, 1)
+})
+
+run('a pty session: -it gives a real terminal, input and window size reach it', async () => {
+  if (!need('pty', probe.skiff(), probe.rootless(), probe.busybox(), probe.python())) return
+  load(sb)
+  const r = await sb.pty(['run', '--rm', '-it', 'busybox', 'sh'], [
+    { expect: /# $/ },
+    { send: 'tty; stty size; echo $TERM\r' },
+    { expect: /\/dev\/pts\/0\r\n30 100\r\nxterm/ },
+    { resize: [40, 120] },
+    { send: 'stty size\r' },
+    { expect: /40 120/ },
+    { send: 'exit 7\r' },
+  ], { rows: 30, cols: 100 })
+  assert.is(r.error, null, r.output)
+  assert.is(r.status, 7, r.output)
+})
+
+run('without subordinate ranges (SKIFF_IDMAP=single) it still runs, with a warning', () => {
+  if (!ready('single mapping')) return
+  load(sb)
+  const r = sb.run(['run', '--rm', 'busybox', 'sh', '-c', 'cat /proc/self/uid_map; id -u'], { env: { SKIFF_IDMAP: 'single' } })
+  assert.is(r.status, 0, r.describe())
+  const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '))
+  assert.equal(lines, [`0 ${process.getuid!()} 1`, '0'])
+  assert.match(r.stderr, /warning: .*single id mapping/)
+})
+
+function dirEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+run.run()

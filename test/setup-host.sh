@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Prepares this machine as a normal distro is for rootless containers, for the tests and setup.sh.
+# Run as root; safe to run again (it only does what is not done yet). Does I/O.
+#
+#   bash test/setup-host.sh                      packages, user skiff-test, its ids, devices, runtime dir
+#   bash test/setup-host.sh --build-deps         ... and the C toolchain the build needs
+#   bash test/setup-host.sh --user alice         prepare an existing user instead of skiff-test
+#
+# What a laptop running Debian/Ubuntu/Fedora has and a bare CI machine may not:
+#   - packages: newuidmap/newgidmap (uidmap), fuse-overlayfs, pasta (passt), slirp4netns; and for
+#     the tests: busybox-static (fixture images), python3 (pty driver), skopeo (cross-checks)
+#   - an ordinary user with subordinate id ranges in /etc/subuid and /etc/subgid (65536 each)
+#   - /dev/fuse and /dev/net/tun mode 0666 (udev does this on a distro; here they are 0600)
+#   - /run/user/UID, owned by the user, mode 0700 (logind makes it at login)
+#   - unprivileged user namespaces enabled
+set -euo pipefail
+
+user='skiff-test'
+build_deps=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --user) user=${2:?--user needs a name}; shift 2 ;;
+    --build-deps) build_deps=1; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "setup-host: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'setup-host: %s\n' "$*"; }
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-host: must run as root (it installs packages and creates a user): sudo bash $0" >&2
+  exit 1
+fi
+
+# --- packages -----------------------------------------------------------------------------------
+packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo tar gzip)
+if [ "$build_deps" = 1 ]; then packages+=(gcc libc6-dev make); fi
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then missing+=("$p"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "setup-host: missing packages ${missing[*]} and no apt-get: install them with your package manager" >&2
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_opts=(-o DPkg::Lock::Timeout=300 -q)
+  apt-get "${apt_opts[@]}" update >/dev/null
+  apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "packages present: ${packages[*]}"
+fi
+
+# --- the user and its subordinate ids -----------------------------------------------------------
+if ! id -u "$user" >/dev/null 2>&1; then
+  say "creating user $user"
+  useradd --create-home --shell /bin/bash --user-group "$user"
+fi
+uid=$(id -u "$user")
+gid=$(id -g "$user")
+home=$(getent passwd "$user" | cut -d: -f6)
+
+# The first free 65536-id block at or above 100000 that no range in either file overlaps.
+free_start() {
+  cat /etc/subuid /etc/subgid 2>/dev/null |
+    awk -F: 'BEGIN { s = 100000 } NF >= 3 && $2 ~ /^[0-9]+$/ { e = $2 + $3; if (e > s) s = e } END { print s }'
+}
+has_range() { grep -qE "^($user|$uid):[0-9]+:[1-9][0-9]*$" "$1" 2>/dev/null; }
+touch /etc/subuid /etc/subgid
+if ! has_range /etc/subuid || ! has_range /etc/subgid; then
+  start=$(free_start)
+  end=$((start + 65535))
+  args=()
+  has_range /etc/subuid || args+=(--add-subuids "$start-$end")
+  has_range /etc/subgid || args+=(--add-subgids "$start-$end")
+  say "subordinate ids for $user: $start-$end (${args[*]})"
+  usermod "${args[@]}" "$user"
+fi
+say "$user: uid $uid, subuid $(grep -E "^($user|$uid):" /etc/subuid | head -1 | cut -d: -f2-), subgid $(grep -E "^($user|$uid):" /etc/subgid | head -1 | cut -d: -f2-)"
+
+# newuidmap/newgidmap must be setuid root (Debian) or carry file capabilities (Fedora).
+for tool in newuidmap newgidmap; do
+  path=$(command -v "$tool" || true)
+  if [ -z "$path" ]; then
+    echo "setup-host: $tool is missing after installing uidmap" >&2
+    exit 1
+  fi
+  if [ ! -u "$path" ] && ! { command -v getcap >/dev/null && getcap "$path" | grep -q cap_setuid; }; then
+    say "making $path setuid root (as the uidmap package ships it)"
+    chmod u+s "$path"
+  fi
+done
+
+# --- devices ------------------------------------------------------------------------------------
+if [ ! -e /dev/net/tun ]; then
+  say "creating /dev/net/tun"
+  mkdir -p /dev/net
+  mknod /dev/net/tun c 10 200 || say "warning: cannot create /dev/net/tun (pasta and slirp4netns need it)"
+fi
+for dev in /dev/fuse /dev/net/tun; do
+  if [ -c "$dev" ] && [ "$(stat -c %a "$dev")" != 666 ]; then
+    say "chmod 0666 $dev (as udev does on a distro)"
+    chmod 0666 "$dev"
+  fi
+done
+
+# --- XDG_RUNTIME_DIR ----------------------------------------------------------------------------
+run=/run/user/$uid
+if [ ! -d "$run" ] || [ "$(stat -c '%u:%g %a' "$run")" != "$uid:$gid 700" ]; then
+  say "making $run (owner $user, mode 0700)"
+  mkdir -p /run/user
+  chmod 0755 /run/user
+  mkdir -p "$run"
+  chown "$uid:$gid" "$run"
+  chmod 0700 "$run"
+fi
+
+# --- user namespaces ----------------------------------------------------------------------------
+if [ -e /proc/sys/kernel/unprivileged_userns_clone ] && [ "$(cat /proc/sys/kernel/unprivileged_userns_clone)" = 0 ]; then
+  say "sysctl kernel.unprivileged_userns_clone=1"
+  sysctl -qw kernel.unprivileged_userns_clone=1
+fi
+if [ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 1)" = 0 ]; then
+  say "sysctl user.max_user_namespaces=15000"
+  sysctl -qw user.max_user_namespaces=15000
+fi
+if [ "$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null || echo 0)" = 1 ]; then
+  say "note: kernel.apparmor_restrict_unprivileged_userns=1 (Ubuntu >= 23.10): unprivileged programs without an AppArmor profile get no capabilities in a user namespace"
+fi
+if runuser -u "$user" -- unshare --user --map-root-user true 2>/dev/null; then
+  say "$user can create user namespaces"
+else
+  say "warning: $user cannot create a user namespace (unshare --user failed); rootless containers will not work"
+fi
+say "ready: user $user (uid $uid), home $home, XDG_RUNTIME_DIR=$run"
