@@ -41,10 +41,12 @@ export async function runSelfInUserns(args: string[], input: string, opts: { env
   const result = await launch(plan, { stdio: ['pipe', 'pipe', 'pipe'], input })
   if (result.status !== 0) {
     const stderr = (result.stderr ?? '').trim()
-    // The worker reports SkiffErrors as its last stderr lines ("skiff: ...", "  hint: ...").
-    const m = /skiff: (.*)(?:\n\s*hint: (.*))?\s*$/s.exec(stderr)
-    throw new SkiffError('E_USERNS_WORKER', m ? m[1]!.trim() : `skiff ${args.join(' ')} inside the user namespace failed (status ${result.status})${stderr ? `: ${stderr}` : ''}`, {
-      hint: m?.[2]?.trim() || 'run again with SKIFF_DEBUG=1 for details',
+    // The worker reports a SkiffError as "skiff: MESSAGE" and "  hint: HINT" (cmd/main.ts).
+    const lines = stderr.split('\n')
+    const message = lines.find((l) => l.startsWith('skiff: '))?.slice(7)
+    const hint = lines.find((l) => l.startsWith('  hint: '))?.slice(8)
+    throw new SkiffError('E_USERNS_WORKER', message ?? `skiff ${args.join(' ')} inside the user namespace failed (status ${result.status})${stderr ? `: ${stderr}` : ''}`, {
+      hint: hint ?? 'run again with SKIFF_DEBUG=1 for details',
     })
   }
   return { stdout: result.stdout ?? '' }

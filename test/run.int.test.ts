@@ -110,7 +110,7 @@ run('isolation: masked /proc paths, read-only /proc/sys, capabilities, no_new_pr
   if (!ready('isolation')) return
   load(sb)
   const r = sb.run(['run', '--rm', 'busybox', 'sh', '-c',
-    'wc -c < /proc/kcore; ls /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo ro; grep -E "^(CapEff|CapBnd|CapPrm|CapInh|CapAmb|NoNewPrivs)" /proc/self/status'])
+    'cat /proc/keys /proc/timer_list | wc -c; ls /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo ro; grep -E "^(CapEff|CapBnd|CapPrm|CapInh|CapAmb|NoNewPrivs)" /proc/self/status'])
   assert.is(r.status, 0, r.describe())
   const out = r.stdout
   assert.match(out, /^0\n0\nro\n/)

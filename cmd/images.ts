@@ -1,0 +1,86 @@
+// skiff images [-q] [--no-trunc] [--digests] [--format json]
+import type { CommandSpec } from './cli.js'
+
+interface ImagesArgs {
+  quiet: boolean
+  'no-trunc': boolean
+  digests: boolean
+  format?: string
+}
+
+/** "3 days ago", as Docker prints CREATED. */
+export function ago(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return 'N/A'
+  const s = Math.max(0, (now - Date.parse(iso)) / 1000)
+  const units: [number, string][] = [[31536000, 'year'], [2592000, 'month'], [604800, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute']]
+  for (const [size, name] of units) {
+    const n = Math.floor(s / size)
+    if (n >= 1) return `${n} ${name}${n > 1 ? 's' : ''} ago`
+  }
+  return 'Less than a minute ago'
+}
+
+/** 1.2MB, as Docker prints SIZE (powers of 1000). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB']
+  let v = bytes
+  let i = 0
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000
+    i++
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0).replace(/\.0+$/, '')}${units[i]}`
+}
+
+const spec: CommandSpec<ImagesArgs> = {
+  usage: 'images [OPTIONS]',
+  describe: 'List images',
+  positionals: [],
+  options: [
+    { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Only show image ids' },
+    { name: 'no-trunc', type: 'boolean', default: false, describe: "Don't truncate ids" },
+    { name: 'digests', type: 'boolean', default: false, describe: 'Show manifest digests' },
+    { name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON (one array)' },
+  ],
+  handler: async (argv) => {
+    const { listImages, openStore } = await import('../core/store.js')
+    const { resolvePaths } = await import('../core/paths.js')
+    const { parseReference, familiarRepository } = await import('../core/reference.js')
+    const images = listImages(await openStore(resolvePaths())).sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''))
+    const id = (full: string) => (argv['no-trunc'] ? full : full.slice(7, 19))
+    if (argv.format === 'json') {
+      const rows = images.map((i) => ({
+        Id: i.id,
+        Names: i.names,
+        Digest: i.manifestDigest ?? '',
+        Created: i.created ?? '',
+        Size: i.layers.reduce((n, l) => n + l.size, 0),
+        Layers: i.layers.map((l) => l.diffID),
+      }))
+      process.stdout.write(JSON.stringify(rows, null, 2) + '\n')
+      return
+    }
+    if (argv.quiet) {
+      process.stdout.write([...new Set(images.map((i) => id(i.id)))].map((s) => `${s}\n`).join(''))
+      return
+    }
+    const table: string[][] = [['REPOSITORY', 'TAG', ...(argv.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE']]
+    for (const img of images) {
+      const size = humanSize(img.layers.reduce((n, l) => n + l.size, 0))
+      const names = img.names.length > 0 ? img.names : ['<none>:<none>']
+      for (const name of names) {
+        let repo = '<none>'
+        let tag = '<none>'
+        if (name !== '<none>:<none>') {
+          const r = parseReference(name)
+          repo = familiarRepository(r)
+          tag = r.tag ?? '<none>'
+        }
+        table.push([repo, tag, ...(argv.digests ? [img.manifestDigest ?? '<none>'] : []), id(img.id), ago(img.created), size])
+      }
+    }
+    const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)))
+    process.stdout.write(table.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('')).join('\n') + '\n')
+  },
+}
+export default spec

@@ -1,0 +1,17 @@
+// skiff __storage: storage jobs inside the user namespace (internal; see core/storage-jobs.ts).
+import { readFileSync } from 'node:fs'
+import type { CommandSpec } from './cli.js'
+
+const spec: CommandSpec = {
+  usage: '__storage',
+  describe: 'internal: storage work inside the user namespace',
+  options: [],
+  positionals: [],
+  handler: async () => {
+    const { runStorageJobs } = await import('../core/storage-jobs.js')
+    const jobs = JSON.parse(readFileSync(0, 'utf8'))
+    const results = await runStorageJobs(jobs)
+    process.stdout.write(JSON.stringify(results))
+  },
+}
+export default spec

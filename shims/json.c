@@ -1,0 +1,244 @@
+// A small JSON reader for the launch plan: parse once into a tree, then look values up by key.
+// The plan is trusted input from skiff itself, but malformed text still fails cleanly.
+#include "shim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct parser {
+	const char *p;
+	const char *end;
+};
+
+static void skip_ws(struct parser *ps)
+{
+	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+		ps->p++;
+}
+
+static struct json *new_node(enum json_type type)
+{
+	struct json *j = calloc(1, sizeof(*j));
+	if (!j)
+		die_errno("malloc", NULL, 0);
+	j->type = type;
+	return j;
+}
+
+static void put_utf8(char **out, unsigned cp)
+{
+	char *o = *out;
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | (cp >> 6));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | (cp >> 12));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | (cp >> 18));
+		*o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	*out = o;
+}
+
+static int hex4(const char *s, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		*v <<= 4;
+		if (c >= '0' && c <= '9')
+			*v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static char *parse_string(struct parser *ps)
+{
+	// The decoded text is never longer than the encoded text.
+	const char *start = ++ps->p;
+	const char *q = start;
+	while (q < ps->end && *q != '"') {
+		if (*q == '\\')
+			q++;
+		q++;
+	}
+	if (q >= ps->end)
+		return NULL;
+	char *buf = malloc((size_t)(q - start) + 1);
+	if (!buf)
+		die_errno("malloc", NULL, 0);
+	char *o = buf;
+	while (ps->p < q) {
+		char c = *ps->p++;
+		if (c != '\\') {
+			*o++ = c;
+			continue;
+		}
+		c = *ps->p++;
+		switch (c) {
+		case 'n': *o++ = '\n'; break;
+		case 't': *o++ = '\t'; break;
+		case 'r': *o++ = '\r'; break;
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'u': {
+			unsigned cp, lo;
+			if (q - ps->p < 4 || hex4(ps->p, &cp) < 0)
+				return NULL;
+			ps->p += 4;
+			// A surrogate pair encodes one code point above U+FFFF.
+			if (cp >= 0xd800 && cp < 0xdc00 && q - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u' &&
+			    hex4(ps->p + 2, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				ps->p += 6;
+			}
+			put_utf8(&o, cp);
+			break;
+		}
+		default: *o++ = c; break; // \" \\ \/
+		}
+	}
+	*o = '\0';
+	ps->p = q + 1;
+	return buf;
+}
+
+static struct json *parse_value(struct parser *ps, int depth)
+{
+	skip_ws(ps);
+	if (ps->p >= ps->end || depth > 64)
+		return NULL;
+	char c = *ps->p;
+	if (c == '"') {
+		struct json *j = new_node(JSON_STRING);
+		if (!(j->str = parse_string(ps)))
+			return NULL;
+		return j;
+	}
+	if (c == '{' || c == '[') {
+		struct json *j = new_node(c == '{' ? JSON_OBJECT : JSON_ARRAY);
+		char close = c == '{' ? '}' : ']';
+		struct json **tail = &j->child;
+		ps->p++;
+		skip_ws(ps);
+		if (ps->p < ps->end && *ps->p == close) {
+			ps->p++;
+			return j;
+		}
+		for (;;) {
+			char *key = NULL;
+			skip_ws(ps);
+			if (j->type == JSON_OBJECT) {
+				if (ps->p >= ps->end || *ps->p != '"' || !(key = parse_string(ps)))
+					return NULL;
+				skip_ws(ps);
+				if (ps->p >= ps->end || *ps->p++ != ':')
+					return NULL;
+			}
+			struct json *v = parse_value(ps, depth + 1);
+			if (!v)
+				return NULL;
+			v->key = key;
+			*tail = v;
+			tail = &v->next;
+			j->len++;
+			skip_ws(ps);
+			if (ps->p < ps->end && *ps->p == ',') {
+				ps->p++;
+				continue;
+			}
+			if (ps->p < ps->end && *ps->p == close) {
+				ps->p++;
+				return j;
+			}
+			return NULL;
+		}
+	}
+	if (!strncmp(ps->p, "true", 4) || !strncmp(ps->p, "false", 5)) {
+		struct json *j = new_node(JSON_BOOL);
+		j->num = *ps->p == 't';
+		ps->p += j->num ? 4 : 5;
+		return j;
+	}
+	if (!strncmp(ps->p, "null", 4)) {
+		ps->p += 4;
+		return new_node(JSON_NULL);
+	}
+	char *endp;
+	double d = strtod(ps->p, &endp);
+	if (endp == ps->p)
+		return NULL;
+	ps->p = endp;
+	struct json *j = new_node(JSON_NUMBER);
+	j->num = d;
+	return j;
+}
+
+struct json *json_parse(const char *text, size_t len)
+{
+	struct parser ps = { text, text + len };
+	struct json *j = parse_value(&ps, 0);
+	skip_ws(&ps);
+	return ps.p == ps.end ? j : NULL;
+}
+
+const struct json *json_get(const struct json *obj, const char *key)
+{
+	if (!obj || obj->type != JSON_OBJECT)
+		return NULL;
+	for (const struct json *c = obj->child; c; c = c->next)
+		if (!strcmp(c->key, key))
+			return c;
+	return NULL;
+}
+
+const char *json_str(const struct json *obj, const char *key)
+{
+	const struct json *v = json_get(obj, key);
+	return v && v->type == JSON_STRING ? v->str : NULL;
+}
+
+double json_num(const struct json *obj, const char *key, double fallback)
+{
+	const struct json *v = json_get(obj, key);
+	return v && v->type == JSON_NUMBER ? v->num : fallback;
+}
+
+int json_bool(const struct json *obj, const char *key)
+{
+	const struct json *v = json_get(obj, key);
+	return v && v->type == JSON_BOOL && v->num != 0;
+}
+
+char **json_strv(const struct json *arr)
+{
+	size_t n = arr && arr->type == JSON_ARRAY ? arr->len : 0;
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		die_errno("malloc", NULL, 0);
+	size_t i = 0;
+	for (const struct json *c = n ? arr->child : NULL; c; c = c->next)
+		if (c->type == JSON_STRING)
+			v[i++] = c->str;
+	return v;
+}
+
+int json_has_string(const struct json *arr, const char *s)
+{
+	for (const struct json *c = arr && arr->type == JSON_ARRAY ? arr->child : NULL; c; c = c->next)
+		if (c->type == JSON_STRING && !strcmp(c->str, s))
+			return 1;
+	return 0;
+}

@@ -1,0 +1,64 @@
+// skiff-shim entry: error reporting shared by every mode, and the mode switch.
+#include "shim.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int status_fd = 3;
+
+void json_escape(char *out, size_t cap, const char *s)
+{
+	size_t o = 0;
+	for (; s && *s && o + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+void send_message(const char *json)
+{
+	// One write per line: lines from several processes never interleave (writes below
+	// PIPE_BUF to a socket or pipe are atomic).
+	char line[8192];
+	int n = snprintf(line, sizeof(line), "%s\n", json);
+	if (n > 0 && write(status_fd, line, (size_t)n) < 0) {
+		// nobody is listening any more; nothing else to do
+	}
+}
+
+void die_detail(const char *op, const char *path, int err, const char *detail)
+{
+	char p[2048], d[4096], msg[7000];
+	json_escape(p, sizeof(p), path ? path : "");
+	json_escape(d, sizeof(d), detail ? detail : "");
+	snprintf(msg, sizeof(msg), "{\"type\":\"error\",\"op\":\"%s\",\"path\":\"%s\",\"errno\":%d,\"detail\":\"%s\"}", op, p, err, d);
+	send_message(msg);
+	if (!strcmp(op, "exec"))
+		_exit(err == ENOENT ? 127 : 126);
+	_exit(125);
+}
+
+void die_errno(const char *op, const char *path, int err)
+{
+	die_detail(op, path, err ? err : errno, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return run_main();
+	if (argc >= 2 && !strcmp(argv[1], "fsops"))
+		return fsops_main(argc, argv);
+	fprintf(stderr, "skiff-shim: internal helper of skiff; usage: skiff-shim run | skiff-shim fsops ROOT\n");
+	return 2;
+}

@@ -1,0 +1,686 @@
+// `skiff-shim run`: outer → waiter (root of a new user namespace) → init (the container's pid 1).
+// The plan arrives as one JSON line on fd 3; see README.md for the order of every step.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+
+static const struct json *plan;
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static char *read_line(int fd)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (len == cap && !(buf = realloc(buf, cap *= 2)))
+			die_errno("malloc", NULL, ENOMEM);
+		ssize_t n = read(fd, buf + len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die_errno("read-plan", NULL, errno);
+		if (n == 0 || buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int err = errno;
+	close(fd);
+	errno = err;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Parent death kills us. Check the parent is still the one we expect: it may already be gone. */
+static void die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	// In a new pid namespace the parent lives outside it and getppid() is 0.
+	pid_t now = getppid();
+	if (now != parent && now != 0)
+		_exit(125);
+}
+
+static void sync_write(int fd, char c)
+{
+	while (write(fd, &c, 1) < 0 && errno == EINTR) {
+	}
+}
+
+static char sync_read(int fd)
+{
+	char c = 0;
+	ssize_t n;
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR) {
+	}
+	return n == 1 ? c : 0;
+}
+
+/* ---- outer: id maps -------------------------------------------------------------------------- */
+
+static void format_map(const struct json *ranges, char *out, size_t cap, int lines)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (const struct json *r = ranges ? ranges->child : NULL; r; r = r->next)
+		len += (size_t)snprintf(out + len, cap - len, lines ? "%.0f %.0f %.0f\n" : "%.0f %.0f %.0f ",
+					json_num(r, "inside", 0), json_num(r, "outside", 0), json_num(r, "count", 0));
+}
+
+/* newuidmap PID inside outside count ...: stderr captured for the error report. */
+static void run_helper(const char *op, const char *helper, pid_t pid, const struct json *ranges)
+{
+	char *argv[256];
+	char pidbuf[32], mapbuf[4096];
+	int n = 0;
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	argv[n++] = (char *)helper;
+	argv[n++] = pidbuf;
+	format_map(ranges, mapbuf, sizeof(mapbuf), 0);
+	for (char *tok = strtok(mapbuf, " "); tok && n < 254; tok = strtok(NULL, " "))
+		argv[n++] = tok;
+	argv[n] = NULL;
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		die_errno("pipe", NULL, errno);
+	pid_t child = fork();
+	if (child < 0)
+		die_errno("fork", helper, errno);
+	if (child == 0) {
+		dup2(errpipe[1], 2);
+		execv(helper, argv);
+		fprintf(stderr, "cannot execute %s: %s", helper, strerror(errno));
+		_exit(127);
+	}
+	close(errpipe[1]);
+	char err[2048];
+	size_t len = 0;
+	ssize_t r;
+	while (len < sizeof(err) - 1 && ((r = read(errpipe[0], err + len, sizeof(err) - 1 - len)) > 0 || (r < 0 && errno == EINTR)))
+		if (r > 0)
+			len += (size_t)r;
+	err[len] = '\0';
+	close(errpipe[0]);
+	int status;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die_detail(op, helper, EPERM, len ? err : "failed");
+}
+
+static void write_maps(pid_t pid)
+{
+	const struct json *idmap = json_get(plan, "idmap");
+	const char *mode = json_str(idmap, "mode");
+	char path[64], map[4096];
+	if (mode && !strcmp(mode, "helpers")) {
+		run_helper("newuidmap", json_str(idmap, "newuidmap"), pid, json_get(idmap, "uidMap"));
+		run_helper("newgidmap", json_str(idmap, "newgidmap"), pid, json_get(idmap, "gidMap"));
+		return;
+	}
+	// An unprivileged process may map only its own ids, and only after denying setgroups
+	// (user_namespaces(7), since Linux 3.19).
+	if (json_bool(idmap, "denySetgroups")) {
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+		if (write_file(path, "deny") < 0)
+			die_errno("setgroups", path, errno);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	format_map(json_get(idmap, "uidMap"), map, sizeof(map), 1);
+	if (write_file(path, map) < 0)
+		die_errno("uid_map", path, errno);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+	format_map(json_get(idmap, "gidMap"), map, sizeof(map), 1);
+	if (write_file(path, map) < 0)
+		die_errno("gid_map", path, errno);
+}
+
+/* ---- init: the container process -------------------------------------------------------------- */
+
+static int ns_flags(void)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} table[] = { { "mount", CLONE_NEWNS }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC }, { "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP } };
+	const struct json *ns = json_get(plan, "namespaces");
+	int flags = 0;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (json_has_string(ns, table[i].name))
+			flags |= table[i].flag;
+	return flags;
+}
+
+static unsigned long long cap_mask(const struct json *caps, const char *key)
+{
+	unsigned long long m = 0;
+	const struct json *arr = json_get(caps, key);
+	for (const struct json *c = arr ? arr->child : NULL; c; c = c->next)
+		if (c->type == JSON_NUMBER && c->num >= 0 && c->num < 64)
+			m |= 1ULL << (int)c->num;
+	return m;
+}
+
+static int last_cap(void)
+{
+	char buf[16] = { 0 };
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0)
+			return atoi(buf);
+	}
+	return 40;
+}
+
+/* A pty in the container's own devpts; the master goes to the waiter, the slave becomes stdio. */
+static void open_terminal(int sendfd, uid_t uid, gid_t gid)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		die_errno("open-pty", "/dev/ptmx", errno);
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		die_errno("unlockpt", "/dev/ptmx", errno);
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		die_errno("open-pty-peer", "/dev/ptmx", errno);
+	if (fchown(slave, uid, gid) < 0) {
+		// gid 5 (tty) may be what devpts gave it; ownership is a nicety, the fd is what counts
+	}
+	char dummy = 'm';
+	struct iovec iov = { &dummy, 1 };
+	char ctrl[CMSG_SPACE(sizeof(int))];
+	memset(ctrl, 0, sizeof(ctrl));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(sendfd, &msg, 0) < 0)
+		die_errno("send-pty", NULL, errno);
+	close(master);
+	close(sendfd);
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		die_errno("ioctl-tiocsctty", NULL, errno);
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			die_errno("dup2-pty", NULL, errno);
+	if (slave > 2)
+		close(slave);
+}
+
+static void mkdir_p(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+	mkdir(buf, 0755);
+}
+
+/* execvpe with the PATH of the container's environment, not ours. */
+static void exec_command(char **argv, char **envp)
+{
+	const char *cmd = argv[0];
+	if (!cmd)
+		die_detail("exec", "", ENOENT, "empty command");
+	if (strchr(cmd, '/')) {
+		execve(cmd, argv, envp);
+		die_errno("exec", cmd, errno);
+	}
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (char **e = envp; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	int saw_eacces = 0;
+	char full[4096];
+	const char *p = path;
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		size_t dirlen = colon ? (size_t)(colon - p) : strlen(p);
+		snprintf(full, sizeof(full), "%.*s/%s", (int)dirlen, dirlen ? p : ".", cmd);
+		execve(full, argv, envp);
+		if (errno == EACCES)
+			saw_eacces = 1;
+		else if (errno != ENOENT && errno != ENOTDIR)
+			die_errno("exec", cmd, errno);
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	die_errno("exec", cmd, saw_eacces ? EACCES : ENOENT);
+}
+
+static void become_container_process(int ptysock, const sigset_t *oldmask)
+{
+	const struct json *proc = json_get(plan, "process");
+	uid_t uid = (uid_t)json_num(proc, "uid", 0);
+	gid_t gid = (gid_t)json_num(proc, "gid", 0);
+
+	int flags = ns_flags();
+	if (flags && unshare(flags) < 0)
+		die_errno("unshare", NULL, errno);
+	// Never part of skiff's terminal session: a terminal's signals reach the container only
+	// through skiff, once.
+	setsid();
+	setup_rootfs(plan);
+
+	const char *hostname = json_str(plan, "hostname");
+	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+		die_errno("sethostname", hostname, errno);
+	if (json_bool(proc, "terminal"))
+		open_terminal(ptysock, uid, gid);
+	else if (ptysock >= 0)
+		close(ptysock);
+
+	const char *cwd = json_str(proc, "cwd");
+	if (cwd && *cwd) {
+		if (chdir(cwd) < 0) {
+			mkdir_p(cwd);
+			if (chdir(cwd) < 0)
+				die_errno("chdir", cwd, errno);
+		}
+	}
+
+	const struct json *caps = json_get(proc, "capabilities");
+	unsigned long long bounding = cap_mask(caps, "bounding");
+	int last = last_cap();
+	for (int c = 0; c <= last; c++)
+		if (!(bounding & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			die_errno("capbset-drop", NULL, errno);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		die_errno("keepcaps", NULL, errno);
+
+	const struct json *groups = json_get(proc, "additionalGids");
+	size_t ngroups = groups ? groups->len : 0;
+	gid_t gids[256];
+	size_t i = 0;
+	for (const struct json *g = groups ? groups->child : NULL; g && i < 256; g = g->next)
+		gids[i++] = (gid_t)g->num;
+	// With setgroups denied (single mapping) the kernel refuses even an empty list.
+	if (!json_bool(json_get(plan, "idmap"), "denySetgroups") && setgroups(ngroups, gids) < 0)
+		die_errno("setgroups-process", NULL, errno);
+	if (setresgid(gid, gid, gid) < 0)
+		die_errno("setresgid", NULL, errno);
+	if (setresuid(uid, uid, uid) < 0)
+		die_errno("setresuid", NULL, errno);
+
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	unsigned long long eff = cap_mask(caps, "effective"), prm = cap_mask(caps, "permitted"), inh = cap_mask(caps, "inheritable");
+	data[0].effective = (__u32)eff;
+	data[1].effective = (__u32)(eff >> 32);
+	data[0].permitted = (__u32)prm;
+	data[1].permitted = (__u32)(prm >> 32);
+	data[0].inheritable = (__u32)inh;
+	data[1].inheritable = (__u32)(inh >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die_errno("capset", NULL, errno);
+	unsigned long long amb = cap_mask(caps, "ambient");
+	for (int c = 0; c <= last; c++)
+		if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			die_errno("cap-ambient", NULL, errno);
+	if (json_bool(proc, "noNewPrivileges") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die_errno("no_new_privs", NULL, errno);
+
+	// A change of credentials clears the parent-death signal (prctl(2)): set it again.
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	// Every fd above stdio closes at exec; the status fd stays open until then for errors.
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (int fd = 3; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	for (size_t s = 0; s < NFORWARDED; s++)
+		signal(forwarded[s], SIG_DFL);
+	exec_command(json_strv(json_get(proc, "args")), json_strv(json_get(proc, "env")));
+}
+
+/* ---- waiter: pty relay, signals, cleanup ------------------------------------------------------- */
+
+static int receive_fd(int sock)
+{
+	char dummy;
+	struct iovec iov = { &dummy, 1 };
+	char ctrl[CMSG_SPACE(sizeof(int))];
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+	ssize_t n;
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+	}
+	if (n <= 0)
+		return -1; // init died before it had a terminal: its error is already reported
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+static struct termios saved_termios;
+static int termios_saved;
+
+static void restore_terminal(void)
+{
+	if (termios_saved)
+		tcsetattr(0, TCSADRAIN, &saved_termios);
+}
+
+static void copy_winsize(int master)
+{
+	struct winsize ws;
+	if (master >= 0 && (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0))
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Remove a tree without following symlinks or crossing into another filesystem. 0 when gone. */
+struct dirent64_raw {
+	unsigned long long ino;
+	long long off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+static int remove_tree_at(int dirfd, const char *name, dev_t dev)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (st.st_dev != dev)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0);
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	// Read from the start again after each pass: removing entries shifts the directory
+	// stream. Stop when a pass removes nothing (empty, or only what cannot go).
+	for (;;) {
+		char buf[8192];
+		int removed = 0;
+		lseek(fd, 0, SEEK_SET);
+		long n;
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+			for (long off = 0; off < n;) {
+				struct dirent64_raw *d = (void *)(buf + off);
+				if (strcmp(d->name, ".") && strcmp(d->name, "..") && remove_tree_at(fd, d->name, dev) == 0)
+					removed++;
+				off += d->reclen;
+			}
+		}
+		if (!removed)
+			break;
+	}
+	close(fd);
+	return unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static void cleanup_paths(void)
+{
+	const struct json *paths = json_get(plan, "cleanup");
+	for (const struct json *c = paths ? paths->child : NULL; c; c = c->next) {
+		if (c->type != JSON_STRING)
+			continue;
+		struct stat st;
+		if (lstat(c->str, &st) < 0)
+			continue;
+		remove_tree_at(AT_FDCWD, c->str, st.st_dev);
+	}
+}
+
+static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
+{
+	const struct json *proc = json_get(plan, "process");
+	int terminal = json_bool(proc, "terminal");
+	int master = -1;
+	int sfd = signalfd(-1, mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		die_errno("signalfd", NULL, errno);
+	if (terminal) {
+		master = receive_fd(ptysock);
+		if (master >= 0) {
+			copy_winsize(master);
+			if (isatty(0) && tcgetattr(0, &saved_termios) == 0) {
+				struct termios raw = saved_termios;
+				cfmakeraw(&raw);
+				termios_saved = 1;
+				tcsetattr(0, TCSADRAIN, &raw);
+			}
+		}
+	}
+	close(ptysock);
+
+	int in_open = terminal && json_bool(proc, "stdin") && master >= 0;
+	int status = 0, done = 0;
+	char buf[65536];
+	while (!done || master >= 0) {
+		struct pollfd fds[3] = { { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
+		if (done) {
+			// init is gone: drain what it wrote, then stop (EIO when the slave is closed)
+			fds[0].fd = -1;
+			fds[2].fd = -1;
+		}
+		int r = poll(fds, 3, done ? 100 : -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && done)
+			break;
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				int sig = (int)si.ssi_signo;
+				if (sig == SIGCHLD) {
+					pid_t p;
+					int st;
+					while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+						if (p == init) {
+							status = st;
+							done = 1;
+						}
+				} else if (sig == SIGWINCH) {
+					copy_winsize(master);
+				} else {
+					kill(init, sig);
+				}
+			}
+		}
+		if (master >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n > 0)
+				write_all(1, buf, (size_t)n);
+			else if (n < 0 && errno == EINTR)
+				continue;
+			else {
+				close(master);
+				master = -1;
+			}
+		}
+		if (in_open && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n > 0) {
+				write_all(master, buf, (size_t)n);
+			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+				// EOF on our stdin: pass it on as the terminal's EOF character
+				char eof = 4;
+				write_all(master, &eof, 1);
+				in_open = 0;
+			}
+		}
+	}
+	restore_terminal();
+	cleanup_paths();
+	char msg[128];
+	if (WIFSIGNALED(status)) {
+		snprintf(msg, sizeof(msg), "{\"type\":\"exit\",\"signal\":%d}", WTERMSIG(status));
+		send_message(msg);
+		return 128 + WTERMSIG(status);
+	}
+	snprintf(msg, sizeof(msg), "{\"type\":\"exit\",\"status\":%d}", WEXITSTATUS(status));
+	send_message(msg);
+	return WEXITSTATUS(status);
+}
+
+static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_t *oldmask)
+{
+	die_with_parent(outer);
+	close(syncfd[0]);
+	if (unshare(CLONE_NEWUSER) < 0)
+		die_errno("unshare-user", NULL, errno);
+	sync_write(syncfd[1], 'u');
+	// The outer process writes our maps, then closes its end: EOF means go on (or it died).
+	if (sync_read(syncfd[1]) != 'm')
+		_exit(125);
+	close(syncfd[1]);
+	if (setresgid(0, 0, 0) < 0)
+		die_errno("setresgid", "0", errno);
+	if (setresuid(0, 0, 0) < 0)
+		die_errno("setresuid", "0", errno);
+	if (json_has_string(json_get(plan, "namespaces"), "pid") && unshare(CLONE_NEWPID) < 0)
+		die_errno("unshare-pid", NULL, errno);
+
+	int pty[2] = { -1, -1 };
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty) < 0)
+		die_errno("socketpair", NULL, errno);
+	pid_t self = getpid();
+	pid_t init = fork();
+	if (init < 0)
+		die_errno("fork", NULL, errno);
+	if (init == 0) {
+		die_with_parent(self);
+		close(pty[0]);
+		become_container_process(pty[1], oldmask);
+	}
+	close(pty[1]);
+	char msg[64];
+	snprintf(msg, sizeof(msg), "{\"type\":\"pid\",\"pid\":%d}", init);
+	send_message(msg);
+	_exit(run_waiter(pty[0], init, mask));
+}
+
+/* ---- outer ------------------------------------------------------------------------------------- */
+
+static volatile pid_t waiter_pid;
+
+static void forward_to_waiter(int sig)
+{
+	if (waiter_pid > 0)
+		kill(waiter_pid, sig);
+}
+
+int run_main(void)
+{
+	if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "skiff-shim run: fd 3 must be the control socket from skiff\n");
+		return 125;
+	}
+	char *line = read_line(status_fd);
+	plan = json_parse(line, strlen(line));
+	if (!plan || plan->type != JSON_OBJECT)
+		die_detail("plan", NULL, EINVAL, "the launch plan is not valid JSON");
+	die_with_parent(getppid());
+
+	// The waiter and init take signals through a signalfd; block them before forking so none
+	// is lost in between. The outer process forwards with a plain handler instead.
+	sigset_t mask, oldmask;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaddset(&mask, forwarded[i]);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+
+	int syncfd[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncfd) < 0)
+		die_errno("socketpair", NULL, errno);
+	pid_t outer = getpid();
+	pid_t waiter = fork();
+	if (waiter < 0)
+		die_errno("fork", NULL, errno);
+	if (waiter == 0)
+		waiter_main(outer, syncfd, &mask, &oldmask);
+	close(syncfd[1]);
+	waiter_pid = waiter;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_to_waiter;
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded[i], &sa, NULL);
+	sigset_t outer_mask = oldmask;
+	sigdelset(&outer_mask, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &outer_mask, NULL);
+
+	if (sync_read(syncfd[0]) == 'u') {
+		write_maps(waiter);
+		sync_write(syncfd[0], 'm');
+	}
+	close(syncfd[0]);
+
+	int status;
+	while (waitpid(waiter, &status, 0) < 0) {
+		if (errno != EINTR)
+			die_errno("waitpid", NULL, errno);
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}

@@ -1,0 +1,42 @@
+// skiff-shim: shared declarations. See README.md for the protocol.
+#ifndef SKIFF_SHIM_H
+#define SKIFF_SHIM_H
+
+#include <stddef.h>
+
+enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+
+struct json {
+	enum json_type type;
+	char *key;    // member name inside an object
+	char *str;    // JSON_STRING
+	double num;   // JSON_NUMBER, JSON_BOOL
+	struct json *child; // first element or member
+	struct json *next;
+	size_t len;
+};
+
+struct json *json_parse(const char *text, size_t len);
+const struct json *json_get(const struct json *obj, const char *key);
+const char *json_str(const struct json *obj, const char *key);
+double json_num(const struct json *obj, const char *key, double fallback);
+int json_bool(const struct json *obj, const char *key);
+// NULL-terminated vector of the strings of an array (the strings are not copied)
+char **json_strv(const struct json *arr);
+int json_has_string(const struct json *arr, const char *s);
+
+// Report a failure as data on the status fd, then _exit: 125, or 126/127 for exec.
+void die_errno(const char *op, const char *path, int err) __attribute__((noreturn));
+void die_detail(const char *op, const char *path, int err, const char *detail) __attribute__((noreturn));
+// The status fd (fd 3 in `run`, stdout in `fsops`).
+extern int status_fd;
+void send_message(const char *json);
+void json_escape(char *out, size_t cap, const char *s);
+
+int fsops_main(int argc, char **argv);
+int run_main(void);
+
+// mounts.c: build the container's filesystem from the plan, then pivot_root into it.
+void setup_rootfs(const struct json *plan);
+
+#endif
