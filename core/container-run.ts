@@ -41,7 +41,8 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
   const id = randomBytes(32).toString('hex')
   const dir = join(paths.storage, 'containers', id)
   const hostname = opts.hostname || id.slice(0, 12)
-  mkdirSync(join(dir, 'upper'), { recursive: true, mode: 0o700 })
+  // the upper directory's root is the container's /: it must be traversable by every user
+  mkdirSync(join(dir, 'upper'), { recursive: true, mode: 0o755 })
   mkdirSync(join(dir, 'work'), { mode: 0o700 })
   mkdirSync(join(dir, 'merged'), { mode: 0o700 })
   const hosts = join(dir, 'hosts')
