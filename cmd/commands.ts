@@ -26,7 +26,7 @@ export const commands: CommandEntry[] = [
   },
   { name: 'load', describe: 'Load an image from a docker-save or OCI archive', load: () => import('./load.js') },
   { name: 'images', describe: 'List images', load: () => import('./images.js') },
-  // { name: 'info', describe: 'Show what this machine supports for rootless containers', load: () => import('./info.js') },
+  { name: 'info', describe: 'Show what this machine supports for rootless containers', load: () => import('./info.js') },
   { name: 'version', describe: 'Show the version of skiff and of its parts', load: () => import('./version.js') },
   { name: '__storage', describe: 'internal: storage work inside the user namespace', hidden: true, load: () => import('./storage-worker.js') },
 ]

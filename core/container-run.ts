@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { hostIdMap, warnIdMapOnce } from './identity.js'
+import { fallbackIdMap, hostIdMap, warnIdMapOnce } from './identity.js'
 import { readImageFile } from './image-files.js'
 import { launch } from './launch.js'
 import { resolveUser } from './passwd.js'
@@ -23,8 +23,7 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
   const store = await openStore(paths)
   const image = await findImage(store, opts.image)
   const config: ImageRunConfig = image.config.config ?? {}
-  const decision = hostIdMap()
-  warnIdMapOnce(decision)
+  let decision = hostIdMap()
 
   if (image.layers.length === 0) {
     throw new SkiffError('E_NO_LAYERS', `image ${opts.image} has no layers: there is nothing to run`, { hint: 'load an image with a root filesystem' })
@@ -50,12 +49,12 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
   writeFileSync(hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`)
   writeFileSync(hostnameFile, `${hostname}\n`)
 
-  const plan = planLaunch({
+  const planFor = (idmap: typeof decision.plan) => planLaunch({
     config,
     options: { ...opts, hostname },
     id,
     user,
-    idmap: decision.plan,
+    idmap,
     rootfs: {
       kind: 'overlay',
       layersDir,
@@ -70,8 +69,18 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
     cleanup: opts.rm ? [dir] : undefined,
   })
   try {
-    const result = await launch(plan)
-    return result.status
+    let plan = planFor(decision.plan)
+    warnIdMapOnce(decision)
+    try {
+      return (await launch(plan)).status
+    } catch (err) {
+      // A helper that cannot work here: run with the mapping that needs none, and say why.
+      if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
+      decision = fallbackIdMap((err as SkiffError).message)
+      plan = planFor(decision.plan)
+      warnIdMapOnce(decision)
+      return (await launch(plan)).status
+    }
   } finally {
     // The shim's waiter removes what mapped ids own; this catches a failure before it could.
     if (opts.rm) rmSync(dir, { recursive: true, force: true })

@@ -20,7 +20,7 @@ export function hostIdMap(): IdMapDecision {
   // SKIFF_IDMAP=single: map only the user's own id even where helpers and ranges exist (e.g. a
   // service with NoNewPrivileges=yes, where the setuid helpers cannot work).
   if (process.env.SKIFF_IDMAP === 'single') {
-    return (decision = planIdMap({ uid, gid, user, subuids: [], subgids: [], helpersProblem: 'SKIFF_IDMAP=single is set' }))
+    return (decision = planIdMap({ uid, gid, user, subuids: [], subgids: [], forcedSingle: 'SKIFF_IDMAP=single is set' }))
   }
   const helpers = findIdmapHelpers()
   const subids = readSubids({ name: user, uid })
@@ -34,6 +34,16 @@ export function hostIdMap(): IdMapDecision {
     newgidmap: helpers.newgidmap,
     helpersProblem: helpers.usable ? undefined : helpers.reason,
   })
+  return decision
+}
+
+/**
+ * After newuidmap/newgidmap failed (not setuid, NoNewPrivileges, a range the helper refuses):
+ * the single mapping, which needs no helper, with the helper's own words in the warning.
+ */
+export function fallbackIdMap(helperError: string): IdMapDecision {
+  const uid = process.getuid!()
+  decision = planIdMap({ uid, gid: process.getgid!(), user: String(uid), subuids: [], subgids: [], forcedSingle: `${helperError}; fix the helper (see \`skiff info\`) to get more ids` })
   return decision
 }
 

@@ -21,6 +21,8 @@ export interface IdentityFacts {
   newgidmap?: string
   /** why the helpers cannot be used (missing, not setuid), when they cannot */
   helpersProblem?: string
+  /** the user asked for a single mapping (SKIFF_IDMAP=single), or the helpers failed: why */
+  forcedSingle?: string
 }
 
 export interface IdMapDecision {
@@ -53,6 +55,7 @@ export function planIdMap(f: IdentityFacts): IdMapDecision {
     denySetgroups: true,
   }
   const effect = 'only root exists in the container; files of other owners in images become root\'s, and --user with another id fails'
+  if (f.forcedSingle) return { plan: single, warning: `${f.forcedSingle}: using a single id mapping (${effect})` }
   if (f.helpersProblem || !f.newuidmap || !f.newgidmap) {
     return {
       plan: single,

@@ -2,7 +2,7 @@
 // work that needs the container's ids (unpacking layers, removing their files). Does I/O.
 import { capabilityNumbers } from './capabilities.js'
 import { SkiffError } from './errors.js'
-import { hostIdMap, warnIdMapOnce } from './identity.js'
+import { fallbackIdMap, hostIdMap, warnIdMapOnce } from './identity.js'
 import { launch } from './launch.js'
 import type { LaunchPlan } from './plan.js'
 import { isSingleExecutable, shimPath } from './shim-binary.js'
@@ -13,15 +13,14 @@ export function selfCommand(): string[] {
 }
 
 export async function runSelfInUserns(args: string[], input: string, opts: { env?: Record<string, string> } = {}): Promise<{ stdout: string }> {
-  const decision = hostIdMap()
-  warnIdMapOnce(decision)
+  let decision = hostIdMap()
   const all = capabilityNumbers(['ALL'])
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
   Object.assign(env, { SKIFF_SHIM: shimPath() }, opts.env)
-  const plan: LaunchPlan = {
+  const planFor = (idmap: LaunchPlan['idmap']): LaunchPlan => ({
     version: 1,
-    idmap: decision.plan,
+    idmap,
     namespaces: [],
     rootPropagation: 'rprivate',
     mounts: [],
@@ -37,8 +36,17 @@ export async function runSelfInUserns(args: string[], input: string, opts: { env
       noNewPrivileges: true,
       capabilities: { bounding: all, effective: all, permitted: all, inheritable: [], ambient: [] },
     },
+  })
+  warnIdMapOnce(decision)
+  let result
+  try {
+    result = await launch(planFor(decision.plan), { stdio: ['pipe', 'pipe', 'pipe'], input })
+  } catch (err) {
+    if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
+    decision = fallbackIdMap((err as SkiffError).message)
+    warnIdMapOnce(decision)
+    result = await launch(planFor(decision.plan), { stdio: ['pipe', 'pipe', 'pipe'], input })
   }
-  const result = await launch(plan, { stdio: ['pipe', 'pipe', 'pipe'], input })
   if (result.status !== 0) {
     const stderr = (result.stderr ?? '').trim()
     // The worker reports a SkiffError as "skiff: MESSAGE" and "  hint: HINT" (cmd/main.ts).
