@@ -54,7 +54,7 @@ export function parseArgs(verb: string, spec: CommandSpec<any>, args: string[], 
   }
   const parsed = parse.detailed(args, {
     boolean, string, number, array, alias, default: defaults,
-    configuration: { 'camel-case-expansion': false, 'strip-aliased': true, 'dot-notation': false, 'duplicate-arguments-array': true, 'greedy-arrays': false, 'unknown-options-as-args': false },
+    configuration: { 'camel-case-expansion': false, 'boolean-negation': false, 'strip-aliased': true, 'dot-notation': false, 'duplicate-arguments-array': true, 'greedy-arrays': false, 'unknown-options-as-args': false },
   })
   if (parsed.error) throw usage(verb, parsed.error.message)
   const argv = parsed.argv as Record<string, unknown> & { _: (string | number)[] }

@@ -32,6 +32,11 @@ test('extra positionals are refused unless the spec collects them', () => {
   assert.equal(parseArgs('x', many, ['1', '2', '3'], []).rest, ['2', '3'])
 })
 
+test('--no-X options are options of their own, not negations', () => {
+  const spec: CommandSpec = { usage: 'x', describe: 'x', options: [{ name: 'no-trunc', type: 'boolean', default: false, describe: 'x' }], positionals: [], handler: () => {} }
+  assert.is(parseArgs('x', spec, ['--no-trunc'], [])['no-trunc'], true)
+})
+
 test('help lists every option with its alias', () => {
   const h = helpText(run)
   assert.match(h, /Usage: skiff run \[OPTIONS\] IMAGE/)
