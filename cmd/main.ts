@@ -1,5 +1,6 @@
 // skiff's entry point: pick the verb, load only its module, parse its options, report errors.
 import { isSkiffError } from '../core/errors.js'
+import { mark } from '../core/trace.js'
 import { helpText, parseArgs } from './cli.js'
 import { commands } from './commands.js'
 import { splitAtCommand } from './split-argv.js'
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     containerCommand = split.command
   }
   const spec = (await entry.load()).default
+  mark(`command ${entry.name} loaded`)
   if (rest.includes('--help')) {
     process.stdout.write(helpText(spec))
     return 0

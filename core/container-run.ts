@@ -10,6 +10,7 @@ import { resolvePaths } from './paths.js'
 import { planLaunch, type ImageRunConfig, type RunOptions } from './spec.js'
 import { findImage, layerDiffDir, openStore } from './store.js'
 import { SkiffError } from './errors.js'
+import { mark } from './trace.js'
 
 export interface ContainerRunOptions extends RunOptions {
   image: string
@@ -19,11 +20,14 @@ export interface ContainerRunOptions extends RunOptions {
 
 /** Runs the container in the foreground; resolves to its exit status (128+N after signal N). */
 export async function runContainer(opts: ContainerRunOptions): Promise<number> {
+  mark('modules loaded')
   const paths = resolvePaths()
   const store = await openStore(paths)
   const image = await findImage(store, opts.image)
+  mark('image found')
   const config: ImageRunConfig = image.config.config ?? {}
   let decision = hostIdMap()
+  mark('id map planned')
 
   if (image.layers.length === 0) {
     throw new SkiffError('E_NO_LAYERS', `image ${opts.image} has no layers: there is nothing to run`, { hint: 'load an image with a root filesystem' })
@@ -37,6 +41,7 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
     readImageFile(layerDirs, 'etc/group'),
   )
 
+  mark('user resolved')
   const id = randomBytes(32).toString('hex')
   const dir = join(paths.storage, 'containers', id)
   const hostname = opts.hostname || id.slice(0, 12)
@@ -70,6 +75,7 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
   })
   try {
     let plan = planFor(decision.plan)
+    mark('container prepared, plan made')
     warnIdMapOnce(decision)
     try {
       return (await launch(plan)).status

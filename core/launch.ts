@@ -6,6 +6,7 @@ import type { LaunchPlan, ShimMessage } from './plan.js'
 import { shimErrorToSkiffError } from './shim-errors.js'
 import { shimPath } from './shim-binary.js'
 import { SkiffError } from './errors.js'
+import { mark } from './trace.js'
 
 /** Signals skiff passes on to the container (SIGWINCH: the shim resizes the container's pty). */
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']
@@ -35,6 +36,7 @@ export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<L
     // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
     detached: true,
   })
+  mark('shim spawned')
   const control = child.stdio[3] as unknown as Readable & Writable
   const messages: ShimMessage[] = []
   let pending = ''
@@ -50,6 +52,7 @@ export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<L
       const msg = JSON.parse(line) as ShimMessage
       messages.push(msg)
       if (msg.type === 'pid') {
+        mark('shim: container process forked')
         pid = msg.pid
         options.onStart?.(msg.pid)
       }
@@ -87,6 +90,7 @@ export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<L
       }))
     })
     child.on('close', (code, signal) => {
+      mark('shim exited')
       for (const sig of FORWARDED) process.off(sig, forward)
       const error = messages.find((m) => m.type === 'error')
       if (error && error.type === 'error') return reject(shimErrorToSkiffError(error, plan))
