@@ -104,8 +104,16 @@ static void format_map(const struct json *ranges, char *out, size_t cap, int lin
 					json_num(r, "inside", 0), json_num(r, "outside", 0), json_num(r, "count", 0));
 }
 
-/* newuidmap PID inside outside count ...: stderr captured for the error report. */
-static void run_helper(const char *op, const char *helper, pid_t pid, const struct json *ranges)
+/* A running newuidmap/newgidmap: its pid and the read end of its stderr. */
+struct helper {
+	const char *op;
+	const char *path;
+	pid_t pid;
+	int errfd;
+};
+
+/* newuidmap PID inside outside count ...: started, not waited for (both helpers run at once). */
+static struct helper start_helper(const char *op, const char *helper, pid_t pid, const struct json *ranges)
 {
 	char *argv[256];
 	char pidbuf[32], mapbuf[4096];
@@ -118,6 +126,8 @@ static void run_helper(const char *op, const char *helper, pid_t pid, const stru
 		argv[n++] = tok;
 	argv[n] = NULL;
 	int errpipe[2];
+	if (!helper)
+		die_detail(op, NULL, EINVAL, "no helper path in the plan");
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		die_errno("pipe", NULL, errno);
 	pid_t child = fork();
@@ -130,19 +140,25 @@ static void run_helper(const char *op, const char *helper, pid_t pid, const stru
 		_exit(127);
 	}
 	close(errpipe[1]);
+	return (struct helper){ op, helper, child, errpipe[0] };
+}
+
+/* Wait for a helper; its stderr becomes the error's detail when it failed. */
+static void finish_helper(struct helper h)
+{
 	char err[2048];
 	size_t len = 0;
 	ssize_t r;
-	while (len < sizeof(err) - 1 && ((r = read(errpipe[0], err + len, sizeof(err) - 1 - len)) > 0 || (r < 0 && errno == EINTR)))
+	while (len < sizeof(err) - 1 && ((r = read(h.errfd, err + len, sizeof(err) - 1 - len)) > 0 || (r < 0 && errno == EINTR)))
 		if (r > 0)
 			len += (size_t)r;
 	err[len] = '\0';
-	close(errpipe[0]);
+	close(h.errfd);
 	int status;
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+	while (waitpid(h.pid, &status, 0) < 0 && errno == EINTR) {
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		die_detail(op, helper, EPERM, len ? err : "failed");
+		die_detail(h.op, h.path, EPERM, len ? err : "failed");
 }
 
 static void write_maps(pid_t pid)
@@ -151,8 +167,10 @@ static void write_maps(pid_t pid)
 	const char *mode = json_str(idmap, "mode");
 	char path[64], map[4096];
 	if (mode && !strcmp(mode, "helpers")) {
-		run_helper("newuidmap", json_str(idmap, "newuidmap"), pid, json_get(idmap, "uidMap"));
-		run_helper("newgidmap", json_str(idmap, "newgidmap"), pid, json_get(idmap, "gidMap"));
+		struct helper u = start_helper("newuidmap", json_str(idmap, "newuidmap"), pid, json_get(idmap, "uidMap"));
+		struct helper g = start_helper("newgidmap", json_str(idmap, "newgidmap"), pid, json_get(idmap, "gidMap"));
+		finish_helper(u);
+		finish_helper(g);
 		return;
 	}
 	// An unprivileged process may map only its own ids, and only after denying setgroups
