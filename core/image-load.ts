@@ -4,7 +4,7 @@
 // (core/archive.ts); 3. move blobs into place; 4. unpack missing layers inside the user namespace
 // (`skiff __storage`, one process for all of them); 5. record the images and their names.
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { extract } from 'tar'
@@ -22,7 +22,7 @@ export interface LoadResult {
 
 export async function loadImages(input: string | NodeJS.ReadableStream): Promise<LoadResult> {
   const store = await openStore(resolvePaths())
-  const staging = join(store.root, 'tmp', `load-${randomBytes(6).toString('hex')}`)
+  const staging = join(store.root, 'tmp', `load-${process.pid}-${randomBytes(6).toString('hex')}`)
   mkdirSync(staging, { recursive: true, mode: 0o700 })
   try {
     let dir = staging
@@ -47,17 +47,35 @@ export async function loadImages(input: string | NodeJS.ReadableStream): Promise
   }
 }
 
+/** Entries of tmp/ whose creating process is gone: "<kind>-<pid>-<random>". */
+export function staleStaging(store: Store): string[] {
+  const dir = join(store.root, 'tmp')
+  return readdirSync(dir)
+    .filter((name) => {
+      const pid = Number(/^[a-z]+-(\d+)-/.exec(name)?.[1])
+      if (!pid || pid === process.pid) return false
+      try {
+        process.kill(pid, 0)
+        return false
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ESRCH'
+      }
+    })
+    .map((name) => join(dir, name))
+}
+
 /** Put blobs in place (moving them when they are our own staging copies) and unpack layers. */
 async function storeImages(store: Store, images: ArchiveImage[], movable: boolean): Promise<string[]> {
   const place = (file: string, digest: string) => {
     const target = blobPath(store, digest)
     if (existsSync(target)) return
-    const tmp = join(store.root, 'tmp', `blob-${randomBytes(6).toString('hex')}`)
+    const tmp = join(store.root, 'tmp', `blob-${process.pid}-${randomBytes(6).toString('hex')}`)
     if (movable) renameSync(file, tmp)
     else copyFileSync(file, tmp)
     renameSync(tmp, target)
   }
-  const jobs: StorageJob[] = []
+  // What a killed load left behind goes first (inside the namespace: mapped ids own it).
+  const jobs: StorageJob[] = staleStaging(store).map((path) => ({ op: 'remove', path }))
   const queued = new Set<string>()
   for (const img of images) {
     place(img.configFile, img.configDigest)
@@ -65,7 +83,7 @@ async function storeImages(store: Store, images: ArchiveImage[], movable: boolea
       if (!existsSync(blobPath(store, l.digest))) place(l.file, l.digest)
       if (hasLayer(store, l.diffID) || queued.has(l.diffID)) continue
       queued.add(l.diffID)
-      jobs.push({ op: 'unpack', blob: blobPath(store, l.digest), diffID: l.diffID, dest: layerDir(store, l.diffID), staging: join(store.root, 'tmp', `layer-${randomBytes(6).toString('hex')}`) })
+      jobs.push({ op: 'unpack', blob: blobPath(store, l.digest), diffID: l.diffID, dest: layerDir(store, l.diffID), staging: join(store.root, 'tmp', `layer-${process.pid}-${randomBytes(6).toString('hex')}`) })
     }
   }
   const warnings: string[] = []

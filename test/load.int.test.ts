@@ -1,5 +1,6 @@
 // skiff load and images, for real: archives built here, unpacked inside the user namespace.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -79,6 +80,33 @@ load('two loads of the same image at once both succeed', async () => {
   assert.is(y.status, 0, y.describe())
   assert.is(sb.run(['run', '--rm', 'busybox', 'true']).status, 0)
 })
+
+load('kill -9 in the middle of a load leaves the store consistent; the next load completes and cleans up', async () => {
+  if (!ready('interrupted load')) return
+  const big = Array.from({ length: 6 }, (_, i) => ({ type: 'file' as const, path: `data/blob${i}`, content: randomBytes(8 << 20) }))
+  const info = buildImageInfo({ format: 'docker', layers: [...defaultLayers(), big], out: join(tempDir(), 'big.tar'), tags: ['big:1'] })
+  const { child, done } = sb.start(['load', '-i', info.path])
+  // wait for the unpacking worker inside the user namespace, then kill the CLI
+  for (let i = 0; i < 400 && !workerRunning(); i++) await new Promise((r) => setTimeout(r, 10))
+  child.kill('SIGKILL')
+  await done
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(readdirSync(join(sb.root, 'images')), [], 'no image recorded')
+  const again = sb.run(['load', '-i', info.path])
+  assert.is(again.status, 0, again.describe())
+  assert.equal(readdirSync(join(sb.root, 'tmp')), [], 'leftovers removed')
+  const r = sb.run(['run', '--rm', 'big:1', 'sh', '-c', 'ls /data | wc -l'])
+  assert.is(r.stdout.trim(), '6', r.describe())
+})
+
+function workerRunning(): boolean {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('__storage')) return true
+    } catch {}
+  }
+  return false
+}
 
 load('errors: missing file, not an archive, unknown image', () => {
   if (!ready('load errors')) return
