@@ -77,15 +77,18 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
     let plan = planFor(decision.plan)
     mark('container prepared, plan made')
     warnIdMapOnce(decision)
+    // Without -i the container's stdin is empty, as in Docker; with -t the shim still needs the
+    // terminal on fd 0 for its size and raw mode (it reads from it only with -i).
+    const stdio = [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const
     try {
-      return (await launch(plan)).status
+      return (await launch(plan, { stdio: [...stdio] })).status
     } catch (err) {
       // A helper that cannot work here: run with the mapping that needs none, and say why.
       if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
       decision = fallbackIdMap((err as SkiffError).message)
       plan = planFor(decision.plan)
       warnIdMapOnce(decision)
-      return (await launch(plan)).status
+      return (await launch(plan, { stdio: [...stdio] })).status
     }
   } finally {
     // The shim's waiter removes what mapped ids own; this catches a failure before it could.

@@ -80,6 +80,9 @@ run('stdin and stdout pass straight through, binary-safe', () => {
   assert.is(r.stderr.trim().split('\n').pop(), 'err')
   const rb = sb.run(['run', '--rm', '-i', 'busybox', 'wc', '-c'], { input: bytes })
   assert.is(rb.stdout.trim(), String(bytes.length))
+  // without -i the container's stdin is empty, as in Docker
+  const closed = sb.run(['run', '--rm', 'busybox', 'wc', '-c'], { input: 'not for the container' })
+  assert.is(closed.stdout.trim(), '0', closed.describe())
 })
 
 run('image config and flags: env, env-file, workdir, user, hostname, entrypoint', () => {
