@@ -64,6 +64,11 @@ async function bundle(shimDigest) {
       SKIFF_SHIM_SHA256: JSON.stringify(shimDigest),
     },
   })
+  // A single executable can require() only Node's builtins and cannot import() anything: a
+  // dynamic import left in the bundle fails at run time (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING).
+  const code = readFileSync(join(dist, 'skiff.cjs'), 'utf8')
+  const dynamic = /\bimport\(\s*["'`]/.exec(code)
+  if (dynamic) throw new Error(`build: the bundle keeps a dynamic import (${code.slice(dynamic.index, dynamic.index + 40)}): import builtins statically`)
   return join(dist, 'skiff.cjs')
 }
 

@@ -24,6 +24,8 @@ export const commands: CommandEntry[] = [
     valueOptions: ['-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint', '--name'],
     load: () => import('./run.js'),
   },
+  { name: 'ps', describe: 'List containers', load: () => import('./ps.js') },
+  { name: 'rm', describe: 'Remove stopped containers', load: () => import('./rm.js') },
   { name: 'load', describe: 'Load an image from a docker-save or OCI archive', load: () => import('./load.js') },
   { name: 'images', describe: 'List images', load: () => import('./images.js') },
   { name: 'info', describe: 'Show what this machine supports for rootless containers', load: () => import('./info.js') },

@@ -11,6 +11,7 @@ import { planLaunch, type ImageRunConfig, type RunOptions } from './spec.js'
 import { findImage, layerDiffDir, openStore } from './store.js'
 import { SkiffError } from './errors.js'
 import { mark } from './trace.js'
+import { writeContainer, type ContainerRecord } from './containers.js'
 
 export interface ContainerRunOptions extends RunOptions {
   image: string
@@ -77,18 +78,30 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
     let plan = planFor(decision.plan)
     mark('container prepared, plan made')
     warnIdMapOnce(decision)
+    // Kept containers get a record (`skiff ps -a`, `skiff rm`); --rm ones leave nothing.
+    const record: ContainerRecord | undefined = opts.rm
+      ? undefined
+      : { id, image: opts.image, imageId: image.id, command: plan.process.args, created: new Date().toISOString(), status: 'running', pid: process.pid }
+    if (record) writeContainer(store, record)
+    const finish = (status: number) => {
+      if (record) writeContainer(store, { ...record, status: 'exited', exitCode: status, finishedAt: new Date().toISOString(), pid: undefined })
+      return status
+    }
     // Without -i the container's stdin is empty, as in Docker; with -t the shim still needs the
     // terminal on fd 0 for its size and raw mode (it reads from it only with -i).
     const stdio = [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const
     try {
-      return (await launch(plan, { stdio: [...stdio] })).status
+      return finish((await launch(plan, { stdio: [...stdio] })).status)
     } catch (err) {
       // A helper that cannot work here: run with the mapping that needs none, and say why.
-      if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
+      if ((err as SkiffError).code !== 'E_IDMAP_HELPER') {
+        finish((err as SkiffError).exitCode ?? 125)
+        throw err
+      }
       decision = fallbackIdMap((err as SkiffError).message)
       plan = planFor(decision.plan)
       warnIdMapOnce(decision)
-      return (await launch(plan, { stdio: [...stdio] })).status
+      return finish((await launch(plan, { stdio: [...stdio] })).status)
     }
   } finally {
     // The shim's waiter removes what mapped ids own; this catches a failure before it could.

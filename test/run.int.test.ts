@@ -142,7 +142,7 @@ run('only loopback in the network namespace; /dev is minimal', () => {
   assert.not.ok(dev.includes('sda') || dev.includes('vda') || dev.includes('kmsg'), dev.join(' '))
 })
 
-run('--rm leaves nothing behind; without --rm the container directory stays', () => {
+run('--rm leaves nothing behind; without it the container is listed by ps -a until rm', () => {
   if (!ready('cleanup')) return
   load(sb)
   const r = sb.run(['run', '--rm', '-u', 'app', 'busybox', 'sh', '-c', 'echo x > /home/app/f; mkdir -p /tmp/d/e; chmod 0500 /tmp/d'])
@@ -150,8 +150,20 @@ run('--rm leaves nothing behind; without --rm the container directory stays', ()
   const containers = sb.run(['run', '--rm', 'busybox', 'true'])
   assert.is(containers.status, 0)
   assert.equal(dirEntries(join(sb.root, 'containers')), [])
-  sb.run(['run', 'busybox', 'true'])
+  const kept = sb.run(['run', '-u', 'app', 'busybox', 'sh', '-c', 'echo x > /home/app/f; exit 3'])
+  assert.is(kept.status, 3)
   assert.is(dirEntries(join(sb.root, 'containers')).length, 1)
+  const ps = sb.run(['ps', '-a'])
+  assert.match(ps.stdout, /CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS/)
+  assert.match(ps.stdout, /busybox\s+"sh -c echo x > \/hom…"\s+.*Exited \(3\)/)
+  assert.is(sb.run(['ps', '-q']).stdout, '', 'nothing running')
+  const id = sb.run(['ps', '-aq']).stdout.trim()
+  assert.match(id, /^[0-9a-f]{12}$/)
+  const rm = sb.run(['rm', id])
+  assert.is(rm.status, 0, rm.describe())
+  assert.equal(dirEntries(join(sb.root, 'containers')), [])
+  assert.equal(dirEntries(join(sb.root, 'tmp')), [])
+  assert.match(sb.run(['rm', id]).stderr, /no container/)
 })
 
 run('a pty session: -it gives a real terminal, input and window size reach it', async () => {
