@@ -21,9 +21,10 @@ export const commands: CommandEntry[] = [
   {
     name: 'run',
     describe: 'Run a command in a new container',
-    valueOptions: ['-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint', '--name'],
+    valueOptions: ['-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint', '--name', '--pull', '--platform', '--tls-verify'],
     load: () => import('./run.js'),
   },
+  { name: 'pull', describe: 'Pull an image from a registry', load: () => import('./pull.js') },
   { name: 'ps', describe: 'List containers', load: () => import('./ps.js') },
   { name: 'rm', describe: 'Remove stopped containers', load: () => import('./rm.js') },
   { name: 'load', describe: 'Load an image from a docker-save or OCI archive', load: () => import('./load.js') },

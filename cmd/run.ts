@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
+import { parseTlsVerify } from './pull.js'
 
 interface RunArgs {
   image: string
@@ -14,6 +15,9 @@ interface RunArgs {
   user?: string
   hostname?: string
   entrypoint?: string
+  pull: string
+  platform?: string
+  'tls-verify': string
 }
 
 /** Lines of an --env-file: KEY=value or KEY, skipping blanks and # comments (as Docker). */
@@ -39,6 +43,9 @@ const spec: CommandSpec<RunArgs> = {
     { name: 'user', alias: 'u', type: 'string', placeholder: 'USER[:GROUP]', describe: 'User name or uid, and group name or gid' },
     { name: 'hostname', alias: 'h', type: 'string', placeholder: 'NAME', describe: 'Container host name' },
     { name: 'entrypoint', type: 'string', placeholder: 'CMD', describe: "Override the image's entrypoint" },
+    { name: 'pull', type: 'string', default: 'missing', placeholder: 'always|missing|never', describe: 'Pull the image before running' },
+    { name: 'platform', type: 'string', placeholder: 'OS/ARCH', describe: 'Platform to pull' },
+    { name: 'tls-verify', type: 'string', default: 'true', placeholder: 'BOOL', describe: 'Require verified HTTPS when pulling' },
   ],
   handler: async (argv) => {
     const fromFiles = argv['env-file'].flatMap((f) => {
@@ -48,6 +55,9 @@ const spec: CommandSpec<RunArgs> = {
         throw new SkiffError('E_ENV_FILE', `cannot read --env-file ${f}: ${(err as Error).message}`, { hint: 'check the path' })
       }
     })
+    if (!['always', 'missing', 'never'].includes(argv.pull)) {
+      throw new SkiffError('E_USAGE', `--pull=${argv.pull}: expected always, missing or never`, { hint: "see 'skiff run --help'" })
+    }
     const { runContainer } = await import('../core/container-run.js')
     process.exitCode = await runContainer({
       image: argv.image,
@@ -60,6 +70,8 @@ const spec: CommandSpec<RunArgs> = {
       user: argv.user,
       hostname: argv.hostname,
       entrypoint: argv.entrypoint,
+      pull: argv.pull as 'always' | 'missing' | 'never',
+      pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
     })
   },
 }

@@ -8,7 +8,7 @@ import { launch } from './launch.js'
 import { resolveUser } from './passwd.js'
 import { resolvePaths } from './paths.js'
 import { planLaunch, type ImageRunConfig, type RunOptions } from './spec.js'
-import { findImage, layerDiffDir, openStore } from './store.js'
+import { findImage, layerDiffDir, openStore, type Store } from './store.js'
 import { SkiffError } from './errors.js'
 import { mark } from './trace.js'
 import { writeContainer, type ContainerRecord } from './containers.js'
@@ -17,6 +17,26 @@ export interface ContainerRunOptions extends RunOptions {
   image: string
   user?: string
   rm: boolean
+  /** Docker's --pull: always, missing (default), never */
+  pull?: 'always' | 'missing' | 'never'
+  pullOptions?: { tlsVerify: boolean; platform?: string }
+}
+
+/** The image, pulled first when the policy says so (and only then is the registry code loaded). */
+async function imageFor(store: Store, opts: ContainerRunOptions) {
+  const pull = async () => {
+    const { pullImage } = await import('./image-pull.js')
+    const r = await pullImage(opts.image, { tlsVerify: opts.pullOptions?.tlsVerify ?? true, platform: opts.pullOptions?.platform, quiet: false, log: (l) => process.stderr.write(`${l}\n`) })
+    for (const w of r.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
+    return findImage(store, r.id)
+  }
+  if (opts.pull === 'always') return pull()
+  try {
+    return await findImage(store, opts.image)
+  } catch (err) {
+    if ((err as SkiffError).code !== 'E_NO_IMAGE' || opts.pull === 'never') throw err
+    return pull()
+  }
 }
 
 /** Runs the container in the foreground; resolves to its exit status (128+N after signal N). */
@@ -24,7 +44,7 @@ export async function runContainer(opts: ContainerRunOptions): Promise<number> {
   mark('modules loaded')
   const paths = resolvePaths()
   const store = await openStore(paths)
-  const image = await findImage(store, opts.image)
+  const image = await imageFor(store, opts)
   mark('image found')
   const config: ImageRunConfig = image.config.config ?? {}
   let decision = hostIdMap()

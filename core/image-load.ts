@@ -65,7 +65,7 @@ export function staleStaging(store: Store): string[] {
 }
 
 /** Put blobs in place (moving them when they are our own staging copies) and unpack layers. */
-async function storeImages(store: Store, images: ArchiveImage[], movable: boolean): Promise<string[]> {
+export async function storeImages(store: Store, images: ArchiveImage[], movable: boolean): Promise<string[]> {
   const place = (file: string, digest: string) => {
     const target = blobPath(store, digest)
     if (existsSync(target)) return

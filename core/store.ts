@@ -140,7 +140,7 @@ export async function findImage(store: Store, ref: string): Promise<ImageRecord>
     }
   }
   throw new SkiffError('E_NO_IMAGE', `no image ${ref} in the store (${store.root})`, {
-    hint: 'load it with `skiff load -i FILE` (a docker-save or OCI archive); `skiff images` lists what is there',
+    hint: 'pull it (`skiff pull NAME`) or load it (`skiff load -i FILE`, a docker-save or OCI archive); `skiff images` lists what is there',
   })
 }
 

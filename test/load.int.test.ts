@@ -116,7 +116,7 @@ load('errors: missing file, not an archive, unknown image', () => {
   const junk = join(tempDir(), 'junk.tar')
   writeFileSync(junk, 'not a tar at all')
   assert.match(sb.run(['load', '-i', junk]).stderr, /skiff: .*\n  hint: /)
-  const r = sb.run(['run', '--rm', 'nosuchimage', 'true'])
+  const r = sb.run(['run', '--rm', '--pull=never', 'nosuchimage', 'true'])
   assert.is(r.status, 125)
   assert.match(r.stderr, /no image nosuchimage/)
   assert.match(r.stderr, /skiff load/)

@@ -1,0 +1,38 @@
+// skiff pull [OPTIONS] IMAGE
+import type { CommandSpec } from './cli.js'
+
+interface PullArgs {
+  image: string
+  quiet: boolean
+  platform?: string
+  'tls-verify': string
+}
+
+/** --tls-verify=false / true (a string: yargs-parser would read "--tls-verify false" as two words). */
+export function parseTlsVerify(value: string): boolean {
+  return !/^(false|0|no)$/i.test(value)
+}
+
+const spec: CommandSpec<PullArgs> = {
+  usage: 'pull [OPTIONS] IMAGE',
+  describe: 'Pull an image from a registry',
+  positionals: ['image'],
+  required: 1,
+  options: [
+    { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Print only the image id' },
+    { name: 'platform', type: 'string', placeholder: 'OS/ARCH', describe: 'Platform of a multi-platform image (default: this machine\'s)' },
+    { name: 'tls-verify', type: 'string', default: 'true', placeholder: 'BOOL', describe: 'Require HTTPS with a verified certificate (loopback registries always use HTTP)' },
+  ],
+  handler: async (argv) => {
+    const { pullImage } = await import('../core/image-pull.js')
+    const r = await pullImage(argv.image, {
+      tlsVerify: parseTlsVerify(argv['tls-verify']),
+      platform: argv.platform,
+      quiet: argv.quiet,
+      log: (line) => process.stderr.write(`${line}\n`),
+    })
+    for (const w of r.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
+    process.stdout.write(argv.quiet ? `${r.id}\n` : `Pulled ${r.name}\n${r.id}\n`)
+  },
+}
+export default spec

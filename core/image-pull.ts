@@ -1,0 +1,172 @@
+// skiff pull: a reference → an image in the store, from its registry. Does I/O (network, store).
+//
+// manifest (or index → the host's platform) → config → layers, each downloaded to tmp/, checked
+// against its digest and size, and only then moved into the store; layers already stored are not
+// downloaded again. Unpacking goes through the same path as `load` (image-load.ts).
+import { createHash, randomBytes } from 'node:crypto'
+import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs'
+import { arch } from 'node:os'
+import { join } from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ArchiveImage, ArchiveLayer } from './archive.js'
+import { sha256 } from './digest.js'
+import { SkiffError } from './errors.js'
+import { storeImages } from './image-load.js'
+import { resolvePaths } from './paths.js'
+import { formatReference, parseReference } from './reference.js'
+import { RegistryClient } from './registry.js'
+import { blobPath, openStore, type OciImageConfig, type Store } from './store.js'
+
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+]
+const INDEX_TYPES = MANIFEST_TYPES.slice(0, 2)
+
+interface Descriptor {
+  mediaType?: string
+  digest: string
+  size: number
+  platform?: { os?: string; architecture?: string; variant?: string }
+}
+
+export interface PullOptions {
+  tlsVerify: boolean
+  /** os/arch[/variant]; default: this machine's */
+  platform?: string
+  quiet: boolean
+  log: (line: string) => void
+}
+
+const hostPlatform = () => `linux/${({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[arch()] ?? arch()}`
+
+function badBlob(what: string, digest: string, got: string): SkiffError {
+  return new SkiffError('E_BAD_DIGEST', `${what} ${digest} does not match its digest (got ${got}): refused`, {
+    hint: 'the registry (or something between you and it) served damaged data; pull again, and report it if it repeats',
+  })
+}
+
+async function fetchJson(client: RegistryClient, path: string, accept: string[], digest?: string): Promise<{ bytes: Buffer; digest: string; mediaType: string }> {
+  const res = await client.get(path, accept)
+  const bytes = Buffer.from(await res.arrayBuffer())
+  const got = sha256(bytes)
+  if (digest && got !== digest) throw badBlob('manifest', digest, got)
+  const mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? res.headers.get('content-type') ?? ''
+  return { bytes, digest: got, mediaType }
+}
+
+/** Download a blob to `file`, hashing as it streams; the file exists only when it is right. */
+async function download(client: RegistryClient, d: Descriptor, file: string): Promise<void> {
+  const res = await client.get(`blobs/${d.digest}`)
+  const hash = createHash('sha256')
+  let size = 0
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, done) {
+      hash.update(chunk)
+      size += chunk.length
+      done(null, chunk)
+    },
+  })
+  try {
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(file, { mode: 0o600 }))
+    const got = `sha256:${hash.digest('hex')}`
+    if (got !== d.digest) throw badBlob('blob', d.digest, got)
+    if (typeof d.size === 'number' && size !== d.size) throw new SkiffError('E_BAD_SIZE', `blob ${d.digest} has ${size} bytes, the manifest says ${d.size}: refused`, { hint: 'pull again' })
+  } catch (err) {
+    rmSync(file, { force: true })
+    if (err instanceof SkiffError) throw err
+    throw new SkiffError('E_DOWNLOAD', `download of blob ${d.digest} failed: ${(err as Error).message}`, { hint: 'pull again; layers already stored are not downloaded twice' })
+  }
+}
+
+export async function pullImage(text: string, opts: PullOptions): Promise<{ id: string; name: string; warnings: string[] }> {
+  const ref = parseReference(text)
+  const name = formatReference(ref)
+  const client = new RegistryClient(ref.domain, ref.path, { tlsVerify: opts.tlsVerify })
+  const store = await openStore(resolvePaths())
+  const wanted = opts.platform ?? hostPlatform()
+
+  let top = await fetchJson(client, `manifests/${ref.digest ?? ref.tag}`, MANIFEST_TYPES, ref.digest)
+  let manifestDigest = top.digest
+  if (INDEX_TYPES.includes(top.mediaType) || 'manifests' in JSON.parse(top.bytes.toString('utf8'))) {
+    const index = JSON.parse(top.bytes.toString('utf8')) as { manifests: Descriptor[] }
+    const [os, architecture, variant] = wanted.split('/')
+    const pick = index.manifests.find((m) => m.platform?.os === os && m.platform?.architecture === architecture && (!variant || m.platform?.variant === variant))
+    if (!pick) {
+      const have = index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}${m.platform?.variant ? `/${m.platform.variant}` : ''}`).join(', ')
+      throw new SkiffError('E_NO_PLATFORM', `${name} has no image for ${wanted} (it has: ${have})`, { hint: 'choose one with --platform' })
+    }
+    top = await fetchJson(client, `manifests/${pick.digest}`, MANIFEST_TYPES, pick.digest)
+    manifestDigest = pick.digest
+  }
+  const manifest = JSON.parse(top.bytes.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[]; schemaVersion?: number }
+  if (!manifest.config || !Array.isArray(manifest.layers)) {
+    throw new SkiffError('E_MANIFEST', `${name}: unsupported manifest (${top.mediaType || `schema ${manifest.schemaVersion}`})`, { hint: 'skiff reads Docker schema 2 and OCI manifests' })
+  }
+  if (!opts.quiet) opts.log(`Trying to pull ${name}...`)
+  const staged: string[] = []
+  try {
+    const fetched = { client, store, name, manifestDigest, opts, staged }
+    return await fetchImage(fetched, manifest.config, manifest.layers)
+  } finally {
+    // blobs moved into the store leave nothing here; a failed pull's downloads go
+    for (const f of staged) rmSync(f, { force: true })
+  }
+}
+
+interface PullContext {
+  client: RegistryClient
+  store: Store
+  name: string
+  manifestDigest: string
+  opts: PullOptions
+  /** files under tmp/ this pull wrote */
+  staged: string[]
+}
+
+/** Config and layers → the store; layers already stored are not downloaded again. */
+async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: Descriptor[]): Promise<{ id: string; name: string; warnings: string[] }> {
+  const { client, store, name, opts } = ctx
+  const stage = (what: string) => {
+    const f = join(store.root, 'tmp', `pull-${process.pid}-${what}-${randomBytes(4).toString('hex')}`)
+    ctx.staged.push(f)
+    return f
+  }
+  const storedConfig = blobPath(store, configDesc.digest)
+  const configFile = existsSync(storedConfig) ? storedConfig : stage('config')
+  if (configFile !== storedConfig) await download(client, configDesc, configFile)
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as OciImageConfig
+  const diffIDs = config.rootfs?.diff_ids ?? []
+  if (diffIDs.length !== layerDescs.length) {
+    throw new SkiffError('E_MANIFEST', `${name}: the config lists ${diffIDs.length} layers, the manifest ${layerDescs.length}`, { hint: 'the image is damaged in the registry' })
+  }
+  const layers: ArchiveLayer[] = []
+  const todo: (() => Promise<void>)[] = []
+  for (const [i, l] of layerDescs.entries()) {
+    const stored = blobPath(store, l.digest)
+    const file = existsSync(stored) ? stored : stage('layer')
+    layers.push({ file, digest: l.digest, size: l.size, mediaType: l.mediaType ?? '', diffID: diffIDs[i]! })
+    if (file === stored) {
+      if (!opts.quiet) opts.log(`Copying blob ${l.digest.slice(7, 19)} skipped: already exists`)
+      continue
+    }
+    todo.push(async () => {
+      await download(client, l, file)
+      if (!opts.quiet) opts.log(`Copying blob ${l.digest.slice(7, 19)} done (${l.size} bytes)`)
+    })
+  }
+  // three downloads at a time, as Docker does
+  const running = new Set<Promise<void>>()
+  for (const job of todo) {
+    const p: Promise<void> = job().finally(() => running.delete(p))
+    running.add(p)
+    if (running.size >= 3) await Promise.race(running)
+  }
+  await Promise.all(running)
+  const image: ArchiveImage = { configDigest: configDesc.digest, config, configFile, layers, names: [name], manifestDigest: ctx.manifestDigest }
+  const warnings = await storeImages(store, [image], true)
+  return { id: image.configDigest, name, warnings }
+}

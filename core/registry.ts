@@ -1,0 +1,169 @@
+// A client for OCI/Docker registries (distribution API v2) on Node's fetch: anonymous, bearer
+// token and basic auth, plain HTTP for loopback registries, retries with backoff. Does I/O.
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { SkiffError } from './errors.js'
+
+export interface Challenge {
+  scheme: string
+  params: Record<string, string>
+}
+
+/**
+ * WWW-Authenticate → challenge.
+ *   'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:x:pull"'
+ *   → { scheme: 'bearer', params: { realm: ..., service: ..., scope: ... } }
+ */
+export function parseChallenge(header: string): Challenge {
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header)
+  const params: Record<string, string> = {}
+  if (!m) return { scheme: '', params }
+  const re = /(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?/g
+  let p: RegExpExecArray | null
+  while ((p = re.exec(m[2]!))) params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!
+  return { scheme: m[1]!.toLowerCase(), params }
+}
+
+/** The host that serves a registry's API (Docker Hub's name differs from its API host). */
+export function apiHost(domain: string): string {
+  return domain === 'docker.io' ? 'registry-1.docker.io' : domain
+}
+
+/** Loopback registries are spoken to over plain HTTP, as Docker and Podman do. */
+export function isLoopback(host: string): boolean {
+  const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
+  return name === 'localhost' || name === '::1' || /^127\./.test(name)
+}
+
+/** user:password for `domain` from the containers auth file, then Docker's config. */
+export function findCredentials(domain: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const files = [
+    env.REGISTRY_AUTH_FILE,
+    env.XDG_RUNTIME_DIR && join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'),
+    join(env.HOME || homedir(), '.docker', 'config.json'),
+  ].filter(Boolean) as string[]
+  const keys = domain === 'docker.io' ? ['docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'registry-1.docker.io'] : [domain, `https://${domain}`]
+  for (const f of files) {
+    try {
+      const auths = (JSON.parse(readFileSync(f, 'utf8')) as { auths?: Record<string, { auth?: string }> }).auths ?? {}
+      for (const k of keys) {
+        const a = auths[k]?.auth
+        if (a) return Buffer.from(a, 'base64').toString('utf8')
+      }
+    } catch {}
+  }
+  return undefined
+}
+
+export interface RegistryOptions {
+  /** false: plain HTTP / unverified TLS allowed for this registry (--tls-verify=false) */
+  tlsVerify: boolean
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Strip user:password@ from a URL before it appears in any message. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//')
+}
+
+export class RegistryClient {
+  readonly base: string
+  private token: string | undefined
+  private readonly credentials: string | undefined
+
+  constructor(readonly domain: string, readonly repository: string, opts: RegistryOptions) {
+    const host = apiHost(domain)
+    const plain = isLoopback(host) || !opts.tlsVerify
+    this.base = `${plain ? 'http' : 'https'}://${host}`
+    this.credentials = findCredentials(domain)
+  }
+
+  /** GET /v2/<repository>/<path>, authenticating as the registry asks, retrying passing failures. */
+  async get(path: string, accept: string[] = []): Promise<Response> {
+    const url = `${this.base}/v2/${this.repository}/${path}`
+    for (let attempt = 0; ; attempt++) {
+      let res: Response
+      try {
+        res = await fetch(url, { headers: this.headers(accept), redirect: 'follow' })
+      } catch (err) {
+        if (attempt < 3) {
+          await sleep(200 * 2 ** attempt)
+          continue
+        }
+        throw new SkiffError('E_REGISTRY_UNREACHABLE', `cannot reach ${redact(this.base)}: ${(err as Error).cause ? String((err as Error & { cause: Error }).cause.message) : (err as Error).message}`, {
+          hint: isLoopback(this.domain) ? 'is the registry running on that port?' : 'check the name and your network (or proxy); for a registry without TLS use --tls-verify=false',
+        })
+      }
+      if (res.status === 401 && attempt === 0) {
+        await res.arrayBuffer().catch(() => undefined)
+        await this.authenticate(res.headers.get('www-authenticate') ?? '')
+        continue
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < 3) {
+        await res.arrayBuffer().catch(() => undefined)
+        await sleep(Number(res.headers.get('retry-after')) * 1000 || 300 * 2 ** attempt)
+        continue
+      }
+      if (!res.ok) {
+        const body = await res.text().catch(() => '')
+        throw httpError(res.status, `${this.domain}/${this.repository}`, path, body)
+      }
+      return res
+    }
+  }
+
+  private headers(accept: string[]): Record<string, string> {
+    const h: Record<string, string> = { 'user-agent': 'skiff' }
+    if (accept.length) h.accept = accept.join(', ')
+    if (this.token) h.authorization = this.token
+    return h
+  }
+
+  private async authenticate(header: string): Promise<void> {
+    const c = parseChallenge(header)
+    if (c.scheme === 'basic') {
+      if (!this.credentials) throw needLogin(this.domain)
+      this.token = `Basic ${Buffer.from(this.credentials).toString('base64')}`
+      return
+    }
+    if (c.scheme !== 'bearer' || !c.params.realm) {
+      throw new SkiffError('E_REGISTRY_AUTH', `${this.domain} asks for an authentication skiff does not know: ${header || '(no WWW-Authenticate header)'}`, { hint: 'report this registry to the skiff developers' })
+    }
+    const realm = new URL(c.params.realm)
+    if (c.params.service) realm.searchParams.set('service', c.params.service)
+    realm.searchParams.set('scope', c.params.scope ?? `repository:${this.repository}:pull`)
+    const headers: Record<string, string> = { 'user-agent': 'skiff' }
+    if (this.credentials) headers.authorization = `Basic ${Buffer.from(this.credentials).toString('base64')}`
+    let res: Response
+    try {
+      res = await fetch(realm, { headers })
+    } catch (err) {
+      throw new SkiffError('E_REGISTRY_AUTH', `cannot reach the token service ${realm.origin}: ${(err as Error).message}`, { hint: 'check your network' })
+    }
+    if (res.status === 401 || res.status === 403) throw needLogin(this.domain)
+    if (!res.ok) throw new SkiffError('E_REGISTRY_AUTH', `the token service ${realm.origin} answered ${res.status}`, { hint: 'try again later' })
+    const body = (await res.json()) as { token?: string; access_token?: string }
+    const token = body.token ?? body.access_token
+    if (!token) throw new SkiffError('E_REGISTRY_AUTH', `the token service ${realm.origin} gave no token`, { hint: 'report this registry to the skiff developers' })
+    this.token = `Bearer ${token}`
+  }
+}
+
+function needLogin(domain: string): SkiffError {
+  return new SkiffError('E_REGISTRY_AUTH', `${domain} refused access: authentication required or credentials wrong`, {
+    hint: `log in with \`podman login ${domain}\` or \`docker login ${domain}\` (skiff reads their auth files), or check the image name`,
+  })
+}
+
+function httpError(status: number, repo: string, path: string, body: string): SkiffError {
+  const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(body)?.[1]
+  if (status === 404 || code === 'MANIFEST_UNKNOWN' || code === 'NAME_UNKNOWN') {
+    return new SkiffError('E_NOT_FOUND', `${repo}: ${path.startsWith('manifests/') ? `no image tagged ${path.slice(10)}` : `${path} not found`} (${status}${code ? ` ${code}` : ''})`, {
+      hint: 'check the image name and tag',
+    })
+  }
+  if (status === 403) return needLogin(repo.split('/')[0]!)
+  return new SkiffError('E_REGISTRY', `${repo}: GET ${path} failed with ${status}${code ? ` ${code}` : ''}`, { hint: 'the registry is failing; try again later' })
+}

@@ -1,0 +1,156 @@
+// skiff pull against a real registry: Debian's docker-registry on 127.0.0.1, images pushed with
+// skopeo, and a proxy of ours in front of it for bearer-token auth and corrupted blobs.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readdirSync, writeFileSync } from 'node:fs'
+import { createServer, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { buildImageInfo } from './fixtures/image.js'
+import { need, probe, tempDir, useSandbox } from './helpers/env.js'
+
+const pull = suite('pull')
+const sb = useSandbox(pull)
+
+let registry: ChildProcess | undefined
+let port = 0
+let pushed: ReturnType<typeof buildImageInfo> | undefined
+
+function ready(what: string): boolean {
+  return need(what, probe.skiff(), probe.rootless(), probe.busybox(), probe.command('docker-registry'), probe.command('skopeo'))
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const p = (s.address() as AddressInfo).port
+  await new Promise((r) => s.close(r))
+  return p
+}
+
+/** The registry, started once for the file, with the busybox fixture pushed as x/busybox:1. */
+async function startRegistry(): Promise<void> {
+  if (registry) return
+  const dir = tempDir('skiff-registry-')
+  port = await freePort()
+  const config = join(dir, 'config.yml')
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`)
+  registry = spawn('docker-registry', ['serve', config], { stdio: 'ignore' })
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => request(`http://127.0.0.1:${port}/v2/`, (res) => r(res.statusCode === 200)).on('error', () => r(false)).end())
+    if (ok) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  pushed = buildImageInfo({ format: 'oci-dir', out: join(dir, 'image') })
+  const push = spawnSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${pushed.path}`, `docker://127.0.0.1:${port}/x/busybox:1`], { encoding: 'utf8' })
+  assert.is(push.status, 0, push.stderr)
+}
+
+pull.after(() => {
+  registry?.kill()
+})
+
+/**
+ * A proxy in front of the registry. `auth`: demand a bearer token from our own token service,
+ * as Docker Hub does. `corrupt`: flip one byte of every blob it serves.
+ */
+async function proxy(mode: { auth?: boolean; corrupt?: boolean }): Promise<{ port: number; server: Server; tokensIssued: () => number }> {
+  let issued = 0
+  const server = createServer((req, res) => {
+    const self = (server.address() as AddressInfo).port
+    if (req.url?.startsWith('/token')) {
+      const u = new URL(req.url, 'http://x')
+      issued++
+      res.setHeader('content-type', 'application/json')
+      return res.end(JSON.stringify({ token: `t0k3n-${u.searchParams.get('scope')}` }))
+    }
+    if (mode.auth && req.headers.authorization !== 'Bearer t0k3n-repository:x/busybox:pull') {
+      res.statusCode = 401
+      res.setHeader('www-authenticate', `Bearer realm="http://127.0.0.1:${self}/token",service="test",scope="repository:x/busybox:pull"`)
+      return res.end('{"errors":[{"code":"UNAUTHORIZED"}]}')
+    }
+    const up = request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (upRes) => {
+      const chunks: Buffer[] = []
+      upRes.on('data', (c: Buffer) => chunks.push(c))
+      upRes.on('end', () => {
+        const body = Buffer.concat(chunks)
+        if (mode.corrupt && req.url?.includes('/blobs/') && body.length > 100) body[body.length - 50]! ^= 0xff
+        res.writeHead(upRes.statusCode ?? 502, { 'content-type': upRes.headers['content-type'] ?? 'application/octet-stream', 'content-length': body.length, ...(upRes.headers['docker-content-digest'] ? { 'docker-content-digest': upRes.headers['docker-content-digest'] } : {}) })
+        res.end(body)
+      })
+    })
+    up.on('error', () => res.destroy())
+    up.end()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { port: (server.address() as AddressInfo).port, server, tokensIssued: () => issued }
+}
+
+pull('pull, run, images; a second pull downloads nothing', async () => {
+  if (!ready('pull')) return
+  await startRegistry()
+  const name = `127.0.0.1:${port}/x/busybox:1`
+  const r = await sb.start(['pull', name]).done
+  assert.is(r.status, 0, r.describe())
+  assert.match(r.stdout, new RegExp(`Pulled ${name.replace(/[.]/g, '\\.')}\\n${pushed!.configDigest}\\n`))
+  const run = sb.run(['run', '--rm', name, 'sh', '-c', 'ls /opt/old'])
+  assert.is(run.stdout, 'new\n', run.describe())
+  assert.match(sb.run(['images']).stdout, new RegExp(`127\\.0\\.0\\.1:${port}/x/busybox\\s+1\\s`))
+  const again = await sb.start(['pull', name]).done
+  assert.is(again.status, 0)
+  assert.match(again.stderr, /skipped: already exists/)
+  assert.not.match(again.stderr, /done \(/)
+})
+
+pull('run pulls a missing image (--pull=missing), never with --pull=never', async () => {
+  if (!ready('run --pull')) return
+  await startRegistry()
+  const name = `127.0.0.1:${port}/x/busybox:1`
+  const never = sb.run(['run', '--rm', '--pull=never', name, 'true'])
+  assert.is(never.status, 125)
+  assert.match(never.stderr, /no image/)
+  const r = await sb.start(['run', '--rm', name, 'echo', 'auto']).done
+  assert.is(r.stdout, 'auto\n', r.describe())
+})
+
+pull('bearer-token auth, as Docker Hub does it', async () => {
+  if (!ready('token auth')) return
+  await startRegistry()
+  const p = await proxy({ auth: true })
+  try {
+    const r = await sb.start(['pull', `127.0.0.1:${p.port}/x/busybox:1`]).done
+    assert.is(r.status, 0, r.describe())
+    assert.ok(p.tokensIssued() >= 1)
+  } finally {
+    p.server.close()
+  }
+})
+
+pull('a corrupted blob is refused, naming it, and nothing half-written stays', async () => {
+  if (!ready('corrupt pull')) return
+  await startRegistry()
+  const p = await proxy({ corrupt: true })
+  try {
+    const r = await sb.start(['pull', `127.0.0.1:${p.port}/x/busybox:1`]).done
+    assert.is(r.status, 125, r.describe())
+    assert.match(r.stderr, /sha256:[0-9a-f]{64} does not match its digest/)
+    assert.equal(readdirSync(join(sb.root, 'images')), [])
+    assert.equal(readdirSync(join(sb.root, 'tmp')), [])
+  } finally {
+    p.server.close()
+  }
+})
+
+pull('unknown tags and unreachable registries are clear errors', async () => {
+  if (!ready('pull errors')) return
+  await startRegistry()
+  const r = await sb.start(['pull', `127.0.0.1:${port}/x/busybox:nope`]).done
+  assert.is(r.status, 125)
+  assert.match(r.stderr, /no image tagged nope \(404/)
+  const gone = await sb.start(['pull', `127.0.0.1:${await freePort()}/x/busybox:1`]).done
+  assert.match(gone.stderr, /cannot reach http:\/\/127\.0\.0\.1:\d+/)
+  assert.match(gone.stderr, /hint: is the registry running/)
+})
+
+pull.run()
