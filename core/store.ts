@@ -6,7 +6,7 @@
 //   refs.json                name → image id
 //   tmp/                     staging; content becomes visible only by rename
 // Records and refs change under `lock`, written atomically.
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { digestHex } from './digest.js'
 import { SkiffError } from './errors.js'
@@ -152,5 +152,60 @@ export async function saveImage(store: Store, rec: ImageRecord, names: string[])
     const refs = readRefs(store)
     for (const n of names) refs[n] = rec.id
     writeFileAtomic(join(store.root, 'refs.json'), JSON.stringify(refs, null, 1))
+  })
+}
+
+/** Point `name` at the image `ref` names (skiff tag). */
+export async function tagImage(store: Store, ref: string, name: string): Promise<string> {
+  const img = await findImage(store, ref)
+  const target = normalizeReference(name)
+  await saveImage(store, img, [target])
+  return target
+}
+
+export interface Removal {
+  untagged: string[]
+  /** set when the image itself went */
+  deleted?: string
+  /** layer directories and blobs nothing uses any more */
+  unusedLayers: string[]
+  unusedBlobs: string[]
+}
+
+/**
+ * skiff rmi: by name, drop that name (and the image when it was its last); by id, drop the image
+ * and all its names. `inUse` says whether a container still needs an image id.
+ */
+export async function removeImage(store: Store, ref: string, force: boolean, inUse: (id: string) => boolean): Promise<Removal> {
+  return withStoreLock(store, async () => {
+    const img = await findImage(store, ref)
+    const refs = readRefs(store)
+    const names = Object.keys(refs).filter((n) => refs[n] === img.id)
+    let byName: string | undefined
+    try {
+      byName = names.includes(normalizeReference(ref)) ? normalizeReference(ref) : undefined
+    } catch {}
+    const untagged = byName && names.length > 1 ? [byName] : names
+    const deleting = untagged.length === names.length
+    if (deleting && inUse(img.id) && !force) {
+      throw new SkiffError('E_IMAGE_IN_USE', `image ${ref} is used by a container`, { hint: 'remove the container first (`skiff ps -a`, `skiff rm`), or use rmi -f' })
+    }
+    for (const n of untagged) delete refs[n]
+    writeFileAtomic(join(store.root, 'refs.json'), JSON.stringify(refs, null, 1))
+    const removal: Removal = { untagged, unusedLayers: [], unusedBlobs: [] }
+    if (!deleting) return removal
+    const hex = digestHex(img.id, 'image id')
+    rmSync(join(store.root, 'images', `${hex}.json`), { force: true })
+    removal.deleted = img.id
+    const others = listImages(store)
+    const usedLayers = new Set(others.flatMap((o) => o.layers.map((l) => l.diffID)))
+    const usedBlobs = new Set(others.flatMap((o) => [o.id, ...o.layers.map((l) => l.digest)]))
+    for (const l of img.layers) {
+      if (!usedLayers.has(l.diffID)) removal.unusedLayers.push(layerDir(store, l.diffID))
+      if (!usedBlobs.has(l.digest)) removal.unusedBlobs.push(blobPath(store, l.digest))
+    }
+    if (!usedBlobs.has(img.id)) removal.unusedBlobs.push(blobPath(store, img.id))
+    for (const b of removal.unusedBlobs) rmSync(b, { force: true })
+    return removal
   })
 }

@@ -108,6 +108,28 @@ function workerRunning(): boolean {
   return false
 }
 
+load('tag and rmi: names go first, the image and its unused layers with the last one', () => {
+  if (!ready('rmi')) return
+  assert.is(sb.run(['load', '-q', '-i', busyboxArchive('docker')]).status, 0)
+  assert.is(sb.run(['tag', 'busybox', 'mine/box:2']).status, 0)
+  assert.match(sb.run(['images']).stdout, /mine\/box\s+2\s/)
+  const untag = sb.run(['rmi', 'busybox'])
+  assert.is(untag.stdout, 'Untagged: docker.io/library/busybox:latest\n', untag.describe())
+  assert.ok(readdirSync(join(sb.root, 'layers')).length > 0)
+  // a container keeps its image unless -f
+  assert.is(sb.run(['run', 'mine/box:2', 'true']).status, 0)
+  const refused = sb.run(['rmi', 'mine/box:2'])
+  assert.is(refused.status, 125)
+  assert.match(refused.stderr, /used by a container/)
+  const forced = sb.run(['rmi', '-f', 'mine/box:2'])
+  assert.is(forced.status, 0, forced.describe())
+  assert.match(forced.stdout, /Untagged: docker\.io\/mine\/box:2\nDeleted: sha256:/)
+  assert.equal(readdirSync(join(sb.root, 'layers')), [])
+  assert.equal(readdirSync(join(sb.root, 'images')), [])
+  assert.equal(readdirSync(join(sb.root, 'tmp')), [])
+  assert.equal(readdirSync(join(sb.root, 'blobs', 'sha256')), [])
+})
+
 load('errors: missing file, not an archive, unknown image', () => {
   if (!ready('load errors')) return
   const missing = sb.run(['load', '-i', '/nonexistent.tar'])

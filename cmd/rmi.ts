@@ -1,0 +1,41 @@
+// skiff rmi [-f] IMAGE [IMAGE...]
+import { renameSync } from 'node:fs'
+import { join } from 'node:path'
+import type { CommandSpec } from './cli.js'
+
+interface RmiArgs {
+  images: string[]
+  force: boolean
+}
+
+const spec: CommandSpec<RmiArgs> = {
+  usage: 'rmi [-f] IMAGE [IMAGE...]',
+  describe: 'Remove images',
+  positionals: ['images...'],
+  required: 1,
+  options: [{ name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'Remove images even when containers use them' }],
+  handler: async (argv) => {
+    const { openStore, removeImage } = await import('../core/store.js')
+    const { resolvePaths } = await import('../core/paths.js')
+    const { listContainers } = await import('../core/containers.js')
+    const { runSelfInUserns } = await import('../core/in-userns.js')
+    const store = await openStore(resolvePaths())
+    const used = new Set(listContainers(store).map((c) => c.imageId))
+    const doomed: string[] = []
+    for (const ref of argv.images) {
+      const r = await removeImage(store, ref, argv.force, (id) => used.has(id))
+      for (const n of r.untagged) process.stdout.write(`Untagged: ${n}\n`)
+      if (r.deleted) process.stdout.write(`Deleted: ${r.deleted}\n`)
+      // layer directories: out of sight by rename now, removed inside the user namespace below
+      for (const dir of r.unusedLayers) {
+        const to = join(store.root, 'tmp', `rmi-${process.pid}-${dir.slice(-12)}`)
+        try {
+          renameSync(dir, to)
+          doomed.push(to)
+        } catch {}
+      }
+    }
+    if (doomed.length) await runSelfInUserns(['__storage'], JSON.stringify(doomed.map((path) => ({ op: 'remove', path }))))
+  },
+}
+export default spec

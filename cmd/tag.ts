@@ -1,0 +1,21 @@
+// skiff tag SOURCE TARGET
+import type { CommandSpec } from './cli.js'
+
+interface TagArgs {
+  source: string
+  target: string
+}
+
+const spec: CommandSpec<TagArgs> = {
+  usage: 'tag SOURCE_IMAGE TARGET_IMAGE',
+  describe: 'Give an image another name',
+  positionals: ['source', 'target'],
+  required: 2,
+  options: [],
+  handler: async (argv) => {
+    const { openStore, tagImage } = await import('../core/store.js')
+    const { resolvePaths } = await import('../core/paths.js')
+    await tagImage(await openStore(resolvePaths()), argv.source, argv.target)
+  },
+}
+export default spec
