@@ -25,6 +25,8 @@ export const commands: CommandEntry[] = [
     load: () => import('./run.js'),
   },
   { name: 'pull', describe: 'Pull an image from a registry', load: () => import('./pull.js') },
+  { name: 'login', describe: 'Log in to a registry', load: () => import('./login.js') },
+  { name: 'logout', describe: 'Log out of a registry', load: () => import('./logout.js') },
   { name: 'ps', describe: 'List containers', load: () => import('./ps.js') },
   { name: 'rm', describe: 'Remove stopped containers', load: () => import('./rm.js') },
   { name: 'load', describe: 'Load an image from a docker-save or OCI archive', load: () => import('./load.js') },

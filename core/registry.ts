@@ -36,13 +36,17 @@ export function isLoopback(host: string): boolean {
   return name === 'localhost' || name === '::1' || /^127\./.test(name)
 }
 
+/** The auth file skiff writes (skiff login), as podman does: $REGISTRY_AUTH_FILE, else
+ * $XDG_RUNTIME_DIR/containers/auth.json, else ~/.config/containers/auth.json. */
+export function authFile(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.REGISTRY_AUTH_FILE) return env.REGISTRY_AUTH_FILE
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json')
+  return join(env.HOME || homedir(), '.config', 'containers', 'auth.json')
+}
+
 /** user:password for `domain` from the containers auth file, then Docker's config. */
 export function findCredentials(domain: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const files = [
-    env.REGISTRY_AUTH_FILE,
-    env.XDG_RUNTIME_DIR && join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'),
-    join(env.HOME || homedir(), '.docker', 'config.json'),
-  ].filter(Boolean) as string[]
+  const files = [authFile(env), join(env.HOME || homedir(), '.docker', 'config.json')]
   const keys = domain === 'docker.io' ? ['docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'registry-1.docker.io'] : [domain, `https://${domain}`]
   for (const f of files) {
     try {
@@ -73,16 +77,22 @@ export class RegistryClient {
   private token: string | undefined
   private readonly credentials: string | undefined
 
-  constructor(readonly domain: string, readonly repository: string, opts: RegistryOptions) {
+  constructor(readonly domain: string, readonly repository: string, opts: RegistryOptions & { credentials?: string }) {
     const host = apiHost(domain)
     const plain = isLoopback(host) || !opts.tlsVerify
     this.base = `${plain ? 'http' : 'https'}://${host}`
-    this.credentials = findCredentials(domain)
+    this.credentials = opts.credentials ?? findCredentials(domain)
+  }
+
+  /** GET /v2/ with these credentials: resolves when the registry accepts them (skiff login). */
+  async ping(): Promise<void> {
+    const res = await this.get('')
+    await res.arrayBuffer().catch(() => undefined)
   }
 
   /** GET /v2/<repository>/<path>, authenticating as the registry asks, retrying passing failures. */
   async get(path: string, accept: string[] = []): Promise<Response> {
-    const url = `${this.base}/v2/${this.repository}/${path}`
+    const url = this.repository ? `${this.base}/v2/${this.repository}/${path}` : `${this.base}/v2/`
     for (let attempt = 0; ; attempt++) {
       let res: Response
       try {
@@ -133,7 +143,8 @@ export class RegistryClient {
     }
     const realm = new URL(c.params.realm)
     if (c.params.service) realm.searchParams.set('service', c.params.service)
-    realm.searchParams.set('scope', c.params.scope ?? `repository:${this.repository}:pull`)
+    const scope = c.params.scope ?? (this.repository ? `repository:${this.repository}:pull` : undefined)
+    if (scope) realm.searchParams.set('scope', scope)
     const headers: Record<string, string> = { 'user-agent': 'skiff' }
     if (this.credentials) headers.authorization = `Basic ${Buffer.from(this.credentials).toString('base64')}`
     let res: Response
@@ -164,6 +175,6 @@ function httpError(status: number, repo: string, path: string, body: string): Sk
       hint: 'check the image name and tag',
     })
   }
-  if (status === 403) return needLogin(repo.split('/')[0]!)
+  if (status === 401 || status === 403) return needLogin(repo.split('/')[0]!)
   return new SkiffError('E_REGISTRY', `${repo}: GET ${path} failed with ${status}${code ? ` ${code}` : ''}`, { hint: 'the registry is failing; try again later' })
 }

@@ -142,6 +142,41 @@ pull('a corrupted blob is refused, naming it, and nothing half-written stays', a
   }
 })
 
+pull('basic auth (htpasswd): refused without login, login and logout', async () => {
+  if (!ready('basic auth')) return
+  await startRegistry()
+  const dir = tempDir('skiff-registry-auth-')
+  const hash = spawnSync('python3', ['-c', 'import crypt; print(crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)))'], { encoding: 'utf8' }).stdout.trim()
+  writeFileSync(join(dir, 'htpasswd'), `alice:${hash}\n`)
+  const authPort = await freePort()
+  const config = join(dir, 'config.yml')
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${authPort}\nauth:\n  htpasswd:\n    realm: test\n    path: ${dir}/htpasswd\n`)
+  const reg = spawn('docker-registry', ['serve', config], { stdio: 'ignore' })
+  try {
+    await new Promise((r) => setTimeout(r, 500))
+    const push = spawnSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', 'alice:s3cret', `oci:${pushed!.path}`, `docker://127.0.0.1:${authPort}/x/busybox:1`], { encoding: 'utf8' })
+    assert.is(push.status, 0, push.stderr)
+    const name = `127.0.0.1:${authPort}/x/busybox:1`
+    const env = { REGISTRY_AUTH_FILE: join(sb.home, 'auth.json') }
+    const refused = await sb.start(['pull', name], { env }).done
+    assert.is(refused.status, 125)
+    assert.match(refused.stderr, /authentication required/)
+    assert.match(refused.stderr, /login/)
+    const wrong = sb.run(['login', '-u', 'alice', '--password-stdin', `127.0.0.1:${authPort}`], { env, input: 'nope\n' })
+    assert.is(wrong.status, 125, wrong.describe())
+    const ok = sb.run(['login', '-u', 'alice', '--password-stdin', `127.0.0.1:${authPort}`], { env, input: 's3cret\n' })
+    assert.is(ok.status, 0, ok.describe())
+    assert.not.match(ok.stdout + ok.stderr, /s3cret/)
+    const pulled = await sb.start(['pull', '-q', name], { env }).done
+    assert.is(pulled.status, 0, pulled.describe())
+    assert.is(sb.run(['logout', `127.0.0.1:${authPort}`], { env }).status, 0)
+    const after = await sb.start(['pull', name], { env }).done
+    assert.is(after.status, 125)
+  } finally {
+    reg.kill()
+  }
+})
+
 pull('unknown tags and unreachable registries are clear errors', async () => {
   if (!ready('pull errors')) return
   await startRegistry()
