@@ -33,6 +33,7 @@ export const commands: CommandEntry[] = [
   { name: 'rmi', describe: 'Remove images', load: () => import('./rmi.js') },
   { name: 'tag', describe: 'Give an image another name', load: () => import('./tag.js') },
   { name: 'save', describe: 'Write images to an archive', load: () => import('./save.js') },
+  { name: 'image', describe: 'Inspect images, or prune unused ones', load: () => import('./image.js') },
   { name: 'images', describe: 'List images', load: () => import('./images.js') },
   { name: 'info', describe: 'Show what this machine supports for rootless containers', load: () => import('./info.js') },
   { name: 'version', describe: 'Show the version of skiff and of its parts', load: () => import('./version.js') },

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { create } from 'tar'
 import { digestHex, sha256 } from './digest.js'
+import { familiarName } from './image-inspect.js'
 import { resolvePaths } from './paths.js'
 import { parseReference } from './reference.js'
 import { blobPath, findImage, openStore, type ImageRecord, type Store } from './store.js'
@@ -65,7 +66,7 @@ export async function saveImages(refs: string[], format: 'docker-archive' | 'oci
         annotations['org.opencontainers.image.ref.name'] = parseReference(name).tag ?? 'latest'
       }
       index.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations })
-      dockerManifest.push({ Config: configRel, RepoTags: name ? [familiarTag(name)] : null, Layers: layerRels })
+      dockerManifest.push({ Config: configRel, RepoTags: name ? [familiarName(name)] : null, Layers: layerRels })
     }
     writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
     writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index }))
@@ -81,9 +82,4 @@ export async function saveImages(refs: string[], format: 'docker-archive' | 'oci
 
 function configSize(store: Store, rec: ImageRecord): number {
   return statSync(blobPath(store, rec.id)).size
-}
-
-/** docker.io/library/busybox:latest → busybox:latest, as docker save writes RepoTags. */
-function familiarTag(name: string): string {
-  return name.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '')
 }

@@ -160,6 +160,23 @@ for (const format of ['docker-archive', 'oci-archive']) {
   })
 }
 
+load('image inspect prints Docker\'s fields; image prune removes what nothing names or uses', () => {
+  if (!ready('inspect')) return
+  const info = buildImageInfo({ format: 'oci-archive', out: join(tempDir(), 'i.tar') })
+  assert.is(sb.run(['load', '-q', '-i', info.path]).status, 0)
+  const [img] = JSON.parse(sb.run(['image', 'inspect', 'busybox']).stdout)
+  assert.is(img.Id, info.configDigest)
+  assert.equal(img.RepoTags, ['busybox:latest'])
+  assert.equal(img.RootFS, { Type: 'layers', Layers: info.diffIds })
+  assert.equal(img.Config.Cmd, ['sh'])
+  assert.is(img.Os, 'linux')
+  assert.is(sb.run(['image', 'prune']).stdout, '', 'a named image stays')
+  assert.is(sb.run(['rmi', 'busybox']).status, 0)
+  assert.is(sb.run(['load', '-q', '-i', info.path]).status, 0)
+  assert.is(sb.run(['image', 'prune', '-a']).stdout, `Deleted: ${info.configDigest}\n`)
+  assert.equal(readdirSync(join(sb.root, 'layers')), [])
+})
+
 load('errors: missing file, not an archive, unknown image', () => {
   if (!ready('load errors')) return
   const missing = sb.run(['load', '-i', '/nonexistent.tar'])
