@@ -1,4 +1,4 @@
-// One image layer (a tar stream, gzip or not) → a directory in overlayfs lower-dir format.
+// One image layer (a tar stream: uncompressed, gzip or zstd) → a directory in overlayfs lower-dir format.
 // Does I/O (writes under `dest` only).
 //
 // node-tar parses; the file operations are ours, because a layer is hostile input and the rules
@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { Parser, type ReadEntry } from 'tar'
 import { SkiffError } from './errors.js'
+import { createZstdDecompress } from './zstd-stream.js'
 
 export interface UnpackOptions {
   /** chown entries to their ids (root of a user namespace); off for a plain user */
@@ -69,11 +70,6 @@ export async function unpackLayer(blob: string, dest: string, opts: UnpackOption
   } finally {
     closeSync(fd)
   }
-  if (isZstd(head)) {
-    throw new SkiffError('E_ZSTD', `layer ${blob} is zstd-compressed, which this version of skiff cannot unpack yet`, {
-      hint: 'use an image with gzip or uncompressed layers (e.g. rebuild or push with gzip compression)',
-    })
-  }
   mkdirSync(dest, { recursive: true, mode: 0o755 })
   const hash = createHash('sha256')
   const tap = new Transform({
@@ -87,6 +83,7 @@ export async function unpackLayer(blob: string, dest: string, opts: UnpackOption
   const sink = parser as unknown as NodeJS.WritableStream
   try {
     if (isGzip(head)) await pipeline(createReadStream(blob), createGunzip(), tap, sink)
+    else if (isZstd(head)) await pipeline(createReadStream(blob), createZstdDecompress(), tap, sink)
     else await pipeline(createReadStream(blob), tap, sink)
   } catch (err) {
     if (state.error) throw state.error

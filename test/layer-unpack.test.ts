@@ -1,5 +1,6 @@
 // Layer unpacking on real temp dirs, as a plain user (ownership not applied). Hostile layers are
 // built here, each named after the attack it tries.
+import { spawnSync } from 'node:child_process'
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'uvu'
@@ -8,7 +9,7 @@ import { gzipSync } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import { layerTar, type LayerEntry } from './fixtures/image.js'
 import { safeComponents, unpackLayer } from '../core/layer-unpack.js'
-import { tempDir } from './helpers/env.js'
+import { requireEnv, tempDir } from './helpers/env.js'
 
 const opts = { preserveOwner: false, idLimit: 1 }
 
@@ -123,6 +124,17 @@ test('a truncated layer is a clear error', async () => {
   writeFileSync(file, whole.subarray(0, whole.length / 2))
   mkdirSync(join(dir, 'out'))
   await rejects(() => unpackLayer(file, join(dir, 'out'), opts), /cannot read layer/)
+})
+
+test('zstd layers unpack, with the diffID of the uncompressed stream', async () => {
+  const { file, diffID, dir } = layerFile([{ type: 'file', path: 'z/data', content: Buffer.alloc(300_000, 7) }, { type: 'file', path: 'z/small', content: 'zz' }])
+  const zst = join(dir, 'layer.tar.zst')
+  const z = spawnSync('zstd', ['-q', '-19', file, '-o', zst])
+  if (!requireEnv('zstd layers', !z.error && z.status === 0, 'zstd is missing: apt-get install zstd')) return
+  const r = await unpackLayer(zst, join(dir, 'out'), opts)
+  assert.is(r.diffID, diffID)
+  assert.is(readFileSync(join(dir, 'out/z/data')).length, 300_000)
+  assert.is(readFileSync(join(dir, 'out/z/small'), 'utf8'), 'zz')
 })
 
 test('safeComponents', () => {
