@@ -4,13 +4,14 @@
 // against its digest and size, and only then moved into the store; layers already stored are not
 // downloaded again. Unpacking goes through the same path as `load` (image-load.ts).
 import { createHash, randomBytes } from 'node:crypto'
-import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs'
+import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { arch } from 'node:os'
 import { join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ArchiveImage, ArchiveLayer } from './archive.js'
-import { sha256 } from './digest.js'
+import { digestHex, sha256 } from './digest.js'
+import { withLock } from './lock.js'
 import { SkiffError } from './errors.js'
 import { storeImages } from './image-load.js'
 import { resolvePaths } from './paths.js'
@@ -58,27 +59,76 @@ async function fetchJson(client: RegistryClient, path: string, accept: string[],
   return { bytes, digest: got, mediaType }
 }
 
-/** Download a blob to `file`, hashing as it streams; the file exists only when it is right. */
-async function download(client: RegistryClient, d: Descriptor, file: string): Promise<void> {
-  const res = await client.get(`blobs/${d.digest}`)
-  const hash = createHash('sha256')
-  let size = 0
-  const tap = new Transform({
+/**
+ * Download a blob to `file`, hashing as it streams; `file` exists only when it is right.
+ * Bytes arrive in tmp/partial-<hex>, which outlives an interrupted pull: the next attempt (a
+ * retry after a reset, or the next `skiff pull`) asks only for the rest with a Range request.
+ * A lock per blob keeps two pulls from writing the same partial file.
+ */
+async function download(client: RegistryClient, store: Store, d: Descriptor, file: string): Promise<void> {
+  const partial = join(store.root, 'tmp', `partial-${digestHex(d.digest)}`)
+  await withLock(`${partial}.lock`, async () => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fetchRest(client, d, partial)
+        break
+      } catch (err) {
+        if (err instanceof SkiffError || attempt >= 3) {
+          if (err instanceof SkiffError) throw err
+          throw new SkiffError('E_DOWNLOAD', `download of blob ${d.digest} failed: ${(err as Error).message}`, {
+            hint: 'pull again: it resumes where this one stopped',
+          })
+        }
+        await new Promise((r) => setTimeout(r, 300 * 2 ** attempt))
+      }
+    }
+    renameSync(partial, file)
+  })
+}
+
+/** Append what `partial` lacks of blob `d`, then check the whole file against the digest. */
+async function fetchRest(client: RegistryClient, d: Descriptor, partial: string): Promise<void> {
+  let hash = createHash('sha256')
+  let have = 0
+  if (existsSync(partial)) {
+    for await (const chunk of createReadStream(partial)) {
+      hash.update(chunk as Buffer)
+      have += (chunk as Buffer).length
+    }
+  }
+  if (have > d.size) {
+    hash = createHash('sha256')
+    have = 0
+  }
+  if (have < d.size) {
+    const res = await client.get(`blobs/${d.digest}`, [], have > 0 ? { range: `bytes=${have}-` } : {})
+    if (have > 0 && res.status !== 206) {
+      // the registry ignored the range: start over
+      hash = createHash('sha256')
+      have = 0
+    }
+    const flags = have > 0 ? 'a' : 'w'
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tapInto(hash, (n) => (have += n)), createWriteStream(partial, { flags, mode: 0o600 }))
+  }
+  verify(d, `sha256:${hash.digest('hex')}`, have, partial)
+}
+
+function tapInto(hash: ReturnType<typeof createHash>, count: (n: number) => void): Transform {
+  return new Transform({
     transform(chunk: Buffer, _e, done) {
       hash.update(chunk)
-      size += chunk.length
+      count(chunk.length)
       done(null, chunk)
     },
   })
-  try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(file, { mode: 0o600 }))
-    const got = `sha256:${hash.digest('hex')}`
+}
+
+/** A wrong blob is refused and thrown away, so the next pull fetches it afresh. */
+function verify(d: Descriptor, got: string, size: number, partial: string): void {
+  if (got !== d.digest || (typeof d.size === 'number' && size !== d.size)) {
+    rmSync(partial, { force: true })
     if (got !== d.digest) throw badBlob('blob', d.digest, got)
-    if (typeof d.size === 'number' && size !== d.size) throw new SkiffError('E_BAD_SIZE', `blob ${d.digest} has ${size} bytes, the manifest says ${d.size}: refused`, { hint: 'pull again' })
-  } catch (err) {
-    rmSync(file, { force: true })
-    if (err instanceof SkiffError) throw err
-    throw new SkiffError('E_DOWNLOAD', `download of blob ${d.digest} failed: ${(err as Error).message}`, { hint: 'pull again; layers already stored are not downloaded twice' })
+    throw new SkiffError('E_BAD_SIZE', `blob ${d.digest} has ${size} bytes, the manifest says ${d.size}: refused`, { hint: 'pull again' })
   }
 }
 
@@ -137,7 +187,7 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
   }
   const storedConfig = blobPath(store, configDesc.digest)
   const configFile = existsSync(storedConfig) ? storedConfig : stage('config')
-  if (configFile !== storedConfig) await download(client, configDesc, configFile)
+  if (configFile !== storedConfig) await download(client, store, configDesc, configFile)
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as OciImageConfig
   const diffIDs = config.rootfs?.diff_ids ?? []
   if (diffIDs.length !== layerDescs.length) {
@@ -154,7 +204,7 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
       continue
     }
     todo.push(async () => {
-      await download(client, l, file)
+      await download(client, store, l, file)
       if (!opts.quiet) opts.log(`Copying blob ${l.digest.slice(7, 19)} done (${l.size} bytes)`)
     })
   }

@@ -91,12 +91,12 @@ export class RegistryClient {
   }
 
   /** GET /v2/<repository>/<path>, authenticating as the registry asks, retrying passing failures. */
-  async get(path: string, accept: string[] = []): Promise<Response> {
+  async get(path: string, accept: string[] = [], extra: Record<string, string> = {}): Promise<Response> {
     const url = this.repository ? `${this.base}/v2/${this.repository}/${path}` : `${this.base}/v2/`
     for (let attempt = 0; ; attempt++) {
       let res: Response
       try {
-        res = await fetch(url, { headers: this.headers(accept), redirect: 'follow' })
+        res = await fetch(url, { headers: { ...this.headers(accept), ...extra }, redirect: 'follow' })
       } catch (err) {
         if (attempt < 3) {
           await sleep(200 * 2 ** attempt)

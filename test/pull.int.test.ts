@@ -55,8 +55,11 @@ pull.after(() => {
  * A proxy in front of the registry. `auth`: demand a bearer token from our own token service,
  * as Docker Hub does. `corrupt`: flip one byte of every blob it serves.
  */
-async function proxy(mode: { auth?: boolean; corrupt?: boolean }): Promise<{ port: number; server: Server; tokensIssued: () => number }> {
+async function proxy(mode: { auth?: boolean; corrupt?: boolean; cutFirstBlob?: boolean; fail500?: number }): Promise<{ port: number; server: Server; tokensIssued: () => number; ranges: () => string[] }> {
   let issued = 0
+  let cut = false
+  let failures = 0
+  const ranges: string[] = []
   const server = createServer((req, res) => {
     const self = (server.address() as AddressInfo).port
     if (req.url?.startsWith('/token')) {
@@ -70,13 +73,32 @@ async function proxy(mode: { auth?: boolean; corrupt?: boolean }): Promise<{ por
       res.setHeader('www-authenticate', `Bearer realm="http://127.0.0.1:${self}/token",service="test",scope="repository:x/busybox:pull"`)
       return res.end('{"errors":[{"code":"UNAUTHORIZED"}]}')
     }
-    const up = request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (upRes) => {
+    if (mode.fail500 !== undefined && failures < mode.fail500) {
+      failures++
+      res.statusCode = 500
+      return res.end('{"errors":[{"code":"UNKNOWN"}]}')
+    }
+    if (req.headers.range) ranges.push(req.headers.range)
+    const headers: Record<string, string> = { accept: req.headers.accept ?? '*/*' }
+    if (req.headers.range) headers.range = req.headers.range
+    const up = request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers }, (upRes) => {
       const chunks: Buffer[] = []
       upRes.on('data', (c: Buffer) => chunks.push(c))
       upRes.on('end', () => {
         const body = Buffer.concat(chunks)
         if (mode.corrupt && req.url?.includes('/blobs/') && body.length > 100) body[body.length - 50]! ^= 0xff
-        res.writeHead(upRes.statusCode ?? 502, { 'content-type': upRes.headers['content-type'] ?? 'application/octet-stream', 'content-length': body.length, ...(upRes.headers['docker-content-digest'] ? { 'docker-content-digest': upRes.headers['docker-content-digest'] } : {}) })
+        res.writeHead(upRes.statusCode ?? 502, {
+          'content-type': upRes.headers['content-type'] ?? 'application/octet-stream',
+          'content-length': body.length,
+          ...(upRes.headers['content-range'] ? { 'content-range': upRes.headers['content-range'] } : {}),
+          ...(upRes.headers['docker-content-digest'] ? { 'docker-content-digest': upRes.headers['docker-content-digest'] } : {}),
+        })
+        if (mode.cutFirstBlob && !cut && req.url?.includes('/blobs/') && !req.headers.range && body.length > 100_000) {
+          // half the bytes, then a reset: the client must resume with a Range request
+          cut = true
+          res.write(body.subarray(0, body.length >> 1), () => res.destroy())
+          return
+        }
         res.end(body)
       })
     })
@@ -84,7 +106,7 @@ async function proxy(mode: { auth?: boolean; corrupt?: boolean }): Promise<{ por
     up.end()
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { port: (server.address() as AddressInfo).port, server, tokensIssued: () => issued }
+  return { port: (server.address() as AddressInfo).port, server, tokensIssued: () => issued, ranges: () => ranges }
 }
 
 pull('pull, run, images; a second pull downloads nothing', async () => {
@@ -174,6 +196,39 @@ pull('basic auth (htpasswd): refused without login, login and logout', async () 
     assert.is(after.status, 125)
   } finally {
     reg.kill()
+  }
+})
+
+pull('a download cut off midway resumes with a Range request', async () => {
+  if (!ready('resume')) return
+  await startRegistry()
+  const p = await proxy({ cutFirstBlob: true })
+  try {
+    const r = await sb.start(['pull', `127.0.0.1:${p.port}/x/busybox:1`]).done
+    assert.is(r.status, 0, r.describe())
+    assert.ok(p.ranges().some((h) => /^bytes=\d+-$/.test(h)), `ranges asked: ${p.ranges().join(', ')}`)
+    assert.equal(readdirSync(join(sb.root, 'tmp')).filter((f) => !f.endsWith('.lock')), [])
+    assert.is(sb.run(['run', '--rm', `127.0.0.1:${p.port}/x/busybox:1`, 'true']).status, 0)
+  } finally {
+    p.server.close()
+  }
+})
+
+pull('500 answers are retried; a registry that keeps failing is a clear error', async () => {
+  if (!ready('500')) return
+  await startRegistry()
+  const flaky = await proxy({ fail500: 2 })
+  const broken = await proxy({ fail500: 1000 })
+  try {
+    const ok = await sb.start(['pull', '-q', `127.0.0.1:${flaky.port}/x/busybox:1`]).done
+    assert.is(ok.status, 0, ok.describe())
+    const bad = await sb.start(['pull', `127.0.0.1:${broken.port}/x/busybox:1`]).done
+    assert.is(bad.status, 125)
+    assert.match(bad.stderr, /failed with 500 UNKNOWN/)
+    assert.match(bad.stderr, /hint: /)
+  } finally {
+    flaky.server.close()
+    broken.server.close()
   }
 })
 
