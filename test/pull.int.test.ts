@@ -1,7 +1,8 @@
 // skiff pull against a real registry: Debian's docker-registry on 127.0.0.1, images pushed with
 // skopeo, and a proxy of ours in front of it for bearer-token auth and corrupted blobs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readdirSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -55,7 +56,7 @@ pull.after(() => {
  * A proxy in front of the registry. `auth`: demand a bearer token from our own token service,
  * as Docker Hub does. `corrupt`: flip one byte of every blob it serves.
  */
-async function proxy(mode: { auth?: boolean; corrupt?: boolean; cutFirstBlob?: boolean; fail500?: number }): Promise<{ port: number; server: Server; tokensIssued: () => number; ranges: () => string[] }> {
+async function proxy(mode: { auth?: boolean; corrupt?: boolean; cutFirstBlob?: boolean; stallFirstBlob?: boolean; fail500?: number }): Promise<{ port: number; server: Server; tokensIssued: () => number; ranges: () => string[] }> {
   let issued = 0
   let cut = false
   let failures = 0
@@ -93,6 +94,12 @@ async function proxy(mode: { auth?: boolean; corrupt?: boolean; cutFirstBlob?: b
           ...(upRes.headers['content-range'] ? { 'content-range': upRes.headers['content-range'] } : {}),
           ...(upRes.headers['docker-content-digest'] ? { 'docker-content-digest': upRes.headers['docker-content-digest'] } : {}),
         })
+        if (mode.stallFirstBlob && !cut && req.url?.includes('/blobs/') && !req.headers.range && body.length > 100_000) {
+          // half the bytes, then nothing: the pull hangs there until it is killed
+          cut = true
+          res.write(body.subarray(0, body.length >> 1))
+          return
+        }
         if (mode.cutFirstBlob && !cut && req.url?.includes('/blobs/') && !req.headers.range && body.length > 100_000) {
           // half the bytes, then a reset: the client must resume with a Range request
           cut = true
@@ -229,6 +236,65 @@ pull('500 answers are retried; a registry that keeps failing is a clear error', 
   } finally {
     flaky.server.close()
     broken.server.close()
+  }
+})
+
+pull('a multi-platform index: the host\'s image by default, another with --platform', async () => {
+  if (!ready('multi-arch')) return
+  await startRegistry()
+  const dir = tempDir('skiff-multiarch-')
+  const amd = buildImageInfo({ format: 'oci-dir', out: join(dir, 'amd64'), architecture: 'amd64' })
+  const arm = buildImageInfo({ format: 'oci-dir', out: join(dir, 'arm64'), architecture: 'arm64' })
+  const layout = join(dir, 'index')
+  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true })
+  for (const src of [amd.path, arm.path]) {
+    for (const f of readdirSync(join(src, 'blobs', 'sha256'))) copyFileSync(join(src, 'blobs', 'sha256', f), join(layout, 'blobs', 'sha256', f))
+  }
+  const desc = (info: typeof amd, architecture: string) => {
+    const bytes = readFileSync(join(info.path, 'blobs', 'sha256', info.manifestDigest.slice(7)))
+    return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: info.manifestDigest, size: bytes.length, platform: { os: 'linux', architecture } }
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [desc(arm, 'arm64'), desc(amd, 'amd64')] }))
+  const indexDigest = createHash('sha256').update(index).digest('hex')
+  writeFileSync(join(layout, 'blobs', 'sha256', indexDigest), index)
+  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${indexDigest}`, size: index.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }] }))
+  const push = spawnSync('skopeo', ['copy', '--quiet', '--all', '--dest-tls-verify=false', `oci:${layout}:multi`, `docker://127.0.0.1:${port}/x/multi:1`], { encoding: 'utf8' })
+  assert.is(push.status, 0, push.stderr)
+  const host = await sb.start(['pull', '-q', `127.0.0.1:${port}/x/multi:1`]).done
+  assert.is(host.stdout.trim(), amd.configDigest, host.describe())
+  const other = await sb.start(['pull', '-q', '--platform', 'linux/arm64', `127.0.0.1:${port}/x/multi:1`]).done
+  assert.is(other.stdout.trim(), arm.configDigest, other.describe())
+  const none = await sb.start(['pull', '--platform', 'linux/s390x', `127.0.0.1:${port}/x/multi:1`]).done
+  assert.match(none.stderr, /no image for linux\/s390x \(it has: linux\/arm64, linux\/amd64\)/)
+})
+
+pull('kill -9 during a pull: the store stays consistent and the next pull resumes', async () => {
+  if (!ready('interrupted pull')) return
+  await startRegistry()
+  const p = await proxy({ stallFirstBlob: true })
+  try {
+    const name = `127.0.0.1:${p.port}/x/busybox:1`
+    const { child, done } = sb.start(['pull', name])
+    const partial = () => {
+      try {
+        return readdirSync(join(sb.root, 'tmp')).some((f) => f.startsWith('partial-') && !f.endsWith('.lock'))
+      } catch {
+        return false
+      }
+    }
+    for (let i = 0; i < 300 && !partial(); i++) await new Promise((r) => setTimeout(r, 20))
+    await new Promise((r) => setTimeout(r, 200))
+    child.kill('SIGKILL')
+    await done
+    assert.equal(readdirSync(join(sb.root, 'images')), [])
+    const again = await sb.start(['pull', name]).done
+    assert.is(again.status, 0, again.describe())
+    assert.ok(p.ranges().length > 0, 'resumed with a Range request')
+    assert.is(sb.run(['run', '--rm', name, 'true']).status, 0)
+    assert.equal(readdirSync(join(sb.root, 'tmp')).filter((f) => !f.endsWith('.lock')), [])
+  } finally {
+    p.server.close()
   }
 })
 
