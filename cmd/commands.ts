@@ -35,6 +35,7 @@ export const commands: CommandEntry[] = [
   { name: 'save', describe: 'Write images to an archive', load: () => import('./save.js') },
   { name: 'image', describe: 'Inspect images, or prune unused ones', load: () => import('./image.js') },
   { name: 'images', describe: 'List images', load: () => import('./images.js') },
+  { name: 'system', describe: 'Disk usage of the store (system df)', load: () => import('./system.js') },
   { name: 'info', describe: 'Show what this machine supports for rootless containers', load: () => import('./info.js') },
   { name: 'version', describe: 'Show the version of skiff and of its parts', load: () => import('./version.js') },
   { name: '__storage', describe: 'internal: storage work inside the user namespace', hidden: true, load: () => import('./storage-worker.js') },
