@@ -13,6 +13,13 @@ export function parseTlsVerify(value: string): boolean {
   return !/^(false|0|no)$/i.test(value)
 }
 
+/** Bars on a terminal, lines otherwise, nothing with -q. */
+export async function progressFor(quiet: boolean) {
+  const { plainProgress, quietProgress, terminalProgress } = await import('../core/pull-progress.js')
+  if (quiet) return quietProgress
+  return process.stderr.isTTY ? terminalProgress(process.stderr) : plainProgress((s) => process.stderr.write(s))
+}
+
 const spec: CommandSpec<PullArgs> = {
   usage: 'pull [OPTIONS] IMAGE',
   describe: 'Pull an image from a registry',
@@ -28,8 +35,7 @@ const spec: CommandSpec<PullArgs> = {
     const r = await pullImage(argv.image, {
       tlsVerify: parseTlsVerify(argv['tls-verify']),
       platform: argv.platform,
-      quiet: argv.quiet,
-      log: (line) => process.stderr.write(`${line}\n`),
+      progress: await progressFor(argv.quiet),
     })
     for (const w of r.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
     process.stdout.write(argv.quiet ? `${r.id}\n` : `Pulled ${r.name}\n${r.id}\n`)

@@ -26,7 +26,9 @@ export interface ContainerRunOptions extends RunOptions {
 async function imageFor(store: Store, opts: ContainerRunOptions) {
   const pull = async () => {
     const { pullImage } = await import('./image-pull.js')
-    const r = await pullImage(opts.image, { tlsVerify: opts.pullOptions?.tlsVerify ?? true, platform: opts.pullOptions?.platform, quiet: false, log: (l) => process.stderr.write(`${l}\n`) })
+    const { plainProgress, terminalProgress } = await import('./pull-progress.js')
+    const progress = process.stderr.isTTY ? terminalProgress(process.stderr) : plainProgress((s) => process.stderr.write(s))
+    const r = await pullImage(opts.image, { tlsVerify: opts.pullOptions?.tlsVerify ?? true, platform: opts.pullOptions?.platform, progress })
     for (const w of r.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
     return findImage(store, r.id)
   }

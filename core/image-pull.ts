@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises'
 import type { ArchiveImage, ArchiveLayer } from './archive.js'
 import { digestHex, sha256 } from './digest.js'
 import { withLock } from './lock.js'
+import type { PullProgress } from './pull-progress.js'
 import { SkiffError } from './errors.js'
 import { storeImages } from './image-load.js'
 import { resolvePaths } from './paths.js'
@@ -38,8 +39,7 @@ export interface PullOptions {
   tlsVerify: boolean
   /** os/arch[/variant]; default: this machine's */
   platform?: string
-  quiet: boolean
-  log: (line: string) => void
+  progress: PullProgress
 }
 
 const hostPlatform = () => `linux/${({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[arch()] ?? arch()}`
@@ -65,12 +65,12 @@ async function fetchJson(client: RegistryClient, path: string, accept: string[],
  * retry after a reset, or the next `skiff pull`) asks only for the rest with a Range request.
  * A lock per blob keeps two pulls from writing the same partial file.
  */
-async function download(client: RegistryClient, store: Store, d: Descriptor, file: string): Promise<void> {
+async function download(client: RegistryClient, store: Store, d: Descriptor, file: string, onBytes: (n: number) => void = () => {}): Promise<void> {
   const partial = join(store.root, 'tmp', `partial-${digestHex(d.digest)}`)
   await withLock(`${partial}.lock`, async () => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await fetchRest(client, d, partial)
+        await fetchRest(client, d, partial, onBytes)
         break
       } catch (err) {
         if (err instanceof SkiffError || attempt >= 3) {
@@ -87,7 +87,7 @@ async function download(client: RegistryClient, store: Store, d: Descriptor, fil
 }
 
 /** Append what `partial` lacks of blob `d`, then check the whole file against the digest. */
-async function fetchRest(client: RegistryClient, d: Descriptor, partial: string): Promise<void> {
+async function fetchRest(client: RegistryClient, d: Descriptor, partial: string, onBytes: (n: number) => void): Promise<void> {
   let hash = createHash('sha256')
   let have = 0
   if (existsSync(partial)) {
@@ -108,7 +108,10 @@ async function fetchRest(client: RegistryClient, d: Descriptor, partial: string)
       have = 0
     }
     const flags = have > 0 ? 'a' : 'w'
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tapInto(hash, (n) => (have += n)), createWriteStream(partial, { flags, mode: 0o600 }))
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tapInto(hash, (n) => {
+      have += n
+      onBytes(n)
+    }), createWriteStream(partial, { flags, mode: 0o600 }))
   }
   verify(d, `sha256:${hash.digest('hex')}`, have, partial)
 }
@@ -156,7 +159,7 @@ export async function pullImage(text: string, opts: PullOptions): Promise<{ id: 
   if (!manifest.config || !Array.isArray(manifest.layers)) {
     throw new SkiffError('E_MANIFEST', `${name}: unsupported manifest (${top.mediaType || `schema ${manifest.schemaVersion}`})`, { hint: 'skiff reads Docker schema 2 and OCI manifests' })
   }
-  if (!opts.quiet) opts.log(`Trying to pull ${name}...`)
+  opts.progress.message(`Trying to pull ${name}...`)
   const staged: string[] = []
   try {
     const fetched = { client, store, name, manifestDigest, opts, staged }
@@ -200,12 +203,14 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
     const file = existsSync(stored) ? stored : stage('layer')
     layers.push({ file, digest: l.digest, size: l.size, mediaType: l.mediaType ?? '', diffID: diffIDs[i]! })
     if (file === stored) {
-      if (!opts.quiet) opts.log(`Copying blob ${l.digest.slice(7, 19)} skipped: already exists`)
+      opts.progress.done(l.digest.slice(7, 19), 'Already exists')
       continue
     }
+    const id = l.digest.slice(7, 19)
+    opts.progress.start(id, l.size)
     todo.push(async () => {
-      await download(client, store, l, file)
-      if (!opts.quiet) opts.log(`Copying blob ${l.digest.slice(7, 19)} done (${l.size} bytes)`)
+      await download(client, store, l, file, (n) => opts.progress.advance(id, n))
+      opts.progress.done(id, `Download complete (${l.size} bytes)`)
     })
   }
   // three downloads at a time, as Docker does
@@ -216,6 +221,7 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
     if (running.size >= 3) await Promise.race(running)
   }
   await Promise.all(running)
+  opts.progress.finish()
   const image: ArchiveImage = { configDigest: configDesc.digest, config, configFile, layers, names: [name], manifestDigest: ctx.manifestDigest }
   const warnings = await storeImages(store, [image], true)
   return { id: image.configDigest, name, warnings }
