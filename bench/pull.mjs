@@ -1,0 +1,111 @@
+// bench/pull.mjs — pull of a ~100 MB multi-layer image from a registry on 127.0.0.1 into an empty
+// store: skiff beside `podman pull` and `skopeo copy` (download only, no unpack), in one hyperfine
+// run as the unprivileged test user; and skiff's layer unpack throughput (`skiff load` of an OCI
+// layout directory: no network). Appends a section to docs/benchmarks.md. Run as root.
+//
+// The image is made here from the host's own trees (Python's and Perl's libraries: many small
+// files, as real images have), gzip-compressed, one layer per tree, so no download is needed.
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { create } from 'tar'
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)))
+const user = process.env.SKIFF_TEST_USER || 'skiff-test'
+const work = '/tmp/skiff-bench-pull'
+const port = 5077
+const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...opts })
+
+if (process.getuid() !== 0) {
+  console.error('bench: run as root')
+  process.exit(2)
+}
+sh('bash', [join(root, 'test', 'setup-host.sh')], { stdio: 'inherit' })
+for (const [cmd, pkg] of [['hyperfine', 'hyperfine'], ['podman', 'podman'], ['skopeo', 'skopeo'], ['docker-registry', 'docker-registry']]) {
+  if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) sh('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit' })
+}
+if (!existsSync(join(root, 'dist', 'skiff'))) sh('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+rmSync(work, { recursive: true, force: true })
+mkdirSync(join(work, 'layout', 'blobs', 'sha256'), { recursive: true })
+
+// 1. The image: one gzip layer per tree, an OCI layout.
+const trees = ['usr/lib/python3.11', 'usr/share/perl', 'usr/lib/x86_64-linux-gnu/perl'].filter((t) => existsSync(`/${t}`))
+const blob = (file) => {
+  const digest = createHash('sha256').update(readFileSync(file)).digest('hex')
+  renameSync(file, join(work, 'layout', 'blobs', 'sha256', digest))
+  return { digest: `sha256:${digest}`, size: statSync(join(work, 'layout', 'blobs', 'sha256', digest)).size }
+}
+const layers = []
+const diffIds = []
+let uncompressed = 0
+for (const [i, tree] of trees.entries()) {
+  const raw = join(work, `layer${i}.tar`)
+  await create({ cwd: '/', file: raw, portable: true }, [tree])
+  uncompressed += statSync(raw).size
+  diffIds.push(`sha256:${createHash('sha256').update(readFileSync(raw)).digest('hex')}`)
+  sh('gzip', ['-6', raw])
+  layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(`${raw}.gz`) })
+}
+const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } }))
+writeFileSync(join(work, 'config'), config)
+const configDesc = { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(join(work, 'config')) }
+const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers }))
+writeFileSync(join(work, 'manifest'), manifest)
+const manifestDesc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...blob(join(work, 'manifest')), annotations: { 'org.opencontainers.image.ref.name': 'big' } }
+writeFileSync(join(work, 'layout', 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifestDesc] }))
+writeFileSync(join(work, 'layout', 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+const compressed = layers.reduce((n, l) => n + l.size, 0)
+
+// 2. The registry, and the image in it.
+writeFileSync(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`)
+const registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' })
+try {
+  await new Promise((r) => setTimeout(r, 1000))
+  sh('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${join(work, 'layout')}:big`, `docker://127.0.0.1:${port}/bench/big:1`])
+  sh('cp', [join(root, 'dist', 'skiff'), join(work, 'skiff')])
+  sh('chown', ['-R', user, work])
+  chmodSync(work, 0o755)
+  const uid = sh('id', ['-u', user]).trim()
+  const home = sh('sh', ['-c', `getent passwd ${user} | cut -d: -f6`]).trim()
+  const env = ['env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin', `HOME=${home}`, `XDG_RUNTIME_DIR=/run/user/${uid}`, `USER=${user}`, `SKIFF_ROOT=${work}/store`]
+  const image = `127.0.0.1:${port}/bench/big:1`
+  const out = join(work, 'pull.json')
+  const cases = [
+    ['skiff pull', `${work}/skiff pull -q ${image}`, `${work}/skiff rmi -f ${image}`],
+    ['podman pull', `podman pull -q --tls-verify=false ${image}`, 'podman rmi -af'],
+    ['skopeo copy (no unpack)', `skopeo copy --quiet --src-tls-verify=false docker://${image} oci:${work}/copy:big`, `rm -rf ${work}/copy`],
+    ['skiff load (unpack only)', `${work}/skiff load -q -i ${work}/layout`, `${work}/skiff rmi -f ${configDesc.digest}`],
+  ]
+  // prepare commands run through a shell; `|| true` because the first has nothing to remove
+  const args = ['hyperfine', '--warmup', '1', '--runs', String(process.env.BENCH_PULL_RUNS || 5), '--export-json', out]
+  for (const [name, cmd, prep] of cases) args.push('--prepare', `${prep} >/dev/null 2>&1 || true`, '-n', name, cmd)
+  sh('runuser', ['-u', user, '--', ...env, ...args], { cwd: work, stdio: 'inherit' })
+  const results = JSON.parse(readFileSync(out, 'utf8')).results
+  const s = (x) => x.toFixed(2)
+  const byName = Object.fromEntries(results.map((r) => [r.command, r]))
+  const rows = results.map((r) => `| ${r.command} | ${s(r.median)} | ${s(r.min)} | ${s(r.max)} | ${(r.median / results[0].median).toFixed(2)} |`)
+  const unpack = byName['skiff load (unpack only)']
+  const md = `
+## Pull of a ${(compressed / 1e6).toFixed(0)} MB image (${trees.length} gzip layers, ${(uncompressed / 1e6).toFixed(0)} MB unpacked) from 127.0.0.1
+
+Measured by \`node bench/pull.mjs\` (part of \`npm run bench\`), hyperfine, ${process.env.BENCH_PULL_RUNS || 5} runs after 1 warm-up,
+each run into an empty store (the prepare step removes the image), as \`${user}\` with a clean environment.
+The image is made from this machine's ${trees.map((t) => `/${t}`).join(', ')} (many small files).
+
+| command | median s | min s | max s | median ÷ skiff pull's |
+|---|---|---|---|---|
+${rows.join('\n')}
+
+Layer unpack throughput (skiff load of the OCI layout, no network): ${(uncompressed / 1e6 / unpack.median).toFixed(0)} MB/s of
+uncompressed layer data (${(compressed / 1e6 / unpack.median).toFixed(0)} MB/s compressed).
+
+Commands:
+${cases.map(([n, c, p]) => `- ${n}: \`${c.replaceAll(work, '$BENCH')}\` (before each run: \`${p.replaceAll(work, '$BENCH')}\`)`).join('\n')}
+`
+  appendFileSync(join(root, 'docs', 'benchmarks.md'), md)
+  process.stdout.write(`\nbench: appended the pull section to docs/benchmarks.md\n${rows.join('\n')}\n`)
+} finally {
+  registry.kill()
+}
