@@ -1,6 +1,4 @@
 // skiff image inspect IMAGE... | skiff image prune [-a]
-import { renameSync } from 'node:fs'
-import { join } from 'node:path'
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
 
@@ -30,20 +28,16 @@ const spec: CommandSpec<ImageArgs> = {
     }
     if (argv.action === 'prune') {
       const { listContainers } = await import('../core/containers.js')
-      const { runSelfInUserns } = await import('../core/in-userns.js')
+      const { removeTrees } = await import('../core/remove-trees.js')
       const used = new Set(listContainers(store).map((c) => c.imageId))
       const doomed: string[] = []
       for (const img of listImages(store)) {
         if (used.has(img.id) || (!argv.all && img.names.length > 0)) continue
         const r = await removeImage(store, img.id, false, () => false)
         process.stdout.write(`Deleted: ${r.deleted}\n`)
-        for (const dir of r.unusedLayers) {
-          const to = join(store.root, 'tmp', `prune-${process.pid}-${dir.slice(-12)}`)
-          renameSync(dir, to)
-          doomed.push(to)
-        }
+        doomed.push(...r.unusedLayers)
       }
-      if (doomed.length) await runSelfInUserns(['__storage'], JSON.stringify(doomed.map((path) => ({ op: 'remove', path }))))
+      await removeTrees(store, doomed, 'prune')
       return
     }
     throw new SkiffError('E_USAGE', `unknown image command ${argv.action}`, { hint: 'skiff image inspect IMAGE, or skiff image prune [-a]' })

@@ -1,5 +1,6 @@
 // skiff images [-q] [--no-trunc] [--digests] [--format json]
 import type { CommandSpec } from './cli.js'
+import { formatTable } from './table.js'
 
 interface ImagesArgs {
   quiet: boolean
@@ -79,8 +80,7 @@ const spec: CommandSpec<ImagesArgs> = {
         table.push([repo, tag, ...(argv.digests ? [img.manifestDigest ?? '<none>'] : []), id(img.id), ago(img.created), size])
       }
     }
-    const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)))
-    process.stdout.write(table.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('')).join('\n') + '\n')
+    process.stdout.write(formatTable(table))
   },
 }
 export default spec

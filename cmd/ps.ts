@@ -1,5 +1,6 @@
 // skiff ps [-a] [-q] [--no-trunc] [--format json]
 import type { CommandSpec } from './cli.js'
+import { formatTable } from './table.js'
 import { ago } from './images.js'
 
 interface PsArgs {
@@ -41,8 +42,7 @@ const spec: CommandSpec<PsArgs> = {
       const status = c.status === 'running' ? 'Up' : c.exitCode === undefined ? 'Exited' : `Exited (${c.exitCode}) ${ago(c.finishedAt)}`
       table.push([id(c.id), c.image, `"${cmd}"`, ago(c.created), status])
     }
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
-    process.stdout.write(table.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('')).join('\n') + '\n')
+    process.stdout.write(formatTable(table))
   },
 }
 export default spec

@@ -1,6 +1,4 @@
 // skiff rm CONTAINER [CONTAINER...]
-import { renameSync } from 'node:fs'
-import { join } from 'node:path'
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
 
@@ -18,7 +16,7 @@ const spec: CommandSpec<RmArgs> = {
     const { containerDir, findContainer } = await import('../core/containers.js')
     const { openStore } = await import('../core/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { runSelfInUserns } = await import('../core/in-userns.js')
+    const { removeTrees } = await import('../core/remove-trees.js')
     const store = await openStore(resolvePaths())
     const targets = argv.containers.map((name) => findContainer(store, name))
     for (const c of targets) {
@@ -28,14 +26,7 @@ const spec: CommandSpec<RmArgs> = {
         })
       }
     }
-    // Out of sight first (a rename, atomic), then removed inside the user namespace, where the
-    // files of mapped ids in its upper layer can be deleted. A killed rm leaves only tmp/ debris.
-    const doomed = targets.map((c) => {
-      const to = join(store.root, 'tmp', `rm-${process.pid}-${c.id.slice(0, 12)}`)
-      renameSync(containerDir(store, c.id), to)
-      return to
-    })
-    await runSelfInUserns(['__storage'], JSON.stringify(doomed.map((path) => ({ op: 'remove', path }))))
+    await removeTrees(store, targets.map((c) => containerDir(store, c.id)), 'rm')
     for (const c of targets) process.stdout.write(`${c.id}\n`)
   },
 }

@@ -1,6 +1,4 @@
 // skiff rmi [-f] IMAGE [IMAGE...]
-import { renameSync } from 'node:fs'
-import { join } from 'node:path'
 import type { CommandSpec } from './cli.js'
 
 interface RmiArgs {
@@ -18,7 +16,7 @@ const spec: CommandSpec<RmiArgs> = {
     const { openStore, removeImage } = await import('../core/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const { listContainers } = await import('../core/containers.js')
-    const { runSelfInUserns } = await import('../core/in-userns.js')
+    const { removeTrees } = await import('../core/remove-trees.js')
     const store = await openStore(resolvePaths())
     const used = new Set(listContainers(store).map((c) => c.imageId))
     const doomed: string[] = []
@@ -26,16 +24,9 @@ const spec: CommandSpec<RmiArgs> = {
       const r = await removeImage(store, ref, argv.force, (id) => used.has(id))
       for (const n of r.untagged) process.stdout.write(`Untagged: ${n}\n`)
       if (r.deleted) process.stdout.write(`Deleted: ${r.deleted}\n`)
-      // layer directories: out of sight by rename now, removed inside the user namespace below
-      for (const dir of r.unusedLayers) {
-        const to = join(store.root, 'tmp', `rmi-${process.pid}-${dir.slice(-12)}`)
-        try {
-          renameSync(dir, to)
-          doomed.push(to)
-        } catch {}
-      }
+      doomed.push(...r.unusedLayers)
     }
-    if (doomed.length) await runSelfInUserns(['__storage'], JSON.stringify(doomed.map((path) => ({ op: 'remove', path }))))
+    await removeTrees(store, doomed, 'rmi')
   },
 }
 export default spec

@@ -3,6 +3,7 @@ import { lstatSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
+import { formatTable } from './table.js'
 import { humanSize } from './images.js'
 
 interface SystemArgs {
@@ -67,8 +68,7 @@ const spec: CommandSpec<SystemArgs> = {
       return
     }
     const table = [['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], ...rows.map((r) => [r.Type, String(r.Total), String(r.Active), humanSize(r.Size), humanSize(r.Reclaimable)])]
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
-    process.stdout.write(table.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('')).join('\n') + '\n')
+    process.stdout.write(formatTable(table))
     process.stdout.write(`storage: ${store.root}\n`)
   },
 }
