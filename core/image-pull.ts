@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { arch } from 'node:os'
 import { join } from 'node:path'
-import { Readable, Transform } from 'node:stream'
+import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ArchiveImage, ArchiveLayer } from './archive.js'
 import { digestHex, sha256 } from './digest.js'
@@ -108,7 +108,7 @@ async function fetchRest(client: RegistryClient, d: Descriptor, partial: string,
       have = 0
     }
     const flags = have > 0 ? 'a' : 'w'
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tapInto(hash, (n) => {
+    await pipeline(res.body, tapInto(hash, (n) => {
       have += n
       onBytes(n)
     }), createWriteStream(partial, { flags, mode: 0o600 }))

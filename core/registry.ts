@@ -1,9 +1,11 @@
-// A client for OCI/Docker registries (distribution API v2) on Node's fetch: anonymous, bearer
-// token and basic auth, plain HTTP for loopback registries, retries with backoff. Does I/O.
+// A client for OCI/Docker registries (distribution API v2): anonymous, bearer token and basic
+// auth, HTTPS with the system's CAs (plain HTTP for loopback and --tls-verify=false registries
+// that do not speak TLS), retries with backoff. Does I/O.
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { SkiffError } from './errors.js'
+import { get as httpGet, type HttpResponse } from './http.js'
 
 export interface Challenge {
   scheme: string
@@ -72,15 +74,27 @@ export function redact(url: string): string {
   return url.replace(/\/\/[^/@]*@/, '//')
 }
 
+/** A TLS handshake with something that speaks plain HTTP. */
+function notTls(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException & { reason?: string }
+  return e.code === 'EPROTO' || e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(e.message ?? '')
+}
+
 export class RegistryClient {
-  readonly base: string
+  /** https://host, or http://host once a loopback or --tls-verify=false registry proved plain */
+  base: string
+  private readonly plainAllowed: boolean
+  private readonly insecure: boolean
   private token: string | undefined
   private readonly credentials: string | undefined
 
   constructor(readonly domain: string, readonly repository: string, opts: RegistryOptions & { credentials?: string }) {
     const host = apiHost(domain)
-    const plain = isLoopback(host) || !opts.tlsVerify
-    this.base = `${plain ? 'http' : 'https'}://${host}`
+    // As Docker does for insecure registries (and 127.0.0.0/8 by default): HTTPS first, then
+    // plain HTTP when the other end does not speak TLS.
+    this.plainAllowed = isLoopback(host) || !opts.tlsVerify
+    this.insecure = !opts.tlsVerify
+    this.base = `https://${host}`
     this.credentials = opts.credentials ?? findCredentials(domain)
   }
 
@@ -91,18 +105,28 @@ export class RegistryClient {
   }
 
   /** GET /v2/<repository>/<path>, authenticating as the registry asks, retrying passing failures. */
-  async get(path: string, accept: string[] = [], extra: Record<string, string> = {}): Promise<Response> {
-    const url = this.repository ? `${this.base}/v2/${this.repository}/${path}` : `${this.base}/v2/`
+  async get(path: string, accept: string[] = [], extra: Record<string, string> = {}): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
-      let res: Response
+      const url = this.repository ? `${this.base}/v2/${this.repository}/${path}` : `${this.base}/v2/`
+      let res: HttpResponse
       try {
-        res = await fetch(url, { headers: { ...this.headers(accept), ...extra }, redirect: 'follow' })
+        res = await httpGet(url, { headers: { ...this.headers(accept), ...extra }, insecure: this.insecure })
       } catch (err) {
+        if (this.plainAllowed && this.base.startsWith('https:') && (notTls(err) || (err as NodeJS.ErrnoException).code === 'ECONNRESET')) {
+          this.base = this.base.replace(/^https:/, 'http:')
+          attempt--
+          continue
+        }
+        if ((err as NodeJS.ErrnoException).code?.startsWith?.('ERR_TLS') || /certificate/i.test((err as Error).message)) {
+          throw new SkiffError('E_TLS', `TLS with ${this.domain} failed: ${(err as Error).message}`, {
+            hint: 'add its CA to the system store (or point SSL_CERT_FILE at a bundle with it), or use --tls-verify=false for a registry you trust',
+          })
+        }
         if (attempt < 3) {
           await sleep(200 * 2 ** attempt)
           continue
         }
-        throw new SkiffError('E_REGISTRY_UNREACHABLE', `cannot reach ${redact(this.base)}: ${(err as Error).cause ? String((err as Error & { cause: Error }).cause.message) : (err as Error).message}`, {
+        throw new SkiffError('E_REGISTRY_UNREACHABLE', `cannot reach ${redact(this.base)}: ${(err as Error).message}`, {
           hint: isLoopback(this.domain) ? 'is the registry running on that port?' : 'check the name and your network (or proxy); for a registry without TLS use --tls-verify=false',
         })
       }
@@ -116,7 +140,7 @@ export class RegistryClient {
         await sleep(Number(res.headers.get('retry-after')) * 1000 || 300 * 2 ** attempt)
         continue
       }
-      if (!res.ok) {
+      if (res.status < 200 || res.status >= 300) {
         const body = await res.text().catch(() => '')
         throw httpError(res.status, `${this.domain}/${this.repository}`, path, body)
       }
@@ -147,14 +171,14 @@ export class RegistryClient {
     if (scope) realm.searchParams.set('scope', scope)
     const headers: Record<string, string> = { 'user-agent': 'skiff' }
     if (this.credentials) headers.authorization = `Basic ${Buffer.from(this.credentials).toString('base64')}`
-    let res: Response
+    let res: HttpResponse
     try {
-      res = await fetch(realm, { headers })
+      res = await httpGet(realm.toString(), { headers, insecure: this.insecure })
     } catch (err) {
       throw new SkiffError('E_REGISTRY_AUTH', `cannot reach the token service ${realm.origin}: ${(err as Error).message}`, { hint: 'check your network' })
     }
     if (res.status === 401 || res.status === 403) throw needLogin(this.domain)
-    if (!res.ok) throw new SkiffError('E_REGISTRY_AUTH', `the token service ${realm.origin} answered ${res.status}`, { hint: 'try again later' })
+    if (res.status < 200 || res.status >= 300) throw new SkiffError('E_REGISTRY_AUTH', `the token service ${realm.origin} answered ${res.status}`, { hint: 'try again later' })
     const body = (await res.json()) as { token?: string; access_token?: string }
     const token = body.token ?? body.access_token
     if (!token) throw new SkiffError('E_REGISTRY_AUTH', `the token service ${realm.origin} gave no token`, { hint: 'report this registry to the skiff developers' })

@@ -298,6 +298,37 @@ pull('kill -9 during a pull: the store stays consistent and the next pull resume
   }
 })
 
+pull('HTTPS: a CA from SSL_CERT_FILE is trusted; an unknown one is refused unless --tls-verify=false', async () => {
+  if (!need('tls registry', probe.skiff(), probe.rootless(), probe.busybox(), probe.command('docker-registry'), probe.command('skopeo'), probe.command('openssl'))) return
+  await startRegistry()
+  const dir = tempDir('skiff-tls-')
+  const ssl = (args: string[]) => assert.is(spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' }).status, 0, `openssl ${args.join(' ')}`)
+  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=skiff test CA'])
+  ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1'])
+  writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n')
+  ssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'ext'])
+  const tlsPort = await freePort()
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${tlsPort}\n  tls:\n    certificate: ${dir}/srv.pem\n    key: ${dir}/srv.key\n`)
+  const reg = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
+  try {
+    await new Promise((r) => setTimeout(r, 500))
+    const push = spawnSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${pushed!.path}`, `docker://127.0.0.1:${tlsPort}/x/busybox:1`], { encoding: 'utf8' })
+    assert.is(push.status, 0, push.stderr)
+    const name = `127.0.0.1:${tlsPort}/x/busybox:1`
+    const refused = await sb.start(['pull', name], { env: { SSL_CERT_FILE: '/nonexistent' } }).done
+    assert.is(refused.status, 125, refused.describe())
+    assert.match(refused.stderr, /TLS with 127\.0\.0\.1:\d+ failed/)
+    assert.match(refused.stderr, /SSL_CERT_FILE|--tls-verify=false/)
+    const trusted = await sb.start(['pull', '-q', name], { env: { SSL_CERT_FILE: join(dir, 'ca.pem') } }).done
+    assert.is(trusted.status, 0, trusted.describe())
+    assert.is(sb.run(['rmi', name]).status, 0)
+    const insecure = await sb.start(['pull', '-q', '--tls-verify=false', name], { env: { SSL_CERT_FILE: '/nonexistent' } }).done
+    assert.is(insecure.status, 0, insecure.describe())
+  } finally {
+    reg.kill()
+  }
+})
+
 pull('unknown tags and unreachable registries are clear errors', async () => {
   if (!ready('pull errors')) return
   await startRegistry()
@@ -305,7 +336,7 @@ pull('unknown tags and unreachable registries are clear errors', async () => {
   assert.is(r.status, 125)
   assert.match(r.stderr, /no image tagged nope \(404/)
   const gone = await sb.start(['pull', `127.0.0.1:${await freePort()}/x/busybox:1`]).done
-  assert.match(gone.stderr, /cannot reach http:\/\/127\.0\.0\.1:\d+/)
+  assert.match(gone.stderr, /cannot reach https?:\/\/127\.0\.0\.1:\d+/)
   assert.match(gone.stderr, /hint: is the registry running/)
 })
 

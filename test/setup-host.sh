@@ -33,7 +33,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- packages -----------------------------------------------------------------------------------
-packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd tar gzip)
+packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip)
 if [ "$build_deps" = 1 ]; then packages+=(gcc libc6-dev make); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,92 @@
+// A small HTTP(S) client for registries, on node:http/https: the system's CA store, optional
+// unverified TLS (--tls-verify=false), redirects that drop credentials across hosts. Does I/O.
+//
+// Node 20's fetch trusts only Node's bundled CAs and cannot be given others after start-up; a
+// private registry signed by a company CA (in /etc/ssl/certs) would fail there.
+import { readFileSync } from 'node:fs'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { rootCertificates } from 'node:tls'
+
+export interface HttpResponse {
+  status: number
+  url: string
+  headers: { get(name: string): string | null }
+  body: IncomingMessage
+  text(): Promise<string>
+  arrayBuffer(): Promise<ArrayBuffer>
+  json(): Promise<unknown>
+}
+
+export interface HttpOptions {
+  headers?: Record<string, string>
+  /** accept any certificate (--tls-verify=false) */
+  insecure?: boolean
+}
+
+let caBundle: string[] | undefined
+
+/** Node's CAs plus the system's ($SSL_CERT_FILE, else the Debian/Fedora/Alpine bundles). */
+export function trustedCAs(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (caBundle) return caBundle
+  const extra: string[] = []
+  for (const f of [env.SSL_CERT_FILE, '/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem']) {
+    if (!f) continue
+    try {
+      extra.push(readFileSync(f, 'utf8'))
+      break
+    } catch {}
+  }
+  return (caBundle = [...rootCertificates, ...extra])
+}
+
+async function collect(body: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const c of body) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** GET `url`, following up to 5 redirects; the Authorization header never leaves its host. */
+export function get(url: string, opts: HttpOptions = {}, redirects = 0): Promise<HttpResponse> {
+  const u = new URL(url)
+  const isHttps = u.protocol === 'https:'
+  const send = isHttps ? httpsRequest : httpRequest
+  return new Promise((resolve, reject) => {
+    const req = send(
+      u,
+      {
+        method: 'GET',
+        headers: opts.headers,
+        ...(isHttps ? { ca: trustedCAs(), rejectUnauthorized: !opts.insecure } : {}),
+      },
+      (res) => {
+        const status = res.statusCode ?? 0
+        const location = res.headers.location
+        if (status >= 300 && status < 400 && location && redirects < 5) {
+          res.resume()
+          const next = new URL(location, u)
+          const headers = { ...opts.headers }
+          if (next.host !== u.host) delete headers.authorization
+          return resolve(get(next.toString(), { ...opts, headers }, redirects + 1))
+        }
+        resolve({
+          status,
+          url,
+          headers: { get: (name) => {
+            const v = res.headers[name.toLowerCase()]
+            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v
+          } },
+          body: res,
+          text: async () => (await collect(res)).toString('utf8'),
+          arrayBuffer: async () => {
+            const b = await collect(res)
+            return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer
+          },
+          json: async () => JSON.parse((await collect(res)).toString('utf8')),
+        })
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
