@@ -1,13 +1,13 @@
 // bench/pull.mjs — pull of a ~100 MB multi-layer image from a registry on 127.0.0.1 into an empty
 // store: skiff beside `podman pull` and `skopeo copy` (download only, no unpack), in one hyperfine
 // run as the unprivileged test user; and skiff's layer unpack throughput (`skiff load` of an OCI
-// layout directory: no network). Appends a section to docs/benchmarks.md. Run as root.
+// layout directory: no network). Writes its section of docs/benchmarks.md. Run as root.
 //
 // The image is made here from the host's own trees (Python's and Perl's libraries: many small
 // files, as real images have), gzip-compressed, one layer per tree, so no download is needed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { create } from 'tar'
@@ -104,7 +104,11 @@ uncompressed layer data (${(compressed / 1e6 / unpack.median).toFixed(0)} MB/s c
 Commands:
 ${cases.map(([n, c, p]) => `- ${n}: \`${c.replaceAll(work, '$BENCH')}\` (before each run: \`${p.replaceAll(work, '$BENCH')}\`)`).join('\n')}
 `
-  appendFileSync(join(root, 'docs', 'benchmarks.md'), md)
+  // replace an earlier pull section (run on its own, this script must not stack them)
+  const doc = join(root, 'docs', 'benchmarks.md')
+  const old = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n'
+  const cut = old.indexOf('\n## Pull of a')
+  writeFileSync(doc, (cut >= 0 ? old.slice(0, cut + 1) : old) + md)
   process.stdout.write(`\nbench: appended the pull section to docs/benchmarks.md\n${rows.join('\n')}\n`)
 } finally {
   registry.kill()
