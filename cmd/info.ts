@@ -1,4 +1,7 @@
-// skiff info [--format json]
+// skiff info [--format json]: what this machine supports for rootless containers, with fixes.
+import { realpathSync } from 'node:fs'
+import type { ProbeItem, Status, UsernsTrialResult } from '../core/host-probe.js'
+import type { LaunchPlan } from '../core/plan.js'
 import type { CommandSpec } from './cli.js'
 
 interface InfoArgs {
@@ -7,38 +10,128 @@ interface InfoArgs {
 
 declare const SKIFF_VERSION: string
 
+const MARK: Record<Status, string> = { ok: ' ', warning: '!', error: '✗' }
+const RANK: Record<Status, number> = { ok: 0, warning: 1, error: 2 }
+
+/** The worst status of all items. */
+export function overall(items: ProbeItem[]): Status {
+  return items.reduce<Status>((w, i) => (RANK[i.status] > RANK[w] ? i.status : w), 'ok')
+}
+
+/**
+ *   host
+ *     kernel:           6.18.44
+ *   ! user namespaces:  disabled (user.max_user_namespaces = 0)
+ *                       fix: sudo sysctl -w user.max_user_namespaces=15000 ...
+ */
+export function renderText(version: string, items: ProbeItem[]): string {
+  const width = Math.max(...items.map((i) => i.name.length)) + 2
+  const lines = [`skiff ${version}`]
+  let section = ''
+  for (const i of items) {
+    if (i.section !== section) {
+      section = i.section
+      lines.push(i.section)
+    }
+    lines.push(`${MARK[i.status]} ${`${i.name}:`.padEnd(width)} ${i.value}`)
+    if (i.fix) lines.push(`  ${' '.repeat(width)} fix: ${i.fix}`)
+  }
+  const problems = items.filter((i) => i.status !== 'ok')
+  const errors = problems.filter((i) => i.status === 'error')
+  const summary = errors.length
+    ? `not ready: ${errors.map((i) => i.name).join(', ')}`
+    : `ready${problems.length ? ` (${problems.length} warning${problems.length > 1 ? 's' : ''}: ${problems.map((i) => i.name).join(', ')})` : ''}`
+  lines.push(`rootless containers: ${summary}`)
+  return lines.join('\n') + '\n'
+}
+
+/** Stable JSON: items keyed by id, each with every key present (fix: null when none). */
+export function renderJson(version: string, items: ProbeItem[]): string {
+  const out = {
+    version,
+    status: overall(items),
+    items: Object.fromEntries(items.map((i) => [i.id, { name: i.name, section: i.section, status: i.status, value: i.value, fix: i.fix ?? null, details: i.details }])),
+  }
+  return JSON.stringify(out, null, 2) + '\n'
+}
+
+/**
+ * The real test: the shim creates a user namespace with the id maps `skiff run` would use, and a
+ * mount namespace inside it (which needs capabilities there: Ubuntu's AppArmor restriction lets
+ * the user namespace be made but denies them), then runs `skiff --version` (or `node --version`
+ * unbundled). The maps are read from /proc while it runs.
+ */
+async function tryUsernsWithShim(): Promise<UsernsTrialResult> {
+  const [{ launch }, { hostIdMap, fallbackIdMap }, { readText }] = await Promise.all([
+    import('../core/launch.js'),
+    import('../core/identity.js'),
+    import('../core/probe-tools.js'),
+  ])
+  const plan = (idmap: LaunchPlan['idmap']): LaunchPlan => ({
+    version: 1,
+    idmap,
+    namespaces: ['mount'],
+    rootPropagation: 'rprivate',
+    mounts: [],
+    process: {
+      args: [process.execPath, '--version'],
+      env: [`PATH=${process.env.PATH || '/usr/bin:/bin'}`],
+      cwd: '/',
+      uid: 0,
+      gid: 0,
+      additionalGids: [],
+      terminal: false,
+      stdin: false,
+      noNewPrivileges: true,
+      capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] },
+    },
+  })
+  const seen: UsernsTrialResult = {}
+  const onStart = (pid: number) => {
+    seen.uidMap = readText(`/proc/${pid}/uid_map`)
+    seen.gidMap = readText(`/proc/${pid}/gid_map`)
+  }
+  const run = (idmap: LaunchPlan['idmap']) => launch(plan(idmap), { stdio: ['ignore', 'ignore', 'pipe'], onStart })
+  let result
+  try {
+    result = await run(hostIdMap().plan)
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'E_IDMAP_HELPER') throw err
+    seen.fallback = (err as Error).message
+    result = await run(fallbackIdMap(seen.fallback).plan)
+  }
+  if (result.status !== 0) {
+    const stderr = (result.stderr ?? '').trim()
+    throw new Error(`${process.execPath} --version exited with status ${result.status} inside it${stderr ? `: ${stderr}` : ''}`)
+  }
+  return seen
+}
+
+/** Where the AppArmor profile must let the shim in: its own path unless it is the cached copy. */
+async function shimForProfile(): Promise<string | undefined> {
+  const { isSingleExecutable, shimPath } = await import('../core/shim-binary.js')
+  if (isSingleExecutable() && !process.env.SKIFF_SHIM) return undefined
+  try {
+    return realpathSync(shimPath())
+  } catch {
+    return shimPath()
+  }
+}
+
 const spec: CommandSpec<InfoArgs> = {
   usage: 'info [--format json]',
   describe: 'Show what this machine supports for rootless containers',
   positionals: [],
-  options: [{ name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON' }],
+  options: [{ name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON (stable keys)' }],
   handler: async (argv) => {
+    if (argv.format !== undefined && argv.format !== 'json') {
+      const { SkiffError } = await import('../core/errors.js')
+      throw new SkiffError('E_USAGE', `unknown --format ${JSON.stringify(argv.format)}`, { hint: 'use --format json, or no --format for text' })
+    }
     const { probeHost } = await import('../core/host-probe.js')
-    const items = probeHost()
-    // The real test: start this executable as root of a user namespace with our id maps.
-    const { runSelfInUserns } = await import('../core/in-userns.js')
-    const at = items.findIndex((i) => i.name === 'id mapping') + 1
-    try {
-      process.env.SKIFF_QUIET_IDMAP = '1' // info reports the mapping itself
-      await runSelfInUserns(['--version'], '')
-      items.splice(at, 0, { name: 'user namespace test', status: 'ok', value: 'created one with these id maps' })
-    } catch (err) {
-      const e = err as Error & { hint?: string }
-      items.splice(at, 0, { name: 'user namespace test', status: 'missing', value: `failed: ${e.message}`, fix: e.hint })
-    }
+    const items = await probeHost({ tryUserns: tryUsernsWithShim, shimForProfile: await shimForProfile() })
     const version = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'
-    if (argv.format === 'json') {
-      process.stdout.write(JSON.stringify({ version, items }, null, 2) + '\n')
-      return
-    }
-    const width = Math.max(...items.map((i) => i.name.length)) + 2
-    const mark = { ok: ' ', warning: '!', missing: '✗' } as const
-    const lines = [`skiff ${version}`]
-    for (const i of items) {
-      lines.push(`${mark[i.status]} ${`${i.name}:`.padEnd(width)}${i.value}`)
-      if (i.fix) lines.push(`  ${' '.repeat(width)}fix: ${i.fix.replace(/\n/g, `\n  ${' '.repeat(width)}`)}`)
-    }
-    process.stdout.write(lines.join('\n') + '\n')
+    process.stdout.write(argv.format === 'json' ? renderJson(version, items) : renderText(version, items))
   },
 }
 export default spec

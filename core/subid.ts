@@ -1,71 +1,184 @@
-// Subordinate id ranges (/etc/subuid, /etc/subgid) and the setuid helpers that map them.
-// parseSubidFile is pure; readSubids and findIdmapHelpers read the filesystem.
-import { readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+// Subordinate id ranges (/etc/subuid, /etc/subgid, or the nss source named in nsswitch.conf) and
+// the setuid helpers that map them. The parse… functions are pure; readSubids and
+// findIdmapHelpers read the filesystem (and run getsubids only where nsswitch.conf says so).
+import { spawnSync } from 'node:child_process'
+import { readFileSync, realpathSync, statSync } from 'node:fs'
 import type { SubidRange } from './idmap.js'
+import { mountFor, readMountinfo } from './probe-mounts.js'
+import { findExecutable } from './probe-tools.js'
+
+export type { SubidRange }
+
+/** Ids are 32-bit and (uid_t)-1 is never valid, so a range ends at 4294967294 at most. */
+const ID_LIMIT = 4294967295
+
+function range(start: string | undefined, count: string | undefined): SubidRange | undefined {
+  if (!/^\d+$/.test(start ?? '') || !/^\d+$/.test(count ?? '')) return undefined
+  const r = { start: Number(start), count: Number(count) }
+  return r.count > 0 && r.start + r.count <= ID_LIMIT ? r : undefined
+}
 
 /**
- * Ranges for a user: lines `name:start:count` or `uid:start:count`, in file order.
- *   parseSubidFile('ann:100000:65536\n', 'ann', 1000) → [{ start: 100000, count: 65536 }]
+ * A user's ranges in /etc/subuid or /etc/subgid text: lines `owner:start:count` whose owner is the
+ * user's name or numeric uid (shadow's newuidmap accepts both), in file order. Comments, blank
+ * lines and malformed or empty ranges are skipped.
+ *   parseSubidFile('ann:100000:65536\n1000:300000:10\n', 'ann', 1000)
+ *   → [{ start: 100000, count: 65536 }, { start: 300000, count: 10 }]
  */
 export function parseSubidFile(text: string, userName: string, uid: number): SubidRange[] {
   const out: SubidRange[] = []
   for (const raw of text.split('\n')) {
     const line = raw.trim()
     if (!line || line.startsWith('#')) continue
-    const [who, start, count] = line.split(':')
-    if (who !== userName && who !== String(uid)) continue
-    if (!/^[0-9]+$/.test(start ?? '') || !/^[0-9]+$/.test(count ?? '')) continue
-    if (Number(count) > 0) out.push({ start: Number(start), count: Number(count) })
+    const parts = line.split(':')
+    if (parts.length !== 3) continue
+    const [owner, start, count] = parts
+    if (owner !== userName && owner !== String(uid)) continue
+    const r = range(start, count)
+    if (r) out.push(r)
   }
   return out
 }
 
-function readRanges(file: string, user: { name: string; uid: number }): SubidRange[] {
+/**
+ * The sources on the `subid:` line of nsswitch.conf ([] when there is none: the files are used).
+ *   parseNsswitchSubid('passwd: files sss\nsubid: sss # FreeIPA\n') → ['sss']
+ */
+export function parseNsswitchSubid(text: string): string[] {
+  for (const raw of text.split('\n')) {
+    const m = /^\s*subid\s*:(.*)$/.exec(raw.replace(/#.*/, ''))
+    if (m) return m[1]!.trim().split(/\s+/).filter(Boolean)
+  }
+  return []
+}
+
+/**
+ * `getsubids USER` (shadow-utils ≥ 4.11, through libsubid and nsswitch) output.
+ *   parseGetsubidsOutput('0: ann 100000 65536\n1: ann 300000 10\n')
+ *   → [{ start: 100000, count: 65536 }, { start: 300000, count: 10 }]
+ */
+export function parseGetsubidsOutput(text: string): SubidRange[] {
+  const out: SubidRange[] = []
+  for (const line of text.split('\n')) {
+    const m = /^\s*\d+:\s+\S+\s+(\d+)\s+(\d+)\s*$/.exec(line)
+    const r = m ? range(m[1], m[2]) : undefined
+    if (r) out.push(r)
+  }
+  return out
+}
+
+export interface Subids {
+  uid: SubidRange[]
+  gid: SubidRange[]
+  /** where they came from: "files" (/etc/subuid, /etc/subgid) or "nss:sss" (through getsubids) */
+  source: string
+  /** set when the answer may be incomplete, with why */
+  note?: string
+}
+
+export interface SubidFiles {
+  subuid: string
+  subgid: string
+  nsswitch: string
+}
+
+const SYSTEM_FILES: SubidFiles = { subuid: '/etc/subuid', subgid: '/etc/subgid', nsswitch: '/etc/nsswitch.conf' }
+
+function readOr(path: string): string {
   try {
-    return parseSubidFile(readFileSync(file, 'utf8'), user.name, user.uid)
+    return readFileSync(path, 'utf8')
   } catch {
-    return []
+    return ''
   }
 }
 
-export function readSubids(user: { name: string; uid: number }): { uid: SubidRange[]; gid: SubidRange[] } {
-  return { uid: readRanges('/etc/subuid', user), gid: readRanges('/etc/subgid', user) }
+/**
+ * The user's subordinate ranges as newuidmap/newgidmap will see them. When nsswitch.conf names a
+ * module (`subid: sss`, LDAP/FreeIPA), libsubid asks it instead of the files: then `getsubids` gives
+ * the answer (a few ms, only on such hosts).
+ */
+export function readSubids(user: { name: string; uid: number }, files: SubidFiles = SYSTEM_FILES): Subids {
+  const sources = parseNsswitchSubid(readOr(files.nsswitch))
+  const module = sources.find((s) => s !== 'files')
+  if (module) {
+    const getsubids = findExecutable('getsubids')
+    if (getsubids) {
+      const ask = (args: string[]) => {
+        const r = spawnSync(getsubids, [...args, user.name], { encoding: 'utf8', timeout: 5000 })
+        return r.status === 0 ? parseGetsubidsOutput(r.stdout) : []
+      }
+      return { uid: ask([]), gid: ask(['-g']), source: `nss:${module}` }
+    }
+    const fromFiles = readFromFiles(user, files)
+    return { ...fromFiles, note: `nsswitch.conf takes subordinate ids from ${module}, and getsubids (shadow-utils 4.11+) is not installed to ask it; the files were read instead` }
+  }
+  return readFromFiles(user, files)
+}
+
+function readFromFiles(user: { name: string; uid: number }, files: SubidFiles): Subids {
+  return {
+    uid: parseSubidFile(readOr(files.subuid), user.name, user.uid),
+    gid: parseSubidFile(readOr(files.subgid), user.name, user.uid),
+    source: 'files',
+  }
+}
+
+/** NoNewPrivs from /proc/self/status text: set, setuid and file capabilities grant nothing. */
+export function parseNoNewPrivs(statusText: string): boolean {
+  return /^NoNewPrivs:\s*1\s*$/m.test(statusText)
 }
 
 export interface IdmapHelpers {
   newuidmap?: string
   newgidmap?: string
+  /**
+   * false when they cannot work for sure: missing, this process has no_new_privs, or they sit on a
+   * nosuid mount. A helper that is not setuid root may still have file capabilities (Node cannot
+   * read the security.capability xattr), so it stays usable and its failure is reported when run.
+   */
   usable: boolean
-  /** why they cannot be used, with what to install */
+  /** why they cannot be used, with what to install or change */
   reason?: string
+  /** both are setuid root (mode 04000, owner 0) */
+  setuidRoot?: boolean
 }
 
-const HELPER_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin', '/usr/local/sbin']
+function setuidRoot(path: string): boolean {
+  try {
+    const st = statSync(path)
+    return (st.mode & 0o4000) !== 0 && st.uid === 0
+  } catch {
+    return false
+  }
+}
 
-function findHelper(name: string): { path?: string; setuid: boolean } {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')), ...HELPER_DIRS]
-  for (const dir of dirs) {
-    const path = join(dir, name)
-    try {
-      const st = statSync(path)
-      if (!st.isFile()) continue
-      // setuid root is the classic install; some distributions use file capabilities instead,
-      // which Node cannot read (security.capability xattr): such a helper is tried and its
-      // failure reported.
-      return { path, setuid: (st.mode & 0o4000) !== 0 && st.uid === 0 }
-    } catch {
-      continue
+function onNosuidMount(path: string): boolean {
+  try {
+    return mountFor(realpathSync(path), readMountinfo())?.options.includes('nosuid') ?? false
+  } catch {
+    return false
+  }
+}
+
+export function findIdmapHelpers(env: NodeJS.ProcessEnv = process.env): IdmapHelpers {
+  const newuidmap = findExecutable('newuidmap', env)
+  const newgidmap = findExecutable('newgidmap', env)
+  if (!newuidmap || !newgidmap) {
+    const missing = [!newuidmap && 'newuidmap', !newgidmap && 'newgidmap'].filter(Boolean).join(' and ')
+    return {
+      newuidmap,
+      newgidmap,
+      usable: false,
+      reason: `${missing} ${newuidmap || newgidmap ? 'is' : 'are'} not installed (Debian/Ubuntu: apt install uidmap; Fedora/RHEL: dnf install shadow-utils)`,
     }
   }
-  return { setuid: false }
-}
-
-export function findIdmapHelpers(): IdmapHelpers {
-  const uid = findHelper('newuidmap')
-  const gid = findHelper('newgidmap')
-  if (!uid.path || !gid.path) {
-    return { usable: false, reason: `${!uid.path ? 'newuidmap' : 'newgidmap'} is not installed` }
+  const found = { newuidmap, newgidmap, setuidRoot: setuidRoot(newuidmap) && setuidRoot(newgidmap) }
+  if (parseNoNewPrivs(readOr('/proc/self/status'))) {
+    return { ...found, usable: false, reason: 'this process runs with no_new_privs (a service with NoNewPrivileges=yes, or a sandbox), so newuidmap/newgidmap cannot gain their privileges' }
   }
-  return { newuidmap: uid.path, newgidmap: gid.path, usable: true }
+  const nosuid = [newuidmap, newgidmap].find(onNosuidMount)
+  if (nosuid) {
+    return { ...found, usable: false, reason: `${nosuid} is on a nosuid mount, so it cannot gain its privileges` }
+  }
+  return { ...found, usable: true }
 }

@@ -1,0 +1,52 @@
+// skiff info, for real: dist/skiff as an unprivileged user; the user namespace trial through the
+// shim, the id maps it saw, the JSON shape, and the time it takes.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { need, probe, useSandbox } from './helpers/env.js'
+
+const info = suite('info')
+const sb = useSandbox(info)
+
+info('--format json: the trial made a user namespace with the subordinate ranges', () => {
+  if (!need('info json', probe.skiff(), probe.rootless())) return
+  const r = sb.run(['info', '--format', 'json'])
+  assert.is(r.status, 0, r.describe())
+  const j = JSON.parse(r.stdout)
+  assert.equal(Object.keys(j), ['version', 'status', 'items'])
+  const userns = j.items.userNamespaces
+  assert.is(userns.status, 'ok', JSON.stringify(userns))
+  assert.is(userns.details.tested, true)
+  const idmap = j.items.idMapping
+  assert.is(idmap.details.mode, 'subordinate', JSON.stringify(idmap))
+  assert.is(idmap.details.tested, true)
+  assert.equal(idmap.details.uidMap[0], { inside: 0, outside: process.getuid!(), count: 1 })
+  assert.ok(idmap.details.uidMap[1].count >= 65536)
+  assert.is(j.items.idmapHelpers.details.tested, true)
+  for (const [id, item] of Object.entries<{ status: string; fix: string | null }>(j.items)) {
+    if (item.status !== 'ok') assert.ok(item.fix, `${id} has a fix`)
+  }
+})
+
+info('text: one line per item, fixes under problems, a closing summary, well under a second', () => {
+  if (!need('info text', probe.skiff(), probe.rootless())) return
+  const started = Date.now()
+  const r = sb.run(['info'])
+  const ms = Date.now() - started
+  assert.is(r.status, 0, r.describe())
+  assert.match(r.stdout, /^skiff \S+\nhost\n {2}kernel: +\S+/)
+  assert.match(r.stdout, /\n {2}user namespaces: +yes \(tested/)
+  assert.match(r.stdout, /\nrootless containers: (ready|not ready)/)
+  for (const [i, line] of r.stdout.split('\n').entries()) {
+    if (/^[!✗] /.test(line)) assert.match(r.stdout.split('\n')[i + 1]!, /^ +fix: /, line)
+  }
+  assert.ok(ms < 1000, `took ${ms} ms`)
+})
+
+info('an unknown --format is a usage error', () => {
+  if (!need('info format', probe.skiff())) return
+  const r = sb.run(['info', '--format', 'yaml'])
+  assert.is(r.status, 125, r.describe())
+  assert.match(r.stderr, /unknown --format "yaml"/)
+})
+
+info.run()
