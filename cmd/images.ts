@@ -13,12 +13,12 @@ interface ImagesArgs {
 export function ago(iso: string | undefined, now = Date.now()): string {
   if (!iso) return 'N/A'
   const s = Math.max(0, (now - Date.parse(iso)) / 1000)
-  const units: [number, string][] = [[31536000, 'year'], [2592000, 'month'], [604800, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute']]
+  const units: [number, string][] = [[31536000, 'year'], [2592000, 'month'], [604800, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']]
   for (const [size, name] of units) {
     const n = Math.floor(s / size)
     if (n >= 1) return `${n} ${name}${n > 1 ? 's' : ''} ago`
   }
-  return 'Less than a minute ago'
+  return 'Less than a second ago'
 }
 
 /** 1.2MB, as Docker prints SIZE (powers of 1000). */

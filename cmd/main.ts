@@ -37,7 +37,13 @@ function overview(): string {
   ].join('\n')
 }
 
+/** `container ls -a` → `ps -a`, `container rm x` → `rm x`: Docker's management-command spelling. */
+const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps', inspect: 'inspect', rm: 'rm', start: 'start', stop: 'stop', kill: 'kill', restart: 'restart', wait: 'wait', logs: 'logs', create: 'create', run: 'run', exec: 'exec', cp: 'cp' }
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'container' && argv[1] && CONTAINER_VERBS[argv[1]]) {
+    argv = [CONTAINER_VERBS[argv[1]]!, ...(argv[1] === 'inspect' ? ['--type', 'container'] : []), ...argv.slice(2)]
+  }
   const first = argv[0]
   if (first === '--version' || first === '-v') {
     process.stdout.write(`skiff version ${version}\n`)

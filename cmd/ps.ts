@@ -21,26 +21,39 @@ const spec: CommandSpec<PsArgs> = {
     { name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON (one array)' },
   ],
   handler: async (argv) => {
-    const { listContainers } = await import('../core/containers.js')
+    const { describeStatus, listContainers } = await import('../core/containers.js')
     const { openStore } = await import('../core/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const all = listContainers(await openStore(resolvePaths()))
-    const shown = argv.all ? all : all.filter((c) => c.status === 'running')
-    if (argv.format === 'json') {
-      process.stdout.write(JSON.stringify(shown, null, 2) + '\n')
-      return
-    }
+    const shown = argv.all ? all : all.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
     const id = (s: string) => (argv['no-trunc'] ? s : s.slice(0, 12))
     if (argv.quiet) {
       process.stdout.write(shown.map((c) => `${id(c.id)}\n`).join(''))
       return
     }
-    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS']]
+    if (argv.format === 'json') {
+      const rows = shown.map((c) => ({
+        Id: c.id,
+        Names: [c.name],
+        Image: c.image,
+        ImageID: c.imageId,
+        Command: c.plan.process.args,
+        Created: c.created,
+        State: c.state.status,
+        Status: describeStatus(c.state, ago),
+        ExitCode: c.state.exitCode ?? null,
+        Pid: c.state.pid ?? 0,
+        StartedAt: c.state.startedAt ?? null,
+        Mounts: c.mounts.map((m) => m.Destination),
+      }))
+      process.stdout.write(JSON.stringify(rows, null, 2) + '\n')
+      return
+    }
+    const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']]
     for (const c of shown) {
-      let cmd = c.command.join(' ')
+      let cmd = c.plan.process.args.join(' ')
       if (!argv['no-trunc'] && cmd.length > 20) cmd = `${cmd.slice(0, 19)}…`
-      const status = c.status === 'running' ? 'Up' : c.exitCode === undefined ? 'Exited' : `Exited (${c.exitCode}) ${ago(c.finishedAt)}`
-      table.push([id(c.id), c.image, `"${cmd}"`, ago(c.created), status])
+      table.push([id(c.id), c.image, `"${cmd}"`, ago(c.created), describeStatus(c.state, ago), '', c.name])
     }
     process.stdout.write(formatTable(table))
   },

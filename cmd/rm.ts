@@ -1,33 +1,37 @@
-// skiff rm CONTAINER [CONTAINER...]
-import { SkiffError } from '../core/errors.js'
+// skiff rm [-f] CONTAINER [CONTAINER...]
 import type { CommandSpec } from './cli.js'
 
 interface RmArgs {
   containers: string[]
+  force: boolean
 }
 
 const spec: CommandSpec<RmArgs> = {
-  usage: 'rm CONTAINER [CONTAINER...]',
-  describe: 'Remove stopped containers',
+  usage: 'rm [-f] CONTAINER [CONTAINER...]',
+  describe: 'Remove containers',
   positionals: ['containers...'],
   required: 1,
-  options: [],
+  options: [{ name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'Kill running containers first' }],
   handler: async (argv) => {
-    const { containerDir, findContainer } = await import('../core/containers.js')
+    const { findContainer } = await import('../core/containers.js')
     const { openStore } = await import('../core/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { removeTrees } = await import('../core/remove-trees.js')
+    const { removeContainers } = await import('../core/container-stop.js')
+    const { SkiffError } = await import('../core/errors.js')
     const store = await openStore(resolvePaths())
-    const targets = argv.containers.map((name) => findContainer(store, name))
-    for (const c of targets) {
-      if (c.status === 'running') {
-        throw new SkiffError('E_CONTAINER_RUNNING', `container ${c.id.slice(0, 12)} is running (skiff process ${c.pid})`, {
-          hint: 'stop it first: it ends when its command does, or with Ctrl-C in its terminal',
-        })
+    const targets = []
+    for (const name of argv.containers) {
+      try {
+        targets.push(findContainer(store, name))
+      } catch (err) {
+        // rm -f of a container that is not there is not an error (Docker)
+        if (!(argv.force && (err as InstanceType<typeof SkiffError>).code === 'E_NO_CONTAINER')) throw err
       }
     }
-    await removeTrees(store, targets.map((c) => containerDir(store, c.id)), 'rm')
-    for (const c of targets) process.stdout.write(`${c.id}\n`)
+    for (const id of await removeContainers(store, targets, argv.force)) {
+      const c = targets.find((t) => t.id === id)!
+      process.stdout.write(`${argv.containers.includes(c.name) ? c.name : id}\n`)
+    }
   },
 }
 export default spec

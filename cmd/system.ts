@@ -54,14 +54,14 @@ const spec: CommandSpec<SystemArgs> = {
     const used = new Set(containers.map((c) => c.imageId))
     const rows = [
       { Type: 'Images', Total: images.length, Active: images.filter((i) => used.has(i.id)).length, Size: duTree(join(store.root, 'blobs')) + duTree(join(store.root, 'layers')), Reclaimable: 0 },
-      { Type: 'Containers', Total: containers.length, Active: containers.filter((c) => c.status === 'running').length, Size: duTree(join(store.root, 'containers')), Reclaimable: 0 },
+      { Type: 'Containers', Total: containers.length, Active: containers.filter((c) => c.state.status === 'running').length, Size: duTree(join(store.root, 'containers')), Reclaimable: 0 },
       { Type: 'Staging (tmp)', Total: readdirSync(join(store.root, 'tmp')).length, Active: 0, Size: duTree(join(store.root, 'tmp')), Reclaimable: 0 },
     ]
     // what `image prune -a`, `rm` of stopped containers, and a later load would free
     const unusedImages = images.filter((i) => !used.has(i.id))
     const usedLayers = new Set(images.filter((i) => used.has(i.id)).flatMap((i) => i.layers.map((l) => l.diffID)))
     rows[0]!.Reclaimable = unusedImages.flatMap((i) => i.layers).filter((l) => !usedLayers.has(l.diffID)).reduce((n, l) => n + l.size, 0)
-    rows[1]!.Reclaimable = containers.filter((c) => c.status !== 'running').reduce((n, c) => n + duTree(join(store.root, 'containers', c.id)), 0)
+    rows[1]!.Reclaimable = containers.filter((c) => c.state.status !== 'running').reduce((n, c) => n + duTree(join(store.root, 'containers', c.id)), 0)
     rows[2]!.Reclaimable = rows[2]!.Size
     if (argv.format === 'json') {
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n')

@@ -2,7 +2,7 @@
 // collect its messages, turn a failure into a SkiffError. Does I/O (processes).
 import { spawn } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
-import type { LaunchPlan, ShimMessage } from './plan.js'
+import type { ExecPlan, LaunchPlan, ShimMessage } from './plan.js'
 import { shimErrorToSkiffError } from './shim-errors.js'
 import { shimPath } from './shim-binary.js'
 import { SkiffError } from './errors.js'
@@ -18,6 +18,11 @@ export interface LaunchOptions {
   input?: string | Buffer
   /** called once the container's first process exists (host pid) */
   onStart?: (pid: number) => void
+  /**
+   * Resolve as soon as the command runs and leave the shim behind as the container's supervisor
+   * (run -d, exec -d). The result has no exit status then.
+   */
+  detach?: boolean
 }
 
 export interface LaunchResult {
@@ -29,9 +34,10 @@ export interface LaunchResult {
   stderr?: string
 }
 
-export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<LaunchResult> {
+export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {}): Promise<LaunchResult> {
   const stdio = options.stdio ?? ['inherit', 'inherit', 'inherit']
-  const child = spawn(shimPath(), ['run'], {
+  const mode = 'join' in plan ? 'exec' : 'run'
+  const child = spawn(shimPath(), [mode], {
     stdio: [...stdio, 'pipe'],
     // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
     detached: true,
@@ -41,6 +47,9 @@ export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<L
   const messages: ShimMessage[] = []
   let pending = ''
   let pid: number | undefined
+  let settled = false
+  let onStarted = () => {}
+  let onFailed = (_msg: ShimMessage) => {}
   control.setEncoding('utf8')
   control.on('data', (chunk: string) => {
     pending += chunk
@@ -55,7 +64,10 @@ export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<L
         mark('shim: container process forked')
         pid = msg.pid
         options.onStart?.(msg.pid)
+        if (mode === 'exec') onStarted()
       }
+      if (msg.type === 'started') onStarted()
+      if (msg.type === 'error') onFailed(msg)
     }
   })
   control.on('error', () => {})
@@ -79,9 +91,33 @@ export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<L
       child.kill(sig)
     } catch {}
   }
-  for (const sig of FORWARDED) process.on(sig, forward)
+  if (!options.detach) for (const sig of FORWARDED) process.on(sig, forward)
 
   return new Promise((resolve, reject) => {
+    if (options.detach) {
+      onStarted = () => {
+        // A failure reported before the command ran arrives first, on the same socket.
+        if (settled || messages.some((m) => m.type === 'error')) return
+        settled = true
+        control.destroy()
+        child.stdout?.destroy()
+        child.stderr?.destroy()
+        child.unref()
+        resolve({ status: 0, pid })
+      }
+      // Detached, a restart policy may keep the supervisor retrying: it is stopped here, and the
+      // failure is the answer to this start.
+      onFailed = (msg) => {
+        if (settled || msg.type !== 'error') return
+        settled = true
+        try {
+          child.kill('SIGKILL')
+        } catch {}
+        control.destroy()
+        child.unref()
+        reject(shimErrorToSkiffError(msg, plan as LaunchPlan))
+      }
+    }
     child.on('error', (err) => {
       for (const sig of FORWARDED) process.off(sig, forward)
       reject(new SkiffError('E_SHIM_EXEC', `cannot start the shim ${shimPath()}: ${err.message}`, {
@@ -91,9 +127,11 @@ export function launch(plan: LaunchPlan, options: LaunchOptions = {}): Promise<L
     })
     child.on('close', (code, signal) => {
       mark('shim exited')
+      if (settled) return
+      settled = true
       for (const sig of FORWARDED) process.off(sig, forward)
       const error = messages.find((m) => m.type === 'error')
-      if (error && error.type === 'error') return reject(shimErrorToSkiffError(error, plan))
+      if (error && error.type === 'error') return reject(shimErrorToSkiffError(error, plan as LaunchPlan))
       const exit = messages.find((m) => m.type === 'exit')
       if (!exit || exit.type !== 'exit') {
         const why = signal ? `was killed by ${signal}` : `exited with status ${code}`

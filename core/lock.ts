@@ -7,15 +7,24 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, w
 import { dirname } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
 
-function startTime(pid: number): string | undefined {
+/**
+ * Field 22 of /proc/PID/stat, the start time: tells a process from a later one with the same pid.
+ * undefined when there is no such process, or only its zombie (a parent that does not reap, like
+ * some container inits, keeps dead supervisors around as zombies).
+ */
+export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // field 22, counted after the ")" that ends the command name
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+    // fields counted after the ")" that ends the command name: state is field 3
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined
+    return fields[19]
   } catch {
     return undefined
   }
 }
+
+const startTime = processStartTime
 
 const self = () => `${process.pid} ${startTime(process.pid) ?? '0'}`
 
@@ -31,8 +40,11 @@ function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
 
-/** Hold `path` while `fn` runs. Waits up to `timeoutMs` for another holder. */
-export async function withLock<T>(path: string, fn: () => Promise<T> | T, timeoutMs = 120_000): Promise<T> {
+/**
+ * Take the lock at `path`, waiting up to `timeoutMs` for another holder; returns its release.
+ * `busy` makes the error for a holder that does not let go (what is held, and what to do).
+ */
+export function acquireLock(path: string, timeoutMs = 120_000, busy?: (holderPid: string) => SkiffError): () => void {
   const deadline = Date.now() + timeoutMs
   const me = self()
   for (;;) {
@@ -60,18 +72,27 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, timeou
       continue
     }
     if (Date.now() > deadline) {
-      throw new SkiffError('E_LOCKED', `${path} is locked by process ${holder.split(' ')[0]}`, {
+      const pid = holder.split(' ')[0] ?? '?'
+      throw busy?.(pid) ?? new SkiffError('E_LOCKED', `${path} is locked by process ${pid}`, {
         hint: 'another skiff command is using the store; wait for it to finish (or stop it)',
       })
     }
     sleepMs(20)
   }
-  try {
-    return await fn()
-  } finally {
+  return () => {
     try {
       if (readFileSync(path, 'utf8') === me) unlinkSync(path)
     } catch {}
+  }
+}
+
+/** Hold `path` while `fn` runs. Waits up to `timeoutMs` for another holder. */
+export async function withLock<T>(path: string, fn: () => Promise<T> | T, timeoutMs = 120_000): Promise<T> {
+  const release = acquireLock(path, timeoutMs)
+  try {
+    return await fn()
+  } finally {
+    release()
   }
 }
 

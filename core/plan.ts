@@ -91,6 +91,21 @@ export interface ProcessPlan {
   stdin: boolean
   noNewPrivileges: boolean
   capabilities: CapabilityPlan
+  /** --init: the shim stays as pid 1, reaps orphans and forwards signals to the command */
+  init?: boolean
+}
+
+/**
+ * The shim's outer process as the container's supervisor. With `dir` it records each start and
+ * exit there (state.json, exit.json); with `detach` it also outlives skiff, logs the container's
+ * output and applies the restart policy.
+ */
+export interface SupervisorPlan {
+  dir: string
+  detach: boolean
+  /** the log file (CRI format lines, see shims/README.md), renamed to PATH.1 past maxBytes */
+  log?: { path: string; maxBytes: number }
+  restart?: { policy: 'no' | 'on-failure' | 'always' | 'unless-stopped'; maxRetries: number }
 }
 
 export interface LaunchPlan {
@@ -110,6 +125,18 @@ export interface LaunchPlan {
    * is gone: files there belong to mapped ids the user cannot delete from outside.
    */
   cleanup?: string[]
+  supervisor?: SupervisorPlan
+}
+
+/** `skiff-shim exec`: a new process in the namespaces of a running container's pid 1. */
+export interface ExecPlan {
+  version: 1
+  join: { pid: number }
+  /** the container's id maps: only denySetgroups is used (no supplementary groups then) */
+  idmap: Pick<IdMapPlan, 'denySetgroups'>
+  process: ProcessPlan
+  /** do not die with skiff (exec -d) */
+  detach?: boolean
 }
 
 /** A message from the shim on its control fd, one JSON object per line. */
@@ -118,5 +145,7 @@ export type ShimMessage =
   | { type: 'error'; op: string; path?: string; errno: number; detail?: string }
   /** the container's first process, as a host pid */
   | { type: 'pid'; pid: number }
+  /** the container's command was executed (the supervisor may carry on without skiff now) */
+  | { type: 'started' }
   /** the container's first process ended */
   | { type: 'exit'; status?: number; signal?: number }

@@ -47,6 +47,10 @@ export interface SpecInput {
   devices?: string[]
   /** files to delete after exit, e.g. the --rm container's directory */
   cleanup?: string[]
+  /** -v, --mount, --tmpfs: after the standard mounts, before the masked paths */
+  extraMounts?: MountOp[]
+  /** --read-only: the root filesystem is remounted read-only once everything is mounted */
+  readOnly?: boolean
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -104,7 +108,7 @@ export function resolveArgs(config: ImageRunConfig, options: RunOptions): string
   return argv
 }
 
-export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices'>, namespaces: Namespace[]): MountOp[] {
+export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices' | 'extraMounts' | 'readOnly'>, namespaces: Namespace[]): MountOp[] {
   const ptsData = ['newinstance', 'ptmxmode=0666', 'mode=0620']
   // gid=5 (tty) only when the namespace maps it; devpts refuses an unmapped gid.
   if (isMapped(input.idmap.gidMap, 5)) ptsData.push('gid=5')
@@ -134,8 +138,11 @@ export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'device
     { kind: 'bind', source: input.etcFiles.hosts, target: '/etc/hosts', flags: ['nosuid', 'nodev', 'noexec'] },
     { kind: 'bind', source: input.etcFiles.hostname, target: '/etc/hostname', flags: ['nosuid', 'nodev', 'noexec'] },
   )
+  mounts.push(...(input.extraMounts ?? []))
   for (const target of MASKED_PATHS) mounts.push({ kind: 'mask', target })
   for (const target of READONLY_PATHS) mounts.push({ kind: 'readonly', target })
+  // last: every mount point above had to be created in the root first
+  if (input.readOnly) mounts.push({ kind: 'readonly', target: '/' })
   return mounts
 }
 

@@ -57,8 +57,10 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return run_main();
+	if (argc >= 2 && !strcmp(argv[1], "exec"))
+		return exec_main();
 	if (argc >= 2 && !strcmp(argv[1], "fsops"))
 		return fsops_main(argc, argv);
-	fprintf(stderr, "skiff-shim: internal helper of skiff; usage: skiff-shim run | skiff-shim fsops ROOT\n");
+	fprintf(stderr, "skiff-shim: internal helper of skiff; usage: skiff-shim run | exec | fsops ROOT\n");
 	return 2;
 }

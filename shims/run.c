@@ -21,8 +21,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -314,23 +316,63 @@ static void exec_command(char **argv, char **envp)
 	die_errno("exec", cmd, saw_eacces ? EACCES : ENOENT);
 }
 
-static void become_container_process(int ptysock, const sigset_t *oldmask)
+static void reset_signals(const sigset_t *oldmask)
+{
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	for (size_t s = 0; s < NFORWARDED; s++)
+		signal(forwarded[s], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+/*
+ * --init: stay as pid 1, run the command as our child, forward every signal to it, reap every
+ * orphan, and exit with the command's status (as tini and catatonit do).
+ */
+static void run_as_init(char **argv, char **envp, const sigset_t *oldmask)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	pid_t child = fork();
+	if (child < 0)
+		die_errno("fork-init", NULL, errno);
+	if (child == 0) {
+		setpgid(0, 0);
+		reset_signals(oldmask);
+		exec_command(argv, envp);
+	}
+	prctl(PR_SET_NAME, "init", 0, 0, 0);
+	// The command holds the status fd and the exec pipe until it execs; pid 1 lets go of them.
+	syscall(SYS_close_range, 3, ~0U, 0);
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	for (;;) {
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		int sig = (int)si.ssi_signo;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		int st;
+		pid_t p;
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (p != child)
+				continue;
+			_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
+		}
+	}
+}
+
+/*
+ * The process part, shared by run and exec: terminal, working directory, capabilities, ids,
+ * no_new_privs, then exec (or --init).
+ */
+static void become_process(int ptysock, const sigset_t *oldmask)
 {
 	const struct json *proc = json_get(plan, "process");
 	uid_t uid = (uid_t)json_num(proc, "uid", 0);
 	gid_t gid = (gid_t)json_num(proc, "gid", 0);
-
-	int flags = ns_flags();
-	if (flags && unshare(flags) < 0)
-		die_errno("unshare", NULL, errno);
-	// Never part of skiff's terminal session: a terminal's signals reach the container only
-	// through skiff, once.
-	setsid();
-	setup_rootfs(plan);
-
-	const char *hostname = json_str(plan, "hostname");
-	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
-		die_errno("sethostname", hostname, errno);
 	if (json_bool(proc, "terminal"))
 		open_terminal(ptysock, uid, gid);
 	else if (ptysock >= 0)
@@ -393,10 +435,29 @@ static void become_container_process(int ptysock, const sigset_t *oldmask)
 		for (int fd = 3; fd < 1024; fd++)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
-	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	for (size_t s = 0; s < NFORWARDED; s++)
-		signal(forwarded[s], SIG_DFL);
-	exec_command(json_strv(json_get(proc, "args")), json_strv(json_get(proc, "env")));
+	char **argv = json_strv(json_get(proc, "args"));
+	char **envp = json_strv(json_get(proc, "env"));
+	if (json_bool(proc, "init"))
+		run_as_init(argv, envp, oldmask);
+	reset_signals(oldmask);
+	exec_command(argv, envp);
+}
+
+/* run: the new namespaces and root filesystem, then the process. */
+static void become_container_process(int ptysock, const sigset_t *oldmask)
+{
+	int flags = ns_flags();
+	if (flags && unshare(flags) < 0)
+		die_errno("unshare", NULL, errno);
+	// Never part of skiff's terminal session: a terminal's signals reach the container only
+	// through skiff, once.
+	setsid();
+	setup_rootfs(plan);
+
+	const char *hostname = json_str(plan, "hostname");
+	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+		die_errno("sethostname", hostname, errno);
+	become_process(ptysock, oldmask);
 }
 
 /* ---- waiter: pty relay, signals, cleanup ------------------------------------------------------- */
@@ -506,6 +567,9 @@ static void cleanup_paths(void)
 	}
 }
 
+/* Signals with a meaning of their own to the supervisor and the waiter (see README.md). */
+#define SIG_KILL_CONTAINER 64 /* SIGRTMAX: SIGKILL the container's pid 1 (a signal skiff cannot forward) */
+
 static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 {
 	const struct json *proc = json_get(plan, "process");
@@ -558,7 +622,7 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 				} else if (sig == SIGWINCH) {
 					copy_winsize(master);
 				} else {
-					kill(init, sig);
+					kill(init, sig == SIG_KILL_CONTAINER ? SIGKILL : sig);
 				}
 			}
 		}
@@ -598,10 +662,136 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 	return WEXITSTATUS(status);
 }
 
-static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_t *oldmask)
+/* ---- supervisor state: files in the container's directory ------------------------------------- */
+
+/* What the supervisor section of the plan says (all off when there is none). */
+static struct {
+	const char *dir;   // state.json and exit.json go here; NULL: no state
+	int detach;        // outlive skiff, log the container's output
+	int round;         // 1 for the first start, +1 for every restart
+	char start_time[32]; // the supervisor's start time (/proc/PID/stat field 22)
+} sup;
+
+static void now_rfc3339(char *out, size_t cap)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, cap - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static void read_start_time(pid_t pid, char *out, size_t cap)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	// fields after the command name start at field 3; the start time is field 22
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		snprintf(out, cap, "%.*s", (int)strcspn(p + 1, " "), p + 1);
+}
+
+/* Write DIR/NAME through a temporary file and rename: readers see the old or the new file. */
+static void write_state_file(const char *name, const char *text)
+{
+	if (!sup.dir)
+		return;
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof(path), "%s/%s", sup.dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp-%d", sup.dir, name, getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return; // the directory is gone (rm -f, --rm): nothing to record
+	int ok = write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+/* ---- supervisor: the container's output into its log ----------------------------------------- */
+
+/*
+ * Log lines in the CRI format podman's k8s-file driver also writes:
+ *   2026-11-24T22:40:18.123456789Z stdout F a whole line
+ *   2026-11-24T22:40:18.123456789Z stderr P a partial line (no newline yet)
+ * The file is renamed to PATH.1 when it passes maxBytes.
+ */
+static struct {
+	const char *path;
+	long long max;
+	long long size;
+	int fd;
+} logfile = { NULL, 0, 0, -1 };
+
+static void log_open(void)
+{
+	logfile.fd = open(logfile.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct stat st;
+	logfile.size = logfile.fd >= 0 && fstat(logfile.fd, &st) == 0 ? st.st_size : 0;
+}
+
+static void log_write(const char *stream, const char *buf, size_t len)
+{
+	if (logfile.fd < 0)
+		return;
+	char ts[48];
+	now_rfc3339(ts, sizeof(ts));
+	while (len > 0) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t line = nl ? (size_t)(nl - buf) : len;
+		if (logfile.max > 0 && logfile.size > 0 && logfile.size + (long long)line + 64 > logfile.max) {
+			char old[4200];
+			snprintf(old, sizeof(old), "%s.1", logfile.path);
+			close(logfile.fd);
+			rename(logfile.path, old);
+			log_open();
+			if (logfile.fd < 0)
+				return;
+		}
+		char head[96];
+		int h = snprintf(head, sizeof(head), "%s %s %c ", ts, stream, nl ? 'F' : 'P');
+		struct iovec iov[3] = { { head, (size_t)h }, { (void *)buf, line }, { "\n", 1 } };
+		ssize_t n = writev(logfile.fd, iov, 3);
+		if (n > 0)
+			logfile.size += n;
+		buf += line + (nl ? 1 : 0);
+		len -= line + (nl ? 1 : 0);
+	}
+}
+
+/* Read what is there now; 0 at EOF or when nothing is left (the pipes are non-blocking). */
+static int log_drain(int fd, const char *stream)
+{
+	char buf[65536];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n > 0)
+		log_write(stream, buf, (size_t)n);
+	return n > 0;
+}
+
+/* ---- waiter ------------------------------------------------------------------------------------ */
+
+static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_t *oldmask, int logout, int logerr)
 {
 	die_with_parent(outer);
 	close(syncfd[0]);
+	if (logout >= 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(logout, 1) < 0 || dup2(logerr, 2) < 0)
+			die_errno("dup2-log", NULL, errno);
+	}
 	if (unshare(CLONE_NEWUSER) < 0)
 		die_errno("unshare-user", NULL, errno);
 	sync_write(syncfd[1], 'u');
@@ -613,11 +803,14 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 		die_errno("setresgid", "0", errno);
 	if (setresuid(0, 0, 0) < 0)
 		die_errno("setresuid", "0", errno);
+	// The change of credentials cleared the parent-death signal: without the supervisor, nothing
+	// of the container may live on.
+	die_with_parent(outer);
 	if (json_has_string(json_get(plan, "namespaces"), "pid") && unshare(CLONE_NEWPID) < 0)
 		die_errno("unshare-pid", NULL, errno);
 
-	int pty[2] = { -1, -1 };
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty) < 0)
+	int pty[2] = { -1, -1 }, execpipe[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty) < 0 || pipe2(execpipe, O_CLOEXEC) < 0)
 		die_errno("socketpair", NULL, errno);
 	pid_t self = getpid();
 	pid_t init = fork();
@@ -626,23 +819,122 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 	if (init == 0) {
 		die_with_parent(self);
 		close(pty[0]);
+		close(execpipe[0]);
 		become_container_process(pty[1], oldmask);
 	}
 	close(pty[1]);
-	char msg[64];
+	close(execpipe[1]);
+	char msg[256];
 	snprintf(msg, sizeof(msg), "{\"type\":\"pid\",\"pid\":%d}", init);
 	send_message(msg);
+	// EOF: init has exec'd the command (or died, after reporting why on the status fd).
+	char c;
+	while (read(execpipe[0], &c, 1) < 0 && errno == EINTR) {
+	}
+	close(execpipe[0]);
+	char started[48];
+	now_rfc3339(started, sizeof(started));
+	char state[512];
+	snprintf(state, sizeof(state),
+		 "{\"supervisorPid\":%d,\"supervisorStart\":\"%s\",\"initPid\":%d,\"startedAt\":\"%s\",\"round\":%d}\n",
+		 outer, sup.start_time, init, started, sup.round);
+	write_state_file("state.json", state);
+	send_message("{\"type\":\"started\"}");
 	_exit(run_waiter(pty[0], init, mask));
 }
 
-/* ---- outer ------------------------------------------------------------------------------------- */
+/* ---- outer: the supervisor --------------------------------------------------------------------- */
 
-static volatile pid_t waiter_pid;
-
-static void forward_to_waiter(int sig)
+/* One start of the container: waiter + init, their id maps, their exit status (shell style). */
+static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int out, int err, int logw[2])
 {
-	if (waiter_pid > 0)
-		kill(waiter_pid, sig);
+	int syncfd[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncfd) < 0)
+		die_errno("socketpair", NULL, errno);
+	pid_t outer = getpid();
+	pid_t waiter = fork();
+	if (waiter < 0)
+		die_errno("fork", NULL, errno);
+	if (waiter == 0)
+		waiter_main(outer, syncfd, mask, oldmask, logw[0], logw[1]);
+	close(syncfd[1]);
+	if (sync_read(syncfd[0]) == 'u') {
+		write_maps(waiter);
+		sync_write(syncfd[0], 'm');
+	}
+	close(syncfd[0]);
+
+	int status = -1;
+	while (status < 0) {
+		struct pollfd fds[3] = { { sfd, POLLIN, 0 }, { out, POLLIN, 0 }, { err, POLLIN, 0 } };
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die_errno("poll", NULL, errno);
+		}
+		if (fds[1].revents & POLLIN)
+			log_drain(out, "stdout");
+		if (fds[2].revents & POLLIN)
+			log_drain(err, "stderr");
+		if (!(fds[0].revents & POLLIN))
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if ((int)si.ssi_signo != SIGCHLD) {
+			kill(waiter, (int)si.ssi_signo);
+			continue;
+		}
+		int st;
+		pid_t p;
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+			if (p == waiter)
+				status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	}
+	// Everything in the container is gone with its pid namespace: take what is left in the pipes.
+	if (out >= 0)
+		while (log_drain(out, "stdout")) {
+		}
+	if (err >= 0)
+		while (log_drain(err, "stderr")) {
+		}
+	return status;
+}
+
+/* Whether the restart policy asks for another round after this exit status. */
+static int should_restart(int status, int restarts)
+{
+	const struct json *r = json_get(json_get(plan, "supervisor"), "restart");
+	const char *policy = json_str(r, "policy");
+	if (!policy || !strcmp(policy, "no"))
+		return 0;
+	// `skiff stop` leaves this file first: a container stopped on purpose stays stopped.
+	char marker[4200];
+	snprintf(marker, sizeof(marker), "%s/stop-requested", sup.dir ? sup.dir : ".");
+	if (sup.dir && access(marker, F_OK) == 0)
+		return 0;
+	if (!strcmp(policy, "always") || !strcmp(policy, "unless-stopped"))
+		return 1;
+	int max = (int)json_num(r, "maxRetries", 0);
+	return !strcmp(policy, "on-failure") && status != 0 && (max <= 0 || restarts < max);
+}
+
+/* Wait before a restart (100 ms, doubling, at most a minute); a signal meanwhile ends it all. */
+static int restart_delay(int sfd, int restarts)
+{
+	long ms = 100L << (restarts < 10 ? restarts : 10);
+	if (ms > 60000)
+		ms = 60000;
+	struct pollfd p = { sfd, POLLIN, 0 };
+	int r;
+	while ((r = poll(&p, 1, (int)ms)) < 0 && errno == EINTR) {
+	}
+	if (r <= 0)
+		return 1;
+	struct signalfd_siginfo si;
+	if (read(sfd, &si, sizeof(si)) == sizeof(si) && (si.ssi_signo == SIGCHLD || si.ssi_signo == SIGWINCH))
+		return 1;
+	return 0;
 }
 
 int run_main(void)
@@ -655,50 +947,144 @@ int run_main(void)
 	plan = json_parse(line, strlen(line));
 	if (!plan || plan->type != JSON_OBJECT)
 		die_detail("plan", NULL, EINVAL, "the launch plan is not valid JSON");
-	die_with_parent(getppid());
+	const struct json *supervisor = json_get(plan, "supervisor");
+	sup.dir = json_str(supervisor, "dir");
+	sup.detach = json_bool(supervisor, "detach");
+	read_start_time(getpid(), sup.start_time, sizeof(sup.start_time));
+	// Attached, the container goes when skiff goes; detached, we are its supervisor and stay.
+	if (!sup.detach)
+		die_with_parent(getppid());
+	else if (chdir("/") < 0)
+		die_errno("chdir", "/", errno);
+	// skiff may be gone when we write to the status fd
+	signal(SIGPIPE, SIG_IGN);
 
-	// The waiter and init take signals through a signalfd; block them before forking so none
-	// is lost in between. The outer process forwards with a plain handler instead.
+	// Everything arrives through a signalfd; block before forking so nothing is lost in between.
 	sigset_t mask, oldmask;
 	sigemptyset(&mask);
 	for (size_t i = 0; i < NFORWARDED; i++)
 		sigaddset(&mask, forwarded[i]);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIG_KILL_CONTAINER);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		die_errno("signalfd", NULL, errno);
+
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, logw[2] = { -1, -1 };
+	const char *log_path = json_str(json_get(supervisor, "log"), "path");
+	if (sup.detach && log_path) {
+		logfile.path = log_path;
+		logfile.max = (long long)json_num(json_get(supervisor, "log"), "maxBytes", 0);
+		log_open();
+		if (logfile.fd < 0)
+			die_errno("open-log", log_path, errno);
+		if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+			die_errno("pipe", NULL, errno);
+		fcntl(out[0], F_SETFL, O_NONBLOCK);
+		fcntl(err[0], F_SETFL, O_NONBLOCK);
+		logw[0] = out[1];
+		logw[1] = err[1];
+	}
+
+	int status, restarts = 0;
+	for (;;) {
+		sup.round++;
+		status = run_round(&mask, &oldmask, sfd, out[0], err[0], logw);
+		char finished[48], exitjson[256];
+		now_rfc3339(finished, sizeof(finished));
+		snprintf(exitjson, sizeof(exitjson), "{\"round\":%d,\"status\":%d,\"finishedAt\":\"%s\",\"restarts\":%d}\n",
+			 sup.round, status, finished, restarts);
+		write_state_file("exit.json", exitjson);
+		if (!sup.detach || !should_restart(status, restarts) || !restart_delay(sfd, restarts))
+			break;
+		restarts++;
+	}
+	return status;
+}
+
+/* ---- exec: a new process in a running container ------------------------------------------------ */
+
+/*
+ * Join the namespaces of the container's pid 1 (user first: it grants the rights for the rest),
+ * then fork (the pid namespace applies to children) and become the process. The parent stays as
+ * its waiter: pty relay, signals, exit status.
+ */
+int exec_main(void)
+{
+	if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "skiff-shim exec: fd 3 must be the control socket from skiff\n");
+		return 125;
+	}
+	char *line = read_line(status_fd);
+	plan = json_parse(line, strlen(line));
+	if (!plan || plan->type != JSON_OBJECT)
+		die_detail("plan", NULL, EINVAL, "the exec plan is not valid JSON");
+	pid_t target = (pid_t)json_num(json_get(plan, "join"), "pid", 0);
+	if (target <= 0)
+		die_detail("plan", NULL, EINVAL, "no join.pid in the exec plan");
+	if (!json_bool(plan, "detach"))
+		die_with_parent(getppid());
+	signal(SIGPIPE, SIG_IGN);
+
+	static const struct {
+		const char *name;
+		int type;
+	} nss[] = { { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+		    { "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP }, { "pid", CLONE_NEWPID } };
+	int fds[sizeof(nss) / sizeof(nss[0])];
+	for (size_t i = 0; i < sizeof(nss) / sizeof(nss[0]); i++) {
+		char path[64], own[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", target, nss[i].name);
+		snprintf(own, sizeof(own), "/proc/self/ns/%s", nss[i].name);
+		struct stat theirs, ours;
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			die_errno("join", path, errno);
+		// A namespace the container shares with us (--network=host) is not joined again.
+		if (fstat(fds[i], &theirs) == 0 && stat(own, &ours) == 0 && theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(nss) / sizeof(nss[0]); i++) {
+		if (fds[i] < 0)
+			continue;
+		if (setns(fds[i], nss[i].type) < 0) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/ns/%s", target, nss[i].name);
+			die_errno("setns", path, errno);
+		}
+		close(fds[i]);
+	}
+	// joining a user namespace changes credentials, which clears the parent-death signal
+	if (!json_bool(plan, "detach"))
+		die_with_parent(getppid());
+
+	sigset_t mask, oldmask;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaddset(&mask, forwarded[i]);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIG_KILL_CONTAINER);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 
-	int syncfd[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncfd) < 0)
+	int pty[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty) < 0)
 		die_errno("socketpair", NULL, errno);
-	pid_t outer = getpid();
-	pid_t waiter = fork();
-	if (waiter < 0)
+	pid_t self = getpid();
+	pid_t child = fork();
+	if (child < 0)
 		die_errno("fork", NULL, errno);
-	if (waiter == 0)
-		waiter_main(outer, syncfd, &mask, &oldmask);
-	close(syncfd[1]);
-	waiter_pid = waiter;
-
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = forward_to_waiter;
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaction(forwarded[i], &sa, NULL);
-	sigset_t outer_mask = oldmask;
-	sigdelset(&outer_mask, SIGCHLD);
-	sigprocmask(SIG_SETMASK, &outer_mask, NULL);
-
-	if (sync_read(syncfd[0]) == 'u') {
-		write_maps(waiter);
-		sync_write(syncfd[0], 'm');
+	if (child == 0) {
+		die_with_parent(self);
+		close(pty[0]);
+		setsid();
+		become_process(pty[1], &oldmask);
 	}
-	close(syncfd[0]);
-
-	int status;
-	while (waitpid(waiter, &status, 0) < 0) {
-		if (errno != EINTR)
-			die_errno("waitpid", NULL, errno);
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	close(pty[1]);
+	char msg[64];
+	snprintf(msg, sizeof(msg), "{\"type\":\"pid\",\"pid\":%d}", child);
+	send_message(msg);
+	return run_waiter(pty[0], child, &mask);
 }

@@ -35,6 +35,7 @@ void json_escape(char *out, size_t cap, const char *s);
 
 int fsops_main(int argc, char **argv);
 int run_main(void);
+int exec_main(void);
 
 // mounts.c: build the container's filesystem from the plan, then pivot_root into it.
 void setup_rootfs(const struct json *plan);

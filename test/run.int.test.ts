@@ -163,7 +163,7 @@ run('--rm leaves nothing behind; without it the container is listed by ps -a unt
   assert.is(rm.status, 0, rm.describe())
   assert.equal(dirEntries(join(sb.root, 'containers')), [])
   assert.equal(dirEntries(join(sb.root, 'tmp')), [])
-  assert.match(sb.run(['rm', id]).stderr, /no container/)
+  assert.match(sb.run(['rm', id]).stderr, /no such container/)
 })
 
 run('a pty session: -it gives a real terminal, input and window size reach it', async () => {

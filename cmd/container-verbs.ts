@@ -1,0 +1,119 @@
+// start, stop, kill, restart, wait: the verbs that change a container's state. Each is a spec.
+import type { CommandSpec } from './cli.js'
+
+async function open() {
+  const { openStore } = await import('../core/store.js')
+  const { resolvePaths } = await import('../core/paths.js')
+  return openStore(resolvePaths())
+}
+
+/** Run `fn` for every named container; report each failure and go on, as Docker does. */
+async function each(names: string[], fn: (name: string) => Promise<void>): Promise<void> {
+  let failed: unknown
+  for (const name of names) {
+    try {
+      await fn(name)
+    } catch (err) {
+      if (names.length === 1) throw err
+      const e = err as Error & { hint?: string }
+      process.stderr.write(`skiff: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`)
+      failed = err
+    }
+  }
+  if (failed) process.exitCode = 1
+}
+
+export const start: CommandSpec<{ containers: string[]; attach: boolean }> = {
+  usage: 'start [-a] CONTAINER [CONTAINER...]',
+  describe: 'Start stopped or created containers',
+  positionals: ['containers...'],
+  required: 1,
+  options: [{ name: 'attach', alias: 'a', type: 'boolean', default: false, describe: "Run in the foreground, with the container's output here" }],
+  handler: async (argv) => {
+    const { findContainer } = await import('../core/containers.js')
+    const { startContainer } = await import('../core/container-start.js')
+    const store = await open()
+    await each(argv.containers, async (name) => {
+      const c = findContainer(store, name)
+      if (argv.attach) {
+        process.exitCode = await startContainer(store, c, { detach: false })
+        return
+      }
+      await startContainer(store, c, { detach: true })
+      process.stdout.write(`${name}\n`)
+    })
+  },
+}
+
+export const stop: CommandSpec<{ containers: string[]; time?: number }> = {
+  usage: 'stop [-t SECONDS] CONTAINER [CONTAINER...]',
+  describe: 'Stop containers: the stop signal, then SIGKILL after the timeout',
+  positionals: ['containers...'],
+  required: 1,
+  options: [{ name: 'time', alias: 't', type: 'number', placeholder: 'SECONDS', describe: 'Seconds to wait before SIGKILL (default: the container\'s, 10)' }],
+  handler: async (argv) => {
+    const { findContainer } = await import('../core/containers.js')
+    const { stopContainer } = await import('../core/container-stop.js')
+    const store = await open()
+    await each(argv.containers, async (name) => {
+      const c = findContainer(store, name)
+      await stopContainer(store, c, argv.time ?? c.hostConfig.StopTimeout)
+      process.stdout.write(`${name}\n`)
+    })
+  },
+}
+
+export const kill: CommandSpec<{ containers: string[]; signal: string }> = {
+  usage: 'kill [-s SIGNAL] CONTAINER [CONTAINER...]',
+  describe: 'Send a signal to containers (default SIGKILL)',
+  positionals: ['containers...'],
+  required: 1,
+  options: [{ name: 'signal', alias: 's', type: 'string', default: 'KILL', placeholder: 'SIGNAL', describe: 'Signal to send' }],
+  handler: async (argv) => {
+    const { findContainer } = await import('../core/containers.js')
+    const { parseSignal, signalContainer } = await import('../core/container-stop.js')
+    const store = await open()
+    const signal = parseSignal(argv.signal)
+    await each(argv.containers, async (name) => {
+      signalContainer(store, findContainer(store, name), signal)
+      process.stdout.write(`${name}\n`)
+    })
+  },
+}
+
+export const restart: CommandSpec<{ containers: string[]; time?: number }> = {
+  usage: 'restart [-t SECONDS] CONTAINER [CONTAINER...]',
+  describe: 'Stop and start containers again',
+  positionals: ['containers...'],
+  required: 1,
+  options: [{ name: 'time', alias: 't', type: 'number', placeholder: 'SECONDS', describe: 'Seconds to wait before SIGKILL' }],
+  handler: async (argv) => {
+    const { findContainer } = await import('../core/containers.js')
+    const { stopContainer } = await import('../core/container-stop.js')
+    const { startContainer } = await import('../core/container-start.js')
+    const store = await open()
+    await each(argv.containers, async (name) => {
+      const c = findContainer(store, name)
+      await stopContainer(store, c, argv.time ?? c.hostConfig.StopTimeout)
+      await startContainer(store, c, { detach: true })
+      process.stdout.write(`${name}\n`)
+    })
+  },
+}
+
+export const wait: CommandSpec<{ containers: string[] }> = {
+  usage: 'wait CONTAINER [CONTAINER...]',
+  describe: 'Wait for containers to stop, then print their exit codes',
+  positionals: ['containers...'],
+  required: 1,
+  options: [],
+  handler: async (argv) => {
+    const { findContainer } = await import('../core/containers.js')
+    const { waitStopped } = await import('../core/container-stop.js')
+    const store = await open()
+    await each(argv.containers, async (name) => {
+      const state = await waitStopped(store, findContainer(store, name))
+      process.stdout.write(`${state?.exitCode ?? 0}\n`)
+    })
+  },
+}

@@ -1,0 +1,49 @@
+// skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]
+import { SkiffError } from '../core/errors.js'
+import type { CommandSpec } from './cli.js'
+
+interface ExecArgs {
+  container: string
+  interactive: boolean
+  tty: boolean
+  detach: boolean
+  env: string[]
+  user?: string
+  workdir?: string
+}
+
+const spec: CommandSpec<ExecArgs> = {
+  usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
+  describe: 'Run a command in a running container',
+  positionals: ['container'],
+  required: 1,
+  options: [
+    { name: 'interactive', alias: 'i', type: 'boolean', default: false, describe: 'Keep stdin open' },
+    { name: 'tty', alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-terminal' },
+    { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'Run the command in the background' },
+    { name: 'env', alias: 'e', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Set an environment variable' },
+    { name: 'user', alias: 'u', type: 'string', placeholder: 'USER[:GROUP]', describe: 'User name or uid, and group' },
+    { name: 'workdir', alias: 'w', type: 'string', placeholder: 'DIR', describe: 'Working directory inside the container' },
+  ],
+  handler: async (argv) => {
+    if (argv.containerCommand.length === 0) {
+      throw new SkiffError('E_USAGE', 'exec needs a command after the container', { hint: `e.g. skiff exec -it ${argv.container} sh` })
+    }
+    const { openStore } = await import('../core/store.js')
+    const { resolvePaths } = await import('../core/paths.js')
+    const { findContainer } = await import('../core/containers.js')
+    const { execInContainer } = await import('../core/container-exec.js')
+    const store = await openStore(resolvePaths())
+    const c = findContainer(store, argv.container)
+    process.exitCode = await execInContainer(store, c, {
+      args: argv.containerCommand,
+      env: argv.env,
+      user: argv.user,
+      workdir: argv.workdir,
+      tty: argv.tty,
+      interactive: argv.interactive,
+      detach: argv.detach,
+    })
+  },
+}
+export default spec

@@ -1,0 +1,2 @@
+// skiff kill: see container-verbs.ts
+export { kill as default } from './container-verbs.js'

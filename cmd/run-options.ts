@@ -1,0 +1,117 @@
+// The options `run` and `create` share, and their translation into CreateOptions. Pure but for
+// reading --env-file files.
+import { readFileSync } from 'node:fs'
+import { SkiffError } from '../core/errors.js'
+import type { CreateOptions } from '../core/container-create.js'
+import type { OptionSpec } from './cli.js'
+import { parseTlsVerify } from './pull.js'
+
+export interface CreateArgs {
+  image: string
+  containerCommand: string[]
+  rm: boolean
+  interactive: boolean
+  tty: boolean
+  env: string[]
+  'env-file': string[]
+  workdir?: string
+  user?: string
+  hostname?: string
+  entrypoint?: string
+  name?: string
+  restart: string
+  init: boolean
+  'read-only': boolean
+  'log-opt': string[]
+  'stop-timeout'?: number
+  'stop-signal'?: string
+  pull: string
+  platform?: string
+  'tls-verify': string
+}
+
+export const createOptions: OptionSpec[] = [
+  { name: 'name', type: 'string', placeholder: 'NAME', describe: 'Name of the container (default: a generated one)' },
+  { name: 'rm', type: 'boolean', default: false, describe: 'Remove the container when it exits' },
+  { name: 'interactive', alias: 'i', type: 'boolean', default: false, describe: 'Keep stdin open' },
+  { name: 'tty', alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-terminal' },
+  { name: 'env', alias: 'e', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Set an environment variable (KEY alone copies it from here)' },
+  { name: 'env-file', type: 'string', array: true, placeholder: 'FILE', describe: 'Read environment variables from a file' },
+  { name: 'workdir', alias: 'w', type: 'string', placeholder: 'DIR', describe: 'Working directory inside the container' },
+  { name: 'user', alias: 'u', type: 'string', placeholder: 'USER[:GROUP]', describe: 'User name or uid, and group name or gid' },
+  { name: 'hostname', alias: 'h', type: 'string', placeholder: 'NAME', describe: 'Container host name' },
+  { name: 'entrypoint', type: 'string', placeholder: 'CMD', describe: "Override the image's entrypoint" },
+  { name: 'restart', type: 'string', default: 'no', placeholder: 'POLICY', describe: 'Restart policy of a detached container: no, on-failure[:N], always, unless-stopped' },
+  { name: 'init', type: 'boolean', default: false, describe: 'Run a minimal init as pid 1 that reaps zombies and forwards signals' },
+  { name: 'read-only', type: 'boolean', default: false, describe: "Mount the container's root filesystem read-only" },
+  { name: 'log-opt', type: 'string', array: true, placeholder: 'max-size=SIZE', describe: 'Log options: max-size (default 10m; 0: no limit)' },
+  { name: 'stop-timeout', type: 'number', placeholder: 'SECONDS', describe: 'Seconds `stop` waits before SIGKILL (default 10)' },
+  { name: 'stop-signal', type: 'string', placeholder: 'SIGNAL', describe: 'Signal `stop` sends first (default: the image\'s, or SIGTERM)' },
+  { name: 'pull', type: 'string', default: 'missing', placeholder: 'always|missing|never', describe: 'Pull the image before running' },
+  { name: 'platform', type: 'string', placeholder: 'OS/ARCH', describe: 'Platform to pull' },
+  { name: 'tls-verify', type: 'string', default: 'true', placeholder: 'BOOL', describe: 'Require verified HTTPS when pulling' },
+]
+
+/** Options of run/create that take a value (so the container's command is split off right). */
+export const createValueOptions = createOptions
+  .filter((o) => o.type !== 'boolean')
+  .flatMap((o) => [`--${o.name}`, ...(o.alias ? [`-${o.alias}`] : [])])
+
+/** Lines of an --env-file: KEY=value or KEY, skipping blanks and # comments (as Docker). */
+export function parseEnvFile(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, '').trimStart())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+}
+
+/** "10m", "512k", "1g", "100" (bytes) → bytes */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(text.trim())
+  if (!m) throw new SkiffError('E_USAGE', `cannot read the size ${JSON.stringify(text)}`, { hint: 'use a number with an optional unit: 512k, 10m, 1g' })
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g']
+  return Math.floor(Number(m[1]) * unit)
+}
+
+export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> {
+  const fromFiles = argv['env-file'].flatMap((f) => {
+    try {
+      return parseEnvFile(readFileSync(f, 'utf8'))
+    } catch (err) {
+      throw new SkiffError('E_ENV_FILE', `cannot read --env-file ${f}: ${(err as Error).message}`, { hint: 'check the path' })
+    }
+  })
+  if (!['always', 'missing', 'never'].includes(argv.pull)) {
+    throw new SkiffError('E_USAGE', `--pull=${argv.pull}: expected always, missing or never`, { hint: "see 'skiff run --help'" })
+  }
+  let logMaxBytes: number | undefined
+  for (const opt of argv['log-opt']) {
+    const [key, value] = [opt.slice(0, opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1)]
+    if (key !== 'max-size' || !opt.includes('=')) {
+      throw new SkiffError('E_USAGE', `--log-opt ${opt}: only max-size=SIZE is supported`, { hint: 'e.g. --log-opt max-size=10m' })
+    }
+    logMaxBytes = parseSize(value)
+  }
+  const { parseRestart } = await import('../core/container-create.js')
+  return {
+    image: argv.image,
+    args: argv.containerCommand,
+    name: argv.name,
+    rm: argv.rm,
+    interactive: argv.interactive,
+    tty: argv.tty,
+    env: [...fromFiles, ...argv.env],
+    workdir: argv.workdir,
+    user: argv.user,
+    hostname: argv.hostname,
+    entrypoint: argv.entrypoint,
+    restart: parseRestart(argv.restart),
+    init: argv.init,
+    readOnly: argv['read-only'],
+    logMaxBytes,
+    stopTimeout: argv['stop-timeout'],
+    stopSignal: argv['stop-signal'],
+    pull: argv.pull as 'always' | 'missing' | 'never',
+    pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
+  }
+}

@@ -1,0 +1,2 @@
+// skiff start: see container-verbs.ts
+export { start as default } from './container-verbs.js'

@@ -1,0 +1,2 @@
+// skiff stop: see container-verbs.ts
+export { stop as default } from './container-verbs.js'

@@ -1,0 +1,2 @@
+// skiff wait: see container-verbs.ts
+export { wait as default } from './container-verbs.js'

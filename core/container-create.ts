@@ -1,0 +1,164 @@
+// skiff create (and the first half of run): image + options → a container record, its directory
+// and its name. Nothing runs yet. Does I/O (store, files).
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { hostIdMap } from './identity.js'
+import { readImageFile } from './image-files.js'
+import { resolveUser } from './passwd.js'
+import { resolvePaths } from './paths.js'
+import { planLaunch, type ImageRunConfig, type RunOptions } from './spec.js'
+import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from './store.js'
+import { SkiffError } from './errors.js'
+import { mark } from './trace.js'
+import { containerDir, writeRecord, type ContainerRecord } from './containers.js'
+import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
+import type { MountOp } from './plan.js'
+
+export type RestartPolicy = ContainerRecord['hostConfig']['RestartPolicy']
+
+export interface CreateOptions extends RunOptions {
+  image: string
+  user?: string
+  name?: string
+  rm: boolean
+  /** Docker's --pull: always, missing (default), never */
+  pull?: 'always' | 'missing' | 'never'
+  pullOptions?: { tlsVerify: boolean; platform?: string }
+  restart?: RestartPolicy
+  init?: boolean
+  readOnly?: boolean
+  /** --log-opt max-size, bytes (0: no limit) */
+  logMaxBytes?: number
+  stopTimeout?: number
+  stopSignal?: string
+  /** bind, volume and tmpfs mounts, resolved (see core/mount-spec.ts) */
+  mounts?: MountOp[]
+  mountInfo?: ContainerRecord['mounts']
+}
+
+/** Docker's --restart: no | on-failure[:N] | always | unless-stopped */
+export function parseRestart(text: string): RestartPolicy {
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(text)
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) {
+    throw new SkiffError('E_USAGE', `--restart=${text}: expected no, on-failure[:N], always or unless-stopped`, { hint: "see 'skiff run --help'" })
+  }
+  return { Name: m[1] as RestartPolicy['Name'], MaximumRetryCount: m[2] ? Number(m[2]) : 0 }
+}
+
+/** The image, pulled first when the policy says so (and only then is the registry code loaded). */
+async function imageFor(store: Store, opts: CreateOptions): Promise<ImageRecord> {
+  const pull = async () => {
+    const { pullImage } = await import('./image-pull.js')
+    const { plainProgress, terminalProgress } = await import('./pull-progress.js')
+    const progress = process.stderr.isTTY ? terminalProgress(process.stderr) : plainProgress((s) => process.stderr.write(s))
+    const r = await pullImage(opts.image, { tlsVerify: opts.pullOptions?.tlsVerify ?? true, platform: opts.pullOptions?.platform, progress })
+    for (const w of r.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
+    return findImage(store, r.id)
+  }
+  if (opts.pull === 'always') return pull()
+  try {
+    return await findImage(store, opts.image)
+  } catch (err) {
+    if ((err as SkiffError).code !== 'E_NO_IMAGE' || opts.pull === 'never') throw err
+    return pull()
+  }
+}
+
+export async function createContainer(opts: CreateOptions): Promise<{ store: Store; record: ContainerRecord }> {
+  mark('modules loaded')
+  const paths = resolvePaths()
+  const store = await openStore(paths)
+  const image = await imageFor(store, opts)
+  mark('image found')
+  const config: ImageRunConfig & { Labels?: Record<string, string> } = image.config.config ?? {}
+  if (image.layers.length === 0) {
+    throw new SkiffError('E_NO_LAYERS', `image ${opts.image} has no layers: there is nothing to run`, { hint: 'load an image with a root filesystem' })
+  }
+  if (opts.rm && opts.restart && opts.restart.Name !== 'no') {
+    throw new SkiffError('E_USAGE', '--rm and --restart cannot be combined', { hint: 'a container that removes itself cannot be restarted: drop one of them' })
+  }
+  // Overlay lists lower layers top-most first; the image lists them base first.
+  const layerDirs = image.layers.map((l) => layerDiffDir(store, l.diffID)).reverse()
+  const layersDir = join(paths.storage, 'layers')
+  const user = resolveUser(opts.user ?? config.User ?? '', readImageFile(layerDirs, 'etc/passwd'), readImageFile(layerDirs, 'etc/group'))
+  mark('user resolved')
+
+  const id = randomBytes(32).toString('hex')
+  const name = opts.name ? checkName(opts.name) : undefined
+  if (name) reserveName(store, name, id)
+  const finalName = name ?? reserveGeneratedName(store, id)
+  const dir = containerDir(store, id)
+  try {
+    const hostname = opts.hostname || id.slice(0, 12)
+    // the upper directory's root is the container's /: it must be traversable by every user
+    mkdirSync(join(dir, 'upper'), { recursive: true, mode: 0o755 })
+    mkdirSync(join(dir, 'work'), { mode: 0o700 })
+    mkdirSync(join(dir, 'merged'), { mode: 0o700 })
+    const hosts = join(dir, 'hosts')
+    const hostnameFile = join(dir, 'hostname')
+    writeFileSync(hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname} ${finalName}\n`)
+    writeFileSync(hostnameFile, `${hostname}\n`)
+
+    const plan = planLaunch({
+      config,
+      options: { ...opts, hostname },
+      id,
+      user,
+      idmap: hostIdMap().plan,
+      rootfs: {
+        kind: 'overlay',
+        layersDir,
+        lowerdirs: layerDirs.map((d) => relative(layersDir, d)),
+        upperdir: join(dir, 'upper'),
+        workdir: join(dir, 'work'),
+        target: join(dir, 'merged'),
+        options: ['userxattr'],
+      },
+      etcFiles: { hosts, hostname: hostnameFile },
+      hostEnv: process.env,
+      cleanup: opts.rm ? [dir] : undefined,
+      extraMounts: opts.mounts,
+      readOnly: opts.readOnly,
+    })
+    if (opts.init) plan.process.init = true
+    const record: ContainerRecord = {
+      id,
+      name: finalName,
+      image: opts.image,
+      imageId: image.id,
+      created: new Date().toISOString(),
+      plan,
+      config: {
+        Hostname: hostname,
+        User: opts.user ?? config.User ?? '',
+        Env: plan.process.env,
+        Cmd: opts.args.length ? opts.args : opts.entrypoint !== undefined ? [] : (config.Cmd ?? []),
+        Entrypoint: opts.entrypoint !== undefined ? (opts.entrypoint ? [opts.entrypoint] : null) : (config.Entrypoint ?? null),
+        WorkingDir: plan.process.cwd,
+        Tty: opts.tty,
+        OpenStdin: opts.interactive,
+        Image: opts.image,
+        Labels: config.Labels ?? {},
+        StopSignal: opts.stopSignal ?? config.StopSignal ?? 'SIGTERM',
+      },
+      hostConfig: {
+        AutoRemove: opts.rm,
+        RestartPolicy: opts.restart ?? { Name: 'no', MaximumRetryCount: 0 },
+        Init: !!opts.init,
+        ReadonlyRootfs: !!opts.readOnly,
+        LogMaxBytes: opts.logMaxBytes ?? 10 * 1024 * 1024,
+        StopTimeout: opts.stopTimeout ?? 10,
+      },
+      mounts: opts.mountInfo ?? [],
+      driver: 'overlay',
+    }
+    writeRecord(store, record)
+    mark('container created')
+    return { store, record }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    releaseName(store, finalName, id)
+    throw err
+  }
+}

@@ -1,0 +1,50 @@
+// A container as `docker inspect` shows it: the Docker-compatible fields skiff has. Pure.
+import type { Container } from './containers.js'
+
+export function inspectContainer(c: Container, dir: string): Record<string, unknown> {
+  const s = c.state
+  const zero = '0001-01-01T00:00:00Z'
+  return {
+    Id: c.id,
+    Created: c.created,
+    Path: c.plan.process.args[0],
+    Args: c.plan.process.args.slice(1),
+    State: {
+      Status: s.status,
+      Running: s.status === 'running',
+      Paused: false,
+      Restarting: s.status === 'restarting',
+      OOMKilled: false,
+      Dead: false,
+      Pid: s.pid ?? 0,
+      ExitCode: s.exitCode ?? 0,
+      Error: s.error ?? '',
+      StartedAt: s.startedAt ?? zero,
+      FinishedAt: s.finishedAt ?? zero,
+    },
+    Image: c.imageId,
+    ResolvConfPath: '',
+    HostnamePath: `${dir}/hostname`,
+    HostsPath: `${dir}/hosts`,
+    LogPath: `${dir}/ctr.log`,
+    Name: `/${c.name}`,
+    RestartCount: s.restarts,
+    Driver: c.driver,
+    Platform: 'linux',
+    HostConfig: {
+      AutoRemove: c.hostConfig.AutoRemove,
+      RestartPolicy: c.hostConfig.RestartPolicy,
+      Init: c.hostConfig.Init,
+      ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
+      LogConfig: { Type: 'k8s-file', Config: { 'max-size': String(c.hostConfig.LogMaxBytes) } },
+      NetworkMode: 'none',
+      Binds: c.mounts.filter((m) => m.Type === 'bind').map((m) => `${m.Source}:${m.Destination}${m.RW ? '' : ':ro'}`),
+    },
+    GraphDriver: c.plan.rootfs?.kind === 'overlay'
+      ? { Name: c.driver, Data: { LowerDir: c.plan.rootfs.lowerdirs.map((d) => `${(c.plan.rootfs as { layersDir: string }).layersDir}/${d}`).join(':'), UpperDir: c.plan.rootfs.upperdir, WorkDir: c.plan.rootfs.workdir } }
+      : { Name: c.driver, Data: {} },
+    Mounts: c.mounts.map((m) => ({ ...m, Mode: '', Propagation: 'rprivate' })),
+    Config: { ...c.config, Cmd: c.config.Cmd, AttachStdin: false, AttachStdout: !c.config.Tty, AttachStderr: !c.config.Tty, StdinOnce: false },
+    NetworkSettings: { Networks: {}, Ports: {}, IPAddress: '', Gateway: '', MacAddress: '' },
+  }
+}

@@ -1,0 +1,91 @@
+// skiff start (and the second half of run): a created or stopped container → its command running
+// under a supervisor, attached to this terminal or detached. Does I/O (processes, files).
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { containerDir, containerFile, readState, type ContainerRecord } from './containers.js'
+import { SkiffError } from './errors.js'
+import { fallbackIdMap, hostIdMap, warnIdMapOnce } from './identity.js'
+import { launch } from './launch.js'
+import { acquireLock, writeFileAtomic } from './lock.js'
+import type { LaunchPlan } from './plan.js'
+import type { Store } from './store.js'
+
+/** The container's lock: start, stop and rm take it, so two of them never interleave. */
+export function lockContainer(store: Store, rec: ContainerRecord, timeoutMs = 30_000): () => void {
+  return acquireLock(join(containerDir(store, rec.id), 'lock'), timeoutMs, (pid) =>
+    new SkiffError('E_CONTAINER_BUSY', `container ${rec.name} is being changed by another skiff command (process ${pid})`, {
+      hint: 'wait for that command to finish, then try again',
+    }))
+}
+
+export interface StartOptions {
+  /** leave it running under its supervisor and return once the command runs */
+  detach: boolean
+}
+
+/** Starts the container; attached, resolves to its exit status (128+N after signal N). */
+export async function startContainer(store: Store, rec: ContainerRecord, opts: StartOptions): Promise<number> {
+  const dir = containerDir(store, rec.id)
+  let release: (() => void) | undefined = lockContainer(store, rec)
+  const unlock = () => {
+    release?.()
+    release = undefined
+  }
+  try {
+    const state = readState(store, rec)
+    if (state.status === 'running' || state.status === 'restarting') {
+      throw new SkiffError('E_CONTAINER_RUNNING', `container ${rec.name} is already running`, { hint: `skiff stop ${rec.name} first, or skiff exec into it` })
+    }
+    if (!existsSync(join(dir, 'upper'))) {
+      throw new SkiffError('E_CONTAINER_GONE', `container ${rec.name} has no root filesystem any more`, { hint: `remove it with skiff rm ${rec.name}` })
+    }
+    for (const f of ['state.json', 'exit.json', 'stop-requested']) rmSync(join(dir, f), { force: true })
+    const detach = opts.detach
+    const plan: LaunchPlan = {
+      ...rec.plan,
+      supervisor: {
+        dir,
+        detach,
+        log: detach ? { path: join(dir, 'ctr.log'), maxBytes: rec.hostConfig.LogMaxBytes } : undefined,
+        restart: detach ? { policy: rec.hostConfig.RestartPolicy.Name, maxRetries: rec.hostConfig.RestartPolicy.MaximumRetryCount } : undefined,
+      },
+    }
+    const decision = hostIdMap()
+    plan.idmap = decision.plan
+    warnIdMapOnce(decision)
+    // Without -i the container's stdin is empty, as in Docker; with -t the shim still needs the
+    // terminal on fd 0 for its size and raw mode (it reads from it only with -i).
+    const tty = plan.process.terminal
+    const stdio = detach
+      ? (['ignore', 'ignore', 'ignore'] as const)
+      : ([plan.process.stdin || tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const)
+    const go = (p: LaunchPlan) => launch(p, { stdio: [...stdio], detach, onStart: unlock })
+    try {
+      try {
+        return (await go(plan)).status
+      } catch (err) {
+        // A helper that cannot work here: run with the mapping that needs none, and say why.
+        if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
+        const fallback = fallbackIdMap((err as SkiffError).message)
+        warnIdMapOnce(fallback)
+        plan.idmap = fallback.plan
+        plan.process = { ...plan.process, additionalGids: [] }
+        return (await go(plan)).status
+      }
+    } catch (err) {
+      // The command never ran: the container is exited with the reason, as Docker shows it.
+      rmSync(containerFile(store, rec.id, 'state.json'), { force: true })
+      if (existsSync(dir)) {
+        writeFileAtomic(containerFile(store, rec.id, 'exit.json'), JSON.stringify({
+          round: 0,
+          status: (err as SkiffError).exitCode ?? 125,
+          finishedAt: new Date().toISOString(),
+          error: (err as Error).message,
+        }))
+      }
+      throw err
+    }
+  } finally {
+    unlock()
+  }
+}
