@@ -71,7 +71,7 @@ export function parseArgs(verb: string, spec: CommandSpec<any>, args: string[], 
   }
   const positionals = argv._.map(String)
   const required = spec.required ?? 0
-  if (positionals.length < required) throw usage(verb, `${verb} needs ${spec.positionals.slice(0, required).join(' and ')}`)
+  if (positionals.length < required) throw usage(verb, `${verb} needs ${spec.positionals.slice(0, required).map((p) => (p.endsWith('...') ? `at least one ${p.slice(0, -4).replace(/s$/, '')}` : p)).join(' and ')}`)
   const out: Record<string, unknown> & ParsedExtras = { ...argv, containerCommand }
   spec.positionals.forEach((name, i) => {
     if (name.endsWith('...')) out[name.slice(0, -3)] = positionals.slice(i)

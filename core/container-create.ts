@@ -1,7 +1,7 @@
 // skiff create (and the first half of run): image + options → a container record, its directory
 // and its name. Nothing runs yet. Does I/O (store, files).
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { hostIdMap } from './identity.js'
 import { readImageFile } from './image-files.js'
@@ -11,7 +11,8 @@ import { planLaunch, type ImageRunConfig, type RunOptions } from './spec.js'
 import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from './store.js'
 import { SkiffError } from './errors.js'
 import { mark } from './trace.js'
-import { containerDir, writeRecord, type ContainerRecord } from './containers.js'
+import { containerDir, type ContainerRecord } from './containers.js'
+import { processStartTime, writeFileAtomic } from './lock.js'
 import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
 import type { MountOp } from './plan.js'
 
@@ -65,6 +66,19 @@ async function imageFor(store: Store, opts: CreateOptions): Promise<ImageRecord>
   }
 }
 
+/**
+ * A container directory is made in tmp/ as "create-<pid>-<id>" and renamed into containers/ with
+ * its record inside, so a create killed halfway leaves no container without a record. This removes
+ * what such a create left (files there are still the user's own).
+ */
+export function sweepStaleCreates(store: Store): void {
+  const tmp = join(store.root, 'tmp')
+  for (const name of readdirSync(tmp)) {
+    const pid = Number(/^create-(\d+)-/.exec(name)?.[1])
+    if (pid && pid !== process.pid && !processStartTime(pid)) rmSync(join(tmp, name), { recursive: true, force: true })
+  }
+}
+
 export async function createContainer(opts: CreateOptions): Promise<{ store: Store; record: ContainerRecord }> {
   mark('modules loaded')
   const paths = resolvePaths()
@@ -89,16 +103,18 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   if (name) reserveName(store, name, id)
   const finalName = name ?? reserveGeneratedName(store, id)
   const dir = containerDir(store, id)
+  const staging = join(store.root, 'tmp', `create-${process.pid}-${id}`)
   try {
+    sweepStaleCreates(store)
     const hostname = opts.hostname || id.slice(0, 12)
     // the upper directory's root is the container's /: it must be traversable by every user
-    mkdirSync(join(dir, 'upper'), { recursive: true, mode: 0o755 })
-    mkdirSync(join(dir, 'work'), { mode: 0o700 })
-    mkdirSync(join(dir, 'merged'), { mode: 0o700 })
+    mkdirSync(join(staging, 'upper'), { recursive: true, mode: 0o755 })
+    mkdirSync(join(staging, 'work'), { mode: 0o700 })
+    mkdirSync(join(staging, 'merged'), { mode: 0o700 })
     const hosts = join(dir, 'hosts')
     const hostnameFile = join(dir, 'hostname')
-    writeFileSync(hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname} ${finalName}\n`)
-    writeFileSync(hostnameFile, `${hostname}\n`)
+    writeFileSync(join(staging, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname} ${finalName}\n`)
+    writeFileSync(join(staging, 'hostname'), `${hostname}\n`)
 
     const plan = planLaunch({
       config,
@@ -153,11 +169,12 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       mounts: opts.mountInfo ?? [],
       driver: 'overlay',
     }
-    writeRecord(store, record)
+    writeFileAtomic(join(staging, 'container.json'), JSON.stringify(record))
+    renameSync(staging, dir)
     mark('container created')
     return { store, record }
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(staging, { recursive: true, force: true })
     releaseName(store, finalName, id)
     throw err
   }

@@ -11,6 +11,7 @@ import { SkiffError } from './errors.js'
 import { releaseName } from './names.js'
 import { removeTrees } from './remove-trees.js'
 import { lockContainer } from './container-start.js'
+import { sweepStaleCreates } from './container-create.js'
 import type { Store } from './store.js'
 
 /** The signal the shim turns into SIGKILL of the container (see shims/README.md). */
@@ -127,6 +128,7 @@ export async function removeContainers(store: Store, containers: Container[], fo
     // Everything inside belongs to mapped ids: removed inside the user namespace, after a rename
     // that makes each container disappear at once.
     await removeTrees(store, dirs, 'rm')
+    sweepStaleCreates(store)
     for (const c of containers) releaseName(store, c.name, c.id)
   } finally {
     // the lock files went with their directories; release is a no-op then

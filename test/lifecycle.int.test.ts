@@ -1,0 +1,261 @@
+// Detached containers for real: run -d, ps, logs, exec, stop/start, kill, rm, names, restart
+// policies, --init, --read-only, and state that survives kill -9 of the supervisor or the CLI.
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { busyboxArchive, need, probe, useSandbox, type Sandbox } from './helpers/env.js'
+
+const life = suite('lifecycle')
+const sb = useSandbox(life)
+
+function ready(what: string): boolean {
+  return need(what, probe.skiff(), probe.rootless(), probe.busybox())
+}
+
+function load(s: Sandbox): void {
+  const r = s.run(['load', '-q', '-i', busyboxArchive('docker')])
+  assert.is(r.status, 0, r.describe())
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A live process (not a zombie) with this pid. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!)
+  } catch {
+    return false
+  }
+}
+
+interface Inspected {
+  Id: string
+  Name: string
+  RestartCount: number
+  State: { Status: string; Running: boolean; Pid: number; ExitCode: number; StartedAt: string; FinishedAt: string; Error: string }
+  Config: { Env: string[] }
+  HostConfig: { RestartPolicy: { Name: string; MaximumRetryCount: number }; Init: boolean; ReadonlyRootfs: boolean }
+}
+
+function inspect(name: string): Inspected {
+  const r = sb.run(['inspect', '--type', 'container', name])
+  assert.is(r.status, 0, r.describe())
+  return (JSON.parse(r.stdout) as Inspected[])[0]!
+}
+
+function supervisorOf(id: string): number {
+  return (JSON.parse(readFileSync(join(sb.root, 'containers', id, 'state.json'), 'utf8')) as { supervisorPid: number }).supervisorPid
+}
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) assert.unreachable(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+/** Every container removed, no supervisor or container process left, nothing in containers/ or tmp/. */
+function assertAllGone(pids: number[]): void {
+  const ids = sb.run(['ps', '-aq']).stdout.split('\n').filter(Boolean)
+  if (ids.length) {
+    const rm = sb.run(['rm', '-f', ...ids])
+    assert.is(rm.status, 0, rm.describe())
+  }
+  assert.equal(readdirSync(join(sb.root, 'containers')), [])
+  assert.equal(readdirSync(join(sb.root, 'tmp')), [])
+  for (const pid of pids) assert.not.ok(alive(pid), `process ${pid} still runs`)
+}
+
+life('run -d, ps, logs, exec, stop within the timeout, start again, rm', async () => {
+  if (!ready('detached lifecycle')) return
+  load(sb)
+  const d = sb.run(['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'while true; do echo tick; echo tock >&2; sleep 0.2; done'])
+  assert.is(d.status, 0, d.describe())
+  const id = d.stdout.trim()
+  assert.match(id, /^[0-9a-f]{64}$/)
+
+  const ps = sb.run(['ps'])
+  assert.match(ps.stdout, /CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES/)
+  assert.match(ps.stdout, new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sh -c while true; d…"\\s+.*Up .*\\s+web\\n`))
+  const json = JSON.parse(sb.run(['ps', '--format', 'json']).stdout) as { Id: string; Names: string[]; State: string }[]
+  assert.equal(json.map((c) => [c.Id, c.Names, c.State]), [[id, ['web'], 'running']])
+
+  await until('two ticks', () => (sb.run(['logs', 'web']).stdout.match(/tick/g) ?? []).length >= 2)
+  const logs = sb.run(['logs', 'web'])
+  assert.match(logs.stdout, /^(tick\n)+/)
+  assert.match(logs.stderr, /^(tock\n)+/)
+  // lines alternate between tick and tock: the last two hold one of each
+  assert.match(sb.run(['logs', '-t', '--tail', '2', 'web']).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z tick\n$/)
+  assert.is(sb.run(['logs', '--since', '2099-01-01T00:00:00Z', 'web']).stdout, '')
+
+  // logs -f follows new lines and ends when the container stops
+  const follow = sb.start(['logs', '-f', '--tail', '0', 'web'])
+
+  const ex = sb.run(['exec', '-e', 'X=1', 'web', 'sh', '-c', 'echo $X $$; cat /proc/1/cmdline; exit 7'])
+  assert.is(ex.status, 7, ex.describe())
+  assert.match(ex.stdout, /^1 \d+\nsh\0-c\0while true/)
+  assert.match(sb.run(['exec', '-u', 'app', 'web', 'id']).stdout, /^uid=1000\(app\) gid=1000\(app\)/)
+  assert.is(sb.run(['exec', 'web', 'no-such-thing']).status, 127)
+  const pty = await sb.pty(['exec', '-it', 'web', 'sh'], [
+    { expect: /# (\x1b\[6n)?$/ },
+    { send: 'tty; echo $TERM\r' },
+    { expect: /\/dev\/pts\/\d+\r\nxterm/ },
+    { send: 'exit 3\r' },
+  ])
+  assert.is(pty.status, 3, pty.output)
+
+  // sh as pid 1 ignores SIGTERM: stop waits -t seconds, then kills
+  const supervisor = supervisorOf(id)
+  const t0 = Date.now()
+  const stop = sb.run(['stop', '-t', '1', 'web'])
+  assert.is(stop.status, 0, stop.describe())
+  const took = Date.now() - t0
+  assert.ok(took >= 900 && took < 5000, `stop took ${took} ms`)
+  const after = inspect('web')
+  assert.is(after.State.Status, 'exited')
+  assert.is(after.State.ExitCode, 137)
+  assert.not.ok(alive(supervisor))
+  const followed = await follow.done
+  assert.is(followed.status, 0, followed.describe())
+  assert.match(followed.stdout, /tick\n/)
+
+  assert.is(sb.run(['start', 'web']).status, 0)
+  assert.is(inspect('web').State.Status, 'running')
+  const rm = sb.run(['rm', 'web'])
+  assert.is.not(rm.status, 0)
+  assert.match(rm.stderr, /container web is running.*\n  hint: .*rm -f web/)
+  const second = supervisorOf(id)
+  assert.is(sb.run(['rm', '-f', 'web']).status, 0)
+  assert.match(sb.run(['ps', '-a']).stdout, /^CONTAINER ID.*\n$/)
+  assertAllGone([supervisor, second])
+})
+
+life('names: generated and distinct for 20 parallel runs; a taken name is a clear error', async () => {
+  if (!ready('names')) return
+  load(sb)
+  const runs = Array.from({ length: 20 }, () => sb.start(['run', '-d', 'busybox', 'sleep', '60']))
+  const results = await Promise.all(runs.map((r) => r.done))
+  for (const r of results) assert.is(r.status, 0, r.describe())
+  const all = JSON.parse(sb.run(['ps', '--format', 'json']).stdout) as { Id: string; Names: string[]; Pid: number }[]
+  assert.is(all.length, 20)
+  assert.is(new Set(all.map((c) => c.Names[0])).size, 20)
+  for (const c of all) assert.match(c.Names[0]!, /^[a-z]+_[a-z]+\d*$/)
+  const name = all[0]!.Names[0]!
+  const dup = sb.run(['run', '-d', '--name', name, 'busybox', 'true'])
+  assert.is(dup.status, 125)
+  assert.match(dup.stderr, new RegExp(`the container name "${name}" is already in use by container ${all[0]!.Id.slice(0, 12)}`))
+  assert.match(sb.run(['run', '--name', 'x', 'busybox', 'true']).stderr, /invalid container name "x"/)
+  const pids = all.flatMap((c) => [c.Pid, supervisorOf(c.Id)])
+  assertAllGone(pids)
+})
+
+life('kill -9 of the supervisor: ps says exited, nothing of the container lives on, rm cleans up', async () => {
+  if (!ready('supervisor killed')) return
+  load(sb)
+  const id = sb.run(['run', '-d', '--name', 'victim', 'busybox', 'sleep', '60']).stdout.trim()
+  const pid = inspect('victim').State.Pid
+  const supervisor = supervisorOf(id)
+  assert.ok(alive(pid) && alive(supervisor))
+  process.kill(supervisor, 'SIGKILL')
+  await until('the container to be gone', () => !alive(pid))
+  const state = inspect('victim').State
+  assert.is(state.Status, 'exited')
+  assert.match(state.Error, /supervisor was killed/)
+  assert.match(sb.run(['ps', '-a']).stdout, /Exited \(137\).*victim/)
+  assert.is(sb.run(['start', 'victim']).status, 0, 'it can be started again')
+  assertAllGone([pid, supervisor, supervisorOf(id)])
+})
+
+life('kill -9 of the CLI in the middle of run -d leaves a consistent ps, and rm cleans up', async () => {
+  if (!ready('cli killed')) return
+  load(sb)
+  for (const delay of [5, 15, 30, 45, 60, 90, 150]) {
+    const { child, done } = sb.start(['run', '-d', 'busybox', 'sleep', '60'])
+    await sleep(delay)
+    child.kill('SIGKILL')
+    await done
+  }
+  await sleep(300)
+  const all = JSON.parse(sb.run(['ps', '-a', '--format', 'json']).stdout) as { Id: string; State: string; Pid: number }[]
+  const pids: number[] = []
+  for (const c of all) {
+    assert.ok(['created', 'running', 'exited'].includes(c.State), c.State)
+    if (c.State === 'running') {
+      assert.ok(alive(c.Pid), `running container ${c.Id} has a live pid 1`)
+      pids.push(c.Pid, supervisorOf(c.Id))
+    }
+  }
+  assertAllGone(pids)
+})
+
+life('restart policies: on-failure:N retries N times; a stopped "always" container stays stopped', async () => {
+  if (!ready('restart')) return
+  load(sb)
+  assert.is(sb.run(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 3']).status, 0)
+  await until('two restarts and the end', () => inspect('flaky').State.Status === 'exited', 15_000)
+  const flaky = inspect('flaky')
+  assert.is(flaky.State.ExitCode, 3)
+  assert.is(flaky.RestartCount, 2)
+  assert.equal(flaky.HostConfig.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 2 })
+  assert.is(sb.run(['logs', 'flaky']).stdout, 'run\nrun\nrun\n')
+
+  assert.is(sb.run(['run', '-d', '--name', 'keeper', '--restart', 'always', 'busybox', 'sleep', '60']).status, 0)
+  const first = inspect('keeper').State.Pid
+  // killed behind skiff's back: the policy brings it back
+  process.kill(first, 'SIGKILL')
+  await until('a restart', () => {
+    const s = inspect('keeper').State
+    return s.Status === 'running' && s.Pid !== first
+  })
+  assert.is(sb.run(['stop', '-t', '0', 'keeper']).status, 0)
+  await sleep(400)
+  assert.is(inspect('keeper').State.Status, 'exited')
+  const bad = sb.run(['run', '--rm', '--restart', 'always', 'busybox', 'true'])
+  assert.match(bad.stderr, /--rm and --restart cannot be combined/)
+  assertAllGone([])
+})
+
+life('--init: pid 1 reaps and forwards signals, so stop takes SIGTERM', async () => {
+  if (!ready('init')) return
+  load(sb)
+  const r = sb.run(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/comm; echo $$'])
+  assert.is(r.status, 0, r.describe())
+  assert.equal(r.stdout.split('\n').slice(0, 2), ['init', '2'])
+  // an orphan whose parent died is reaped by init: no zombie stays
+  const z = sb.run(['run', '--rm', '--init', 'busybox', 'sh', '-c', '(sleep 0.2 &) ; sleep 0.6; ps -o stat,comm | grep -c "^Z" || true'])
+  assert.is(z.stdout.trim(), '0', z.describe())
+  assert.is(sb.run(['run', '-d', '--init', '--name', 'sleeper', 'busybox', 'sleep', '60']).status, 0)
+  const t0 = Date.now()
+  assert.is(sb.run(['stop', '-t', '20', 'sleeper']).status, 0)
+  assert.ok(Date.now() - t0 < 5000, 'SIGTERM reached sleep through init')
+  assert.is(inspect('sleeper').State.ExitCode, 143)
+  assertAllGone([])
+})
+
+life('--read-only root, create + start + wait, log rotation', async () => {
+  if (!ready('read-only')) return
+  load(sb)
+  const ro = sb.run(['run', '--rm', '--read-only', 'busybox', 'sh', '-c', 'touch /x 2>&1; touch /dev/shm/ok && echo shm-ok'])
+  assert.match(ro.stdout, /Read-only file system/)
+  assert.match(ro.stdout, /shm-ok/)
+
+  const created = sb.run(['create', '--name', 'later', 'busybox', 'sh', '-c', 'exit 5'])
+  assert.is(created.status, 0, created.describe())
+  assert.is(inspect('later').State.Status, 'created')
+  assert.match(sb.run(['ps', '-a']).stdout, /Created\s+later/)
+  assert.is(sb.run(['start', 'later']).status, 0)
+  const w = sb.run(['wait', 'later'])
+  assert.is(w.stdout, '5\n', w.describe())
+
+  const id = sb.run(['run', '-d', '--log-opt', 'max-size=4k', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo line$i; i=$((i+1)); done']).stdout.trim()
+  assert.is(sb.run(['wait', id]).stdout, '0\n')
+  assert.ok(existsSync(join(sb.root, 'containers', id, 'ctr.log.1')), 'rotated')
+  const tail = sb.run(['logs', '--tail', '3', id]).stdout
+  assert.is(tail, 'line397\nline398\nline399\n')
+  assertAllGone([])
+})
+
+life.run()
