@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sta
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { create } from 'tar'
+import { replaceSection } from './common.mjs'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const user = process.env.SKIFF_TEST_USER || 'skiff-test'
@@ -104,11 +105,7 @@ uncompressed layer data (${(compressed / 1e6 / unpack.median).toFixed(0)} MB/s c
 Commands:
 ${cases.map(([n, c, p]) => `- ${n}: \`${c.replaceAll(work, '$BENCH')}\` (before each run: \`${p.replaceAll(work, '$BENCH')}\`)`).join('\n')}
 `
-  // replace an earlier pull section (run on its own, this script must not stack them)
-  const doc = join(root, 'docs', 'benchmarks.md')
-  const old = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n'
-  const cut = old.indexOf('\n## Pull of a')
-  writeFileSync(doc, (cut >= 0 ? old.slice(0, cut + 1) : old) + md)
+  replaceSection('Pull of a', md)
   process.stdout.write(`\nbench: appended the pull section to docs/benchmarks.md\n${rows.join('\n')}\n`)
 } finally {
   registry.kill()

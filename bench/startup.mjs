@@ -4,77 +4,18 @@
 // Run as root on a machine prepared by test/setup-host.sh (it is called here): `npm run bench`.
 // The environment is cleared (`env -i` with PATH, HOME, XDG_RUNTIME_DIR) because this machine sets
 // NODE_EXTRA_CA_CERTS, which adds ~35 ms to every Node start, skiff's included.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { prepareBusybox, prepareMachine, root, sh, user, userWorkspace, version } from './common.mjs'
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)))
-const user = process.env.SKIFF_TEST_USER || 'skiff-test'
 const runs = Number(process.env.BENCH_RUNS || 40)
-const work = '/tmp/skiff-bench'
 
-function sh(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...opts })
-}
-
-function have(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
-}
-
-if (process.getuid() !== 0) {
-  console.error('bench: run as root (it installs the peers and runs them as the unprivileged test user)')
-  process.exit(2)
-}
-
-// 1. The machine and the peers.
-sh('bash', [join(root, 'test', 'setup-host.sh')], { stdio: 'inherit' })
-const peers = { hyperfine: 'hyperfine', podman: 'podman', crun: 'crun', bwrap: 'bubblewrap' }
-const missing = Object.entries(peers).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg)
-if (missing.length) {
-  sh('apt-get', ['update', '-qq'], { stdio: 'inherit' })
-  sh('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-}
-if (!existsSync(join(root, 'dist', 'skiff'))) sh('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
-
-// 2. One image for every tool: the busybox image the tests build, offline.
-rmSync(work, { recursive: true, force: true })
-mkdirSync(work, { recursive: true })
-chmodSync(work, 0o755)
-const archive = join(work, 'busybox.tar')
-sh('node', [join(root, 'test', 'fixtures', 'make-busybox-image.mjs'), archive], { stdio: 'inherit' })
-sh('cp', [join(root, 'dist', 'skiff'), join(work, 'skiff')])
-sh('chown', ['-R', user, work])
-
-const uid = Number(sh('id', ['-u', user]).trim())
-const home = sh('sh', ['-c', `getent passwd ${user} | cut -d: -f6`]).trim()
-const store = join(work, 'store')
-const cleanEnv = ['env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin', `HOME=${home}`, `XDG_RUNTIME_DIR=/run/user/${uid}`, `USER=${user}`, `SKIFF_ROOT=${store}`]
-// crun 1.8 (podman's runtime here) refuses a hybrid cgroup host whose cgroup2 tree lists any
-// controller ("cgroups in hybrid mode not supported"); this machine's lists hugetlb. Every tool
-// therefore runs in a private mount namespace where that one file reads empty — the machine
-// itself is untouched, and skiff runs in the same namespace, so the comparison stays fair.
-const controllers = '/sys/fs/cgroup/unified/cgroup.controllers'
-const empty = join(work, 'empty')
-writeFileSync(empty, '')
-const maskCgroup = existsSync(controllers) && readFileSync(controllers, 'utf8').trim() !== ''
-const inNs = (argv) =>
-  maskCgroup ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount --bind ${empty} ${controllers} && exec "$@"`, 'sh', ...argv] : argv
-const asUserArgv = (argv) => inNs(['runuser', '-u', user, '--', ...cleanEnv, ...argv])
-const asUser = (script) => {
-  const [cmd, ...args] = asUserArgv(['sh', '-c', script])
-  return sh(cmd, args, { cwd: work })
-}
-// podman keeps a pause process holding its namespaces; a new one must start inside ours
-spawnSync('pkill', ['-u', user, 'catatonit'])
-
-asUser('./skiff load -q -i busybox.tar')
-// crun and bwrap get the same root filesystem as a plain directory (a bundle, as runc users make).
-asUser(`mkdir -p bundle/rootfs && tar -xf busybox.tar -C bundle && for l in $(python3 -c "import json;print(' '.join(json.load(open('bundle/manifest.json'))[0]['Layers']))"); do tar -xf bundle/$l -C bundle/rootfs 2>/dev/null || true; done`)
-asUser('cd bundle && crun spec --rootless && python3 - <<EOF\nimport json\nc=json.load(open("config.json"))\nc["process"]["args"]=["true"]\nc["process"]["terminal"]=False\njson.dump(c,open("config.json","w"))\nEOF')
-// podman gets the same tree by `podman import`: its vfs driver gives the root of an image without
-// a "./" entry (as the fixture's layers are) mode 0700, and crun then cannot exec in it.
-asUser('podman rm -af >/dev/null 2>&1; (tar -C bundle/rootfs -c . 2>/dev/null || true) | podman import -q - skiff-bench-busybox >/dev/null')
+// 1. The machine, the peers, one image for every tool (built offline from busybox-static).
+prepareMachine({ hyperfine: 'hyperfine', podman: 'podman', crun: 'crun', bwrap: 'bubblewrap' })
+const ws = userWorkspace('/tmp/skiff-bench')
+prepareBusybox(ws)
+const { work, asUserArgv, controllers } = ws
 
 // hyperfine -N runs commands without a shell: SKIFF_ROOT comes from the clean environment.
 const skiff = `${work}/skiff`
@@ -107,7 +48,6 @@ for (const [name, cmd] of working) hyperfineArgs.push('-n', name, cmd)
 const results = JSON.parse(readFileSync(out, 'utf8')).results
 const ms = (s) => (s * 1000).toFixed(1)
 const skiffMedian = results[0].median
-const version = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' }).stdout.trim().split('\n')[0]
 const rows = results.map((r) => `| ${r.command} | ${ms(r.median)} | ${ms(r.min)} | ${ms(r.max)} | ${(r.median / skiffMedian).toFixed(2)} |`)
 const md = `# Benchmarks
 
@@ -135,5 +75,8 @@ Versions: ${version(`${work}/skiff --version`)}; ${version('podman --version')};
 ${version('bwrap --version')}; ${version('hyperfine --version')}; kernel ${version('uname -r')}.
 Measured ${new Date().toISOString().slice(0, 10)}.
 `
-writeFileSync(join(root, 'docs', 'benchmarks.md'), md)
+// the sections of the other bench scripts stay
+const doc = join(root, 'docs', 'benchmarks.md')
+const others = existsSync(doc) ? readFileSync(doc, 'utf8').split('\n## ').slice(1).filter((sec) => !sec.startsWith('`run --rm')) : []
+writeFileSync(doc, [md.trimEnd(), ...others.map((sec) => `## ${sec.trimEnd()}`)].join('\n\n') + '\n')
 process.stdout.write(`\nbench: wrote docs/benchmarks.md\n${rows.join('\n')}\n`)

@@ -169,7 +169,8 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       mounts: opts.mountInfo ?? [],
       driver: 'overlay',
     }
-    writeFileAtomic(join(staging, 'container.json'), JSON.stringify(record))
+    // a --rm container's record lives as long as its process: it need not survive a crash
+    writeFileAtomic(join(staging, 'container.json'), JSON.stringify(record), 0o644, !opts.rm)
     renameSync(staging, dir)
     mark('container created')
     return { store, record }

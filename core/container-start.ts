@@ -9,6 +9,7 @@ import { launch } from './launch.js'
 import { acquireLock, writeFileAtomic } from './lock.js'
 import type { LaunchPlan } from './plan.js'
 import type { Store } from './store.js'
+import { mark } from './trace.js'
 
 /** The container's lock: start, stop and rm take it, so two of them never interleave. */
 export function lockContainer(store: Store, rec: ContainerRecord, timeoutMs = 30_000): () => void {
@@ -32,6 +33,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     release = undefined
   }
   try {
+    mark('container locked')
     const state = readState(store, rec)
     if (state.status === 'running' || state.status === 'restarting') {
       throw new SkiffError('E_CONTAINER_RUNNING', `container ${rec.name} is already running`, { hint: `skiff stop ${rec.name} first, or skiff exec into it` })
@@ -59,6 +61,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     const stdio = detach
       ? (['ignore', 'ignore', 'ignore'] as const)
       : ([plan.process.stdin || tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const)
+    mark('start planned')
     const go = (p: LaunchPlan) => launch(p, { stdio: [...stdio], detach, onStart: unlock })
     try {
       try {

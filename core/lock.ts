@@ -97,12 +97,13 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, timeou
 }
 
 /** Write `data` to `path` so that readers see the old or the new content, never a mix. */
-export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
+export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644, durable = true): void {
   const tmp = `${dirname(path)}/.${path.slice(dirname(path).length + 1)}.tmp-${process.pid}`
   const fd = openSync(tmp, 'w', mode)
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
-    fsyncSync(fd)
+    // durable: on disk before the rename, so a crash cannot leave an empty file under the name
+    if (durable) fsyncSync(fd)
   } finally {
     closeSync(fd)
   }

@@ -1,0 +1,101 @@
+// bench/common.mjs — what every benchmark shares: root check, the peers from Debian, the
+// unprivileged user with a clean environment, the busybox image for every tool, and the report
+// sections of docs/benchmarks.md.
+//
+// The environment is cleared (`env -i` with PATH, HOME, XDG_RUNTIME_DIR) because this machine sets
+// NODE_EXTRA_CA_CERTS, which adds ~35 ms to every Node start, skiff's included.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = dirname(dirname(fileURLToPath(import.meta.url)))
+export const user = process.env.SKIFF_TEST_USER || 'skiff-test'
+
+export function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...opts })
+}
+
+export function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+}
+
+export function version(cmd) {
+  return spawnSync('sh', ['-c', cmd], { encoding: 'utf8' }).stdout.trim().split('\n')[0]
+}
+
+/** Root check, the machine prepared as the tests prepare it, the missing peers installed, skiff built. */
+export function prepareMachine(peers) {
+  if (process.getuid() !== 0) {
+    console.error('bench: run as root (it installs the peers and runs them as the unprivileged test user)')
+    process.exit(2)
+  }
+  sh('bash', [join(root, 'test', 'setup-host.sh')], { stdio: 'inherit' })
+  const missing = Object.entries(peers).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg)
+  if (missing.length) {
+    sh('apt-get', ['update', '-qq'], { stdio: 'inherit' })
+    sh('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  }
+  if (!existsSync(join(root, 'dist', 'skiff'))) sh('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+}
+
+/**
+ * A work directory owned by the test user, with commands to run there as that user. crun 1.8
+ * (podman's runtime here) refuses a hybrid cgroup host whose cgroup2 tree lists any controller
+ * ("cgroups in hybrid mode not supported"); this machine's lists hugetlb. Every tool therefore runs
+ * in a private mount namespace where that one file reads empty — the machine itself is untouched,
+ * and skiff runs in the same namespace, so the comparison stays fair.
+ */
+export function userWorkspace(work) {
+  rmSync(work, { recursive: true, force: true })
+  mkdirSync(work, { recursive: true })
+  chmodSync(work, 0o755)
+  const uid = Number(sh('id', ['-u', user]).trim())
+  const home = sh('sh', ['-c', `getent passwd ${user} | cut -d: -f6`]).trim()
+  const store = join(work, 'store')
+  const cleanEnv = ['env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin', `HOME=${home}`, `XDG_RUNTIME_DIR=/run/user/${uid}`, `USER=${user}`, `SKIFF_ROOT=${store}`]
+  const controllers = '/sys/fs/cgroup/unified/cgroup.controllers'
+  const empty = join(work, 'empty')
+  writeFileSync(empty, '')
+  const maskCgroup = existsSync(controllers) && readFileSync(controllers, 'utf8').trim() !== ''
+  const inNs = (argv) =>
+    maskCgroup ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount --bind ${empty} ${controllers} && exec "$@"`, 'sh', ...argv] : argv
+  const asUserArgv = (argv) => inNs(['runuser', '-u', user, '--', ...cleanEnv, ...argv])
+  const asUser = (script, opts = {}) => {
+    const [cmd, ...args] = asUserArgv(['sh', '-c', script])
+    return sh(cmd, args, { cwd: work, ...opts })
+  }
+  sh('cp', [join(root, 'dist', 'skiff'), join(work, 'skiff')])
+  sh('chown', ['-R', user, work])
+  return { work, uid, store, asUser, asUserArgv, skiff: join(work, 'skiff'), maskCgroup, controllers }
+}
+
+/**
+ * The busybox test image for every tool: loaded into skiff; for crun and bwrap a bundle (as runc
+ * users make); for podman `podman import` of the same tree (its vfs driver gives the root of an
+ * image without a "./" entry, as the fixture's layers are, mode 0700, and crun then cannot exec).
+ */
+export function prepareBusybox(ws) {
+  const { work, asUser } = ws
+  sh('node', [join(root, 'test', 'fixtures', 'make-busybox-image.mjs'), join(work, 'busybox.tar')], { stdio: 'inherit' })
+  sh('chown', [user, join(work, 'busybox.tar')])
+  // podman keeps a pause process holding its namespaces; a new one must start inside ours
+  spawnSync('pkill', ['-u', user, 'catatonit'])
+  asUser('./skiff load -q -i busybox.tar')
+  asUser(`mkdir -p bundle/rootfs && tar -xf busybox.tar -C bundle && for l in $(python3 -c "import json;print(' '.join(json.load(open('bundle/manifest.json'))[0]['Layers']))"); do tar -xf bundle/$l -C bundle/rootfs 2>/dev/null || true; done`)
+  asUser('cd bundle && crun spec --rootless && python3 - <<EOF\nimport json\nc=json.load(open("config.json"))\nc["process"]["args"]=["true"]\nc["process"]["terminal"]=False\njson.dump(c,open("config.json","w"))\nEOF')
+  asUser('podman rm -af >/dev/null 2>&1; (tar -C bundle/rootfs -c . 2>/dev/null || true) | podman import -q - skiff-bench-busybox >/dev/null')
+}
+
+/**
+ * Put `md` (which starts with "## TITLE…") into docs/benchmarks.md in place of the section whose
+ * heading starts the same way, or at the end. Each bench script owns its sections.
+ */
+export function replaceSection(headingPrefix, md) {
+  const doc = join(root, 'docs', 'benchmarks.md')
+  const old = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n'
+  const start = old.indexOf(`\n## ${headingPrefix}`)
+  if (start < 0) return writeFileSync(doc, `${old.trimEnd()}\n\n${md.trim()}\n`)
+  const next = old.indexOf('\n## ', start + 1)
+  writeFileSync(doc, `${old.slice(0, start).trimEnd()}\n\n${md.trim()}\n${next >= 0 ? `\n${old.slice(next + 1)}` : ''}`)
+}
