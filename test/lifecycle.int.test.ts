@@ -258,4 +258,16 @@ life('--read-only root, create + start + wait, log rotation', async () => {
   assertAllGone([])
 })
 
+life('top lists the container\'s processes; diff its changes since the image', async () => {
+  if (!ready('top and diff')) return
+  load(sb)
+  assert.is(sb.run(['run', '-d', '--name', 'changer', 'busybox', 'sh', '-c', 'echo x > /new; rm /etc/group; mkdir /root/d; exec sleep 60']).status, 0)
+  await until('the changes', () => sb.run(['diff', 'changer']).stdout.includes('A /root/d'))
+  assert.is(sb.run(['diff', 'changer']).stdout, 'C /etc\nD /etc/group\nA /new\nC /root\nA /root/d\n')
+  const top = sb.run(['top', 'changer'])
+  assert.match(top.stdout, /^UID\s+PID\s+PPID\s+STAT\s+CMD\n\d+\s+(\d+)\s+\d+\s+\S+\s+sleep 60\n$/)
+  assert.is(Number(/\n\d+\s+(\d+)/.exec(top.stdout)![1]), inspect('changer').State.Pid)
+  assertAllGone([])
+})
+
 life.run()
