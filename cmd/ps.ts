@@ -22,6 +22,7 @@ const spec: CommandSpec<PsArgs> = {
   ],
   handler: async (argv) => {
     const { describeStatus, listContainers } = await import('../core/containers.js')
+    const { describePorts } = await import('../core/network.js')
     const { openStore } = await import('../core/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const all = listContainers(await openStore(resolvePaths()))
@@ -45,6 +46,8 @@ const spec: CommandSpec<PsArgs> = {
         Pid: c.state.pid ?? 0,
         StartedAt: c.state.startedAt ?? null,
         Mounts: c.mounts.map((m) => m.Destination),
+        Ports: (c.network?.ports ?? []).map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, protocol: p.proto })),
+        Networks: [c.network?.mode ?? 'none'],
       }))
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n')
       return
@@ -53,7 +56,7 @@ const spec: CommandSpec<PsArgs> = {
     for (const c of shown) {
       let cmd = c.plan.process.args.join(' ')
       if (!argv['no-trunc'] && cmd.length > 20) cmd = `${cmd.slice(0, 19)}…`
-      table.push([id(c.id), c.image, `"${cmd}"`, ago(c.created), describeStatus(c.state, ago), '', c.name])
+      table.push([id(c.id), c.image, `"${cmd}"`, ago(c.created), describeStatus(c.state, ago), describePorts(c.network?.ports ?? []), c.name])
     }
     process.stdout.write(formatTable(table))
   },

@@ -25,6 +25,13 @@ export interface CreateArgs {
   'log-opt': string[]
   'stop-timeout'?: number
   'stop-signal'?: string
+  network?: string
+  publish: string[]
+  'publish-all': boolean
+  dns: string[]
+  'dns-search': string[]
+  'dns-option': string[]
+  'add-host': string[]
   pull: string
   platform?: string
   'tls-verify': string
@@ -47,6 +54,14 @@ export const createOptions: OptionSpec[] = [
   { name: 'log-opt', type: 'string', array: true, placeholder: 'max-size=SIZE', describe: 'Log options: max-size (default 10m; 0: no limit)' },
   { name: 'stop-timeout', type: 'number', placeholder: 'SECONDS', describe: 'Seconds `stop` waits before SIGKILL (default 10)' },
   { name: 'stop-signal', type: 'string', placeholder: 'SIGNAL', describe: 'Signal `stop` sends first (default: the image\'s, or SIGTERM)' },
+  { name: 'network', type: 'string', placeholder: 'MODE', describe: 'slirp (default: pasta, else slirp4netns), pasta, slirp4netns, host, none, container:NAME' },
+  { name: 'net', type: 'string', placeholder: 'MODE', describe: 'Same as --network', hidden: true },
+  { name: 'publish', alias: 'p', type: 'string', array: true, placeholder: '[IP:][HOST:]PORT[/PROTO]', describe: "Publish a container's port on the host (ranges too; no host port: a free one)" },
+  { name: 'publish-all', alias: 'P', type: 'boolean', default: false, describe: "Publish every port the image EXPOSEs, on free host ports" },
+  { name: 'dns', type: 'string', array: true, placeholder: 'IP', describe: 'DNS server for the container' },
+  { name: 'dns-search', type: 'string', array: true, placeholder: 'DOMAIN', describe: 'DNS search domain' },
+  { name: 'dns-option', type: 'string', array: true, placeholder: 'OPTION', describe: 'resolv.conf option' },
+  { name: 'add-host', type: 'string', array: true, placeholder: 'NAME:IP', describe: 'Add a line to /etc/hosts' },
   { name: 'pull', type: 'string', default: 'missing', placeholder: 'always|missing|never', describe: 'Pull the image before running' },
   { name: 'platform', type: 'string', placeholder: 'OS/ARCH', describe: 'Platform to pull' },
   { name: 'tls-verify', type: 'string', default: 'true', placeholder: 'BOOL', describe: 'Require verified HTTPS when pulling' },
@@ -111,6 +126,13 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     logMaxBytes,
     stopTimeout: argv['stop-timeout'],
     stopSignal: argv['stop-signal'],
+    net: {
+      network: argv.network ?? (argv as unknown as { net?: string }).net,
+      publish: argv.publish,
+      publishAll: argv['publish-all'],
+      dns: { servers: argv.dns, search: argv['dns-search'], options: argv['dns-option'] },
+      addHosts: argv['add-host'],
+    },
     pull: argv.pull as 'always' | 'missing' | 'never',
     pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
   }

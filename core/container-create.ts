@@ -2,6 +2,7 @@
 // and its name. Nothing runs yet. Does I/O (store, files).
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { hostIdMap } from './identity.js'
 import { readImageFile } from './image-files.js'
@@ -14,7 +15,10 @@ import { mark } from './trace.js'
 import { containerDir, type ContainerRecord } from './containers.js'
 import { processStartTime, writeFileAtomic } from './lock.js'
 import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
-import type { MountOp } from './plan.js'
+import type { MountOp, NetworkPlan } from './plan.js'
+import { planNetwork, type NetworkOptions } from './network-setup.js'
+import { pastaArgs, slirpArgs } from './network.js'
+import { findExecutable } from './probe-tools.js'
 
 export type RestartPolicy = ContainerRecord['hostConfig']['RestartPolicy']
 
@@ -36,6 +40,8 @@ export interface CreateOptions extends RunOptions {
   /** bind, volume and tmpfs mounts, resolved (see core/mount-spec.ts) */
   mounts?: MountOp[]
   mountInfo?: ContainerRecord['mounts']
+  /** --network, -p, -P, --dns*, --add-host */
+  net?: NetworkOptions
 }
 
 /** Docker's --restart: no | on-failure[:N] | always | unless-stopped */
@@ -79,6 +85,12 @@ export function sweepStaleCreates(store: Store): void {
   }
 }
 
+/** slirp4netns's API socket: a unix socket path must stay under 108 bytes. */
+function slirpSocket(runtime: string, id: string): string {
+  const path = join(runtime, `slirp-${id.slice(0, 12)}.sock`)
+  return path.length < 100 ? path : join(tmpdir(), `skiff-slirp-${id.slice(0, 12)}.sock`)
+}
+
 export async function createContainer(opts: CreateOptions): Promise<{ store: Store; record: ContainerRecord }> {
   mark('modules loaded')
   const paths = resolvePaths()
@@ -113,15 +125,36 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     mkdirSync(join(staging, 'merged'), { mode: 0o700 })
     const hosts = join(dir, 'hosts')
     const hostnameFile = join(dir, 'hostname')
-    writeFileSync(join(staging, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname} ${finalName}\n`)
+    const resolv = join(dir, 'resolv.conf')
+    const net = await planNetwork(opts.net ?? { publish: [], publishAll: false, dns: { servers: [], search: [], options: [] }, addHosts: [] }, {
+      hostname,
+      name: finalName,
+      exposed: image.config.config?.ExposedPorts,
+    })
+    writeFileSync(join(staging, 'hosts'), net.hosts)
     writeFileSync(join(staging, 'hostname'), `${hostname}\n`)
+    writeFileSync(join(staging, 'resolv.conf'), net.resolv)
+    const idmap = hostIdMap().plan
+    const gids = idmap.gidMap.reduce((n, r) => n + r.count, 0)
+    const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
+    if (net.mode === 'pasta') network.helper = { kind: 'pasta', path: findExecutable('pasta')!, args: pastaArgs(net.settings.ports) }
+    if (net.mode === 'slirp4netns') {
+      const apiSocket = net.settings.ports.length ? slirpSocket(paths.runtime, id) : undefined
+      network.helper = {
+        kind: 'slirp4netns',
+        path: findExecutable('slirp4netns')!,
+        args: slirpArgs(apiSocket),
+        apiSocket,
+        ports: net.settings.ports.map((p) => ({ proto: p.proto, hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
+      }
+    }
 
     const plan = planLaunch({
       config,
       options: { ...opts, hostname },
       id,
       user,
-      idmap: hostIdMap().plan,
+      idmap,
       rootfs: {
         kind: 'overlay',
         layersDir,
@@ -131,7 +164,9 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         target: join(dir, 'merged'),
         options: ['userxattr'],
       },
-      etcFiles: { hosts, hostname: hostnameFile },
+      etcFiles: { hosts, hostname: hostnameFile, resolv },
+      netns: net.mode === 'host' ? 'host' : typeof net.mode === 'object' ? 'join' : 'own',
+      network: net.mode === 'host' ? undefined : network,
       hostEnv: process.env,
       cleanup: opts.rm ? [dir] : undefined,
       extraMounts: opts.mounts,
@@ -167,6 +202,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         StopTimeout: opts.stopTimeout ?? 10,
       },
       mounts: opts.mountInfo ?? [],
+      network: net.settings,
       driver: 'overlay',
     }
     // a --rm container's record lives as long as its process: it need not survive a crash

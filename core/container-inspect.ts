@@ -1,6 +1,12 @@
 // A container as `docker inspect` shows it: the Docker-compatible fields skiff has. Pure.
 import type { Container } from './containers.js'
 
+function portMap<T>(c: Container, f: (p: NonNullable<Container['network']>['ports'][number]) => T[]): Record<string, T[]> {
+  const out: Record<string, T[]> = {}
+  for (const p of c.network?.ports ?? []) (out[`${p.containerPort}/${p.proto}`] ??= []).push(...f(p))
+  return out
+}
+
 export function inspectContainer(c: Container, dir: string): Record<string, unknown> {
   const s = c.state
   const zero = '0001-01-01T00:00:00Z'
@@ -37,7 +43,8 @@ export function inspectContainer(c: Container, dir: string): Record<string, unkn
       Init: c.hostConfig.Init,
       ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
       LogConfig: { Type: 'k8s-file', Config: { 'max-size': String(c.hostConfig.LogMaxBytes) } },
-      NetworkMode: 'none',
+      NetworkMode: c.network?.mode ?? 'none',
+      PortBindings: portMap(c, (p) => [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]),
       Binds: c.mounts.filter((m) => m.Type === 'bind').map((m) => `${m.Source}:${m.Destination}${m.RW ? '' : ':ro'}`),
     },
     GraphDriver: c.plan.rootfs?.kind === 'overlay'
@@ -45,6 +52,14 @@ export function inspectContainer(c: Container, dir: string): Record<string, unkn
       : { Name: c.driver, Data: {} },
     Mounts: c.mounts.map((m) => ({ ...m, Mode: '', Propagation: 'rprivate' })),
     Config: { ...c.config, Cmd: c.config.Cmd, AttachStdin: false, AttachStdout: !c.config.Tty, AttachStderr: !c.config.Tty, StdinOnce: false },
-    NetworkSettings: { Networks: {}, Ports: {}, IPAddress: '', Gateway: '', MacAddress: '' },
+    NetworkSettings: {
+      Networks: {},
+      Ports: portMap(c, (p) => [{ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) }]),
+      IPAddress: c.network?.ip ?? '',
+      Gateway: c.network?.gateway ?? '',
+      MacAddress: '',
+      // which helper connects the container: pasta or slirp4netns (or host, none, container:X)
+      Helper: c.network?.mode ?? 'none',
+    },
   }
 }

@@ -1,7 +1,7 @@
 // skiff start (and the second half of run): a created or stopped container → its command running
 // under a supervisor, attached to this terminal or detached. Does I/O (processes, files).
-import { existsSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { containerDir, containerFile, readState, type ContainerRecord } from './containers.js'
 import { SkiffError } from './errors.js'
 import { fallbackIdMap, hostIdMap, warnIdMapOnce } from './identity.js'
@@ -17,6 +17,28 @@ export function lockContainer(store: Store, rec: ContainerRecord, timeoutMs = 30
     new SkiffError('E_CONTAINER_BUSY', `container ${rec.name} is being changed by another skiff command (process ${pid})`, {
       hint: 'wait for that command to finish, then try again',
     }))
+}
+
+/** The parts of the network that depend on the moment: another container's pid, free host ports. */
+async function prepareNetwork(store: Store, rec: ContainerRecord, plan: LaunchPlan): Promise<void> {
+  const mode = rec.network?.mode ?? 'none'
+  if (mode.startsWith('container:')) {
+    const { findContainer } = await import('./containers.js')
+    const other = findContainer(store, mode.slice('container:'.length))
+    if (other.state.status !== 'running' || !other.state.pid) {
+      throw new SkiffError('E_NOT_RUNNING', `--network=${mode}: container ${other.name} is not running`, { hint: `start it first: skiff start ${other.name}` })
+    }
+    plan.network = { ...plan.network, joinPid: other.state.pid }
+    return
+  }
+  const helper = plan.network?.helper
+  if (!helper) return
+  const { checkHostPorts } = await import('./network-setup.js')
+  await checkHostPorts(rec.network.ports)
+  if (helper.apiSocket) {
+    mkdirSync(dirname(helper.apiSocket), { recursive: true, mode: 0o700 })
+    rmSync(helper.apiSocket, { force: true })
+  }
 }
 
 export interface StartOptions {
@@ -52,6 +74,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         restart: detach ? { policy: rec.hostConfig.RestartPolicy.Name, maxRetries: rec.hostConfig.RestartPolicy.MaximumRetryCount } : undefined,
       },
     }
+    await prepareNetwork(store, rec, plan)
     const decision = hostIdMap()
     plan.idmap = decision.plan
     warnIdMapOnce(decision)

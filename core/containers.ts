@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { SkiffError } from './errors.js'
 import { processStartTime, writeFileAtomic } from './lock.js'
 import type { LaunchPlan } from './plan.js'
+import type { NetworkSettings } from './network-setup.js'
 import type { Store } from './store.js'
 
 export interface ContainerRecord {
@@ -52,6 +53,7 @@ export interface ContainerRecord {
   mounts: { Type: string; Source: string; Destination: string; RW: boolean; Name?: string }[]
   /** driver that made the root filesystem */
   driver: string
+  network: NetworkSettings
 }
 
 export interface SupervisorState {

@@ -39,8 +39,11 @@ export interface SpecInput {
   user: ResolvedUser
   idmap: IdMapPlan
   rootfs: RootfsPlan
-  /** files skiff writes for the container (/etc/hosts, /etc/hostname), bind-mounted */
-  etcFiles: { hosts: string; hostname: string }
+  /** files skiff writes for the container (/etc/hosts, /etc/hostname, /etc/resolv.conf), bind-mounted */
+  etcFiles: { hosts: string; hostname: string; resolv?: string }
+  /** own: a network namespace of its own (default); host: the host's; join: another container's */
+  netns?: 'own' | 'host' | 'join'
+  network?: import('./plan.js').NetworkPlan
   /** the host's environment, for `-e KEY` without a value */
   hostEnv: Record<string, string | undefined>
   /** host paths of the device nodes to bind (absent ones are skipped) */
@@ -138,6 +141,7 @@ export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'device
     { kind: 'bind', source: input.etcFiles.hosts, target: '/etc/hosts', flags: ['nosuid', 'nodev', 'noexec'] },
     { kind: 'bind', source: input.etcFiles.hostname, target: '/etc/hostname', flags: ['nosuid', 'nodev', 'noexec'] },
   )
+  if (input.etcFiles.resolv) mounts.push({ kind: 'bind', source: input.etcFiles.resolv, target: '/etc/resolv.conf', flags: ['nosuid', 'nodev', 'noexec'] })
   mounts.push(...(input.extraMounts ?? []))
   for (const target of MASKED_PATHS) mounts.push({ kind: 'mask', target })
   for (const target of READONLY_PATHS) mounts.push({ kind: 'readonly', target })
@@ -155,7 +159,8 @@ export function planCapabilities(uid: number): CapabilityPlan {
 
 export function planLaunch(input: SpecInput): LaunchPlan {
   const { config, options, user } = input
-  const namespaces: Namespace[] = ['mount', 'pid', 'uts', 'ipc', 'net', 'cgroup']
+  // a joined network namespace comes with its user namespace (the shim's waiter joins both)
+  const namespaces: Namespace[] = ['mount', 'pid', 'uts', 'ipc', ...((input.netns ?? 'own') === 'own' ? ['net' as const] : []), 'cgroup']
   const hostname = options.hostname || input.id.slice(0, 12)
   const args = resolveArgs(config, options)
   const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`]
@@ -189,6 +194,7 @@ export function planLaunch(input: SpecInput): LaunchPlan {
       capabilities: planCapabilities(user.uid),
     },
     cleanup: input.cleanup,
+    ...(input.network ? { network: input.network } : {}),
   }
 }
 

@@ -199,7 +199,8 @@ static int ns_flags(void)
 	static const struct {
 		const char *name;
 		int flag;
-	} table[] = { { "mount", CLONE_NEWNS }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC }, { "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP } };
+	} table[] = { { "mount", CLONE_NEWNS }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC }, { "cgroup", CLONE_NEWCGROUP } };
+	// the network namespace is the waiter's (net.c): its helper is attached before init exists
 	const struct json *ns = json_get(plan, "namespaces");
 	int flags = 0;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -792,13 +793,30 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 		if (null < 0 || dup2(null, 0) < 0 || dup2(logout, 1) < 0 || dup2(logerr, 2) < 0)
 			die_errno("dup2-log", NULL, errno);
 	}
-	if (unshare(CLONE_NEWUSER) < 0)
-		die_errno("unshare-user", NULL, errno);
-	sync_write(syncfd[1], 'u');
-	// The outer process writes our maps, then closes its end: EOF means go on (or it died).
-	if (sync_read(syncfd[1]) != 'm')
-		_exit(125);
-	close(syncfd[1]);
+	const struct json *network = json_get(plan, "network");
+	pid_t join = (pid_t)json_num(network, "joinPid", 0);
+	int netfd = -1;
+	if (join > 0) {
+		// --network=container:X: X's user namespace (the user owns it) and its network namespace
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", join);
+		int userfd = open(path, O_RDONLY | O_CLOEXEC);
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", join);
+		netfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (userfd < 0 || netfd < 0)
+			die_errno("join-network", path, errno);
+		if (setns(userfd, CLONE_NEWUSER) < 0)
+			die_errno("setns", path, errno);
+		close(userfd);
+		sync_write(syncfd[1], 'j');
+	} else {
+		if (unshare(CLONE_NEWUSER) < 0)
+			die_errno("unshare-user", NULL, errno);
+		sync_write(syncfd[1], 'u');
+		// The outer process writes our maps, then answers: EOF means it died.
+		if (sync_read(syncfd[1]) != 'm')
+			_exit(125);
+	}
 	if (setresgid(0, 0, 0) < 0)
 		die_errno("setresgid", "0", errno);
 	if (setresuid(0, 0, 0) < 0)
@@ -806,6 +824,20 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 	// The change of credentials cleared the parent-death signal: without the supervisor, nothing
 	// of the container may live on.
 	die_with_parent(outer);
+	if (netfd >= 0) {
+		if (setns(netfd, CLONE_NEWNET) < 0)
+			die_errno("setns", "net", errno);
+		close(netfd);
+	} else if (json_has_string(json_get(plan, "namespaces"), "net")) {
+		net_new_namespace(plan);
+		if (json_get(network, "helper")) {
+			// the supervisor attaches pasta or slirp4netns to this namespace, then answers
+			sync_write(syncfd[1], 'n');
+			if (sync_read(syncfd[1]) != 'c')
+				_exit(125);
+		}
+	}
+	close(syncfd[1]);
 	if (json_has_string(json_get(plan, "namespaces"), "pid") && unshare(CLONE_NEWPID) < 0)
 		die_errno("unshare-pid", NULL, errno);
 
@@ -862,6 +894,10 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 		write_maps(waiter);
 		sync_write(syncfd[0], 'm');
 	}
+	if (json_get(json_get(plan, "network"), "helper") && sync_read(syncfd[0]) == 'n') {
+		net_start_helper(plan, waiter, oldmask);
+		sync_write(syncfd[0], 'c');
+	}
 	close(syncfd[0]);
 
 	int status = -1;
@@ -887,10 +923,14 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 		}
 		int st;
 		pid_t p;
-		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (p == waiter)
 				status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+			else if (p == net_helper_pid())
+				net_helper_reaped();
+		}
 	}
+	net_stop_helper();
 	// Everything in the container is gone with its pid namespace: take what is left in the pipes.
 	if (out >= 0)
 		while (log_drain(out, "stdout")) {

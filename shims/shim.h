@@ -40,4 +40,13 @@ int exec_main(void);
 // mounts.c: build the container's filesystem from the plan, then pivot_root into it.
 void setup_rootfs(const struct json *plan);
 
+// net.c: the network namespace (waiter) and its user-mode helper (supervisor).
+#include <signal.h>
+#include <sys/types.h>
+void net_new_namespace(const struct json *plan);
+void net_start_helper(const struct json *plan, pid_t target, const sigset_t *oldmask);
+void net_stop_helper(void);
+pid_t net_helper_pid(void);
+void net_helper_reaped(void);
+
 #endif

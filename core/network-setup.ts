@@ -1,0 +1,151 @@
+// A container's network, decided at create and checked at start: mode, host ports, /etc/hosts,
+// /etc/resolv.conf. Does I/O (host files, sockets to test ports).
+import { createSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { networkInterfaces } from 'node:os'
+import { SkiffError } from './errors.js'
+import { findExecutable } from './probe-tools.js'
+import {
+  defaultRoute, exposedPorts, hostsFile, parseAddHost, parseNetworkMode, parsePublish, resolvConf, SLIRP,
+  type DnsOptions, type NetworkMode, type PortMapping,
+} from './network.js'
+
+export interface NetworkOptions {
+  network?: string
+  publish: string[]
+  publishAll: boolean
+  dns: DnsOptions
+  addHosts: string[]
+}
+
+/** What a container record keeps about its network. */
+export interface NetworkSettings {
+  /** as given: slirp4netns, pasta, host, none, container:<id> */
+  mode: string
+  ports: PortMapping[]
+  ip?: string
+  gateway?: string
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** A host port nobody uses now, from the kernel (bind port 0). */
+function freePort(proto: 'tcp' | 'udp', ip: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (proto === 'udp') {
+      const s = createSocket(ip.includes(':') ? 'udp6' : 'udp4')
+      s.on('error', reject)
+      s.bind(0, ip || undefined, () => {
+        const p = s.address().port
+        s.close(() => resolve(p))
+      })
+      return
+    }
+    const srv = createServer()
+    srv.on('error', reject)
+    srv.listen(0, ip || undefined, () => {
+      const p = (srv.address() as { port: number }).port
+      srv.close(() => resolve(p))
+    })
+  })
+}
+
+/** Binding the host port now: fails as pasta or slirp4netns would, with a clearer message. */
+function tryBind(p: PortMapping): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    if (p.proto === 'udp') {
+      const s = createSocket(p.hostIp.includes(':') ? 'udp6' : 'udp4')
+      s.on('error', (err) => resolve(err))
+      s.bind(p.hostPort, p.hostIp || undefined, () => s.close(() => resolve(undefined)))
+      return
+    }
+    const srv = createServer()
+    srv.on('error', (err) => resolve(err))
+    srv.listen({ port: p.hostPort, host: p.hostIp || undefined, exclusive: true }, () => srv.close(() => resolve(undefined)))
+  })
+}
+
+export function unprivilegedPortStart(): number {
+  const n = Number(readOr('/proc/sys/net/ipv4/ip_unprivileged_port_start').trim())
+  return Number.isFinite(n) && readOr('/proc/sys/net/ipv4/ip_unprivileged_port_start') ? n : 1024
+}
+
+/** Every host port can be bound by this user now; else an error that says why and what to do. */
+export async function checkHostPorts(ports: PortMapping[]): Promise<void> {
+  const start = process.getuid?.() === 0 ? 0 : unprivilegedPortStart()
+  for (const p of ports) {
+    const where = `${p.hostIp || '0.0.0.0'}:${p.hostPort}/${p.proto}`
+    if (p.hostPort < start) {
+      throw new SkiffError('E_PORT_PRIVILEGED', `cannot publish ${where}: ports below ${start} are privileged (net.ipv4.ip_unprivileged_port_start = ${start})`, {
+        hint: `use a host port of ${start} or more (e.g. -p ${p.hostPort + 8000}:${p.containerPort}), or let users bind lower ports: sudo sysctl net.ipv4.ip_unprivileged_port_start=${p.hostPort}`,
+      })
+    }
+    const err = await tryBind(p)
+    if (!err) continue
+    if (err.code === 'EADDRINUSE') {
+      throw new SkiffError('E_PORT_IN_USE', `cannot publish ${where}: the port is already in use on the host`, {
+        hint: `choose another host port, or find what holds it: ss -ltnup 'sport = :${p.hostPort}'`,
+      })
+    }
+    if (err.code === 'EADDRNOTAVAIL') {
+      throw new SkiffError('E_PORT_ADDRESS', `cannot publish ${where}: ${p.hostIp} is not an address of this host`, { hint: 'use one of the host\'s addresses (ip -br addr), or leave the address out' })
+    }
+    throw new SkiffError('E_PORT', `cannot publish ${where}: ${err.message}`, { hint: 'choose another host port' })
+  }
+}
+
+export interface PlannedNetwork {
+  mode: NetworkMode
+  settings: NetworkSettings
+  hosts: string
+  resolv: string
+}
+
+/**
+ * The network of a new container: its mode, the host ports (chosen now where none was given),
+ * and the text of its /etc/hosts and /etc/resolv.conf.
+ */
+export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string; name: string; exposed?: Record<string, object> }): Promise<PlannedNetwork> {
+  const have = { pasta: !!findExecutable('pasta'), slirp4netns: !!findExecutable('slirp4netns') }
+  const mode = parseNetworkMode(opts.network, have)
+  let ports = [...opts.publish.flatMap(parsePublish), ...(opts.publishAll ? exposedPorts(ctx.exposed) : [])]
+  if (ports.length && (mode === 'host' || mode === 'none' || typeof mode === 'object')) {
+    throw new SkiffError('E_USAGE', `-p/-P cannot be used with --network=${typeof mode === 'object' ? `container:${mode.container}` : mode}`, {
+      hint: mode === 'host' ? 'with --network=host the container uses the host\'s ports directly' : 'publish ports on a container with its own network (the default)',
+    })
+  }
+  ports = await Promise.all(ports.map(async (p) => (p.hostPort ? p : { ...p, hostPort: await freePort(p.proto, p.hostIp) })))
+  const seen = new Set<string>()
+  for (const p of ports) {
+    const key = `${p.hostIp}:${p.hostPort}/${p.proto}`
+    if (seen.has(key)) throw new SkiffError('E_USAGE', `host port ${key} is published twice`, { hint: 'give each -p its own host port' })
+    seen.add(key)
+  }
+  const addHosts = opts.addHosts.map(parseAddHost)
+  const modeName = typeof mode === 'object' ? 'container' : mode
+  let ip: string | undefined
+  let gateway: string | undefined
+  if (mode === 'slirp4netns') {
+    ip = SLIRP.ip
+    gateway = SLIRP.gateway
+  } else if (mode === 'pasta') {
+    // pasta copies the host's address and default gateway; the gateway leads to the host's loopback
+    const route = defaultRoute(readOr('/proc/net/route'))
+    gateway = route?.gateway
+    ip = route && networkInterfaces()[route.iface]?.find((a) => a.family === 'IPv4')?.address
+  }
+  const hostHosts = mode === 'host' ? readOr('/etc/hosts') : undefined
+  return {
+    mode,
+    settings: { mode: typeof mode === 'object' ? `container:${mode.container}` : mode, ports, ip, gateway },
+    hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, ip: mode === 'host' ? undefined : ip, gateway, addHosts, hostHosts }),
+    resolv: resolvConf(modeName, readOr('/etc/resolv.conf'), opts.dns),
+  }
+}
