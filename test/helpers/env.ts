@@ -18,7 +18,7 @@
 // writes to $SKIFF_TEST_REPORT tells test/uvu.mjs so. Call them at the top of the test, before
 // anything can fail.
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process'
-import { accessSync, appendFileSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Test } from 'uvu'
@@ -333,8 +333,12 @@ export class Sandbox {
     return ptyRun([skiffBin, ...args], steps, { ...opts, env: this.env({ TERM: 'xterm', ...opts.env }), cwd: opts.cwd ?? this.home })
   }
 
-  /** Removes everything, including files owned by subordinate ids. */
+  /** Removes everything, including files owned by subordinate ids, and containers left running. */
   cleanup(): void {
+    if (existsSync(join(this.root, 'containers')) && readdirSync(join(this.root, 'containers')).length) {
+      const ids = this.run(['ps', '-aq'], { timeout: 20_000 }).stdout.split('\n').filter(Boolean)
+      if (ids.length) this.run(['rm', '-f', ...ids], { timeout: 30_000 })
+    }
     removeTree(this.dir)
     const i = made.indexOf(this.dir)
     if (i >= 0) made.splice(i, 1)

@@ -1,0 +1,67 @@
+// Network settings as data: modes, -p specs, pasta's port specs, resolv.conf and /etc/hosts.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  defaultRoute, describePorts, exposedPorts, hostsFile, parseAddHost, parseNetworkMode, parsePublish, pastaArgs, pastaPortSpec, resolvConf,
+} from '../core/network.js'
+
+const t = suite('network')
+const both = { pasta: true, slirp4netns: true }
+
+t('modes: slirp picks pasta, then slirp4netns; a missing helper is an error naming the packages', () => {
+  assert.is(parseNetworkMode(undefined, both), 'pasta')
+  assert.is(parseNetworkMode('slirp', { pasta: false, slirp4netns: true }), 'slirp4netns')
+  assert.is(parseNetworkMode('host', { pasta: false, slirp4netns: false }), 'host')
+  assert.is(parseNetworkMode('none', both), 'none')
+  assert.equal(parseNetworkMode('container:web', both), { container: 'web' })
+  assert.throws(() => parseNetworkMode(undefined, { pasta: false, slirp4netns: false }), (e: Error & { hint: string }) =>
+    /no user-mode network helper/.test(e.message) && /apt install passt/.test(e.hint) && /--network=host/.test(e.hint))
+  assert.throws(() => parseNetworkMode('pasta', { pasta: false, slirp4netns: true }), /pasta is not installed/)
+  assert.throws(() => parseNetworkMode('bogus', both), /unknown mode/)
+  assert.throws(() => parseNetworkMode('container:', both), /needs a container/)
+})
+
+t('-p: Docker forms, ranges, protocols, IPv6; errors say what is wrong', () => {
+  assert.equal(parsePublish('8080:80'), [{ hostIp: '', hostPort: 8080, containerPort: 80, proto: 'tcp' }])
+  assert.equal(parsePublish('127.0.0.1:8080:80/udp'), [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, proto: 'udp' }])
+  assert.equal(parsePublish('80'), [{ hostIp: '', hostPort: 0, containerPort: 80, proto: 'tcp' }])
+  assert.equal(parsePublish('127.0.0.1::80'), [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, proto: 'tcp' }])
+  assert.equal(parsePublish('[::1]:8080:80'), [{ hostIp: '::1', hostPort: 8080, containerPort: 80, proto: 'tcp' }])
+  assert.equal(parsePublish('8000-8001:80-81').map((p) => [p.hostPort, p.containerPort]), [[8000, 80], [8001, 81]])
+  assert.throws(() => parsePublish('8000-8002:80-81'), /differ in length/)
+  assert.throws(() => parsePublish('70000:80'), /host port "70000" is not a port/)
+  assert.throws(() => parsePublish('8080:80/sctp'), /protocol sctp/)
+  assert.throws(() => parsePublish('a:b:c:d'), /too many parts/)
+  assert.throws(() => parsePublish('9-1:80'), /ends before it starts/)
+  assert.equal(exposedPorts({ '80/tcp': {}, '53/udp': {} }).map((p) => `${p.containerPort}/${p.proto}`), ['80/tcp', '53/udp'])
+  assert.is(describePorts(parsePublish('127.0.0.1:8080:80')), '127.0.0.1:8080->80/tcp')
+})
+
+t('pasta: its port specs, and no port forwarding it was not asked for', () => {
+  const ports = [...parsePublish('127.0.0.1:8080:80'), ...parsePublish('9000:90'), ...parsePublish('5353:53/udp')]
+  assert.is(pastaPortSpec(ports, 'tcp'), '127.0.0.1/8080:80,9000:90')
+  assert.is(pastaPortSpec(ports, 'udp'), '5353:53')
+  const args = pastaArgs([])
+  assert.equal(args.slice(args.indexOf('-t')), ['-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none'])
+  assert.ok(args.includes('--config-net') && args.includes('-f'))
+})
+
+t('resolv.conf: --dns wins, then the helper\'s forwarder; host mode keeps the host\'s', () => {
+  const host = 'search corp.example\nnameserver 127.0.0.53\noptions edns0\n'
+  const none = { servers: [], search: [], options: [] }
+  assert.is(resolvConf('pasta', host, none), 'search corp.example\nnameserver 169.254.1.1\noptions edns0\n')
+  assert.is(resolvConf('slirp4netns', host, none), 'search corp.example\nnameserver 10.0.2.3\noptions edns0\n')
+  assert.is(resolvConf('host', host, none), host)
+  assert.is(resolvConf('pasta', host, { servers: ['1.1.1.1'], search: ['a.b'], options: ['ndots:2'] }), 'search a.b\nnameserver 1.1.1.1\noptions ndots:2\n')
+})
+
+t('/etc/hosts: names, host.containers.internal, --add-host; the default route', () => {
+  const text = hostsFile({ hostname: 'abc', name: 'web', ip: '10.0.2.100', gateway: '10.0.2.2', addHosts: [parseAddHost('db:10.1.2.3'), parseAddHost('v6=[::1]')] })
+  assert.is(text, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.0.2.100\tabc web\n10.0.2.2\thost.containers.internal host.docker.internal\n10.1.2.3\tdb\n::1\tv6\n')
+  assert.throws(() => parseAddHost('nocolon'), /expected NAME:IP/)
+  const route = 'Iface\tDestination\tGateway\tFlags\nwlan0\t0000A8C0\t00000000\t0001\neth0\t00000000\t010200C0\t0003\n'
+  assert.equal(defaultRoute(route), { iface: 'eth0', gateway: '192.0.2.1' })
+  assert.is(defaultRoute('Iface\tDestination\n'), undefined)
+})
+
+t.run()
