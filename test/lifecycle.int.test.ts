@@ -100,7 +100,7 @@ life('run -d, ps, logs, exec, stop within the timeout, start again, rm', async (
   assert.match(sb.run(['exec', '-u', 'app', 'web', 'id']).stdout, /^uid=1000\(app\) gid=1000\(app\)/)
   assert.is(sb.run(['exec', 'web', 'no-such-thing']).status, 127)
   const pty = await sb.pty(['exec', '-it', 'web', 'sh'], [
-    { expect: /# (\x1b\[6n)?$/ },
+    { expect: /# (\x1b\[6n|\x1b\[J)?$/ },
     { send: 'tty; echo $TERM\r' },
     { expect: /\/dev\/pts\/\d+\r\nxterm/ },
     { send: 'exit 3\r' },
