@@ -1,7 +1,7 @@
 // skiff create (and the first half of run): image + options → a container record, its directory
 // and its name. Nothing runs yet. Does I/O (store, files).
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { hostIdMap } from './identity.js'
@@ -85,6 +85,18 @@ export function sweepStaleCreates(store: Store): void {
   }
 }
 
+/**
+ * pasta re-executes itself as pasta.avx2 where the CPU has AVX2 (Debian, Fedora): starting that
+ * one directly saves an exec on every container start.
+ */
+function pastaBinary(path: string): string {
+  const avx2 = `${path}.avx2`
+  try {
+    if (existsSync(avx2) && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return avx2
+  } catch {}
+  return path
+}
+
 /** slirp4netns's API socket: a unix socket path must stay under 108 bytes. */
 function slirpSocket(runtime: string, id: string): string {
   const path = join(runtime, `slirp-${id.slice(0, 12)}.sock`)
@@ -137,7 +149,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     const idmap = hostIdMap().plan
     const gids = idmap.gidMap.reduce((n, r) => n + r.count, 0)
     const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
-    if (net.mode === 'pasta') network.helper = { kind: 'pasta', path: findExecutable('pasta')!, args: pastaArgs(net.settings.ports) }
+    if (net.mode === 'pasta') network.helper = { kind: 'pasta', path: pastaBinary(findExecutable('pasta')!), args: pastaArgs(net.settings.ports) }
     if (net.mode === 'slirp4netns') {
       const apiSocket = net.settings.ports.length ? slirpSocket(paths.runtime, id) : undefined
       network.helper = {

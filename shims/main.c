@@ -4,9 +4,30 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 int status_fd = 3;
+
+/* SKIFF_TRACE=1: timings of the shim's steps on stderr, beside skiff's own (core/trace.ts). */
+static int tracing = -1;
+static struct timespec trace_start;
+
+void trace_mark(const char *what)
+{
+	if (tracing < 0) {
+		const char *v = getenv("SKIFF_TRACE");
+		tracing = v && *v && strcmp(v, "0");
+		clock_gettime(CLOCK_MONOTONIC, &trace_start);
+	}
+	if (!tracing)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - trace_start.tv_sec) * 1e3 + (double)(now.tv_nsec - trace_start.tv_nsec) / 1e6;
+	fprintf(stderr, "skiff-shim trace: %8.1f ms  [%d] %s\n", ms, getpid(), what);
+}
 
 void json_escape(char *out, size_t cap, const char *s)
 {
@@ -55,6 +76,7 @@ void die_errno(const char *op, const char *path, int err)
 
 int main(int argc, char **argv)
 {
+	trace_mark("shim started");
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return run_main();
 	if (argc >= 2 && !strcmp(argv[1], "exec"))

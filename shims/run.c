@@ -35,6 +35,8 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static const struct json *plan;
+/* Init reads the supervisor's "network configured" here (the waiter's end of the sync socket). */
+static int network_ready_fd = -1;
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -458,6 +460,13 @@ static void become_container_process(int ptysock, const sigset_t *oldmask)
 	const char *hostname = json_str(plan, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		die_errno("sethostname", hostname, errno);
+	trace_mark("root filesystem ready");
+	// the network helper was started while the filesystem was set up: the command needs it ready
+	if (network_ready_fd >= 0) {
+		if (sync_read(network_ready_fd) != 'c')
+			_exit(125); // the supervisor reported why
+		close(network_ready_fd);
+	}
 	become_process(ptysock, oldmask);
 }
 
@@ -831,13 +840,14 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 	} else if (json_has_string(json_get(plan, "namespaces"), "net")) {
 		net_new_namespace(plan);
 		if (json_get(network, "helper")) {
-			// the supervisor attaches pasta or slirp4netns to this namespace, then answers
+			// The supervisor attaches pasta or slirp4netns to this namespace meanwhile; init
+			// sets up the rest and waits for its answer only before it runs the command.
 			sync_write(syncfd[1], 'n');
-			if (sync_read(syncfd[1]) != 'c')
-				_exit(125);
+			network_ready_fd = syncfd[1];
 		}
 	}
-	close(syncfd[1]);
+	if (network_ready_fd < 0)
+		close(syncfd[1]);
 	if (json_has_string(json_get(plan, "namespaces"), "pid") && unshare(CLONE_NEWPID) < 0)
 		die_errno("unshare-pid", NULL, errno);
 
@@ -856,6 +866,8 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 	}
 	close(pty[1]);
 	close(execpipe[1]);
+	if (network_ready_fd >= 0)
+		close(network_ready_fd);
 	char msg[256];
 	snprintf(msg, sizeof(msg), "{\"type\":\"pid\",\"pid\":%d}", init);
 	send_message(msg);
@@ -864,6 +876,7 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 	while (read(execpipe[0], &c, 1) < 0 && errno == EINTR) {
 	}
 	close(execpipe[0]);
+	trace_mark("command executed");
 	char started[48];
 	now_rfc3339(started, sizeof(started));
 	char state[512];
@@ -892,10 +905,13 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	close(syncfd[1]);
 	if (sync_read(syncfd[0]) == 'u') {
 		write_maps(waiter);
+		trace_mark("id maps written");
 		sync_write(syncfd[0], 'm');
 	}
 	if (json_get(json_get(plan, "network"), "helper") && sync_read(syncfd[0]) == 'n') {
+		trace_mark("network namespace made");
 		net_start_helper(plan, waiter, oldmask);
+		trace_mark("network ready");
 		sync_write(syncfd[0], 'c');
 	}
 	close(syncfd[0]);
@@ -930,7 +946,9 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 				net_helper_reaped();
 		}
 	}
+	trace_mark("container ended");
 	net_stop_helper();
+	trace_mark("network helper stopped");
 	// Everything in the container is gone with its pid namespace: take what is left in the pipes.
 	if (out >= 0)
 		while (log_drain(out, "stdout")) {

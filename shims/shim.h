@@ -32,6 +32,8 @@ void die_detail(const char *op, const char *path, int err, const char *detail) _
 extern int status_fd;
 void send_message(const char *json);
 void json_escape(char *out, size_t cap, const char *s);
+// SKIFF_TRACE=1: "skiff-shim trace: <ms> [pid] what" on stderr
+void trace_mark(const char *what);
 
 int fsops_main(int argc, char **argv);
 int run_main(void);
