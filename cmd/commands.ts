@@ -24,7 +24,7 @@ export interface CommandEntry {
 export const RUN_VALUE_OPTIONS = [
   '-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint', '--name', '--restart',
   '--log-opt', '--stop-timeout', '--stop-signal', '--network', '--net', '-p', '--publish', '--dns', '--dns-search', '--dns-option',
-  '--add-host', '--pull', '--platform', '--tls-verify',
+  '--add-host', '-v', '--volume', '--mount', '--tmpfs', '--pull', '--platform', '--tls-verify',
 ]
 
 export const commands: CommandEntry[] = [
@@ -37,6 +37,7 @@ export const commands: CommandEntry[] = [
   { name: 'wait', describe: 'Wait for containers to stop, print exit codes', load: () => import('./wait.js') },
   { name: 'exec', describe: 'Run a command in a running container', valueOptions: ['-e', '--env', '-u', '--user', '-w', '--workdir'], load: () => import('./exec.js') },
   { name: 'logs', describe: 'Show the output of a detached container', load: () => import('./logs.js') },
+  { name: 'volume', describe: 'Manage named volumes (create, ls, inspect, rm, prune)', load: () => import('./volume.js') },
   { name: 'port', describe: 'List the published ports of a container', load: () => import('./port.js') },
   { name: 'top', describe: 'Show the processes of a running container', load: () => import('./top.js') },
   { name: 'diff', describe: "Show a container's file changes since its image", load: () => import('./diff.js') },

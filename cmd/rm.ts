@@ -4,14 +4,18 @@ import type { CommandSpec } from './cli.js'
 interface RmArgs {
   containers: string[]
   force: boolean
+  volumes: boolean
 }
 
 const spec: CommandSpec<RmArgs> = {
-  usage: 'rm [-f] CONTAINER [CONTAINER...]',
+  usage: 'rm [-f] [-v] CONTAINER [CONTAINER...]',
   describe: 'Remove containers',
   positionals: ['containers...'],
   required: 1,
-  options: [{ name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'Kill running containers first' }],
+  options: [
+    { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'Kill running containers first' },
+    { name: 'volumes', alias: 'v', type: 'boolean', default: false, describe: 'Remove their anonymous volumes too' },
+  ],
   handler: async (argv) => {
     const { findContainer } = await import('../core/containers.js')
     const { openStore } = await import('../core/store.js')
@@ -31,6 +35,11 @@ const spec: CommandSpec<RmArgs> = {
     for (const id of await removeContainers(store, targets, argv.force)) {
       const c = targets.find((t) => t.id === id)!
       process.stdout.write(`${argv.containers.includes(c.name) ? c.name : id}\n`)
+    }
+    if (argv.volumes) {
+      const { getVolume, removeVolumes } = await import('../core/volumes.js')
+      const anonymous = targets.flatMap((c) => c.mounts.filter((m) => m.Anonymous && m.Name && getVolume(store, m.Name)).map((m) => m.Name!))
+      await removeVolumes(store, anonymous, () => [])
     }
   },
 }

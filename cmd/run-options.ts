@@ -32,6 +32,9 @@ export interface CreateArgs {
   'dns-search': string[]
   'dns-option': string[]
   'add-host': string[]
+  volume: string[]
+  mount: string[]
+  tmpfs: string[]
   pull: string
   platform?: string
   'tls-verify': string
@@ -62,6 +65,9 @@ export const createOptions: OptionSpec[] = [
   { name: 'dns-search', type: 'string', array: true, placeholder: 'DOMAIN', describe: 'DNS search domain' },
   { name: 'dns-option', type: 'string', array: true, placeholder: 'OPTION', describe: 'resolv.conf option' },
   { name: 'add-host', type: 'string', array: true, placeholder: 'NAME:IP', describe: 'Add a line to /etc/hosts' },
+  { name: 'volume', alias: 'v', type: 'string', array: true, placeholder: '[SRC:]DST[:ro]', describe: 'Bind a host path (/path or ./path) or a named volume; DST alone: an anonymous volume' },
+  { name: 'mount', type: 'string', array: true, placeholder: 'type=bind|volume|tmpfs,...', describe: 'Mount with key=value options (source, target, readonly, tmpfs-size, tmpfs-mode)' },
+  { name: 'tmpfs', type: 'string', array: true, placeholder: 'PATH[:OPTS]', describe: 'Mount a tmpfs (size=, mode=, ro, noexec)' },
   { name: 'pull', type: 'string', default: 'missing', placeholder: 'always|missing|never', describe: 'Pull the image before running' },
   { name: 'platform', type: 'string', placeholder: 'OS/ARCH', describe: 'Platform to pull' },
   { name: 'tls-verify', type: 'string', default: 'true', placeholder: 'BOOL', describe: 'Require verified HTTPS when pulling' },
@@ -108,6 +114,9 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     logMaxBytes = parseSize(value)
   }
   const { parseRestart } = await import('../core/container-create.js')
+  const { checkTargets, parseMount, parseTmpfs, parseVolume } = await import('../core/mount-spec.js')
+  const mountRequests = [...argv.volume.map((v) => parseVolume(v)), ...argv.mount.map((m) => parseMount(m)), ...argv.tmpfs.map(parseTmpfs)]
+  checkTargets(mountRequests)
   return {
     image: argv.image,
     args: argv.containerCommand,
@@ -126,6 +135,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     logMaxBytes,
     stopTimeout: argv['stop-timeout'],
     stopSignal: argv['stop-signal'],
+    mountRequests,
     net: {
       network: argv.network ?? (argv as unknown as { net?: string }).net,
       publish: argv.publish,

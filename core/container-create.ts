@@ -15,7 +15,10 @@ import { mark } from './trace.js'
 import { containerDir, type ContainerRecord } from './containers.js'
 import { processStartTime, writeFileAtomic } from './lock.js'
 import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
-import type { MountOp, NetworkPlan } from './plan.js'
+import type { NetworkPlan } from './plan.js'
+import type { MountRequest } from './mount-spec.js'
+import { resolveMounts } from './mount-resolve.js'
+import { volumePath } from './volumes.js'
 import { planNetwork, type NetworkOptions } from './network-setup.js'
 import { pastaArgs, slirpArgs } from './network.js'
 import { findExecutable } from './probe-tools.js'
@@ -37,9 +40,8 @@ export interface CreateOptions extends RunOptions {
   logMaxBytes?: number
   stopTimeout?: number
   stopSignal?: string
-  /** bind, volume and tmpfs mounts, resolved (see core/mount-spec.ts) */
-  mounts?: MountOp[]
-  mountInfo?: ContainerRecord['mounts']
+  /** -v, --mount, --tmpfs (see core/mount-spec.ts) */
+  mountRequests?: MountRequest[]
   /** --network, -p, -P, --dns*, --add-host */
   net?: NetworkOptions
 }
@@ -161,6 +163,9 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       }
     }
 
+    const mounts = resolveMounts(store, opts.mountRequests ?? [])
+    // --rm takes the container's anonymous volumes with it (the waiter removes them too)
+    const anonymous = mounts.info.filter((m) => m.Anonymous).map((m) => volumePath(store, m.Name!))
     const plan = planLaunch({
       config,
       options: { ...opts, hostname },
@@ -180,8 +185,8 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       netns: net.mode === 'host' ? 'host' : typeof net.mode === 'object' ? 'join' : 'own',
       network: net.mode === 'host' ? undefined : network,
       hostEnv: process.env,
-      cleanup: opts.rm ? [dir] : undefined,
-      extraMounts: opts.mounts,
+      cleanup: opts.rm ? [dir, ...anonymous] : undefined,
+      extraMounts: mounts.ops,
       readOnly: opts.readOnly,
     })
     if (opts.init) plan.process.init = true
@@ -213,7 +218,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         LogMaxBytes: opts.logMaxBytes ?? 10 * 1024 * 1024,
         StopTimeout: opts.stopTimeout ?? 10,
       },
-      mounts: opts.mountInfo ?? [],
+      mounts: mounts.info,
       network: net.settings,
       driver: 'overlay',
     }

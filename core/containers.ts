@@ -17,6 +17,7 @@ import { SkiffError } from './errors.js'
 import { processStartTime, writeFileAtomic } from './lock.js'
 import type { LaunchPlan } from './plan.js'
 import type { NetworkSettings } from './network-setup.js'
+import type { MountInfo } from './mount-resolve.js'
 import type { Store } from './store.js'
 
 export interface ContainerRecord {
@@ -50,7 +51,7 @@ export interface ContainerRecord {
     LogMaxBytes: number
     StopTimeout: number
   }
-  mounts: { Type: string; Source: string; Destination: string; RW: boolean; Name?: string }[]
+  mounts: MountInfo[]
   /** driver that made the root filesystem */
   driver: string
   network: NetworkSettings

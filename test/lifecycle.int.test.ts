@@ -1,6 +1,6 @@
 // Detached containers for real: run -d, ps, logs, exec, stop/start, kill, rm, names, restart
 // policies, --init, --read-only, and state that survives kill -9 of the supervisor or the CLI.
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -267,6 +267,40 @@ life('top lists the container\'s processes; diff its changes since the image', a
   const top = sb.run(['top', 'changer'])
   assert.match(top.stdout, /^UID\s+PID\s+PPID\s+STAT\s+CMD\n\d+\s+(\d+)\s+\d+\s+\S+\s+sleep 60\n$/)
   assert.is(Number(/\n\d+\s+(\d+)/.exec(top.stdout)![1]), inspect('changer').State.Pid)
+  assertAllGone([])
+})
+
+life('volumes: a named volume outlives its container; binds (ro), tmpfs, anonymous volumes go with --rm and rm -v', async () => {
+  if (!ready('volumes')) return
+  load(sb)
+  const host = join(sb.home, 'shared')
+  mkdirSync(host)
+  writeFileSync(join(host, 'f'), 'from-host\n')
+  const first = sb.run(['run', '--name', 'writer', '-v', 'keep:/data', '-v', `${host}:/h:ro`, '--tmpfs', '/scratch:size=1m', 'busybox', 'sh', '-c',
+    'cat /h/f; touch /h/x 2>/dev/null || echo ro-ok; echo kept > /data/file; chown 1000:1000 /data/file; touch /scratch/t && echo tmpfs-ok'])
+  assert.is(first.status, 0, first.describe())
+  assert.is(first.stdout, 'from-host\nro-ok\ntmpfs-ok\n')
+  const inUse = sb.run(['volume', 'rm', 'keep'])
+  assert.match(inUse.stderr, /volume keep is in use by container [0-9a-f]{12}/)
+  assert.is(sb.run(['rm', 'writer']).status, 0)
+  // the container is gone; the volume and its file, owned by uid 1000 inside, are not
+  const second = sb.run(['run', '--rm', '-v', 'keep:/data', 'busybox', 'stat', '-c', '%u %n', '/data/file'])
+  assert.is(second.stdout, '1000 /data/file\n', second.describe())
+  assert.equal(JSON.parse(sb.run(['volume', 'ls', '--format', 'json']).stdout).map((v: { Name: string }) => v.Name), ['keep'])
+  assert.is(JSON.parse(sb.run(['volume', 'inspect', 'keep']).stdout)[0].Mountpoint, join(sb.root, 'volumes', 'keep', '_data'))
+
+  // anonymous volumes: removed with --rm, and by rm -v
+  assert.is(sb.run(['run', '--rm', '-v', '/anon', 'busybox', 'touch', '/anon/x']).status, 0)
+  assert.equal(sb.run(['volume', 'ls', '-q']).stdout, 'keep\n')
+  assert.is(sb.run(['run', '--name', 'anon', '-v', '/anon', 'busybox', 'true']).status, 0)
+  assert.is(sb.run(['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean).length, 2)
+  assert.is(sb.run(['rm', '-v', 'anon']).status, 0)
+  assert.equal(sb.run(['volume', 'ls', '-q']).stdout, 'keep\n')
+  // files of mapped ids go too
+  const rm = sb.run(['volume', 'rm', 'keep'])
+  assert.is(rm.status, 0, rm.describe())
+  assert.equal(readdirSync(join(sb.root, 'volumes')), [])
+  assert.match(sb.run(['run', '--rm', '--mount', 'type=bind,source=/no/such/dir,target=/x', 'busybox', 'true']).stderr, /bind source path does not exist: \/no\/such\/dir/)
   assertAllGone([])
 })
 

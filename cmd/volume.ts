@@ -1,0 +1,76 @@
+// skiff volume create [NAME] | ls | inspect NAME... | rm [-f] NAME... | prune
+import { SkiffError } from '../core/errors.js'
+import type { CommandSpec } from './cli.js'
+import { formatTable } from './table.js'
+
+interface VolumeArgs {
+  action: string
+  names: string[]
+  label: string[]
+  quiet: boolean
+  format?: string
+  force: boolean
+}
+
+const spec: CommandSpec<VolumeArgs> = {
+  usage: 'volume create [NAME] [--label K=V] | ls [-q] [--format json] | inspect NAME... | rm [-f] NAME... | prune [-f]',
+  describe: 'Manage named volumes',
+  positionals: ['action', 'names...'],
+  required: 1,
+  options: [
+    { name: 'label', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'create: a label' },
+    { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'ls: names only' },
+    { name: 'format', type: 'string', placeholder: 'json', describe: 'ls: as JSON' },
+    { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'rm: no error for a missing volume; prune: do not ask (skiff never asks)' },
+  ],
+  handler: async (argv) => {
+    const { openStore } = await import('../core/store.js')
+    const { resolvePaths } = await import('../core/paths.js')
+    const vol = await import('../core/volumes.js')
+    const { listContainers } = await import('../core/containers.js')
+    const store = await openStore(resolvePaths())
+    const usedBy = (name: string) => listContainers(store).filter((c) => c.mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.id)
+    switch (argv.action) {
+      case 'create': {
+        if (argv.names.length > 1) throw new SkiffError('E_USAGE', 'volume create takes one name', { hint: 'skiff volume create NAME' })
+        const labels = Object.fromEntries(argv.label.map((l) => [l.slice(0, l.indexOf('=') < 0 ? l.length : l.indexOf('=')), l.includes('=') ? l.slice(l.indexOf('=') + 1) : '']))
+        const { volume } = vol.ensureVolume(store, argv.names[0] ?? '', labels)
+        process.stdout.write(`${volume.Name}\n`)
+        return
+      }
+      case 'ls':
+      case 'list': {
+        const all = vol.listVolumes(store)
+        if (argv.quiet) return void process.stdout.write(all.map((v) => `${v.Name}\n`).join(''))
+        if (argv.format === 'json') return void process.stdout.write(JSON.stringify(all, null, 2) + '\n')
+        process.stdout.write(formatTable([['DRIVER', 'VOLUME NAME'], ...all.map((v) => [v.Driver, v.Name])]))
+        return
+      }
+      case 'inspect': {
+        if (!argv.names.length) throw new SkiffError('E_USAGE', 'volume inspect needs a name', { hint: 'skiff volume inspect NAME' })
+        const out = argv.names.map((n) => {
+          const v = vol.getVolume(store, n)
+          if (!v) throw new SkiffError('E_NO_VOLUME', `no such volume: ${n}`, { hint: '`skiff volume ls` lists volumes' })
+          return v
+        })
+        process.stdout.write(JSON.stringify(out, null, 4) + '\n')
+        return
+      }
+      case 'rm':
+      case 'remove': {
+        if (!argv.names.length) throw new SkiffError('E_USAGE', 'volume rm needs a name', { hint: 'skiff volume rm NAME' })
+        const names = argv.force ? argv.names.filter((n) => vol.getVolume(store, n)) : argv.names
+        for (const n of await vol.removeVolumes(store, names, usedBy)) process.stdout.write(`${n}\n`)
+        return
+      }
+      case 'prune': {
+        const unused = vol.listVolumes(store).filter((v) => usedBy(v.Name).length === 0).map((v) => v.Name)
+        await vol.removeVolumes(store, unused, usedBy)
+        process.stdout.write(unused.length ? `Deleted Volumes:\n${unused.map((n) => `${n}\n`).join('')}` : '')
+        return
+      }
+    }
+    throw new SkiffError('E_USAGE', `unknown volume command ${argv.action}`, { hint: 'create, ls, inspect, rm or prune' })
+  },
+}
+export default spec
