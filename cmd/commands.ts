@@ -37,6 +37,7 @@ export const commands: CommandEntry[] = [
   { name: 'wait', describe: 'Wait for containers to stop, print exit codes', load: () => import('./wait.js') },
   { name: 'exec', describe: 'Run a command in a running container', valueOptions: ['-e', '--env', '-u', '--user', '-w', '--workdir'], load: () => import('./exec.js') },
   { name: 'logs', describe: 'Show the output of a detached container', load: () => import('./logs.js') },
+  { name: 'cp', describe: 'Copy files between a container and the host', load: () => import('./cp.js') },
   { name: 'volume', describe: 'Manage named volumes (create, ls, inspect, rm, prune)', load: () => import('./volume.js') },
   { name: 'port', describe: 'List the published ports of a container', load: () => import('./port.js') },
   { name: 'top', describe: 'Show the processes of a running container', load: () => import('./top.js') },

@@ -16,6 +16,10 @@ export interface LaunchOptions {
   stdio?: ['inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore']
   /** bytes written to the container's stdin when stdio[0] is 'pipe' */
   input?: string | Buffer
+  /** a stream piped to the container's stdin instead (stdio[0] 'pipe') */
+  inputStream?: NodeJS.ReadableStream
+  /** the container's stdout as a stream (stdio[1] 'pipe'), instead of collecting it */
+  onStdout?: (stdout: Readable) => void
   /** called once the container's first process exists (host pid) */
   onStart?: (pid: number) => void
   /**
@@ -79,11 +83,13 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
     stream.on('data', (c: Buffer) => chunks.push(c))
     return () => Buffer.concat(chunks).toString('utf8')
   }
-  const stdout = collect(child.stdout)
+  if (options.onStdout && child.stdout) options.onStdout(child.stdout)
+  const stdout = options.onStdout ? () => undefined : collect(child.stdout)
   const stderr = collect(child.stderr)
   if (child.stdin) {
     child.stdin.on('error', () => {})
-    child.stdin.end(options.input ?? '')
+    if (options.inputStream) options.inputStream.pipe(child.stdin)
+    else child.stdin.end(options.input ?? '')
   }
 
   const forward = (sig: NodeJS.Signals) => {

@@ -93,6 +93,11 @@ export interface ProcessPlan {
   capabilities: CapabilityPlan
   /** --init: the shim stays as pid 1, reaps orphans and forwards signals to the command */
   init?: boolean
+  /**
+   * args name one of the shim's own builtins instead of a program (skiff cp): ["tar-out", PATH,
+   * NAME, "follow"?] writes a tar of PATH to stdout; ["tar-in", DEST, "keep-owner"?] reads one
+   */
+  builtin?: boolean
 }
 
 /**

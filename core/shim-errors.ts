@@ -34,6 +34,11 @@ export function shimErrorToSkiffError(e: ShimError, plan: LaunchPlan): SkiffErro
   const name = errnoNames.get(e.errno) ?? ''
   const where = e.path ? ` ${e.path}` : ''
   const what = `${e.op}${where}: ${describeErrno(e.errno)}${e.detail ? `: ${e.detail.trim()}` : ''}`
+  if (e.op.startsWith('tar-')) {
+    return new SkiffError('E_CP', `cannot copy ${e.path ?? ''} in the container: ${describeErrno(e.errno)}${e.detail ? `: ${e.detail.trim()}` : ''}`, {
+      hint: name === 'ENOENT' ? 'check the path inside the container (skiff exec CONTAINER ls -l DIR)' : 'check the path and its permissions inside the container',
+    })
+  }
   switch (e.op) {
     case 'exec':
       if (name === 'ENOENT') {

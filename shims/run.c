@@ -440,6 +440,11 @@ static void become_process(int ptysock, const sigset_t *oldmask)
 	}
 	char **argv = json_strv(json_get(proc, "args"));
 	char **envp = json_strv(json_get(proc, "env"));
+	if (json_bool(proc, "builtin")) {
+		// skiff cp: the shim's own tar code, in the container's mount namespace
+		reset_signals(oldmask);
+		_exit(tar_builtin(argv));
+	}
 	if (json_bool(proc, "init"))
 		run_as_init(argv, envp, oldmask);
 	reset_signals(oldmask);

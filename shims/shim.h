@@ -36,6 +36,8 @@ void json_escape(char *out, size_t cap, const char *s);
 void trace_mark(const char *what);
 
 int fsops_main(int argc, char **argv);
+// tar.c: the builtins of `skiff cp` (tar-out, tar-in), argv as in the process plan
+int tar_builtin(char **argv);
 int run_main(void);
 int exec_main(void);
 

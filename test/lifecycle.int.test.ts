@@ -1,10 +1,12 @@
 // Detached containers for real: run -d, ps, logs, exec, stop/start, kill, rm, names, restart
 // policies, --init, --read-only, and state that survives kill -9 of the supervisor or the CLI.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { layerTar } from './fixtures/image.js'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { busyboxArchive, need, probe, useSandbox, type Sandbox } from './helpers/env.js'
+import { busyboxArchive, need, probe, skiffBin, useSandbox, type Sandbox } from './helpers/env.js'
 
 const life = suite('lifecycle')
 const sb = useSandbox(life)
@@ -301,6 +303,64 @@ life('volumes: a named volume outlives its container; binds (ro), tmpfs, anonymo
   assert.is(rm.status, 0, rm.describe())
   assert.equal(readdirSync(join(sb.root, 'volumes')), [])
   assert.match(sb.run(['run', '--rm', '--mount', 'type=bind,source=/no/such/dir,target=/x', 'busybox', 'true']).stderr, /bind source path does not exist: \/no\/such\/dir/)
+  assertAllGone([])
+})
+
+life('cp both ways, running and stopped, tar streams; symlinks in the container never lead to the host', async () => {
+  if (!ready('cp')) return
+  load(sb)
+  const src = join(sb.home, 'src')
+  mkdirSync(join(src, 'sub'), { recursive: true })
+  writeFileSync(join(src, 'a'), 'one\n')
+  writeFileSync(join(src, 'sub', 'b'), 'two\n')
+  symlinkSync('a', join(src, 'l'))
+  const secret = join(sb.home, 'host-secret')
+  writeFileSync(secret, 'host-only\n')
+  assert.is(sb.run(['run', '-d', '--name', 'box', 'busybox', 'sh', '-c', `ln -s / /tmp/root; ln -s ${secret} /tmp/leak; ln -s /etc /tmp/etc; exec sleep 60`]).status, 0)
+  await sleep(200)
+
+  // in: a directory into an existing one, owned by the container's root; a file under a new name
+  assert.is(sb.run(['cp', src, 'box:/tmp/']).status, 0)
+  assert.is(sb.run(['exec', 'box', 'sh', '-c', 'cat /tmp/src/a /tmp/src/sub/b; readlink /tmp/src/l; stat -c %u /tmp/src/a']).stdout, 'one\ntwo\na\n0\n')
+  assert.is(sb.run(['cp', join(src, 'a'), 'box:/tmp/renamed']).status, 0)
+  assert.is(sb.run(['exec', 'box', 'cat', '/tmp/renamed']).stdout, 'one\n')
+  // through a symlink in the container: it resolves in the container (its /etc), never the host's
+  assert.is(sb.run(['cp', join(src, 'a'), 'box:/tmp/etc/copied']).status, 0)
+  assert.is(sb.run(['exec', 'box', 'cat', '/etc/copied']).stdout, 'one\n')
+  assert.not.ok(existsSync('/etc/copied'))
+
+  // out: a directory under a new name, belonging to the user; a file
+  const out = join(sb.home, 'out')
+  assert.is(sb.run(['cp', 'box:/tmp/src', out]).status, 0)
+  assert.is(readFileSync(join(out, 'sub', 'b'), 'utf8'), 'two\n')
+  assert.is(readlinkSync(join(out, 'l')), 'a')
+  assert.is(statSync(join(out, 'a')).uid, process.getuid!())
+  // a link to a host path is a path in the container there: no such file, not the host's secret
+  const leak = sb.run(['cp', '-L', 'box:/tmp/leak', join(sb.home, 'leaked')])
+  assert.is.not(leak.status, 0)
+  assert.match(leak.stderr, /No such file|ENOENT|no such file/i)
+  assert.not.ok(existsSync(join(sb.home, 'leaked')))
+  const viaRoot = sb.run(['cp', `box:/tmp/root${secret}`, join(sb.home, 'leaked2')])
+  assert.is.not(viaRoot.status, 0)
+
+  // a hostile archive on stdin: ../ and absolute names are skipped, the rest lands
+  const evil = layerTar([
+    { type: 'file', path: '../../escape', raw: true, content: 'x\n' },
+    { type: 'file', path: '/abs-escape', raw: true, content: 'y\n' },
+    { type: 'file', path: 'ok', content: 'fine\n' },
+  ])
+  const stream = sb.run(['cp', '-', 'box:/tmp'], { input: evil })
+  assert.is(stream.status, 0, stream.describe())
+  assert.match(stream.stderr, /skipped \.\.\/\.\.\/escape/)
+  assert.is(sb.run(['exec', 'box', 'sh', '-c', 'cat /tmp/ok; ls /escape /abs-escape /tmp/abs-escape 2>&1 | grep -c "No such"']).stdout, 'fine\n3\n')
+
+  // a stopped container: its root filesystem is mounted for the copy
+  assert.is(sb.run(['stop', '-t', '0', 'box']).status, 0)
+  assert.is(sb.run(['cp', join(src, 'sub', 'b'), 'box:/stopped-copy']).status, 0)
+  const tarOut = spawnSync(skiffBin, ['cp', 'box:/stopped-copy', '-'], { env: sb.env(), encoding: 'buffer' })
+  assert.is(tarOut.status, 0, String(tarOut.stderr))
+  assert.match(tarOut.stdout.toString('latin1'), /^stopped-copy\0/)
+  assert.match(tarOut.stdout.toString('latin1'), /two\n/)
   assertAllGone([])
 })
 
