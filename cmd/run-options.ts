@@ -35,6 +35,7 @@ export interface CreateArgs {
   volume: string[]
   mount: string[]
   tmpfs: string[]
+  'storage-driver'?: string
   pull: string
   platform?: string
   'tls-verify': string
@@ -68,6 +69,7 @@ export const createOptions: OptionSpec[] = [
   { name: 'volume', alias: 'v', type: 'string', array: true, placeholder: '[SRC:]DST[:ro]', describe: 'Bind a host path (/path or ./path) or a named volume; DST alone: an anonymous volume' },
   { name: 'mount', type: 'string', array: true, placeholder: 'type=bind|volume|tmpfs,...', describe: 'Mount with key=value options (source, target, readonly, tmpfs-size, tmpfs-mode)' },
   { name: 'tmpfs', type: 'string', array: true, placeholder: 'PATH[:OPTS]', describe: 'Mount a tmpfs (size=, mode=, ro, noexec)' },
+  { name: 'storage-driver', type: 'string', placeholder: 'DRIVER', describe: 'overlay, fuse-overlayfs or copy (default: SKIFF_STORAGE_DRIVER, storage.conf, else the best that works)' },
   { name: 'pull', type: 'string', default: 'missing', placeholder: 'always|missing|never', describe: 'Pull the image before running' },
   { name: 'platform', type: 'string', placeholder: 'OS/ARCH', describe: 'Platform to pull' },
   { name: 'tls-verify', type: 'string', default: 'true', placeholder: 'BOOL', describe: 'Require verified HTTPS when pulling' },
@@ -136,6 +138,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     stopTimeout: argv['stop-timeout'],
     stopSignal: argv['stop-signal'],
     mountRequests,
+    storageDriver: argv['storage-driver'],
     net: {
       network: argv.network ?? (argv as unknown as { net?: string }).net,
       publish: argv.publish,

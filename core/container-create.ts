@@ -1,9 +1,10 @@
 // skiff create (and the first half of run): image + options → a container record, its directory
 // and its name. Nothing runs yet. Does I/O (store, files).
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { dirname, join } from 'node:path'
+import { chooseDriver, probeOverlay, requestedDriver, rootfsPlan, type Driver } from './storage-driver.js'
 import { hostIdMap } from './identity.js'
 import { readImageFile } from './image-files.js'
 import { resolveUser } from './passwd.js'
@@ -44,6 +45,8 @@ export interface CreateOptions extends RunOptions {
   mountRequests?: MountRequest[]
   /** --network, -p, -P, --dns*, --add-host */
   net?: NetworkOptions
+  /** --storage-driver */
+  storageDriver?: string
 }
 
 /** Docker's --restart: no | on-failure[:N] | always | unless-stopped */
@@ -97,6 +100,22 @@ function pastaBinary(path: string): string {
     if (existsSync(avx2) && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return avx2
   } catch {}
   return path
+}
+
+/** The storage driver for a new container, and the program fuse-overlayfs needs. */
+async function pickDriver(store: Store, flag: string | undefined): Promise<{ driver: Driver; reason: string; fuseOverlayfs?: string }> {
+  const requested = requestedDriver(flag)
+  const fuseOverlayfs = findExecutable('fuse-overlayfs')
+  // the probe runs once per kernel (cached in the store); a configured driver needs none
+  const overlay = requested ? undefined : await probeOverlay(store.root, join(store.root, 'tmp'))
+  let devFuse = false
+  if (!requested && overlay && !overlay.works && fuseOverlayfs) {
+    try {
+      closeSync(openSync('/dev/fuse', 'r+'))
+      devFuse = true
+    } catch {}
+  }
+  return { ...chooseDriver({ requested, overlay, fuseOverlayfs, devFuse }), fuseOverlayfs }
 }
 
 /** slirp4netns's API socket: a unix socket path must stay under 108 bytes. */
@@ -166,21 +185,20 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     const mounts = resolveMounts(store, opts.mountRequests ?? [])
     // --rm takes the container's anonymous volumes with it (the waiter removes them too)
     const anonymous = mounts.info.filter((m) => m.Anonymous).map((m) => volumePath(store, m.Name!))
+    const driver = await pickDriver(store, opts.storageDriver)
+    if (driver.driver === 'copy') {
+      // the copying driver: the image's layers copied into the container's own directory once
+      const { runSelfInUserns } = await import('./in-userns.js')
+      const layers = [...layerDirs].reverse().map((d) => dirname(d))
+      await runSelfInUserns(['__storage'], JSON.stringify([{ op: 'materialize', layers, dest: join(staging, 'rootfs') }]))
+    }
     const plan = planLaunch({
       config,
       options: { ...opts, hostname },
       id,
       user,
       idmap,
-      rootfs: {
-        kind: 'overlay',
-        layersDir,
-        lowerdirs: layerDirs.map((d) => relative(layersDir, d)),
-        upperdir: join(dir, 'upper'),
-        workdir: join(dir, 'work'),
-        target: join(dir, 'merged'),
-        options: ['userxattr'],
-      },
+      rootfs: rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs),
       etcFiles: { hosts, hostname: hostnameFile, resolv },
       netns: net.mode === 'host' ? 'host' : typeof net.mode === 'object' ? 'join' : 'own',
       network: net.mode === 'host' ? undefined : network,
@@ -220,7 +238,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       },
       mounts: mounts.info,
       network: net.settings,
-      driver: 'overlay',
+      driver: driver.driver,
     }
     // a --rm container's record lives as long as its process: it need not survive a crash
     writeFileAtomic(join(staging, 'container.json'), JSON.stringify(record), 0o644, !opts.rm)

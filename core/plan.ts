@@ -65,6 +65,11 @@ export type RootfsPlan =
   | { kind: 'overlay'; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; options: string[] }
   /** an existing directory bind-mounted as the root */
   | { kind: 'bind'; source: string; target: string; readonly: boolean }
+  /**
+   * `program` (fuse-overlayfs) run by the waiter in a mount namespace of its own, with lower dirs
+   * relative to `layersDir` (its working directory), mounting on `target` before init exists
+   */
+  | { kind: 'fuse-overlayfs'; program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string }
 
 /** Capability sets, as capability numbers (see core/capabilities.ts). */
 export interface CapabilityPlan {

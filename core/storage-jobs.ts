@@ -5,10 +5,13 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path'
 import { SkiffError } from './errors.js'
 import { unpackLayer } from './layer-unpack.js'
+import { materializeLayers } from './rootfs-copy.js'
 
 export type StorageJob =
   | { op: 'unpack'; blob: string; diffID: string; dest: string; staging: string }
   | { op: 'remove'; path: string }
+  /** the copying driver: `layers` (layer dirs, base first) copied into `dest` */
+  | { op: 'materialize'; layers: string[]; dest: string }
 
 export interface StorageResult {
   diffID?: string
@@ -43,6 +46,11 @@ export async function runStorageJobs(jobs: StorageJob[]): Promise<StorageResult[
   const idLimit = root ? mappedIdLimit(readFileSync('/proc/self/uid_map', 'utf8'), readFileSync('/proc/self/gid_map', 'utf8')) : 0
   const results: StorageResult[] = []
   for (const job of jobs) {
+    if (job.op === 'materialize') {
+      materializeLayers(job.layers, job.dest)
+      results.push({})
+      continue
+    }
     if (job.op === 'remove') {
       rmSync(job.path, { recursive: true, force: true })
       results.push({})

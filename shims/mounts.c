@@ -278,6 +278,8 @@ static void mount_rootfs(const struct json *rootfs)
 			die_errno("mount-rootfs", source, errno);
 		if (json_bool(rootfs, "readonly") && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target), NULL) < 0)
 			die_errno("mount-rootfs", target, errno);
+	} else if (!strcmp(kind, "fuse-overlayfs")) {
+		// mounted already, by the waiter (fuse.c), in the namespace this one was copied from
 	} else {
 		die_detail("plan", kind, EINVAL, "unknown rootfs kind");
 	}

@@ -665,6 +665,7 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 		}
 	}
 	restore_terminal();
+	fuse_unmount_rootfs();
 	cleanup_paths();
 	char msg[128];
 	if (WIFSIGNALED(status)) {
@@ -853,6 +854,8 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 	}
 	if (network_ready_fd < 0)
 		close(syncfd[1]);
+	// before the pid namespace: the fuse daemon is the waiter's child, not the container's
+	fuse_mount_rootfs(plan, oldmask);
 	if (json_has_string(json_get(plan, "namespaces"), "pid") && unshare(CLONE_NEWPID) < 0)
 		die_errno("unshare-pid", NULL, errno);
 

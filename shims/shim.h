@@ -52,5 +52,8 @@ void net_start_helper(const struct json *plan, pid_t target, const sigset_t *old
 void net_stop_helper(void);
 pid_t net_helper_pid(void);
 void net_helper_reaped(void);
+// fuse.c: the fuse-overlayfs root filesystem, mounted by the waiter
+void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask);
+void fuse_unmount_rootfs(void);
 
 #endif
