@@ -1,5 +1,6 @@
 // skiff info [--format json]: what this machine supports for rootless containers, with fixes.
-import { realpathSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import type { ProbeItem, Status, UsernsTrialResult } from '../core/host-probe.js'
 import type { LaunchPlan } from '../core/plan.js'
 import type { CommandSpec } from './cli.js'
@@ -107,6 +108,18 @@ async function tryUsernsWithShim(): Promise<UsernsTrialResult> {
   return seen
 }
 
+/** What createContainer would choose now (the overlay probe runs, cached per kernel in the store). */
+async function storageDriver(): Promise<{ driver: string; reason: string }> {
+  const { chooseDriver, probeOverlay, requestedDriver } = await import('../core/storage-driver.js')
+  const { findExecutable, deviceAccess } = await import('../core/probe-tools.js')
+  const { resolvePaths } = await import('../core/paths.js')
+  const requested = requestedDriver(undefined)
+  const storage = resolvePaths().storage
+  // without a store yet, the probe works in /tmp and nothing is cached
+  const overlay = requested ? undefined : await probeOverlay(storage, existsSync(storage) ? `${storage}/tmp` : tmpdir())
+  return chooseDriver({ requested, overlay, fuseOverlayfs: findExecutable('fuse-overlayfs'), devFuse: deviceAccess('/dev/fuse').usable })
+}
+
 /** Where the AppArmor profile must let the shim in: its own path unless it is the cached copy. */
 async function shimForProfile(): Promise<string | undefined> {
   const { isSingleExecutable, shimPath } = await import('../core/shim-binary.js')
@@ -129,7 +142,7 @@ const spec: CommandSpec<InfoArgs> = {
       throw new SkiffError('E_USAGE', `unknown --format ${JSON.stringify(argv.format)}`, { hint: 'use --format json, or no --format for text' })
     }
     const { probeHost } = await import('../core/host-probe.js')
-    const items = await probeHost({ tryUserns: tryUsernsWithShim, shimForProfile: await shimForProfile() })
+    const items = await probeHost({ tryUserns: tryUsernsWithShim, shimForProfile: await shimForProfile(), storageDriver })
     const version = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'
     process.stdout.write(argv.format === 'json' ? renderJson(version, items) : renderText(version, items))
   },

@@ -8,7 +8,7 @@ import { existsSync, realpathSync } from 'node:fs'
 import { release, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { gatherCgroups, judgeCgroups } from './probe-cgroup.js'
-import { gatherDir, gatherRuntime, gatherUnionFs, judgeCache, judgeDevFuse, judgeFuseOverlayfs, judgeOverlay, judgeRuntime, judgeStorage, skiffDirs } from './probe-fs.js'
+import { gatherDir, gatherRuntime, gatherUnionFs, judgeCache, judgeDevFuse, judgeFuseOverlayfs, judgeOverlay, judgeRuntime, judgeStorage, judgeStorageDriver, skiffDirs } from './probe-fs.js'
 import { gatherIdFacts, judgeHelpers, judgeIdMapping, judgeSubids } from './probe-idmap.js'
 import { apparmorTargets, judgeKernel, judgeUserns, readUsernsKnobs, type TryUserns, type UsernsTrial } from './probe-kernel.js'
 import { readMountinfo } from './probe-mounts.js'
@@ -30,6 +30,14 @@ export interface ProbeOptions {
    * cache's shim-* (where the single executable writes it).
    */
   shimForProfile?: string
+  /** The storage driver containers would get now, and why (runs the overlay probe); or rejects. */
+  storageDriver?: () => Promise<{ driver: string; reason: string }>
+}
+
+/** The storage item, with why the default storage was moved to this node. */
+function withNote(item: ProbeItem, note: string | undefined): ProbeItem {
+  if (!note) return item
+  return { ...item, status: item.status === 'ok' ? 'warning' : item.status, value: `${item.value}; ${note}`, fix: item.fix ?? 'export SKIFF_ROOT=/a/local/disk/skiff to keep them where you choose', details: { ...item.details, note } }
 }
 
 /** The facts every probe shares, read once. */
@@ -101,12 +109,13 @@ export async function probeHost(opts: ProbeOptions = {}): Promise<ProbeItem[]> {
     guard('storage', 'storage', 'storage', async () => {
       const union = await gatherUnionFs(ctx)
       return [
-        judgeStorage(gatherDir(dirs.storage, ctx.mounts), ctx),
+        withNote(judgeStorage(gatherDir(dirs.storage, ctx.mounts), ctx), dirs.storageNote),
         judgeRuntime(gatherRuntime(dirs.runtime, ctx), ctx),
         judgeCache(gatherDir(dirs.cache, ctx.mounts), ctx),
         judgeOverlay(union, ctx),
         judgeFuseOverlayfs(union, ctx),
         judgeDevFuse(union, ctx),
+        ...(opts.storageDriver ? [await judgeStorageDriver(opts.storageDriver)] : []),
       ]
     }),
     guard('network', 'network', 'network', async () => {

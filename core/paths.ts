@@ -1,10 +1,13 @@
 // Where skiff keeps things: storage, runtime state, cache. Reads the environment only.
 //
-// Storage: $SKIFF_ROOT, else $XDG_DATA_HOME/skiff, else ~/.local/share/skiff.
+// Storage: $SKIFF_ROOT, else $XDG_DATA_HOME/skiff, else ~/.local/share/skiff — unless that is on
+//          a network filesystem (NFS, Lustre, GPFS, ...), where overlay upper directories fail
+//          and layers strain shared servers: then $TMPDIR/skiff-$UID/storage, node-local (as
+//          podman-hpc does), and `storageNote` says why.
 // Runtime: $SKIFF_RUNROOT, else $XDG_RUNTIME_DIR/skiff when that directory is ours, else
 //          $TMPDIR/skiff-run-$UID (a wrong XDG_RUNTIME_DIR after su/sudo is common).
 // Cache:   $XDG_CACHE_HOME/skiff, else ~/.cache/skiff (the extracted shim lives here).
-import { statSync } from 'node:fs'
+import { statSync, statfsSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -12,6 +15,25 @@ export interface SkiffPaths {
   storage: string
   runtime: string
   cache: string
+  /** set when the default storage was moved off a network filesystem */
+  storageNote?: string
+}
+
+/** statfs magic numbers of network and cluster filesystems (linux/magic.h and their sources). */
+const NETWORK_FS: Record<number, string> = {
+  0x6969: 'NFS', 0x0bd00bd0: 'Lustre', 0x47504653: 'GPFS', 0xff534d42: 'CIFS', 0xfe534d42: 'SMB', 0x00c36400: 'CephFS',
+  0x01161970: 'GFS2', 0x7461636f: 'OCFS2', 0x19830326: 'BeeGFS', 0xaad7aaea: 'PanFS', 0x5346414f: 'AFS',
+}
+
+/** The network filesystem `path` (or its nearest existing parent) is on, if any. */
+export function networkFsOf(path: string, statfs: (p: string) => { type: number } = statfsSync): string | undefined {
+  for (let p = path; ; p = p.slice(0, p.lastIndexOf('/')) || '/') {
+    try {
+      return NETWORK_FS[statfs(p).type >>> 0]
+    } catch {
+      if (p === '/') return undefined
+    }
+  }
 }
 
 function home(env: NodeJS.ProcessEnv): string {
@@ -28,13 +50,19 @@ function ownedBy(dir: string, uid: number): boolean {
   }
 }
 
-export function resolvePaths(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): SkiffPaths {
-  const storage = env.SKIFF_ROOT || join(env.XDG_DATA_HOME || join(home(env), '.local', 'share'), 'skiff')
+export function resolvePaths(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0, statfs?: (p: string) => { type: number }): SkiffPaths {
+  let storage = env.SKIFF_ROOT || join(env.XDG_DATA_HOME || join(home(env), '.local', 'share'), 'skiff')
+  let storageNote: string | undefined
+  const network = env.SKIFF_ROOT ? undefined : networkFsOf(storage, statfs)
+  if (network) {
+    storageNote = `${storage} is on ${network}, where overlay upper directories fail: images and containers are kept on this node instead (set SKIFF_ROOT to choose)`
+    storage = join(env.TMPDIR || tmpdir(), `skiff-${uid}`, 'storage')
+  }
   let runtime = env.SKIFF_RUNROOT
   if (!runtime) {
     const xdg = env.XDG_RUNTIME_DIR
     runtime = xdg && ownedBy(xdg, uid) ? join(xdg, 'skiff') : join(env.TMPDIR || tmpdir(), `skiff-run-${uid}`)
   }
   const cache = join(env.XDG_CACHE_HOME || join(home(env), '.cache'), 'skiff')
-  return { storage, runtime, cache }
+  return { storage, runtime, cache, ...(storageNote ? { storageNote } : {}) }
 }

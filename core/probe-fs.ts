@@ -242,6 +242,25 @@ export function judgeDevFuse(u: Pick<UnionFsFacts, 'devFuse' | 'fuseOverlayfs'>,
 }
 
 /** The directories skiff uses, resolved as every command resolves them. */
-export function skiffDirs(ctx: Pick<HostContext, 'env' | 'uid'>): { storage: string; runtime: string; cache: string } {
+export function skiffDirs(ctx: Pick<HostContext, 'env' | 'uid'>): { storage: string; runtime: string; cache: string; storageNote?: string } {
   return resolvePaths(ctx.env, ctx.uid)
+}
+
+/** The driver new containers get, and why; a configured driver that cannot work is an error. */
+export async function judgeStorageDriver(choose: () => Promise<{ driver: string; reason: string }>): Promise<ProbeItem> {
+  const base = { id: 'storageDriver', name: 'storage driver', section: 'storage' as const }
+  try {
+    const c = await choose()
+    const status = c.driver === 'copy' ? 'warning' : 'ok'
+    return {
+      ...base,
+      status,
+      value: `${c.driver} (${c.reason})`,
+      fix: status === 'warning' ? 'install fuse-overlayfs (sudo apt install fuse-overlayfs) for containers that start without copying their image' : undefined,
+      details: { driver: c.driver, reason: c.reason },
+    }
+  } catch (err) {
+    const e = err as Error & { hint?: string }
+    return { ...base, status: 'error', value: e.message, fix: e.hint, details: { driver: null, reason: e.message } }
+  }
 }
