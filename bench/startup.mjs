@@ -21,6 +21,9 @@ const { work, asUserArgv, controllers } = ws
 const skiff = `${work}/skiff`
 const cases = [
   ['skiff', `${skiff} run --rm busybox true`],
+  ['skiff --network=none', `${skiff} run --rm --network=none busybox true`],
+  ['skiff --storage-driver=fuse-overlayfs', `${skiff} run --rm --storage-driver=fuse-overlayfs busybox true`],
+  ['skiff --storage-driver=copy', `${skiff} run --rm --storage-driver=copy busybox true`],
   ['podman --network=none', 'podman run --rm --network=none skiff-bench-busybox true'],
   ['podman (default network)', 'podman run --rm skiff-bench-busybox true'],
   ['crun run (bundle)', `crun --cgroup-manager=disabled run -b ${work}/bundle skiff-bench`],
@@ -64,8 +67,10 @@ runs, the tools interleaved in one run. Image: busybox built from Debian's busyb
 ${rows.join('\n')}
 
 Every tool ran in a private mount namespace where ${controllers} reads empty: crun 1.8 refuses
-this hybrid cgroup host otherwise (it lists hugetlb). skiff's network here is loopback only (user-mode networking arrives with its own issue), so the
-fair podman figure is \`--network=none\`.
+this hybrid cgroup host otherwise (it lists hugetlb). skiff's default network is pasta (podman 4.3's is
+slirp4netns): compare \`skiff\` with \`podman (default network)\`, and the \`--network=none\` rows with each other. The
+storage-driver rows give the same run with fuse-overlayfs and with the copying driver (which copies the image's 2 MB for
+every container).
 
 ${failed.length ? `Could not run here (left out): ${failed.map(([n, e]) => `${n}: \`${e}\``).join('; ')}. The anchors measured\nearlier on this kind of machine (../shared/DESIGN.md): podman run --rm busybox true 103 ms, --network=none 96 ms.\n` : ''}
 Commands:
