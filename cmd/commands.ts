@@ -38,6 +38,7 @@ export const commands: CommandEntry[] = [
   { name: 'exec', describe: 'Run a command in a running container', valueOptions: ['-e', '--env', '-u', '--user', '-w', '--workdir'], load: () => import('./exec.js') },
   { name: 'logs', describe: 'Show the output of a detached container', load: () => import('./logs.js') },
   { name: 'cp', describe: 'Copy files between a container and the host', load: () => import('./cp.js') },
+  { name: 'export', describe: "Write a container's filesystem as a tar archive", load: () => import('./export.js') },
   { name: 'volume', describe: 'Manage named volumes (create, ls, inspect, rm, prune)', load: () => import('./volume.js') },
   { name: 'port', describe: 'List the published ports of a container', load: () => import('./port.js') },
   { name: 'top', describe: 'Show the processes of a running container', load: () => import('./top.js') },

@@ -141,3 +141,15 @@ export async function copyToContainer(store: Store, rec: ContainerRecord, src: s
 function cpFailed(stderr: string | undefined): SkiffError {
   return new SkiffError('E_CP', `copy failed${stderr?.trim() ? `: ${stderr.trim()}` : ''}`, { hint: 'check the paths in the container (skiff exec CONTAINER ls -l PATH)' })
 }
+
+/** skiff export: the container's root filesystem, as the container sees it, as one tar. */
+export async function exportContainer(store: Store, rec: ContainerRecord, out: NodeJS.WritableStream): Promise<void> {
+  let done: Promise<unknown> = Promise.resolve()
+  const onStdout = (stdout: Readable) => {
+    done = pipeline(stdout, out as NodeJS.WritableStream, { end: out !== process.stdout }).catch((err: Error) => err)
+  }
+  const result = await launch(planFor(store, rec, builtinProcess(['tar-out', '/', '.', 'one-file-system'], false)), { stdio: ['ignore', 'pipe', 'pipe'], onStdout })
+  const failed = await done
+  if (result.status !== 0) throw cpFailed(result.stderr)
+  if (failed instanceof Error) throw new SkiffError('E_EXPORT', `cannot write the archive: ${failed.message}`, { hint: 'check the output file and the free space' })
+}

@@ -1,7 +1,7 @@
 // skiff create (and the first half of run): image + options → a container record, its directory
 // and its name. Nothing runs yet. Does I/O (store, files).
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { chooseDriver, probeOverlay, requestedDriver, rootfsPlan, type Driver } from './storage-driver.js'
@@ -77,6 +77,20 @@ async function imageFor(store: Store, opts: CreateOptions): Promise<ImageRecord>
   }
 }
 
+/** Remove a tree of the user's own files, some of whose directories may have no permissions (overlay's work/work). */
+function removeOwnTree(path: string): void {
+  const open = (p: string) => {
+    const st = lstatSync(p, { throwIfNoEntry: false })
+    if (!st?.isDirectory()) return
+    try {
+      chmodSync(p, 0o700)
+      for (const n of readdirSync(p)) open(join(p, n))
+    } catch {}
+  }
+  open(path)
+  rmSync(path, { recursive: true, force: true })
+}
+
 /**
  * A container directory is made in tmp/ as "create-<pid>-<id>" and renamed into containers/ with
  * its record inside, so a create killed halfway leaves no container without a record. This removes
@@ -85,8 +99,9 @@ async function imageFor(store: Store, opts: CreateOptions): Promise<ImageRecord>
 export function sweepStaleCreates(store: Store): void {
   const tmp = join(store.root, 'tmp')
   for (const name of readdirSync(tmp)) {
-    const pid = Number(/^create-(\d+)-/.exec(name)?.[1])
-    if (pid && pid !== process.pid && !processStartTime(pid)) rmSync(join(tmp, name), { recursive: true, force: true })
+    // a create, or the overlay probe of one, whose process is gone
+    const pid = Number(/^(?:create|probe)-(\d+)-/.exec(name)?.[1])
+    if (pid && pid !== process.pid && !processStartTime(pid)) removeOwnTree(join(tmp, name))
   }
 }
 

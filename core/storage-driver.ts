@@ -1,7 +1,7 @@
 // Storage drivers for containers' root filesystems: kernel overlayfs in the user namespace, else
 // fuse-overlayfs, else a copy. The choice (pure) and its reason; the one-time probe of the kernel's
 // overlay (cached per kernel); the root filesystem plan of each driver. Does I/O where marked.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { release } from 'node:os'
 import { join, relative } from 'node:path'
 import { SkiffError } from './errors.js'
@@ -102,6 +102,10 @@ export async function probeOverlay(storage: string, tmp: string): Promise<Overla
   } catch (err) {
     result = { kernel: release(), works: false, error: (err as Error).message }
   } finally {
+    // overlay leaves work/work with mode 0: open it up first
+    try {
+      chmodSync(join(dir, 'work', 'work'), 0o700)
+    } catch {}
     rmSync(dir, { recursive: true, force: true })
   }
   try {

@@ -125,6 +125,10 @@ struct seen {
 };
 static struct seen *seen_files;
 
+/* export: stay on the root's filesystem (no /proc, /sys, /dev or volumes); their mount points stay, empty */
+static int one_fs;
+static dev_t root_dev;
+
 static void put_entry(int dirfd, const char *entry, const char *name, int follow)
 {
 	struct stat st;
@@ -162,6 +166,8 @@ static void put_entry(int dirfd, const char *entry, const char *name, int follow
 		char dirname_[4200];
 		snprintf(dirname_, sizeof(dirname_), "%s/", name);
 		header(dirname_, &st, '5', NULL, 0);
+		if (one_fs && st.st_dev != root_dev)
+			return;
 		int fd = openat(dirfd, entry, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 		if (fd < 0)
 			die_errno("tar-open", name, errno);
@@ -219,6 +225,7 @@ static int tar_out(const char *path, const char *name, int follow)
 			die_errno("tar-open", path, errno);
 		struct stat st;
 		fstat(fd, &st);
+		root_dev = st.st_dev;
 		header("./", &st, '5', NULL, 0);
 		DIR *d = fdopendir(fd);
 		struct dirent *e;
@@ -529,8 +536,10 @@ static int tar_in(const char *dest, int keep_owner)
 /* The builtin named by the process plan's args: ["tar-out", PATH, NAME, follow?] or ["tar-in", DEST, keep-owner?]. */
 int tar_builtin(char **argv)
 {
-	if (argv[0] && !strcmp(argv[0], "tar-out") && argv[1] && argv[2])
+	if (argv[0] && !strcmp(argv[0], "tar-out") && argv[1] && argv[2]) {
+		one_fs = argv[3] && !strcmp(argv[3], "one-file-system");
 		return tar_out(argv[1], argv[2], argv[3] && !strcmp(argv[3], "follow"));
+	}
 	if (argv[0] && !strcmp(argv[0], "tar-in") && argv[1])
 		return tar_in(argv[1], argv[2] && !strcmp(argv[2], "keep-owner"));
 	die_detail("plan", NULL, EINVAL, "unknown builtin");

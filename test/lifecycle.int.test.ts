@@ -361,6 +361,13 @@ life('cp both ways, running and stopped, tar streams; symlinks in the container 
   assert.is(tarOut.status, 0, String(tarOut.stderr))
   assert.match(tarOut.stdout.toString('latin1'), /^stopped-copy\0/)
   assert.match(tarOut.stdout.toString('latin1'), /two\n/)
+  // export: the whole root filesystem, without what is mounted on it (/proc, /dev, volumes)
+  assert.is(sb.run(['start', 'box']).status, 0)
+  const exported = join(sb.home, 'box.tar')
+  assert.is(sb.run(['export', '-o', exported, 'box']).status, 0)
+  const names = spawnSync('tar', ['-tf', exported], { encoding: 'utf8' }).stdout.split('\n')
+  for (const n of ['./stopped-copy', './tmp/src/sub/b', './bin/busybox', './proc/']) assert.ok(names.includes(n), n)
+  assert.not.ok(names.some((n) => n.startsWith('./proc/self') || n.startsWith('./dev/pts/')), 'nothing under /proc or /dev/pts')
   assertAllGone([])
 })
 

@@ -1,0 +1,25 @@
+// skiff export [-o FILE] CONTAINER: the container's whole filesystem as a tar archive.
+import { createWriteStream } from 'node:fs'
+import { SkiffError } from '../core/errors.js'
+import type { CommandSpec } from './cli.js'
+
+const spec: CommandSpec<{ container: string; output?: string }> = {
+  usage: 'export [-o FILE] CONTAINER',
+  describe: "Write a container's filesystem as a tar archive",
+  positionals: ['container'],
+  required: 1,
+  options: [{ name: 'output', alias: 'o', type: 'string', placeholder: 'FILE', describe: 'Write to FILE instead of stdout' }],
+  handler: async (argv) => {
+    const { openStore } = await import('../core/store.js')
+    const { resolvePaths } = await import('../core/paths.js')
+    const { findContainer } = await import('../core/containers.js')
+    const { exportContainer } = await import('../core/container-cp.js')
+    if (!argv.output && process.stdout.isTTY) {
+      throw new SkiffError('E_USAGE', 'refusing to write a tar archive to a terminal', { hint: 'use -o FILE, or redirect: skiff export CONTAINER > fs.tar' })
+    }
+    const store = await openStore(resolvePaths())
+    const out = argv.output ? createWriteStream(argv.output) : process.stdout
+    await exportContainer(store, findContainer(store, argv.container), out)
+  },
+}
+export default spec
