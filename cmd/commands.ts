@@ -36,6 +36,7 @@ export const commands: CommandEntry[] = [
   { name: 'kill', describe: 'Send a signal to containers', load: () => import('./kill.js') },
   { name: 'wait', describe: 'Wait for containers to stop, print exit codes', load: () => import('./wait.js') },
   { name: 'exec', describe: 'Run a command in a running container', valueOptions: ['-e', '--env', '-u', '--user', '-w', '--workdir'], load: () => import('./exec.js') },
+  { name: 'attach', describe: "Attach to a detached container's terminal", load: () => import('./attach.js') },
   { name: 'logs', describe: 'Show the output of a detached container', load: () => import('./logs.js') },
   { name: 'cp', describe: 'Copy files between a container and the host', load: () => import('./cp.js') },
   { name: 'export', describe: "Write a container's filesystem as a tar archive", load: () => import('./export.js') },

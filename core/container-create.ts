@@ -133,10 +133,10 @@ async function pickDriver(store: Store, flag: string | undefined): Promise<{ dri
   return { ...chooseDriver({ requested, overlay, fuseOverlayfs, devFuse }), fuseOverlayfs }
 }
 
-/** slirp4netns's API socket: a unix socket path must stay under 108 bytes. */
-function slirpSocket(runtime: string, id: string): string {
-  const path = join(runtime, `slirp-${id.slice(0, 12)}.sock`)
-  return path.length < 100 ? path : join(tmpdir(), `skiff-slirp-${id.slice(0, 12)}.sock`)
+/** A unix socket of the container (a path must stay under 108 bytes): slirp4netns's API, attach. */
+function shortSocket(runtime: string, kind: string, id: string): string {
+  const path = join(runtime, `${kind}-${id.slice(0, 12)}.sock`)
+  return path.length < 100 ? path : join(tmpdir(), `skiff-${kind}-${id.slice(0, 12)}.sock`)
 }
 
 export async function createContainer(opts: CreateOptions): Promise<{ store: Store; record: ContainerRecord }> {
@@ -187,7 +187,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
     if (net.mode === 'pasta') network.helper = { kind: 'pasta', path: pastaBinary(findExecutable('pasta')!), args: pastaArgs(net.settings.ports) }
     if (net.mode === 'slirp4netns') {
-      const apiSocket = net.settings.ports.length ? slirpSocket(paths.runtime, id) : undefined
+      const apiSocket = net.settings.ports.length ? shortSocket(paths.runtime, 'slirp', id) : undefined
       network.helper = {
         kind: 'slirp4netns',
         path: findExecutable('slirp4netns')!,
@@ -254,6 +254,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       mounts: mounts.info,
       network: net.settings,
       driver: driver.driver,
+      ...(opts.tty ? { attachSocket: shortSocket(paths.runtime, 'attach', id) } : {}),
     }
     // a --rm container's record lives as long as its process: it need not survive a crash
     writeFileAtomic(join(staging, 'container.json'), JSON.stringify(record), 0o644, !opts.rm)

@@ -72,9 +72,11 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         detach,
         log: detach ? { path: join(dir, 'ctr.log'), maxBytes: rec.hostConfig.LogMaxBytes } : undefined,
         restart: detach ? { policy: rec.hostConfig.RestartPolicy.Name, maxRetries: rec.hostConfig.RestartPolicy.MaximumRetryCount } : undefined,
+        attachSocket: detach ? rec.attachSocket : undefined,
       },
     }
     await prepareNetwork(store, rec, plan)
+    if (detach && rec.attachSocket) mkdirSync(dirname(rec.attachSocket), { recursive: true, mode: 0o700 })
     const decision = hostIdMap()
     plan.idmap = decision.plan
     warnIdMapOnce(decision)

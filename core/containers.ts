@@ -54,6 +54,8 @@ export interface ContainerRecord {
   mounts: MountInfo[]
   /** driver that made the root filesystem */
   driver: string
+  /** where a detached container with a terminal serves `skiff attach` */
+  attachSocket?: string
   network: NetworkSettings
 }
 

@@ -116,6 +116,8 @@ export interface SupervisorPlan {
   /** the log file (CRI format lines, see shims/README.md), renamed to PATH.1 past maxBytes */
   log?: { path: string; maxBytes: number }
   restart?: { policy: 'no' | 'on-failure' | 'always' | 'unless-stopped'; maxRetries: number }
+  /** detached with a terminal: the waiter serves `skiff attach` on this unix socket */
+  attachSocket?: string
 }
 
 export interface LaunchPlan {

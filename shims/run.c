@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -582,6 +583,78 @@ static void cleanup_paths(void)
 	}
 }
 
+/* What the supervisor section of the plan says (all off when there is none). */
+static struct {
+	const char *dir;   // state.json and exit.json go here; NULL: no state
+	int detach;        // outlive skiff, log the container's output
+	int round;         // 1 for the first start, +1 for every restart
+	char start_time[32]; // the supervisor's start time (/proc/PID/stat field 22)
+} sup;
+
+/* ---- attach: `skiff attach` to a detached container's terminal ---------------------------------- */
+
+/*
+ * The waiter listens on the plan's supervisor.attachSocket. Output of the terminal goes to the
+ * client as it is; the client sends frames: 'd' LEN16 DATA (input) or 'r' 4 ROWS16 COLS16 (size).
+ */
+static int attach_listen(void)
+{
+	const char *path = json_str(json_get(plan, "supervisor"), "attachSocket");
+	if (!path)
+		return -1;
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	unlink(path);
+	mode_t old = umask(077);
+	int ok = s >= 0 && bind(s, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(s, 4) == 0;
+	umask(old);
+	if (!ok) {
+		if (s >= 0)
+			close(s);
+		return -1; // no attach then; the container runs anyway
+	}
+	return s;
+}
+
+static unsigned char frame[65536 + 3];
+static size_t frame_len;
+
+static void attach_reset(void)
+{
+	frame_len = 0;
+}
+
+/* Read what the client sent; act on every whole frame. -1: the client is gone. */
+static int attach_read(int client, int master, int input)
+{
+	ssize_t n = read(client, frame + frame_len, sizeof(frame) - frame_len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	frame_len += (size_t)n;
+	size_t at = 0;
+	while (frame_len - at >= 3) {
+		size_t len = ((size_t)frame[at + 1] << 8) | frame[at + 2];
+		if (frame_len - at < 3 + len)
+			break;
+		const unsigned char *data = frame + at + 3;
+		if (frame[at] == 'd' && input && master >= 0) {
+			write_all(master, (const char *)data, len);
+		} else if (frame[at] == 'r' && len == 4 && master >= 0) {
+			struct winsize ws = { 0 };
+			ws.ws_row = (unsigned short)((data[0] << 8) | data[1]);
+			ws.ws_col = (unsigned short)((data[2] << 8) | data[3]);
+			ioctl(master, TIOCSWINSZ, &ws);
+		}
+		at += 3 + len;
+	}
+	memmove(frame, frame + at, frame_len - at);
+	frame_len -= at;
+	return 0;
+}
+
 /* Signals with a meaning of their own to the supervisor and the waiter (see README.md). */
 #define SIG_KILL_CONTAINER 64 /* SIGRTMAX: SIGKILL the container's pid 1 (a signal skiff cannot forward) */
 
@@ -607,17 +680,22 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 	}
 	close(ptysock);
 
-	int in_open = terminal && json_bool(proc, "stdin") && master >= 0;
+	// Detached, the terminal's input comes from `skiff attach` clients, never from our stdin.
+	int in_open = terminal && json_bool(proc, "stdin") && master >= 0 && !sup.detach;
+	int listener = terminal && master >= 0 && sup.detach ? attach_listen() : -1;
+	int client = -1;
 	int status = 0, done = 0;
 	char buf[65536];
 	while (!done || master >= 0) {
-		struct pollfd fds[3] = { { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
+		struct pollfd fds[5] = { { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 }, { listener, POLLIN, 0 }, { client, POLLIN, 0 } };
 		if (done) {
 			// init is gone: drain what it wrote, then stop (EIO when the slave is closed)
 			fds[0].fd = -1;
 			fds[2].fd = -1;
+			fds[3].fd = -1;
+			fds[4].fd = -1;
 		}
-		int r = poll(fds, 3, done ? 100 : -1);
+		int r = poll(fds, 5, done ? 100 : -1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0 && done)
@@ -641,8 +719,28 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 				}
 			}
 		}
+		if (fds[3].revents & POLLIN) {
+			// one client at a time: a new attach takes over from the old one
+			int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (c >= 0) {
+				if (client >= 0)
+					close(client);
+				client = c;
+				attach_reset();
+			}
+		}
+		if (client >= 0 && (fds[4].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (attach_read(client, master, json_bool(proc, "stdin")) < 0) {
+				close(client);
+				client = -1;
+			}
+		}
 		if (master >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			ssize_t n = read(master, buf, sizeof(buf));
+			if (n > 0 && client >= 0 && write(client, buf, (size_t)n) < 0 && errno != EAGAIN) {
+				close(client);
+				client = -1;
+			}
 			if (n > 0)
 				write_all(1, buf, (size_t)n);
 			else if (n < 0 && errno == EINTR)
@@ -665,6 +763,10 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 		}
 	}
 	restore_terminal();
+	if (client >= 0)
+		close(client);
+	if (listener >= 0)
+		unlink(json_str(json_get(plan, "supervisor"), "attachSocket"));
 	fuse_unmount_rootfs();
 	cleanup_paths();
 	char msg[128];
@@ -680,13 +782,6 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 
 /* ---- supervisor state: files in the container's directory ------------------------------------- */
 
-/* What the supervisor section of the plan says (all off when there is none). */
-static struct {
-	const char *dir;   // state.json and exit.json go here; NULL: no state
-	int detach;        // outlive skiff, log the container's output
-	int round;         // 1 for the first start, +1 for every restart
-	char start_time[32]; // the supervisor's start time (/proc/PID/stat field 22)
-} sup;
 
 static void now_rfc3339(char *out, size_t cap)
 {

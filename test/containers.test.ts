@@ -7,6 +7,7 @@ import { parseSignal } from '../core/container-stop.js'
 import { parseLogLine, parseSince, selectEntries } from '../core/container-logs.js'
 import { createValueOptions, parseSize } from '../cmd/run-options.js'
 import { RUN_VALUE_OPTIONS } from '../cmd/commands.js'
+import { frame, inputFrames, sizeFrame } from '../core/container-attach.js'
 
 const t = suite('containers')
 
@@ -81,6 +82,18 @@ t('sizes and the value options of run/create', () => {
   assert.throws(() => parseSize('ten'), /cannot read the size/)
   // main.ts splits the container's command off with this list: it must match the options
   assert.equal([...RUN_VALUE_OPTIONS].sort(), [...createValueOptions].sort())
+})
+
+t('attach frames; Ctrl-P Ctrl-Q detaches, a lone Ctrl-P is input', () => {
+  assert.equal([...frame('d', Buffer.from('hi'))], [0x64, 0, 2, 0x68, 0x69])
+  assert.equal([...sizeFrame(30, 100)], [0x72, 0, 4, 0, 30, 0, 100])
+  const state = { sawCtrlP: false }
+  const a = inputFrames(Buffer.from('ls\x10'), state)
+  assert.equal([a.detached, a.frames.length], [false, 1])
+  const b = inputFrames(Buffer.from('\x11'), state)
+  assert.is(b.detached, true, 'split across reads')
+  const c = inputFrames(Buffer.from('ab\x10\x11cd'), { sawCtrlP: false })
+  assert.equal([c.detached, c.frames.map((f) => f.subarray(3).toString())], [true, ['ab']])
 })
 
 t.run()

@@ -371,4 +371,26 @@ life('cp both ways, running and stopped, tar streams; symlinks in the container 
   assertAllGone([])
 })
 
+life('attach to a detached terminal: input, output, window size; Ctrl-P Ctrl-Q detaches; the exit status comes back', async () => {
+  if (!need('attach', probe.skiff(), probe.rootless(), probe.busybox(), probe.python())) return
+  load(sb)
+  assert.is(sb.run(['run', '-dit', '--name', 'term', 'busybox', 'sh']).status, 0)
+  await sleep(300)
+  assert.is(inspect('term').State.Status, 'running', 'sh with a terminal keeps running detached')
+  const first = await sb.pty(['attach', 'term'], [
+    { send: 'echo sum-$((20+22)); stty size\r' },
+    // Node's raw mode keeps the terminal's output processing: \r\r\n is what a terminal shows as \r\n
+    { expect: /sum-42\r+\n30 100\r+\n/ },
+    { send: '\x10\x11' },
+  ], { rows: 30, cols: 100 })
+  assert.is(first.error, null, first.output)
+  assert.is(first.status, 0, first.output)
+  assert.is(inspect('term').State.Status, 'running', 'detached, not stopped')
+  const second = await sb.pty(['attach', 'term'], [{ send: 'exit 3\r' }])
+  assert.is(second.status, 3, second.output)
+  assert.match(sb.run(['logs', 'term']).stdout, /sum-42/)
+  assert.match(sb.run(['attach', 'term']).stderr, /container term is not running/)
+  assertAllGone([])
+})
+
 life.run()
