@@ -64,6 +64,16 @@ export function staleStaging(store: Store): string[] {
     .map((name) => join(dir, name))
 }
 
+/** What users should know about unpacked layers: device nodes skipped, owners squashed. */
+export function unpackWarnings(results: StorageResult[]): string[] {
+  const warnings: string[] = []
+  const devices = results.reduce((n, r) => n + (r.skippedDevices ?? 0), 0)
+  const squashed = results.reduce((n, r) => n + (r.squashedOwners ?? 0), 0)
+  if (devices) warnings.push(`skipped ${devices} device node(s) or fifo(s) in the image: a rootless container cannot create them (bind them with -v if needed)`)
+  if (squashed) warnings.push(`${squashed} file(s) belong to ids this user namespace cannot map; they now belong to root. Fix: give your user a subordinate id range (see \`skiff info\`)`)
+  return warnings
+}
+
 /** Put blobs in place (moving them when they are our own staging copies) and unpack layers. */
 export async function storeImages(store: Store, images: ArchiveImage[], movable: boolean): Promise<string[]> {
   const place = (file: string, digest: string) => {
@@ -89,11 +99,7 @@ export async function storeImages(store: Store, images: ArchiveImage[], movable:
   const warnings: string[] = []
   if (jobs.length > 0) {
     const { stdout } = await runSelfInUserns(['__storage'], JSON.stringify(jobs))
-    const results = JSON.parse(stdout || '[]') as StorageResult[]
-    const devices = results.reduce((n, r) => n + (r.skippedDevices ?? 0), 0)
-    const squashed = results.reduce((n, r) => n + (r.squashedOwners ?? 0), 0)
-    if (devices) warnings.push(`skipped ${devices} device node(s) or fifo(s) in the image: a rootless container cannot create them (bind them with -v if needed)`)
-    if (squashed) warnings.push(`${squashed} file(s) belong to ids this user namespace cannot map; they now belong to root. Fix: give your user a subordinate id range (see \`skiff info\`)`)
+    warnings.push(...unpackWarnings(JSON.parse(stdout || '[]') as StorageResult[]))
   }
   const now = new Date().toISOString()
   for (const img of images) {

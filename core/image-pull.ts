@@ -7,18 +7,21 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { arch } from 'node:os'
 import { join } from 'node:path'
-import { Transform } from 'node:stream'
+import { PassThrough, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ArchiveImage, ArchiveLayer } from './archive.js'
 import { digestHex, sha256 } from './digest.js'
 import { withLock } from './lock.js'
+import { mark } from './trace.js'
 import type { PullProgress } from './pull-progress.js'
 import { SkiffError } from './errors.js'
-import { storeImages } from './image-load.js'
+import { storeImages, unpackWarnings } from './image-load.js'
+import { runSelfInUserns } from './in-userns.js'
+import type { StorageResult } from './storage-jobs.js'
 import { resolvePaths } from './paths.js'
 import { formatReference, parseReference } from './reference.js'
 import { RegistryClient } from './registry.js'
-import { blobPath, openStore, type OciImageConfig, type Store } from './store.js'
+import { blobPath, hasLayer, layerDir, openStore, type OciImageConfig, type Store } from './store.js'
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -65,12 +68,12 @@ async function fetchJson(client: RegistryClient, path: string, accept: string[],
  * retry after a reset, or the next `skiff pull`) asks only for the rest with a Range request.
  * A lock per blob keeps two pulls from writing the same partial file.
  */
-async function download(client: RegistryClient, store: Store, d: Descriptor, file: string, onBytes: (n: number) => void = () => {}): Promise<void> {
+async function download(client: RegistryClient, store: Store, d: Descriptor, file: string, onBytes: (n: number) => void = () => {}, feed?: Feed): Promise<void> {
   const partial = join(store.root, 'tmp', `partial-${digestHex(d.digest)}`)
   await withLock(`${partial}.lock`, async () => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await fetchRest(client, d, partial, onBytes)
+        await fetchRest(client, d, partial, onBytes, feed)
         break
       } catch (err) {
         if (err instanceof SkiffError || attempt >= 3) {
@@ -86,8 +89,26 @@ async function download(client: RegistryClient, store: Store, d: Descriptor, fil
   })
 }
 
+/**
+ * The blob's bytes passed on to an unpacker as they arrive. `fed` counts what it has had, so a
+ * resumed or restarted download gives it each byte once: bytes of an earlier attempt come from
+ * the partial file, bytes it already had are skipped.
+ */
+export interface Feed {
+  sink: Writable
+  fed: number
+}
+
+async function feedFrom(feed: Feed, chunk: Buffer, offset: number): Promise<void> {
+  const end = offset + chunk.length
+  if (end <= feed.fed) return
+  const part = offset >= feed.fed ? chunk : chunk.subarray(feed.fed - offset)
+  feed.fed = end
+  if (!feed.sink.write(part)) await new Promise<void>((resolve) => feed.sink.once('drain', resolve))
+}
+
 /** Append what `partial` lacks of blob `d`, then check the whole file against the digest. */
-async function fetchRest(client: RegistryClient, d: Descriptor, partial: string, onBytes: (n: number) => void): Promise<void> {
+async function fetchRest(client: RegistryClient, d: Descriptor, partial: string, onBytes: (n: number) => void, feed?: Feed): Promise<void> {
   let hash = createHash('sha256')
   let have = 0
   if (existsSync(partial)) {
@@ -108,20 +129,25 @@ async function fetchRest(client: RegistryClient, d: Descriptor, partial: string,
       have = 0
     }
     const flags = have > 0 ? 'a' : 'w'
+    if (feed && feed.fed < have) {
+      // what an earlier attempt wrote, and the unpacker has not had yet
+      for await (const chunk of createReadStream(partial, { start: feed.fed, end: have - 1 })) await feedFrom(feed, chunk as Buffer, feed.fed)
+    }
     await pipeline(res.body, tapInto(hash, (n) => {
       have += n
       onBytes(n)
-    }), createWriteStream(partial, { flags, mode: 0o600 }))
+    }, feed ? (chunk) => feedFrom(feed, chunk, have - chunk.length) : undefined), createWriteStream(partial, { flags, mode: 0o600 }))
   }
   verify(d, `sha256:${hash.digest('hex')}`, have, partial)
 }
 
-function tapInto(hash: ReturnType<typeof createHash>, count: (n: number) => void): Transform {
+function tapInto(hash: ReturnType<typeof createHash>, count: (n: number) => void, pass?: (chunk: Buffer) => Promise<void>): Transform {
   return new Transform({
     transform(chunk: Buffer, _e, done) {
       hash.update(chunk)
       count(chunk.length)
-      done(null, chunk)
+      if (!pass) return done(null, chunk)
+      pass(chunk).then(() => done(null, chunk), done)
     },
   })
 }
@@ -198,6 +224,7 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
   }
   const layers: ArchiveLayer[] = []
   const todo: (() => Promise<void>)[] = []
+  const streaming = new Map<string, Promise<StorageResult | undefined>>()
   for (const [i, l] of layerDescs.entries()) {
     const stored = blobPath(store, l.digest)
     const file = existsSync(stored) ? stored : stage('layer')
@@ -208,8 +235,18 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
     }
     const id = l.digest.slice(7, 19)
     opts.progress.start(id, l.size)
+    const diffID = diffIDs[i]!
     todo.push(async () => {
-      await download(client, store, l, file, (n) => opts.progress.advance(id, n))
+      // unpacked while it downloads, unless stored already (or being unpacked for this image)
+      const unpack = hasLayer(store, diffID) || streaming.has(diffID) ? undefined : streamUnpack(store, diffID)
+      if (unpack) streaming.set(diffID, unpack.done)
+      try {
+        await download(client, store, l, file, (n) => opts.progress.advance(id, n), unpack?.feed)
+        unpack?.feed.sink.end()
+      } catch (err) {
+        unpack?.feed.sink.destroy(err as Error)
+        throw err
+      }
       opts.progress.done(id, `Download complete (${l.size} bytes)`)
     })
   }
@@ -221,8 +258,30 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
     if (running.size >= 3) await Promise.race(running)
   }
   await Promise.all(running)
+  // A streamed unpack that failed (or could not start) is done again from the stored blob below,
+  // where its error, if it is one, is reported.
+  const streamed = (await Promise.all(streaming.values())).filter((r): r is StorageResult => !!r)
   opts.progress.finish()
   const image: ArchiveImage = { configDigest: configDesc.digest, config, configFile, layers, names: [name], manifestDigest: ctx.manifestDigest }
-  const warnings = await storeImages(store, [image], true)
+  const warnings = [...unpackWarnings(streamed), ...(await storeImages(store, [image], true))]
   return { id: image.configDigest, name, warnings }
+}
+
+/**
+ * A storage worker in the user namespace that unpacks one layer from its stdin, fed by the
+ * download. Its diffID is checked before the layer is put in place, and the download's digest
+ * before its stdin ends: nothing unverified is ever used.
+ */
+function streamUnpack(store: Store, diffID: string): { feed: Feed; done: Promise<StorageResult | undefined> } {
+  const sink = new PassThrough({ highWaterMark: 1 << 20 })
+  const job = { op: 'unpack', blob: '-', diffID, dest: layerDir(store, diffID), staging: join(store.root, 'tmp', `layer-${process.pid}-${randomBytes(6).toString('hex')}`) }
+  const done = runSelfInUserns(['__storage', '--job', JSON.stringify(job)], sink).then(
+    (r) => (JSON.parse(r.stdout || '[]') as StorageResult[])[0],
+    (err: Error) => {
+      sink.resume() // nobody reads it any more: let the download go on
+      mark(`streamed unpack of ${diffID.slice(7, 19)} failed (unpacked after the download instead): ${err.message}`)
+      return undefined
+    },
+  )
+  return { feed: { sink, fed: 0 }, done }
 }

@@ -12,7 +12,7 @@ export function selfCommand(): string[] {
   return isSingleExecutable() ? [process.execPath] : [process.execPath, process.argv[1]!]
 }
 
-export async function runSelfInUserns(args: string[], input: string, opts: { env?: Record<string, string> } = {}): Promise<{ stdout: string }> {
+export async function runSelfInUserns(args: string[], input: string | NodeJS.ReadableStream, opts: { env?: Record<string, string> } = {}): Promise<{ stdout: string }> {
   let decision = hostIdMap()
   const all = capabilityNumbers(['ALL'])
   const env: Record<string, string> = {}
@@ -40,11 +40,12 @@ export async function runSelfInUserns(args: string[], input: string, opts: { env
   warnIdMapOnce(decision)
   let result
   try {
-    result = await launch(planFor(decision.plan), { stdio: ['pipe', 'pipe', 'pipe'], input })
+    result = await launch(planFor(decision.plan), { stdio: ['pipe', 'pipe', 'pipe'], ...(typeof input === 'string' ? { input } : { inputStream: input }) })
   } catch (err) {
     if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
     decision = fallbackIdMap((err as SkiffError).message)
     warnIdMapOnce(decision)
+    if (typeof input !== 'string') throw err // a stream cannot be read twice
     result = await launch(planFor(decision.plan), { stdio: ['pipe', 'pipe', 'pipe'], input })
   }
   if (result.status !== 0) {

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, readSync, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, chmodSync, chownSync, constants } from 'node:fs'
 import { join } from 'node:path'
-import { Transform } from 'node:stream'
+import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { Parser, type ReadEntry } from 'tar'
@@ -61,14 +61,49 @@ export function isZstd(head: Buffer): boolean {
   return head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528
 }
 
-/** Unpack the layer file `blob` into the (new, empty) directory `dest`. */
-export async function unpackLayer(blob: string, dest: string, opts: UnpackOptions): Promise<UnpackResult> {
-  const head = Buffer.alloc(4)
-  const fd = openSync(blob, 'r')
-  try {
-    readSync(fd, head, 0, 4, 0)
-  } finally {
-    closeSync(fd)
+/** The first `n` bytes of a stream, put back so the stream still starts with them. */
+async function peek(stream: Readable, n: number): Promise<Buffer> {
+  for (;;) {
+    const chunk = stream.read(n) as Buffer | null
+    if (chunk) {
+      stream.unshift(chunk)
+      return chunk
+    }
+    if (stream.readableEnded) {
+      const rest = (stream.read() as Buffer | null) ?? Buffer.alloc(0)
+      if (rest.length) stream.unshift(rest)
+      return rest
+    }
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        stream.off('readable', done)
+        stream.off('end', done)
+        stream.off('error', fail)
+        resolve()
+      }
+      const fail = (err: Error) => reject(err)
+      stream.once('readable', done)
+      stream.once('end', done)
+      stream.once('error', fail)
+    })
+  }
+}
+
+/**
+ * Unpack the layer file `blob` — or a stream of it, as it is downloaded — into the (new, empty)
+ * directory `dest`. The caller checks the returned diffID before it uses `dest`.
+ */
+export async function unpackLayer(blob: string | Readable, dest: string, opts: UnpackOptions): Promise<UnpackResult> {
+  let head: Buffer = Buffer.alloc(4)
+  if (typeof blob === 'string') {
+    const fd = openSync(blob, 'r')
+    try {
+      readSync(fd, head, 0, 4, 0)
+    } finally {
+      closeSync(fd)
+    }
+  } else {
+    head = await peek(blob, 4)
   }
   mkdirSync(dest, { recursive: true, mode: 0o755 })
   const hash = createHash('sha256')
@@ -84,13 +119,13 @@ export async function unpackLayer(blob: string, dest: string, opts: UnpackOption
   try {
     // Big chunks: each read and each inflate step is a round trip to libuv's thread pool, and
     // with the 16/64 KiB defaults those round trips, not the work, dominated (strace: futex).
-    const source = createReadStream(blob, { highWaterMark: 1 << 20 })
+    const source = typeof blob === 'string' ? createReadStream(blob, { highWaterMark: 1 << 20 }) : blob
     if (isGzip(head)) await pipeline(source, createGunzip({ chunkSize: 1 << 20 }), tap, sink)
     else if (isZstd(head)) await pipeline(source, createZstdDecompress(), tap, sink)
     else await pipeline(source, tap, sink)
   } catch (err) {
     if (state.error) throw state.error
-    throw new SkiffError('E_LAYER_READ', `cannot read layer ${blob}: ${(err as Error).message}`, {
+    throw new SkiffError('E_LAYER_READ', `cannot read layer ${typeof blob === 'string' ? blob : 'stream'}: ${(err as Error).message}`, {
       hint: 'the layer is not a valid tar archive (truncated or corrupt); load or pull the image again',
       cause: err,
     })

@@ -8,6 +8,7 @@ import { unpackLayer } from './layer-unpack.js'
 import { materializeLayers } from './rootfs-copy.js'
 
 export type StorageJob =
+  /** blob "-": the layer arrives on stdin as it is downloaded (one such job per worker) */
   | { op: 'unpack'; blob: string; diffID: string; dest: string; staging: string }
   | { op: 'remove'; path: string }
   /** the copying driver: `layers` (layer dirs, base first) copied into `dest` */
@@ -61,7 +62,7 @@ export async function runStorageJobs(jobs: StorageJob[]): Promise<StorageResult[
       continue
     }
     try {
-      const r = await unpackLayer(job.blob, join(job.staging, 'diff'), { preserveOwner: root, idLimit: Math.max(idLimit, 1) })
+      const r = await unpackLayer(job.blob === '-' ? process.stdin : job.blob, join(job.staging, 'diff'), { preserveOwner: root, idLimit: Math.max(idLimit, 1) })
       if (r.diffID !== job.diffID) {
         throw new SkiffError('E_DIFFID', `layer ${job.blob} unpacks to ${r.diffID}, but the image config says ${job.diffID}`, {
           hint: 'the image is damaged (or was altered); load or pull it again from a trusted source',

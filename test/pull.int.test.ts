@@ -2,13 +2,13 @@
 // skopeo, and a proxy of ours in front of it for bearer-token auth and corrupted blobs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { buildImageInfo } from './fixtures/image.js'
+import { buildImageInfo, defaultLayers } from './fixtures/image.js'
 import { need, probe, tempDir, useSandbox } from './helpers/env.js'
 
 const pull = suite('pull')
@@ -267,6 +267,28 @@ pull('a multi-platform index: the host\'s image by default, another with --platf
   assert.is(other.stdout.trim(), arm.configDigest, other.describe())
   const none = await sb.start(['pull', '--platform', 'linux/s390x', `127.0.0.1:${port}/x/multi:1`]).done
   assert.match(none.stderr, /no image for linux\/s390x \(it has: linux\/arm64, linux\/amd64\)/)
+})
+
+pull('a hostile layer from a registry (symlink escape, ../ path) is refused and leaves nothing', async () => {
+  if (!ready('hostile pull')) return
+  await startRegistry()
+  const victim = tempDir('skiff-victim-')
+  for (const [tag, evil] of [
+    ['escape', [{ type: 'symlink' as const, path: 'escape', target: victim }, { type: 'file' as const, path: 'escape/pwned', content: 'x' }]],
+    ['climb', [{ type: 'file' as const, path: '../../../pwned-by-climb', raw: true, content: 'x' }]],
+  ] as const) {
+    const info = buildImageInfo({ format: 'oci-dir', out: join(tempDir(), tag), layers: [...defaultLayers(), [...evil]] })
+    const push = spawnSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${info.path}`, `docker://127.0.0.1:${port}/x/evil:${tag}`], { encoding: 'utf8' })
+    assert.is(push.status, 0, push.stderr)
+    const r = await sb.start(['pull', `127.0.0.1:${port}/x/evil:${tag}`]).done
+    assert.is(r.status, 125, r.describe())
+    assert.match(r.stderr, tag === 'escape' ? /symlink escape/ : /"\.\." component/)
+  }
+  assert.not.ok(existsSync(join(victim, 'pwned')))
+  assert.equal(readdirSync(join(sb.root, 'images')), [])
+  assert.equal(readdirSync(join(sb.root, 'tmp')).filter((f) => !f.endsWith('.lock')), [])
+  // the good layers of those images were stored; the hostile ones were not
+  assert.is(readdirSync(join(sb.root, 'layers')).length, 2)
 })
 
 pull('kill -9 during a pull: the store stays consistent and the next pull resumes', async () => {
