@@ -123,8 +123,9 @@ pull('pull, run, images; a second pull downloads nothing', async () => {
   const r = await sb.start(['pull', name]).done
   assert.is(r.status, 0, r.describe())
   assert.match(r.stdout, new RegExp(`Pulled ${name.replace(/[.]/g, '\\.')}\\n${pushed!.configDigest}\\n`))
-  const run = sb.run(['run', '--rm', name, 'sh', '-c', 'ls /opt/old'])
-  assert.is(run.stdout, 'new\n', run.describe())
+  // the second layer's opaque directory and whiteout hide what the first had
+  const run = sb.run(['run', '--rm', name, 'sh', '-c', 'ls /opt/old; ls /etc/removed-later 2>&1 | grep -c "No such"'])
+  assert.is(run.stdout, 'new\n1\n', run.describe())
   assert.match(sb.run(['images']).stdout, new RegExp(`127\\.0\\.0\\.1:${port}/x/busybox\\s+1\\s`))
   const again = await sb.start(['pull', name]).done
   assert.is(again.status, 0)
@@ -289,6 +290,34 @@ pull('a hostile layer from a registry (symlink escape, ../ path) is refused and 
   assert.equal(readdirSync(join(sb.root, 'tmp')).filter((f) => !f.endsWith('.lock')), [])
   // the good layers of those images were stored; the hostile ones were not
   assert.is(readdirSync(join(sb.root, 'layers')).length, 2)
+})
+
+pull('a zstd-compressed layer', async () => {
+  if (!need('zstd pull', probe.skiff(), probe.rootless(), probe.busybox(), probe.command('docker-registry'), probe.command('skopeo'), probe.command('zstd'))) return
+  await startRegistry()
+  const info = buildImageInfo({ format: 'oci-dir', out: join(tempDir(), 'zstd'), compression: 'none', layers: [...defaultLayers(), [{ type: 'file', path: '/zstd-was-here', content: 'zstd layer\n' }]] })
+  // recompress the top layer with zstd, and say so in the manifest
+  const blobs = join(info.path, 'blobs', 'sha256')
+  const index = JSON.parse(readFileSync(join(info.path, 'index.json'), 'utf8'))
+  const manifestHex = index.manifests[0].digest.slice(7)
+  const manifest = JSON.parse(readFileSync(join(blobs, manifestHex), 'utf8'))
+  const top = manifest.layers[manifest.layers.length - 1]
+  const zst = spawnSync('zstd', ['-q', '-c', join(blobs, top.digest.slice(7))])
+  assert.is(zst.status, 0)
+  const zhex = createHash('sha256').update(zst.stdout).digest('hex')
+  writeFileSync(join(blobs, zhex), zst.stdout)
+  manifest.layers[manifest.layers.length - 1] = { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: `sha256:${zhex}`, size: zst.stdout.length }
+  const mbytes = Buffer.from(JSON.stringify(manifest))
+  const mhex = createHash('sha256').update(mbytes).digest('hex')
+  writeFileSync(join(blobs, mhex), mbytes)
+  index.manifests[0] = { ...index.manifests[0], digest: `sha256:${mhex}`, size: mbytes.length }
+  writeFileSync(join(info.path, 'index.json'), JSON.stringify(index))
+  const ref = index.manifests[0].annotations?.['org.opencontainers.image.ref.name'] ?? 'busybox:latest'
+  const push = spawnSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${info.path}:${ref}`, `docker://127.0.0.1:${port}/x/zstd:1`], { encoding: 'utf8' })
+  assert.is(push.status, 0, push.stderr)
+  const r = await sb.start(['pull', '-q', `127.0.0.1:${port}/x/zstd:1`]).done
+  assert.is(r.status, 0, r.describe())
+  assert.is(sb.run(['run', '--rm', `127.0.0.1:${port}/x/zstd:1`, 'cat', '/zstd-was-here']).stdout, 'zstd layer\n')
 })
 
 pull('kill -9 during a pull: the store stays consistent and the next pull resumes', async () => {
