@@ -33,7 +33,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- packages -----------------------------------------------------------------------------------
-packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip)
+packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip qemu-system-x86 e2fsprogs)
 if [ "$build_deps" = 1 ]; then packages+=(gcc libc6-dev make); fi
 missing=()
 for p in "${packages[@]}"; do
@@ -51,6 +51,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
 else
   say "packages present: ${packages[*]}"
+fi
+
+# --- a kernel for the test VM (a pure cgroup v2 host: test/helpers/vm.ts) ------------------------
+# Debian's own kernel package, unpacked (not installed): vmlinuz and the modules the VM loads.
+vmdir=/var/cache/skiff-vm
+if [ ! -s "$vmdir/vmlinuz" ]; then
+  say "fetching Debian's kernel for the test VM into $vmdir"
+  work=$(mktemp -d)
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  if [ -n "$pkg" ] && (cd "$work" && apt-get -q download "$pkg" >/dev/null 2>&1); then
+    dpkg-deb -x "$work"/*.deb "$work/root"
+    mkdir -p "$vmdir/modules"
+    cp "$work"/root/boot/vmlinuz-* "$vmdir/vmlinuz"
+    for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk netfs fscache 9pnet 9pnet_virtio 9p crc16 crc32c_generic mbcache jbd2 ext4 overlay fuse tun; do
+      f=$(find "$work/root/lib/modules" -name "$m.ko" | head -1)
+      [ -n "$f" ] && cp "$f" "$vmdir/modules/"
+    done
+    basename "$work"/root/boot/vmlinuz-* | sed 's/^vmlinuz-//' > "$vmdir/release"
+    chmod -R a+rX "$vmdir"
+  else
+    say "could not fetch a kernel package: the VM tests will say so"
+  fi
+  rm -rf "$work"
 fi
 
 # --- the user and its subordinate ids -----------------------------------------------------------

@@ -1,0 +1,111 @@
+// A small test VM with a pure cgroup v2 tree: qemu (software emulation, no KVM needed), Debian's
+// kernel fetched by test/setup-host.sh, the host's / shared read-only over 9p, an ext4 scratch
+// disk on /mnt (real user xattrs, for overlay whiteouts), and a cgroup subtree delegated to the
+// test user exactly as systemd's user@.service does (Delegate=yes). Does I/O.
+//
+// runInVm(script) boots it, runs `script` (a file on the host, so visible in the VM) as the test
+// user inside the delegated cgroup, and resolves with its status and the console output.
+import { spawn, spawnSync } from 'node:child_process'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { tempDir, type Check } from './env.js'
+
+export const VM_DIR = process.env.SKIFF_VM_DIR || '/var/cache/skiff-vm'
+const MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk', 'netfs', 'fscache', '9pnet', '9pnet_virtio', '9p', 'crc16', 'crc32c_generic', 'mbcache', 'jbd2', 'ext4', 'overlay', 'fuse', 'tun']
+
+/** A Check for probe lists: qemu and the kernel setup-host.sh fetched. */
+export function vmCheck(): Check {
+  const qemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' }).stdout.trim()
+  if (!qemu) return { ok: false, reason: 'qemu-system-x86_64 is not installed (apt install qemu-system-x86)' }
+  if (!existsSync(join(VM_DIR, 'vmlinuz'))) return { ok: false, reason: `no kernel for the test VM in ${VM_DIR} (run test/setup-host.sh as root)` }
+  if (!existsSync('/bin/busybox')) return { ok: false, reason: 'busybox-static is not installed' }
+  return { ok: true, reason: '' }
+}
+
+/**
+ * The VM's /init: modules, the host's / read-only over 9p, scratch disk on /mnt, tmpfs on /run
+ * and /home, cgroup2 with a subtree delegated to UID, then the script as that user in a leaf.
+ */
+function initScript(uid: number, gid: number): string {
+  return `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /newroot
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in ${MODULES.join(' ')}; do insmod /lib/modules/$m.ko 2>/dev/null; done
+script=$(sed -n 's/.*skiffvm.script=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /newroot || { echo "vm: cannot mount the host's root"; echo o > /proc/sysrq-trigger; }
+mount -t ext4 /dev/vda /newroot/mnt || echo "vm: no scratch disk"
+for d in run home root var/tmp; do mount -t tmpfs tmpfs /newroot/$d; done
+mount --move /proc /newroot/proc; mount --move /sys /newroot/sys; mount --move /dev /newroot/dev
+exec switch_root /newroot /bin/sh -c '
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup
+  mkdir -p /dev/net /dev/pts /dev/shm && chmod 666 /dev/fuse /dev/net/tun 2>/dev/null
+  mount -t devpts devpts /dev/pts 2>/dev/null
+  # what systemd does for user@${uid}.service with Delegate=yes: the controllers enabled down to
+  # it, the directory and its cgroup.procs, cgroup.subtree_control, cgroup.threads the user s,
+  # and the session in a leaf below it
+  cg=/sys/fs/cgroup
+  for c in cpuset cpu io memory pids; do echo +$c > $cg/cgroup.subtree_control; done
+  svc=$cg/user.slice/user-${uid}.slice/user@${uid}.service
+  mkdir -p $svc
+  for d in $cg/user.slice $cg/user.slice/user-${uid}.slice; do for c in cpuset cpu io memory pids; do echo +$c > $d/cgroup.subtree_control; done; done
+  chown ${uid}:${gid} $svc $svc/cgroup.procs $svc/cgroup.subtree_control $svc/cgroup.threads
+  mkdir -p $svc/init.scope && chown -R ${uid}:${gid} $svc/init.scope
+  echo $$ > $svc/init.scope/cgroup.procs
+  mkdir -p /run/user/${uid} /mnt/home /mnt/tmp && chown ${uid}:${gid} /run/user/${uid} /mnt/home /mnt/tmp && chmod 700 /run/user/${uid}
+  runuser -u "$(id -nu ${uid})" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/mnt/home TMPDIR=/mnt/tmp XDG_RUNTIME_DIR=/run/user/${uid} sh "$0"
+  echo "vm: exit $?"
+  echo o > /proc/sysrq-trigger
+' "$script"
+`
+}
+
+export interface VmResult {
+  status: number | null
+  output: string
+}
+
+/** Boot the VM, run `script` (a host path outside /run, /home, /root, /var/tmp) as the test user. */
+export async function runInVm(script: string, opts: { timeoutMs?: number; memoryMb?: number } = {}): Promise<VmResult> {
+  const work = tempDir('skiff-vm-')
+  const initrd = join(work, 'initrd')
+  mkdirSync(join(initrd, 'bin'), { recursive: true })
+  mkdirSync(join(initrd, 'lib', 'modules'), { recursive: true })
+  copyFileSync('/bin/busybox', join(initrd, 'bin', 'busybox'))
+  chmodSync(join(initrd, 'bin', 'busybox'), 0o755)
+  for (const m of readdirSync(join(VM_DIR, 'modules'))) copyFileSync(join(VM_DIR, 'modules', m), join(initrd, 'lib', 'modules', m))
+  writeFileSync(join(initrd, 'init'), initScript(process.getuid!(), process.getgid!()), { mode: 0o755 })
+  const cpio = spawnSync('sh', ['-c', `cd ${initrd} && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 > ${work}/initrd.gz`])
+  if (cpio.status !== 0) throw new Error('cannot build the VM initramfs')
+  // the scratch disk: sparse, ext4, its root the test user's
+  const disk = join(work, 'scratch.img')
+  spawnSync('truncate', ['-s', '4G', disk])
+  const mkfs = spawnSync('mkfs.ext4', ['-q', '-F', '-E', `root_owner=${process.getuid!()}:${process.getgid!()}`, disk], { encoding: 'utf8' })
+  if (mkfs.status !== 0) throw new Error(`mkfs.ext4 failed: ${mkfs.stderr}`)
+  const args = [
+    '-accel', 'tcg', '-m', String(opts.memoryMb ?? 2048), '-smp', '2', '-nographic', '-no-reboot',
+    '-kernel', join(VM_DIR, 'vmlinuz'), '-initrd', join(work, 'initrd.gz'),
+    '-append', `console=ttyS0 quiet panic=-1 skiffvm.script=${script}`,
+    '-fsdev', 'local,id=root,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-device', 'virtio-9p-pci,fsdev=root,mount_tag=hostroot',
+    '-drive', `file=${disk},format=raw,if=virtio`,
+  ]
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s))
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s))
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000)
+  await new Promise((r) => child.on('close', r))
+  clearTimeout(timer)
+  const m = /vm: exit (\d+)/.exec(output)
+  spawnSync('rm', ['-rf', work])
+  return { status: m ? Number(m[1]) : null, output: output.replace(/\r/g, '') }
+}
+
+export function readVmRelease(): string {
+  try {
+    return readFileSync(join(VM_DIR, 'release'), 'utf8').trim()
+  } catch {
+    return 'unknown'
+  }
+}
