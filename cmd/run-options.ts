@@ -36,6 +36,18 @@ export interface CreateArgs {
   mount: string[]
   tmpfs: string[]
   'storage-driver'?: string
+  memory?: string
+  'memory-reservation'?: string
+  'memory-swap'?: string
+  cpus?: string
+  'cpu-shares'?: number
+  'cpu-weight'?: number
+  'cpuset-cpus'?: string
+  'cpuset-mems'?: string
+  'pids-limit'?: number
+  'blkio-weight'?: number
+  'cgroup-conf': string[]
+  cgroups: string
   pull: string
   platform?: string
   'tls-verify': string
@@ -70,6 +82,18 @@ export const createOptions: OptionSpec[] = [
   { name: 'mount', type: 'string', array: true, placeholder: 'type=bind|volume|tmpfs,...', describe: 'Mount with key=value options (source, target, readonly, tmpfs-size, tmpfs-mode)' },
   { name: 'tmpfs', type: 'string', array: true, placeholder: 'PATH[:OPTS]', describe: 'Mount a tmpfs (size=, mode=, ro, noexec)' },
   { name: 'storage-driver', type: 'string', placeholder: 'DRIVER', describe: 'overlay, fuse-overlayfs or copy (default: SKIFF_STORAGE_DRIVER, storage.conf, else the best that works)' },
+  { name: 'memory', alias: 'm', type: 'string', placeholder: 'SIZE', describe: 'Memory limit (memory.max), e.g. 512m' },
+  { name: 'memory-reservation', type: 'string', placeholder: 'SIZE', describe: 'Memory kept for it under pressure (memory.low)' },
+  { name: 'memory-swap', type: 'string', placeholder: 'SIZE', describe: 'Memory plus swap (-1: unlimited swap)' },
+  { name: 'cpus', type: 'string', placeholder: 'N', describe: 'CPU time, in CPUs (cpu.max), e.g. 1.5' },
+  { name: 'cpu-shares', alias: 'c', type: 'number', placeholder: 'N', describe: 'Relative CPU weight, Docker units (2-262144)' },
+  { name: 'cpu-weight', type: 'number', placeholder: 'N', describe: 'Relative CPU weight, cgroup v2 units (1-10000)' },
+  { name: 'cpuset-cpus', type: 'string', placeholder: 'LIST', describe: 'CPUs it may use, e.g. 0-1' },
+  { name: 'cpuset-mems', type: 'string', placeholder: 'LIST', describe: 'Memory nodes it may use' },
+  { name: 'pids-limit', type: 'number', placeholder: 'N', describe: 'Most processes at once (pids.max; -1: unlimited)' },
+  { name: 'blkio-weight', type: 'number', placeholder: 'N', describe: 'Relative block I/O weight (io.weight, 10-1000)' },
+  { name: 'cgroup-conf', type: 'string', array: true, placeholder: 'FILE=VALUE', describe: 'Any cgroup v2 file, e.g. memory.high=200M' },
+  { name: 'cgroups', type: 'string', default: 'enabled', placeholder: 'enabled|disabled', describe: 'disabled: no cgroup, and limits are not enforced (said, not silent)' },
   { name: 'pull', type: 'string', default: 'missing', placeholder: 'always|missing|never', describe: 'Pull the image before running' },
   { name: 'platform', type: 'string', placeholder: 'OS/ARCH', describe: 'Platform to pull' },
   { name: 'tls-verify', type: 'string', default: 'true', placeholder: 'BOOL', describe: 'Require verified HTTPS when pulling' },
@@ -94,6 +118,33 @@ export function parseSize(text: string): number {
   if (!m) throw new SkiffError('E_USAGE', `cannot read the size ${JSON.stringify(text)}`, { hint: 'use a number with an optional unit: 512k, 10m, 1g' })
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g']
   return Math.floor(Number(m[1]) * unit)
+}
+
+async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup.js').Limits> {
+  const { parseCpus } = await import('../core/cgroup.js')
+  if (!['enabled', 'disabled'].includes(argv.cgroups)) {
+    throw new SkiffError('E_USAGE', `--cgroups=${argv.cgroups}: expected enabled or disabled`, { hint: "see 'skiff run --help'" })
+  }
+  const size = (v: string | undefined) => (v === undefined ? undefined : v === '-1' ? -1 : parseSize(v))
+  const conf: Record<string, string> = {}
+  for (const kv of argv['cgroup-conf']) {
+    const eq = kv.indexOf('=')
+    if (eq < 1) throw new SkiffError('E_USAGE', `--cgroup-conf ${kv}: expected FILE=VALUE`, { hint: 'e.g. --cgroup-conf memory.high=200M' })
+    conf[kv.slice(0, eq)] = kv.slice(eq + 1)
+  }
+  return {
+    memory: size(argv.memory),
+    memoryReservation: size(argv['memory-reservation']),
+    memorySwap: size(argv['memory-swap']),
+    cpus: argv.cpus !== undefined ? parseCpus(argv.cpus) : undefined,
+    cpuShares: argv['cpu-shares'],
+    cpuWeight: argv['cpu-weight'],
+    cpusetCpus: argv['cpuset-cpus'],
+    cpusetMems: argv['cpuset-mems'],
+    pidsLimit: argv['pids-limit'],
+    blkioWeight: argv['blkio-weight'],
+    conf,
+  }
 }
 
 export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> {
@@ -139,6 +190,8 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     stopSignal: argv['stop-signal'],
     mountRequests,
     storageDriver: argv['storage-driver'],
+    limits: await toLimits(argv),
+    cgroups: argv.cgroups === 'disabled' ? 'disabled' : 'enabled',
     net: {
       network: argv.network ?? (argv as unknown as { net?: string }).net,
       publish: argv.publish,

@@ -23,6 +23,7 @@ import { volumePath } from './volumes.js'
 import { planNetwork, type NetworkOptions } from './network-setup.js'
 import { pastaArgs, slirpArgs } from './network.js'
 import { findExecutable } from './probe-tools.js'
+import { limitFiles, type Limits } from './cgroup.js'
 
 export type RestartPolicy = ContainerRecord['hostConfig']['RestartPolicy']
 
@@ -47,6 +48,9 @@ export interface CreateOptions extends RunOptions {
   net?: NetworkOptions
   /** --storage-driver */
   storageDriver?: string
+  /** --memory, --cpus, ... and --cgroups */
+  limits?: Limits
+  cgroups?: 'enabled' | 'disabled'
 }
 
 /** Docker's --restart: no | on-failure[:N] | always | unless-stopped */
@@ -158,6 +162,12 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   const user = resolveUser(opts.user ?? config.User ?? '', readImageFile(layerDirs, 'etc/passwd'), readImageFile(layerDirs, 'etc/group'))
   mark('user resolved')
 
+  // limits that cannot be enforced here fail now, before anything is made (checked again at start)
+  const limits: Limits = opts.limits ?? { conf: {} }
+  if ((opts.cgroups ?? 'enabled') === 'enabled' && Object.keys(limitFiles(limits)).length) {
+    const { checkCgroup } = await import('./cgroup.js')
+    await checkCgroup(limits)
+  }
   const id = randomBytes(32).toString('hex')
   const name = opts.name ? checkName(opts.name) : undefined
   if (name) reserveName(store, name, id)
@@ -250,6 +260,8 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         ReadonlyRootfs: !!opts.readOnly,
         LogMaxBytes: opts.logMaxBytes ?? 10 * 1024 * 1024,
         StopTimeout: opts.stopTimeout ?? 10,
+        Cgroups: opts.cgroups ?? 'enabled',
+        Limits: limits,
       },
       mounts: mounts.info,
       network: net.settings,

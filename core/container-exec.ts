@@ -1,4 +1,5 @@
 // skiff exec: another process in a running container, in all its namespaces. Does I/O (processes).
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { containerDir, readState, type ContainerRecord } from './containers.js'
 import { SkiffError } from './errors.js'
@@ -59,6 +60,11 @@ export async function execInContainer(store: Store, rec: ContainerRecord, opts: 
     user = resolveUser(opts.user, readImageFile(layers, 'etc/passwd'), readImageFile(layers, 'etc/group'))
   }
   const plan = planExec(rec, state.pid, opts, user, process.env)
+  // the container's cgroup, when it has one: the new process is counted and limited with it
+  try {
+    const cg = readFileSync(join(containerDir(store, rec.id), 'cgroup'), 'utf8').trim()
+    if (cg && existsSync(cg)) plan.cgroup = cg
+  } catch {}
   const stdio = opts.detach
     ? (['ignore', 'ignore', 'ignore'] as const)
     : ([opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const)

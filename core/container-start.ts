@@ -1,6 +1,6 @@
 // skiff start (and the second half of run): a created or stopped container → its command running
 // under a supervisor, attached to this terminal or detached. Does I/O (processes, files).
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { containerDir, containerFile, readState, type ContainerRecord } from './containers.js'
 import { SkiffError } from './errors.js'
@@ -9,6 +9,7 @@ import { launch } from './launch.js'
 import { acquireLock, writeFileAtomic } from './lock.js'
 import type { LaunchPlan } from './plan.js'
 import type { Store } from './store.js'
+import { prepareCgroup, removeCgroup } from './cgroup.js'
 import { mark } from './trace.js'
 
 /** The container's lock: start, stop and rm take it, so two of them never interleave. */
@@ -50,6 +51,7 @@ export interface StartOptions {
 export async function startContainer(store: Store, rec: ContainerRecord, opts: StartOptions): Promise<number> {
   const dir = containerDir(store, rec.id)
   let release: (() => void) | undefined = lockContainer(store, rec)
+  let cgroupPath: string | undefined
   const unlock = () => {
     release?.()
     release = undefined
@@ -63,7 +65,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     if (!existsSync(join(dir, 'upper'))) {
       throw new SkiffError('E_CONTAINER_GONE', `container ${rec.name} has no root filesystem any more`, { hint: `remove it with skiff rm ${rec.name}` })
     }
-    for (const f of ['state.json', 'exit.json', 'stop-requested']) rmSync(join(dir, f), { force: true })
+    for (const f of ['state.json', 'exit.json', 'stop-requested', 'cgroup']) rmSync(join(dir, f), { force: true })
     const detach = opts.detach
     const plan: LaunchPlan = {
       ...rec.plan,
@@ -76,6 +78,16 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
       },
     }
     await prepareNetwork(store, rec, plan)
+    const cg = await prepareCgroup(rec.id, rec.hostConfig.Limits ?? { conf: {} }, rec.hostConfig.Cgroups ?? 'enabled')
+    if (cg.warning) process.stderr.write(`skiff: warning: ${cg.warning}\n`)
+    if (cg.path) {
+      cgroupPath = cg.path
+      plan.cgroup = { path: cg.path }
+      writeFileSync(containerFile(store, rec.id, 'cgroup'), cg.path)
+      // its own cgroup tree, read-only, where sysfs is the container's own
+      const at = plan.mounts.findIndex((m) => m.kind === 'mount' && m.fstype === 'sysfs')
+      if (at >= 0) plan.mounts.splice(at + 1, 0, { kind: 'mount', source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: ['ro', 'nosuid', 'noexec', 'nodev'], optional: true })
+    }
     if (detach && rec.attachSocket) mkdirSync(dirname(rec.attachSocket), { recursive: true, mode: 0o700 })
     const decision = hostIdMap()
     plan.idmap = decision.plan
@@ -101,6 +113,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         return (await go(plan)).status
       }
     } catch (err) {
+      removeCgroup(cgroupPath)
       // The command never ran: the container is exited with the reason, as Docker shows it.
       rmSync(containerFile(store, rec.id, 'state.json'), { force: true })
       if (existsSync(dir)) {

@@ -5,7 +5,9 @@
 // instead, which the shim turns into SIGKILL of pid 1: the pid namespace, and every process in it,
 // goes with it.
 import { constants } from 'node:os'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { removeCgroup } from './cgroup.js'
 import { containerDir, containerFile, readState, type Container, type ContainerRecord, type ContainerState } from './containers.js'
 import { SkiffError } from './errors.js'
 import { releaseName } from './names.js'
@@ -122,6 +124,10 @@ export async function removeContainers(store: Store, containers: Container[], fo
           })
         }
       }
+      // a cgroup left by a supervisor that was killed
+      try {
+        removeCgroup(readFileSync(join(containerDir(store, c.id), 'cgroup'), 'utf8').trim())
+      } catch {}
       dirs.push(containerDir(store, c.id))
       removed.push(c.id)
     }

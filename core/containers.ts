@@ -18,6 +18,7 @@ import { processStartTime, writeFileAtomic } from './lock.js'
 import type { LaunchPlan } from './plan.js'
 import type { NetworkSettings } from './network-setup.js'
 import type { MountInfo } from './mount-resolve.js'
+import type { Limits } from './cgroup.js'
 import type { Store } from './store.js'
 
 export interface ContainerRecord {
@@ -50,6 +51,9 @@ export interface ContainerRecord {
     ReadonlyRootfs: boolean
     LogMaxBytes: number
     StopTimeout: number
+    /** --cgroups, and the limits asked for (records of earlier versions have neither) */
+    Cgroups?: 'enabled' | 'disabled'
+    Limits?: Limits
   }
   mounts: MountInfo[]
   /** driver that made the root filesystem */
@@ -74,6 +78,8 @@ export interface ExitState {
   restarts?: number
   /** set when the start itself failed (written by skiff, not the supervisor) */
   error?: string
+  /** the kernel killed a process of it for memory (its cgroup's memory.events) */
+  oomKilled?: boolean
 }
 
 export type Status = 'created' | 'running' | 'restarting' | 'exited'
@@ -88,6 +94,7 @@ export interface ContainerState {
   finishedAt?: string
   restarts: number
   error?: string
+  oomKilled?: boolean
 }
 
 export interface Container extends ContainerRecord {
@@ -133,7 +140,7 @@ export function deriveState(state: SupervisorState | undefined, exit: ExitState 
     }
     return { ...base, status: 'running', pid: state.initPid, supervisorPid: state.supervisorPid }
   }
-  if (exit && exit.round >= state.round) return { ...base, status: 'exited', exitCode: exit.status, finishedAt: exit.finishedAt, error: exit.error }
+  if (exit && exit.round >= state.round) return { ...base, status: 'exited', exitCode: exit.status, finishedAt: exit.finishedAt, error: exit.error, ...(exit.oomKilled ? { oomKilled: true } : {}) }
   // The supervisor was killed (its container went with it: every process of the container dies
   // with its parent). Nobody saw the status.
   return { ...base, status: 'exited', exitCode: 137, error: 'the supervisor was killed; the exit status is unknown' }

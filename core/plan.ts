@@ -139,6 +139,11 @@ export interface LaunchPlan {
   cleanup?: string[]
   supervisor?: SupervisorPlan
   network?: NetworkPlan
+  /**
+   * The container's cgroup (made and filled with limits by skiff): the supervisor moves the
+   * waiter into it before init exists, reports OOM kills from its memory.events, removes it at the end
+   */
+  cgroup?: { path: string }
 }
 
 /**
@@ -173,6 +178,8 @@ export interface ExecPlan {
   process: ProcessPlan
   /** do not die with skiff (exec -d) */
   detach?: boolean
+  /** the container's cgroup: the new process joins it first */
+  cgroup?: string
 }
 
 /** A message from the shim on its control fd, one JSON object per line. */

@@ -993,6 +993,44 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 
 /* ---- outer: the supervisor --------------------------------------------------------------------- */
 
+/* ---- the container's cgroup ------------------------------------------------------------------- */
+
+static const char *cgroup_path(void)
+{
+	return json_str(json_get(plan, "cgroup"), "path");
+}
+
+/* Move `pid` into the container's cgroup (before init exists, so everything it starts is in it). */
+static void join_cgroup(pid_t pid)
+{
+	const char *cg = cgroup_path();
+	if (!cg)
+		return;
+	char path[4200], num[32];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(num, sizeof(num), "%d", pid);
+	if (write_file(path, num) < 0)
+		die_errno("cgroup", path, errno);
+}
+
+/* oom_kill of memory.events: how many processes the kernel killed for memory so far. */
+static long oom_kills(void)
+{
+	const char *cg = cgroup_path();
+	char path[4200], buf[1024];
+	if (!cg)
+		return 0;
+	snprintf(path, sizeof(path), "%s/memory.events", cg);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	char *p = strstr(buf, "oom_kill ");
+	return p ? atol(p + 9) : 0;
+}
+
 /* One start of the container: waiter + init, their id maps, their exit status (shell style). */
 static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int out, int err, int logw[2])
 {
@@ -1006,7 +1044,11 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	if (waiter == 0)
 		waiter_main(outer, syncfd, mask, oldmask, logw[0], logw[1]);
 	close(syncfd[1]);
-	if (sync_read(syncfd[0]) == 'u') {
+	char hello = sync_read(syncfd[0]);
+	// into the container's cgroup while it waits: init, forked later, starts there
+	if (hello == 'u' || hello == 'j')
+		join_cgroup(waiter);
+	if (hello == 'u') {
 		write_maps(waiter);
 		trace_mark("id maps written");
 		sync_write(syncfd[0], 'm');
@@ -1151,16 +1193,21 @@ int run_main(void)
 	int status, restarts = 0;
 	for (;;) {
 		sup.round++;
+		long ooms = oom_kills();
 		status = run_round(&mask, &oldmask, sfd, out[0], err[0], logw);
-		char finished[48], exitjson[256];
+		int oom = oom_kills() > ooms;
+		char finished[48], exitjson[300];
 		now_rfc3339(finished, sizeof(finished));
-		snprintf(exitjson, sizeof(exitjson), "{\"round\":%d,\"status\":%d,\"finishedAt\":\"%s\",\"restarts\":%d}\n",
-			 sup.round, status, finished, restarts);
+		snprintf(exitjson, sizeof(exitjson), "{\"round\":%d,\"status\":%d,\"finishedAt\":\"%s\",\"restarts\":%d,\"oomKilled\":%s}\n",
+			 sup.round, status, finished, restarts, oom ? "true" : "false");
 		write_state_file("exit.json", exitjson);
 		if (!sup.detach || !should_restart(status, restarts) || !restart_delay(sfd, restarts))
 			break;
 		restarts++;
 	}
+	// every process of the container is gone: so is its cgroup
+	if (cgroup_path())
+		rmdir(cgroup_path());
 	return status;
 }
 
@@ -1187,6 +1234,15 @@ int exec_main(void)
 	if (!json_bool(plan, "detach"))
 		die_with_parent(getppid());
 	signal(SIGPIPE, SIG_IGN);
+	// the container's cgroup first, as the user (its cgroup.procs is theirs)
+	const char *cg = json_str(plan, "cgroup");
+	if (cg) {
+		char path[4200], num[32];
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		snprintf(num, sizeof(num), "%d", getpid());
+		if (write_file(path, num) < 0)
+			die_errno("cgroup", path, errno);
+	}
 
 	static const struct {
 		const char *name;

@@ -1,0 +1,169 @@
+// A cgroup per container, in the cgroup v2 subtree delegated to the user, with the limits asked
+// for; or none, and then a limit that was asked for is an error (never silently dropped).
+// limitFiles and the parsers are pure; prepareCgroup does I/O.
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { SkiffError } from './errors.js'
+
+export interface Limits {
+  /** --memory, bytes */
+  memory?: number
+  /** --memory-reservation, bytes (memory.low) */
+  memoryReservation?: number
+  /** --memory-swap, bytes of memory + swap (Docker's meaning); -1 unlimited */
+  memorySwap?: number
+  /** --cpus, e.g. 1.5 */
+  cpus?: number
+  /** --cpu-shares (cgroup v1 units, 2-262144) */
+  cpuShares?: number
+  /** --cpu-weight (1-10000) */
+  cpuWeight?: number
+  cpusetCpus?: string
+  cpusetMems?: string
+  /** --pids-limit; -1 unlimited */
+  pidsLimit?: number
+  /** --blkio-weight (10-1000) */
+  blkioWeight?: number
+  /** --cgroup-conf key=value, written as they are */
+  conf: Record<string, string>
+}
+
+const PERIOD = 100_000
+
+/**
+ * The cgroup v2 files and values for `l`, as runc/crun convert Docker's flags.
+ *   limitFiles({ memory: 64 << 20, cpus: 1.5, conf: {} }) → { 'memory.max': '67108864', 'cpu.max': '150000 100000' }
+ */
+export function limitFiles(l: Limits): Record<string, string> {
+  const f: Record<string, string> = {}
+  if (l.memory !== undefined) f['memory.max'] = String(l.memory)
+  if (l.memoryReservation !== undefined) f['memory.low'] = String(l.memoryReservation)
+  if (l.memorySwap !== undefined) {
+    if (l.memorySwap === -1) f['memory.swap.max'] = 'max'
+    else {
+      if (l.memory === undefined || l.memorySwap < l.memory) {
+        throw new SkiffError('E_USAGE', '--memory-swap is memory plus swap: it needs --memory, and must not be smaller', { hint: 'e.g. --memory 512m --memory-swap 1g (512 MB of swap), or --memory-swap -1 for unlimited swap' })
+      }
+      f['memory.swap.max'] = String(l.memorySwap - l.memory)
+    }
+  }
+  if (l.cpus !== undefined) f['cpu.max'] = `${Math.round(l.cpus * PERIOD)} ${PERIOD}`
+  if (l.cpuShares !== undefined) f['cpu.weight'] = String(1 + Math.floor(((Math.min(Math.max(l.cpuShares, 2), 262144) - 2) * 9999) / 262142))
+  if (l.cpuWeight !== undefined) f['cpu.weight'] = String(l.cpuWeight)
+  if (l.cpusetCpus !== undefined) f['cpuset.cpus'] = l.cpusetCpus
+  if (l.cpusetMems !== undefined) f['cpuset.mems'] = l.cpusetMems
+  if (l.pidsLimit !== undefined) f['pids.max'] = l.pidsLimit <= 0 ? 'max' : String(l.pidsLimit)
+  if (l.blkioWeight !== undefined) f['io.weight'] = `default ${l.blkioWeight}`
+  for (const [k, v] of Object.entries(l.conf)) {
+    if (!/^[a-z]+\.[a-z_.]+$/.test(k)) throw new SkiffError('E_USAGE', `--cgroup-conf ${k}: not a cgroup v2 file name`, { hint: 'e.g. --cgroup-conf memory.high=200M' })
+    f[k] = v
+  }
+  return f
+}
+
+/** The controllers the files need: memory.max → memory. */
+export function controllersFor(files: Record<string, string>): string[] {
+  return [...new Set(Object.keys(files).map((k) => k.slice(0, k.indexOf('.'))))].sort()
+}
+
+/** "0.5" → 0.5; an error says what --cpus takes. */
+export function parseCpus(text: string): number {
+  const n = Number(text)
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0) throw new SkiffError('E_USAGE', `--cpus ${text}: expected a positive number of CPUs`, { hint: 'e.g. --cpus 1.5' })
+  return n
+}
+
+export interface CgroupChoice {
+  /** the container's cgroup directory, when it gets one */
+  path?: string
+  /** said to the user when limits were asked for but --cgroups=disabled */
+  warning?: string
+}
+
+/** Whether `limits` can be enforced here; an error with the reason and the fix when not. */
+export async function checkCgroup(limits: Limits): Promise<void> {
+  await prepareCgroup('', limits, 'enabled', true)
+}
+
+/**
+ * Where this container's cgroup goes, made and filled with its limits: `<delegated>/skiff/<id>`.
+ * Without a delegated subtree (cgroup v1, a hybrid host, nothing writable) the container runs
+ * without one, unless limits were asked for: then this is an error with the reason and the fix.
+ */
+export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' | 'disabled', dryRun = false): Promise<CgroupChoice> {
+  const files = limitFiles(limits)
+  const asked = Object.keys(files)
+  if (mode === 'disabled') {
+    return asked.length ? { warning: `--cgroups=disabled: the limits asked for (${asked.join(', ')}) are not enforced` } : {}
+  }
+  const { gatherCgroups, judgeCgroups, DELEGATE_FIX } = await import('./probe-cgroup.js')
+  const { readMountinfo } = await import('./probe-mounts.js')
+  const uid = process.getuid!()
+  const ctx = { mounts: readMountinfo(), uid, systemd: false }
+  const facts = gatherCgroups(ctx)
+  const root = facts.delegated
+  const refuse = (why: string, fix: string) =>
+    new SkiffError('E_CGROUP', `cannot enforce ${asked.map((k) => k.replace(/\..*/, '')).filter((v, i, a) => a.indexOf(v) === i).join(', ')} limits here: ${why}`, {
+      hint: `${fix}; or run with --cgroups=disabled to go on without limits`,
+    })
+  if (!root || facts.layout.version === 'v1' || facts.layout.version === 'none') {
+    if (!asked.length) return {}
+    const item = judgeCgroups(facts, { uid })
+    throw refuse(item.value, item.fix ?? DELEGATE_FIX)
+  }
+  const needed = controllersFor(files)
+  const missing = needed.filter((c) => !root.controllers.includes(c))
+  if (missing.length) {
+    if (!asked.length) return {}
+    throw refuse(`the delegated cgroup ${root.dir} does not offer ${missing.join(', ')} (it offers: ${root.controllers.join(' ') || 'none'})`, DELEGATE_FIX)
+  }
+  if (dryRun) return {}
+  // Every container gets a cgroup when the user has a subtree, limits or not (stats, kill).
+  // One controller at a time: one that cannot be enabled (cpuset often refuses unprivileged
+  // writers) fails only the limits that need it.
+  const enable = (dir: string, controllers: string[]) => {
+    const have = readFileSync(join(dir, 'cgroup.subtree_control'), 'utf8').split(/\s+/)
+    for (const c of controllers.filter((x) => !have.includes(x))) {
+      try {
+        writeFileSync(join(dir, 'cgroup.subtree_control'), `+${c}`)
+      } catch (err) {
+        if (!needed.includes(c)) continue
+        const code = (err as NodeJS.ErrnoException).code
+        throw refuse(code === 'EBUSY'
+          ? `${dir} has processes of its own, so it cannot hand controllers to child cgroups`
+          : `cannot enable the ${c} controller in ${dir}: ${(err as Error).message}`,
+        code === 'EBUSY' ? 'start skiff from a leaf cgroup below the delegated one (systemd: systemd-run --user --scope)' : DELEGATE_FIX)
+      }
+    }
+  }
+  const usable = root.controllers.filter((c) => ['cpu', 'cpuset', 'io', 'memory', 'pids'].includes(c))
+  const parent = join(root.dir, 'skiff')
+  const path = join(parent, id.slice(0, 12))
+  try {
+    enable(root.dir, usable)
+    mkdirSync(parent, { recursive: true })
+    enable(parent, usable)
+    mkdirSync(path, { recursive: true })
+  } catch (err) {
+    if (err instanceof SkiffError) throw err
+    if (!asked.length) return {}
+    throw refuse(`cannot create ${path}: ${(err as Error).message}`, DELEGATE_FIX)
+  }
+  for (const [k, v] of Object.entries(files)) {
+    try {
+      writeFileSync(join(path, k), v)
+    } catch (err) {
+      removeCgroup(path)
+      throw new SkiffError('E_CGROUP', `cannot set ${k}=${v} in ${path}: ${(err as Error).message}`, { hint: 'check the value (see the kernel\'s cgroup-v2 documentation for the file)' })
+    }
+  }
+  return { path }
+}
+
+/** A container's cgroup, once its processes are gone. */
+export function removeCgroup(path: string | undefined): void {
+  if (!path) return
+  try {
+    rmdirSync(path)
+  } catch {}
+}
