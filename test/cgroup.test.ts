@@ -18,7 +18,7 @@ t('limit files, converted as runc and crun do', () => {
     'cpuset.cpus': '0-1', 'pids.max': '100', 'io.weight': 'default 500', 'memory.high': '200M',
   })
   assert.throws(() => limitFiles({ memorySwap: 1 << 30, conf: {} }), /it needs --memory/)
-  assert.throws(() => limitFiles({ memory: 2 << 30, memorySwap: 1 << 30, conf: {} }), /must not be smaller/)
+  assert.throws(() => limitFiles({ memory: 2 * 2 ** 30, memorySwap: 2 ** 30, conf: {} }), /must not be smaller/)
   assert.throws(() => limitFiles({ conf: { '../escape': 'x' } }), /not a cgroup v2 file name/)
   assert.equal(controllersFor({ 'memory.max': '1', 'memory.low': '1', 'pids.max': '2' }), ['memory', 'pids'])
   assert.is(parseCpus('0.5'), 0.5)
