@@ -38,7 +38,7 @@ function overview(): string {
 }
 
 /** `container ls -a` → `ps -a`, `container rm x` → `rm x`: Docker's management-command spelling. */
-const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps', inspect: 'inspect', rm: 'rm', start: 'start', stop: 'stop', kill: 'kill', restart: 'restart', wait: 'wait', logs: 'logs', create: 'create', run: 'run', exec: 'exec', cp: 'cp', top: 'top', diff: 'diff', export: 'export', port: 'port', attach: 'attach' }
+const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps', inspect: 'inspect', rm: 'rm', start: 'start', stop: 'stop', kill: 'kill', restart: 'restart', wait: 'wait', logs: 'logs', create: 'create', run: 'run', exec: 'exec', cp: 'cp', top: 'top', diff: 'diff', export: 'export', port: 'port', attach: 'attach', pause: 'pause', unpause: 'unpause', update: 'update', stats: 'stats' }
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'container' && argv[1] && CONTAINER_VERBS[argv[1]]) {

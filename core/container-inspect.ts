@@ -16,9 +16,9 @@ export function inspectContainer(c: Container, dir: string): Record<string, unkn
     Path: c.plan.process.args[0],
     Args: c.plan.process.args.slice(1),
     State: {
-      Status: s.status,
+      Status: s.paused ? 'paused' : s.status,
       Running: s.status === 'running',
-      Paused: false,
+      Paused: !!s.paused,
       Restarting: s.status === 'restarting',
       OOMKilled: !!s.oomKilled,
       Dead: false,

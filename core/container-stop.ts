@@ -8,6 +8,7 @@ import { constants } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeCgroup } from './cgroup.js'
+import { killCgroup } from './container-cgroup.js'
 import { containerDir, containerFile, readState, type Container, type ContainerRecord, type ContainerState } from './containers.js'
 import { SkiffError } from './errors.js'
 import { releaseName } from './names.js'
@@ -48,6 +49,9 @@ export function signalContainer(store: Store, rec: ContainerRecord, signal: numb
   if ([constants.signals.SIGKILL, constants.signals.SIGTERM, constants.signals.SIGINT, constants.signals.SIGQUIT].includes(signal)) {
     markStopped(store, rec)
   }
+  // SIGKILL: every process of its cgroup at once, frozen or not, whatever namespace it is in
+  if (signal === constants.signals.SIGKILL) killCgroup(store, rec)
+  else if (state.paused) process.stderr.write(`skiff: warning: container ${rec.name} is paused: the signal waits until skiff unpause\n`)
   try {
     process.kill(state.supervisorPid, signal === constants.signals.SIGKILL ? SIG_KILL_CONTAINER : signal)
   } catch (err) {

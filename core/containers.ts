@@ -95,6 +95,8 @@ export interface ContainerState {
   restarts: number
   error?: string
   oomKilled?: boolean
+  /** running, but its cgroup is frozen (skiff pause) */
+  paused?: boolean
 }
 
 export interface Container extends ContainerRecord {
@@ -150,7 +152,14 @@ export function readState(store: Store, rec: ContainerRecord): ContainerState {
   const state = readJson<SupervisorState>(containerFile(store, rec.id, 'state.json'))
   const exit = readJson<ExitState>(containerFile(store, rec.id, 'exit.json'))
   const alive = !!state && processStartTime(state.supervisorPid) === state.supervisorStart
-  return deriveState(state, exit, alive)
+  const derived = deriveState(state, exit, alive)
+  if (derived.status === 'running') {
+    try {
+      const cg = readFileSync(containerFile(store, rec.id, 'cgroup'), 'utf8').trim()
+      if (/^frozen 1$/m.test(readFileSync(`${cg}/cgroup.events`, 'utf8'))) derived.paused = true
+    } catch {}
+  }
+  return derived
 }
 
 function readRecord(store: Store, id: string): ContainerRecord | undefined {
@@ -212,7 +221,7 @@ export function describeStatus(s: ContainerState, ago: (iso?: string) => string)
     case 'created':
       return 'Created'
     case 'running':
-      return `Up ${ago(s.startedAt).replace(/ ago$/, '')}`
+      return `Up ${ago(s.startedAt).replace(/ ago$/, '')}${s.paused ? ' (Paused)' : ''}`
     case 'restarting':
       return `Restarting (${s.exitCode})${s.finishedAt ? ` ${ago(s.finishedAt)}` : ''}`
     case 'exited':

@@ -1,0 +1,2 @@
+// skiff pause: see cgroup-verbs.ts
+export { pause as default } from './cgroup-verbs.js'

@@ -1,0 +1,2 @@
+// skiff stats: see cgroup-verbs.ts
+export { stats as default } from './cgroup-verbs.js'

@@ -1,0 +1,2 @@
+// skiff unpause: see cgroup-verbs.ts
+export { unpause as default } from './cgroup-verbs.js'

@@ -1,0 +1,2 @@
+// skiff update: see cgroup-verbs.ts
+export { update as default } from './cgroup-verbs.js'
