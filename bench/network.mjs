@@ -32,7 +32,8 @@ asUser(`tar -C iperf-root -cf iperf-root.tar . && podman import -q iperf-root.ta
 // 2. One server per case, each on its own host port; the client is the host's iperf3.
 const cases = [
   ['skiff (pasta)', 15201, './skiff run -d --name ipa -p 127.0.0.1:15201:5201 iperf iperf3 -s', './skiff rm -f ipa'],
-  ['skiff --network=slirp4netns', 15202, './skiff run -d --name isl --network=slirp4netns -p 127.0.0.1:15202:5201 iperf iperf3 -s', './skiff rm -f isl'],
+  ['skiff --network=slirp4netns (skiff\'s forwarder)', 15202, './skiff run -d --name isl --network=slirp4netns -p 127.0.0.1:15202:5201 iperf iperf3 -s', './skiff rm -f isl'],
+  ['skiff --network=slirp4netns (slirp4netns API)', 15206, 'env SKIFF_SLIRP_PORTS=api ./skiff run -d --name isa --network=slirp4netns -p 127.0.0.1:15206:5201 iperf iperf3 -s', './skiff rm -f isa'],
   ['podman (slirp4netns + rootlesskit ports)', 15203, 'podman run -d --name ipo -p 127.0.0.1:15203:5201 bench-iperf iperf3 -s', 'podman rm -f -t 0 ipo'],
   ['pasta on its own', 15204, `pasta -q --config-net -t 15204:5201 -u none -T none -U none -- ${iperf} -s`, null],
   ['host loopback (ceiling)', 15205, `${iperf} -s -p 15205`, null],

@@ -162,6 +162,8 @@ export interface NetworkPlan {
     /** slirp4netns: its API socket, and the ports to forward through it once it is ready */
     apiSocket?: string
     ports?: { proto: 'tcp' | 'udp'; hostAddr: string; hostPort: number; containerPort: number }[]
+    /** TCP ports the supervisor forwards itself (listens on the host, connects inside through the waiter) */
+    forward?: { hostAddr: string; hostPort: number; containerPort: number }[]
   }
   /** --network=container:X: join the user and network namespaces of this process instead */
   joinPid?: number

@@ -6,7 +6,9 @@
 #endif
 #include "shim.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
@@ -19,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,4 +258,171 @@ pid_t net_helper_pid(void)
 void net_helper_reaped(void)
 {
 	helper_pid = -1;
+}
+
+/* ---- skiff's own port forwarder (with slirp4netns) ----------------------------------------------
+ * The supervisor listens on the host's ports. For each connection it asks the waiter (inside the
+ * container's network namespace) for a socket connected to the container's port there, over a
+ * unix socket (SCM_RIGHTS), and a child of the supervisor splices the two together. As
+ * rootlesskit's builtin port driver does: no packets through slirp's TCP stack.
+ */
+#define MAX_FORWARDS 64
+static int fwd_fd[MAX_FORWARDS];
+static int fwd_ctr_port[MAX_FORWARDS];
+static int fwd_count;
+int fwd_channel[2] = { -1, -1 };
+
+/* Bind the host side of every TCP port the plan forwards itself, before the container starts. */
+void fwd_listen(const struct json *plan)
+{
+	const struct json *h = json_get(json_get(plan, "network"), "helper");
+	const struct json *list = json_get(h, "forward");
+	for (const struct json *p = list ? list->child : NULL; p && fwd_count < MAX_FORWARDS; p = p->next) {
+		const char *addr = json_str(p, "hostAddr");
+		int port = (int)json_num(p, "hostPort", 0);
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		int one = 1;
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		inet_pton(AF_INET, addr && *addr ? addr : "0.0.0.0", &a.sin_addr);
+		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 128) < 0) {
+			char what[80];
+			snprintf(what, sizeof(what), "%s:%d", addr, port);
+			die_errno("publish", what, errno);
+		}
+		fwd_fd[fwd_count] = s;
+		fwd_ctr_port[fwd_count] = (int)json_num(p, "containerPort", 0);
+		fwd_count++;
+	}
+}
+
+int fwd_listeners(int *fds, int max)
+{
+	int n = 0;
+	for (int i = 0; i < fwd_count && n < max; i++)
+		fds[n++] = fwd_fd[i];
+	return n;
+}
+
+/* A channel to this round's waiter. */
+void fwd_channel_open(void)
+{
+	if (fwd_count == 0)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fwd_channel) < 0)
+		die_errno("socketpair", NULL, errno);
+}
+
+void fwd_channel_close_parent_end(void)
+{
+	if (fwd_channel[1] >= 0) {
+		close(fwd_channel[1]);
+		fwd_channel[1] = -1;
+	}
+}
+
+static void relay(int a, int b)
+{
+	int ab[2], ba[2];
+	if (pipe2(ab, O_CLOEXEC) < 0 || pipe2(ba, O_CLOEXEC) < 0)
+		_exit(1);
+	fcntl(ab[1], F_SETPIPE_SZ, 1 << 20);
+	fcntl(ba[1], F_SETPIPE_SZ, 1 << 20);
+	int open_a = 1, open_b = 1;
+	while (open_a || open_b) {
+		struct pollfd fds[2] = { { open_a ? a : -1, POLLIN, 0 }, { open_b ? b : -1, POLLIN, 0 } };
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int dir = 0; dir < 2; dir++) {
+			if (!(fds[dir].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			int from = dir ? b : a, to = dir ? a : b, *pipefd = dir ? ba : ab;
+			ssize_t n = splice(from, NULL, pipefd[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0 && errno == EAGAIN)
+				continue;
+			if (n <= 0) {
+				shutdown(to, SHUT_WR);
+				if (dir)
+					open_b = 0;
+				else
+					open_a = 0;
+				continue;
+			}
+			while (n > 0) {
+				ssize_t w = splice(pipefd[0], NULL, to, NULL, (size_t)n, SPLICE_F_MOVE);
+				if (w <= 0)
+					_exit(0);
+				n -= w;
+			}
+		}
+	}
+	_exit(0);
+}
+
+/* A connection on listener `i`: its other end from the waiter, then a relay child. */
+void fwd_accept(int fd)
+{
+	int i = 0;
+	while (i < fwd_count && fwd_fd[i] != fd)
+		i++;
+	int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (client < 0)
+		return;
+	uint16_t port = (uint16_t)fwd_ctr_port[i];
+	if (fwd_channel[0] < 0 || write(fwd_channel[0], &port, sizeof(port)) != sizeof(port)) {
+		close(client);
+		return;
+	}
+	char dummy;
+	struct iovec iov = { &dummy, 1 };
+	char ctrl[CMSG_SPACE(sizeof(int))];
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+	ssize_t n = recvmsg(fwd_channel[0], &msg, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (!cm || cm->cmsg_type != SCM_RIGHTS) {
+		close(client); // nothing listens there in the container: the client sees a reset
+		return;
+	}
+	int ctr;
+	memcpy(&ctr, CMSG_DATA(cm), sizeof(int));
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		relay(client, ctr);
+	}
+	close(client);
+	close(ctr);
+}
+
+/* In the waiter: a request on the channel → a socket connected in the container's namespace. */
+void fwd_serve(int channel)
+{
+	uint16_t port;
+	if (read(channel, &port, sizeof(port)) != sizeof(port))
+		return;
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char dummy = 'f';
+	struct iovec iov = { &dummy, 1 };
+	char ctrl[CMSG_SPACE(sizeof(int))];
+	memset(ctrl, 0, sizeof(ctrl));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		msg.msg_control = ctrl;
+		msg.msg_controllen = sizeof(ctrl);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &s, sizeof(int));
+	}
+	sendmsg(channel, &msg, MSG_NOSIGNAL);
+	if (s >= 0)
+		close(s);
 }

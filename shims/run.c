@@ -687,15 +687,18 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 	int status = 0, done = 0;
 	char buf[65536];
 	while (!done || master >= 0) {
-		struct pollfd fds[5] = { { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 }, { listener, POLLIN, 0 }, { client, POLLIN, 0 } };
+		struct pollfd fds[6] = { { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 }, { listener, POLLIN, 0 }, { client, POLLIN, 0 }, { fwd_channel[1], POLLIN, 0 } };
 		if (done) {
 			// init is gone: drain what it wrote, then stop (EIO when the slave is closed)
 			fds[0].fd = -1;
 			fds[2].fd = -1;
 			fds[3].fd = -1;
 			fds[4].fd = -1;
+			fds[5].fd = -1;
 		}
-		int r = poll(fds, 5, done ? 100 : -1);
+		int r = poll(fds, 6, done ? 100 : -1);
+		if (fds[5].revents & POLLIN)
+			fwd_serve(fwd_channel[1]);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0 && done)
@@ -898,6 +901,10 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 {
 	die_with_parent(outer);
 	close(syncfd[0]);
+	if (fwd_channel[0] >= 0) {
+		close(fwd_channel[0]);
+		fwd_channel[0] = -1;
+	}
 	if (logout >= 0) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(logout, 1) < 0 || dup2(logerr, 2) < 0)
@@ -1037,6 +1044,7 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	int syncfd[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncfd) < 0)
 		die_errno("socketpair", NULL, errno);
+	fwd_channel_open();
 	pid_t outer = getpid();
 	pid_t waiter = fork();
 	if (waiter < 0)
@@ -1044,6 +1052,7 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	if (waiter == 0)
 		waiter_main(outer, syncfd, mask, oldmask, logw[0], logw[1]);
 	close(syncfd[1]);
+	fwd_channel_close_parent_end();
 	char hello = sync_read(syncfd[0]);
 	// into the container's cgroup while it waits: init, forked later, starts there
 	if (hello == 'u' || hello == 'j')
@@ -1062,13 +1071,20 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	close(syncfd[0]);
 
 	int status = -1;
+	int lfds[64];
+	int nl = fwd_listeners(lfds, 64);
 	while (status < 0) {
-		struct pollfd fds[3] = { { sfd, POLLIN, 0 }, { out, POLLIN, 0 }, { err, POLLIN, 0 } };
-		if (poll(fds, 3, -1) < 0) {
+		struct pollfd fds[3 + 64] = { { sfd, POLLIN, 0 }, { out, POLLIN, 0 }, { err, POLLIN, 0 } };
+		for (int i = 0; i < nl; i++)
+			fds[3 + i] = (struct pollfd){ lfds[i], POLLIN, 0 };
+		if (poll(fds, (nfds_t)(3 + nl), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die_errno("poll", NULL, errno);
 		}
+		for (int i = 0; i < nl; i++)
+			if (fds[3 + i].revents & POLLIN)
+				fwd_accept(lfds[i]);
 		if (fds[1].revents & POLLIN)
 			log_drain(out, "stdout");
 		if (fds[2].revents & POLLIN)
@@ -1092,6 +1108,10 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 		}
 	}
 	trace_mark("container ended");
+	if (fwd_channel[0] >= 0) {
+		close(fwd_channel[0]);
+		fwd_channel[0] = -1;
+	}
 	net_stop_helper();
 	trace_mark("network helper stopped");
 	// Everything in the container is gone with its pid namespace: take what is left in the pipes.
@@ -1190,6 +1210,8 @@ int run_main(void)
 		logw[1] = err[1];
 	}
 
+	// the host side of the ports skiff forwards itself: bound once, for the container's lifetime
+	fwd_listen(plan);
 	int status, restarts = 0;
 	for (;;) {
 		sup.round++;

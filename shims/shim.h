@@ -52,6 +52,14 @@ void net_start_helper(const struct json *plan, pid_t target, const sigset_t *old
 void net_stop_helper(void);
 pid_t net_helper_pid(void);
 void net_helper_reaped(void);
+// net.c: skiff's own port forwarder (with slirp4netns)
+extern int fwd_channel[2];
+void fwd_listen(const struct json *plan);
+int fwd_listeners(int *fds, int max);
+void fwd_channel_open(void);
+void fwd_channel_close_parent_end(void);
+void fwd_accept(int fd);
+void fwd_serve(int channel);
 // fuse.c: the fuse-overlayfs root filesystem, mounted by the waiter
 void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask);
 void fuse_unmount_rootfs(void);

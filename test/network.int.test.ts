@@ -224,6 +224,13 @@ net('slirp4netns: -p through its API, the host\'s loopback as 10.0.2.2; kill -9 
   assert.is(web.status, 0, web.describe())
   const port = Number(/:(\d+)$/m.exec(sb.run(['port', 'sweb', '80']).stdout)?.[1])
   await until('the web server', async () => (await get(`http://127.0.0.1:${port}/`).catch(() => '')) === 'via-slirp\n')
+  // the same through slirp4netns's own API (SKIFF_SLIRP_PORTS=api) instead of skiff's forwarder
+  const api = sb.run(['run', '-d', '--name', 'sapi', '--network=slirp4netns', '-p', '127.0.0.1::80', 'busybox', 'sh', '-c',
+    'mkdir -p /w; echo via-api > /w/index.html; exec httpd -f -p 80 -h /w'], { env: { SKIFF_SLIRP_PORTS: 'api' } })
+  assert.is(api.status, 0, api.describe())
+  const apiPort = Number(/:(\d+)$/m.exec(sb.run(['port', 'sapi', '80']).stdout)?.[1])
+  await until('the API-forwarded server', async () => (await get(`http://127.0.0.1:${apiPort}/`).catch(() => '')) === 'via-api\n')
+  assert.is(sb.run(['rm', '-f', 'sapi']).status, 0)
   const i = JSON.parse(sb.run(['inspect', 'sweb']).stdout)[0]
   assert.is(i.NetworkSettings.IPAddress, '10.0.2.100')
   assert.is(i.HostConfig.NetworkMode, 'slirp4netns')
