@@ -12,10 +12,13 @@ import { prepareBusybox, prepareMachine, root, sh, user, userWorkspace, version 
 const runs = Number(process.env.BENCH_RUNS || 40)
 
 // 1. The machine, the peers, one image for every tool (built offline from busybox-static).
-prepareMachine({ hyperfine: 'hyperfine', podman: 'podman', crun: 'crun', bwrap: 'bubblewrap' })
+prepareMachine({ hyperfine: 'hyperfine', podman: 'podman', crun: 'crun', runc: 'runc', bwrap: 'bubblewrap', 'ch-run': 'charliecloud-runtime' })
 const ws = userWorkspace('/tmp/skiff-bench')
 prepareBusybox(ws)
 const { work, asUserArgv, controllers } = ws
+
+// runc gets its own rootless spec (crun's has no uid mappings runc accepts) over the same rootfs
+ws.asUser(`mkdir -p runc-bundle && cd runc-bundle && runc spec --rootless && python3 - <<EOF\nimport json\nc=json.load(open("config.json"))\nc["root"]={"path":"${work}/bundle/rootfs","readonly":True}\nc["process"]["args"]=["true"]\nc["process"]["terminal"]=False\njson.dump(c,open("config.json","w"))\nEOF`)
 
 // hyperfine -N runs commands without a shell: SKIFF_ROOT comes from the clean environment.
 const skiff = `${work}/skiff`
@@ -27,7 +30,9 @@ const cases = [
   ['podman --network=none', 'podman run --rm --network=none skiff-bench-busybox true'],
   ['podman (default network)', 'podman run --rm skiff-bench-busybox true'],
   ['crun run (bundle)', `crun --cgroup-manager=disabled run -b ${work}/bundle skiff-bench`],
+  ['runc run (bundle)', `runc --root ${work}/runc-state run -b ${work}/runc-bundle skiff-bench-runc`],
   ['bwrap', `bwrap --unshare-all --bind ${work}/bundle/rootfs / --proc /proc --dev /dev true`],
+  ['ch-run (directory)', `ch-run ${work}/bundle/rootfs -- true`],
   ['skiff --version', `${work}/skiff --version`],
 ]
 // A peer that cannot run here is left out of the timing run, and the report says why.
@@ -77,7 +82,7 @@ Commands:
 ${cases.map(([n, c]) => `- ${n}: \`${c.replace(work, '$BENCH').replace(work, '$BENCH')}\``).join('\n')}
 
 Versions: ${version(`${work}/skiff --version`)}; ${version('podman --version')}; ${version('crun --version')};
-${version('bwrap --version')}; ${version('hyperfine --version')}; kernel ${version('uname -r')}.
+${version('bwrap --version')}; ${version('runc --version')}; ${version('ch-run --version 2>&1')}; ${version('hyperfine --version')}; kernel ${version('uname -r')}.
 Measured ${new Date().toISOString().slice(0, 10)}.
 `
 // the sections of the other bench scripts stay
