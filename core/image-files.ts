@@ -23,6 +23,17 @@ export function readImageFile(layers: string[], relPath: string, maxBytes = 1 <<
     let hidden = false
     for (let i = 1; i <= parts.length && !hidden; i++) hidden = isWhiteout(join(layer, ...parts.slice(0, i)))
     if (hidden) return undefined
+    // A parent that is a symlink in a layer (etc -> /etc) would lead out to the host's files:
+    // such a file is not read (the image's own /etc/passwd is then not found, as with no file).
+    let linked = false
+    for (let i = 1; i < parts.length && !linked; i++) {
+      try {
+        linked = lstatSync(join(layer, ...parts.slice(0, i))).isSymbolicLink()
+      } catch {
+        break
+      }
+    }
+    if (linked) return undefined
     const path = join(layer, ...parts)
     try {
       const st = lstatSync(path)
