@@ -26,7 +26,7 @@ export function vmCheck(): Check {
  * The VM's /init: modules, the host's / read-only over 9p, scratch disk on /mnt, tmpfs on /run
  * and /home, cgroup2 with a subtree delegated to UID, then the script as that user in a leaf.
  */
-function initScript(uid: number, gid: number): string {
+function initScript(uid: number, gid: number, systemd: boolean): string {
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /newroot
@@ -37,7 +37,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /newroot |
 mount -t ext4 /dev/vda /newroot/mnt || echo "vm: no scratch disk"
 for d in run home root var/tmp; do mount -t tmpfs tmpfs /newroot/$d; done
 mount --move /proc /newroot/proc; mount --move /sys /newroot/sys; mount --move /dev /newroot/dev
-exec switch_root /newroot /bin/sh -c '
+${systemd ? systemdBoot(uid, gid) : ''}exec switch_root /newroot /bin/sh -c '
   mount -t cgroup2 cgroup2 /sys/fs/cgroup
   mkdir -p /dev/net /dev/pts /dev/shm && chmod 666 /dev/fuse /dev/net/tun 2>/dev/null
   mount -t devpts devpts /dev/pts 2>/dev/null
@@ -60,13 +60,45 @@ exec switch_root /newroot /bin/sh -c '
 `
 }
 
+/**
+ * The other VM: systemd as pid 1 (the host's, from the 9p root), a system bus, and the test
+ * user's own manager, user@UID.service, as logind starts it on a laptop (with Debian's stock
+ * Delegate=pids memory cpu). The script runs as a system service of the user's, in
+ * system.slice: a cgroup the user does not own, as a login session's scope is. Units go to
+ * /run/systemd/system, which systemd reads before /etc and /lib.
+ */
+function systemdBoot(uid: number, gid: number): string {
+  const units: Record<string, string> = {
+    'skiff-vm.target': `[Unit]\nDescription=skiff test VM\nWants=skiff-vm-test.service dbus.socket\n`,
+    'skiff-vm-test.service': [
+      '[Unit]', `Wants=user@${uid}.service`, `After=user@${uid}.service dbus.socket`,
+      '[Service]', 'Type=oneshot', `User=${uid}`, `Group=${gid}`, 'TimeoutStartSec=infinity',
+      `Environment=PATH=/usr/local/bin:/usr/bin:/bin HOME=/mnt/home TMPDIR=/mnt/tmp XDG_RUNTIME_DIR=/run/user/${uid}`,
+      'StandardOutput=tty', 'StandardError=tty', 'TTYPath=/dev/ttyS0',
+      'ExecStartPre=+/bin/sh -c "mkdir -p /mnt/home /mnt/tmp && chown ' + `${uid}:${gid}` + ' /mnt/home /mnt/tmp"',
+      `ExecStart=/bin/sh -c 'sh "$SKIFFVM_SCRIPT"; echo "vm: exit $?"'`,
+      'ExecStopPost=+/bin/sh -c "echo o > /proc/sysrq-trigger"', '',
+    ].join('\n'),
+    // no PAM stack for the user manager on this host (/etc/pam.d/systemd-user is not installed)
+    'user@.service.d/skiff-vm.conf': '[Service]\nPAMName=\nEnvironment=XDG_RUNTIME_DIR=/run/user/%i\n',
+  }
+  // logind keeps its state in /var/lib/systemd, which the read-only host root cannot give
+  let out = 'mount -t tmpfs tmpfs /newroot/var/lib/systemd\nmkdir -p /newroot/run/systemd/system/user@.service.d\n'
+  for (const [name, text] of Object.entries(units)) out += `printf '${text.replace(/'/g, "'\\''").replace(/%/g, '%%')}' > /newroot/run/systemd/system/${name}\n`
+  out += `printf '[Service]\\nEnvironment=SKIFFVM_SCRIPT=%s\\n' "$script" > /newroot/run/systemd/system/skiff-vm-test.service.d.conf\n`
+  out += 'mkdir -p /newroot/run/systemd/system/skiff-vm-test.service.d && mv /newroot/run/systemd/system/skiff-vm-test.service.d.conf /newroot/run/systemd/system/skiff-vm-test.service.d/script.conf\n'
+  // the host's / has /.dockerenv: systemd believes it runs in a container and reads its options from argv, not the kernel command line
+  out += 'exec switch_root /newroot /lib/systemd/systemd --unit=skiff-vm.target --show-status=0 --log-level=warning --log-target=console\n'
+  return out
+}
+
 export interface VmResult {
   status: number | null
   output: string
 }
 
 /** Boot the VM, run `script` (a host path outside /run, /home, /root, /var/tmp) as the test user. */
-export async function runInVm(script: string, opts: { timeoutMs?: number; memoryMb?: number } = {}): Promise<VmResult> {
+export async function runInVm(script: string, opts: { timeoutMs?: number; memoryMb?: number; systemd?: boolean } = {}): Promise<VmResult> {
   const work = tempDir('skiff-vm-')
   const initrd = join(work, 'initrd')
   mkdirSync(join(initrd, 'bin'), { recursive: true })
@@ -74,7 +106,7 @@ export async function runInVm(script: string, opts: { timeoutMs?: number; memory
   copyFileSync('/bin/busybox', join(initrd, 'bin', 'busybox'))
   chmodSync(join(initrd, 'bin', 'busybox'), 0o755)
   for (const m of readdirSync(join(VM_DIR, 'modules'))) copyFileSync(join(VM_DIR, 'modules', m), join(initrd, 'lib', 'modules', m))
-  writeFileSync(join(initrd, 'init'), initScript(process.getuid!(), process.getgid!()), { mode: 0o755 })
+  writeFileSync(join(initrd, 'init'), initScript(process.getuid!(), process.getgid!(), opts.systemd ?? false), { mode: 0o755 })
   const cpio = spawnSync('sh', ['-c', `cd ${initrd} && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 > ${work}/initrd.gz`])
   if (cpio.status !== 0) throw new Error('cannot build the VM initramfs')
   // the scratch disk: sparse, ext4, its root the test user's
@@ -85,7 +117,7 @@ export async function runInVm(script: string, opts: { timeoutMs?: number; memory
   const args = [
     '-accel', 'tcg', '-m', String(opts.memoryMb ?? 2048), '-smp', '2', '-nographic', '-no-reboot',
     '-kernel', join(VM_DIR, 'vmlinuz'), '-initrd', join(work, 'initrd.gz'),
-    '-append', `console=ttyS0 quiet panic=-1 skiffvm.script=${script}`,
+    '-append', `console=ttyS0 quiet panic=-1 skiffvm.script=${script}${opts.systemd ? '' : ''}`,
     '-fsdev', 'local,id=root,path=/,security_model=none,readonly=on,multidevs=remap',
     '-device', 'virtio-9p-pci,fsdev=root,mount_tag=hostroot',
     '-drive', `file=${disk},format=raw,if=virtio`,
