@@ -1,9 +1,11 @@
-// A cgroup per container, in the cgroup v2 subtree delegated to the user, with the limits asked
-// for; or none, and then a limit that was asked for is an error (never silently dropped).
+// A cgroup per container, in the cgroup v2 subtree delegated to the user or in a systemd scope of
+// its own, with the limits asked for; or none, and then a limit that was asked for is an error
+// (never silently dropped).
 // limitFiles and the parsers are pure; prepareCgroup does I/O.
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { SkiffError } from './errors.js'
+import type { CgroupScopePlan } from './plan.js'
 
 export interface Limits {
   /** --memory, bytes */
@@ -74,8 +76,14 @@ export function parseCpus(text: string): number {
 }
 
 export interface CgroupChoice {
-  /** the container's cgroup directory, when it gets one */
+  /** the container's cgroup directory, made here, in a subtree delegated to the user */
   path?: string
+  /**
+   * Under systemd without such a subtree: run the shim in a scope of its own, which it splits into
+   * supervisor and container (see CgroupScopePlan); `wrap` is the command that makes the scope.
+   */
+  scope?: CgroupScopePlan
+  wrap?: string[]
   /** said to the user when limits were asked for but --cgroups=disabled */
   warning?: string
 }
@@ -86,9 +94,12 @@ export async function checkCgroup(limits: Limits): Promise<void> {
 }
 
 /**
- * Where this container's cgroup goes, made and filled with its limits: `<delegated>/skiff/<id>`.
- * Without a delegated subtree (cgroup v1, a hybrid host, nothing writable) the container runs
- * without one, unless limits were asked for: then this is an error with the reason and the fix.
+ * Where this container's cgroup goes, and its limits. A subtree the user owns (a delegated
+ * cgroup, or systemd's user@UID.service when skiff runs inside it): `<delegated>/skiff/<id>`,
+ * made and filled here. Otherwise, on systemd, a transient scope with Delegate=yes from the
+ * user's manager (as podman does from a login session, whose scope is root's). Without either
+ * (cgroup v1, a hybrid host, nothing writable) the container runs without one, unless limits
+ * were asked for: then this is an error with the reason and the fix.
  */
 export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' | 'disabled', dryRun = false): Promise<CgroupChoice> {
   const files = limitFiles(limits)
@@ -96,20 +107,21 @@ export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' 
   if (mode === 'disabled') {
     return asked.length ? { warning: `--cgroups=disabled: the limits asked for (${asked.join(', ')}) are not enforced` } : {}
   }
-  const { gatherCgroups, judgeCgroups, DELEGATE_FIX } = await import('./probe-cgroup.js')
+  const { gatherCgroups, judgeCgroups, DELEGATE_FIX, LIMIT_CONTROLLERS } = await import('./probe-cgroup.js')
   const { readMountinfo } = await import('./probe-mounts.js')
   const uid = process.getuid!()
-  const ctx = { mounts: readMountinfo(), uid, systemd: false }
+  const ctx = { mounts: readMountinfo(), uid, systemd: existsSync('/run/systemd/system') }
   const facts = gatherCgroups(ctx)
-  const root = facts.delegated
+  const judged = judgeCgroups(facts, { uid })
+  const how = judged.details?.mode as 'direct' | 'systemd' | 'none'
   const refuse = (why: string, fix: string) =>
     new SkiffError('E_CGROUP', `cannot enforce ${asked.map((k) => k.replace(/\..*/, '')).filter((v, i, a) => a.indexOf(v) === i).join(', ')} limits here: ${why}`, {
       hint: `${fix}; or run with --cgroups=disabled to go on without limits`,
     })
-  if (!root || facts.layout.version === 'v1' || facts.layout.version === 'none') {
+  const root = how === 'direct' ? facts.delegated : how === 'systemd' ? facts.userManager : undefined
+  if (!root) {
     if (!asked.length) return {}
-    const item = judgeCgroups(facts, { uid })
-    throw refuse(item.value, item.fix ?? DELEGATE_FIX)
+    throw refuse(judged.value, judged.fix ?? DELEGATE_FIX)
   }
   const needed = controllersFor(files)
   const missing = needed.filter((c) => !root.controllers.includes(c))
@@ -118,6 +130,15 @@ export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' 
     throw refuse(`the delegated cgroup ${root.dir} does not offer ${missing.join(', ')} (it offers: ${root.controllers.join(' ') || 'none'})`, DELEGATE_FIX)
   }
   if (dryRun) return {}
+  const usable = root.controllers.filter((c) => LIMIT_CONTROLLERS.includes(c))
+  if (how === 'systemd') {
+    // the scope's name: one per start (a stopped container's scope may linger for a moment)
+    const unit = `skiff-${id.slice(0, 12)}-${Date.now().toString(36)}.scope`
+    return {
+      scope: { mount: facts.layout.unifiedMount!, controllers: usable, needed, files },
+      wrap: [facts.systemdRun!, '--user', '--scope', '--quiet', '--collect', '--property=Delegate=yes', `--unit=${unit}`, `--description=skiff container ${id.slice(0, 12)}`, '--'],
+    }
+  }
   // Every container gets a cgroup when the user has a subtree, limits or not (stats, kill).
   // One controller at a time: one that cannot be enabled (cpuset often refuses unprivileged
   // writers) fails only the limits that need it.
@@ -136,7 +157,6 @@ export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' 
       }
     }
   }
-  const usable = root.controllers.filter((c) => ['cpu', 'cpuset', 'io', 'memory', 'pids'].includes(c))
   const parent = join(root.dir, 'skiff')
   const path = join(parent, id.slice(0, 12))
   try {
@@ -158,6 +178,29 @@ export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' 
     }
   }
   return { path }
+}
+
+/**
+ * What `exec` runs its shim under to join the container's cgroup `target`. The kernel lets a
+ * process move only where its writer may write cgroup.procs of the common ancestor of both
+ * cgroups: from a login session's scope (root's) into a container's systemd scope it may not, so
+ * the exec shim starts in a scope of its own first, as the container's did. Undefined: no need,
+ * or no way (then the exec joins what it can and says why when it cannot).
+ */
+export async function execCgroupWrap(target: string, id: string): Promise<string[] | undefined> {
+  const { gatherCgroups } = await import('./probe-cgroup.js')
+  const { readMountinfo } = await import('./probe-mounts.js')
+  const facts = gatherCgroups({ mounts: readMountinfo(), uid: process.getuid!(), systemd: existsSync('/run/systemd/system') })
+  const own = facts.layout.dir
+  if (!own) return undefined
+  let common = own
+  while (common !== '/' && target !== common && !target.startsWith(`${common}/`)) common = dirname(common)
+  try {
+    accessSync(join(common, 'cgroup.procs'), constants.W_OK)
+    return undefined
+  } catch {}
+  if (!facts.systemdRun || !facts.userManagerSocket) return undefined
+  return [facts.systemdRun, '--user', '--scope', '--quiet', '--collect', `--unit=skiff-exec-${id.slice(0, 12)}-${process.pid}.scope`, '--']
 }
 
 /** A container's cgroup, once its processes are gone. */

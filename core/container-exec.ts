@@ -1,6 +1,7 @@
 // skiff exec: another process in a running container, in all its namespaces. Does I/O (processes).
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { execCgroupWrap } from './cgroup.js'
 import { containerDir, readState, type ContainerRecord } from './containers.js'
 import { SkiffError } from './errors.js'
 import { readImageFile } from './image-files.js'
@@ -61,13 +62,17 @@ export async function execInContainer(store: Store, rec: ContainerRecord, opts: 
   }
   const plan = planExec(rec, state.pid, opts, user, process.env)
   // the container's cgroup, when it has one: the new process is counted and limited with it
+  let wrap: string[] | undefined
   try {
     const cg = readFileSync(join(containerDir(store, rec.id), 'cgroup'), 'utf8').trim()
-    if (cg && existsSync(cg)) plan.cgroup = cg
+    if (cg && existsSync(cg)) {
+      plan.cgroup = cg
+      wrap = await execCgroupWrap(cg, rec.id)
+    }
   } catch {}
   const stdio = opts.detach
     ? (['ignore', 'ignore', 'ignore'] as const)
     : ([opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const)
-  const result = await launch(plan, { stdio: [...stdio], detach: opts.detach })
+  const result = await launch(plan, { stdio: [...stdio], detach: opts.detach, wrap })
   return result.status
 }

@@ -80,10 +80,11 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     await prepareNetwork(store, rec, plan)
     const cg = await prepareCgroup(rec.id, rec.hostConfig.Limits ?? { conf: {} }, rec.hostConfig.Cgroups ?? 'enabled')
     if (cg.warning) process.stderr.write(`skiff: warning: ${cg.warning}\n`)
-    if (cg.path) {
+    if (cg.path || cg.scope) {
+      // in a scope, the shim makes the cgroup and writes where it is
       cgroupPath = cg.path
-      plan.cgroup = { path: cg.path }
-      writeFileSync(containerFile(store, rec.id, 'cgroup'), cg.path)
+      plan.cgroup = cg.path ? { path: cg.path } : { scope: cg.scope }
+      if (cg.path) writeFileSync(containerFile(store, rec.id, 'cgroup'), cg.path)
       // its own cgroup tree, read-only, where sysfs is the container's own
       const at = plan.mounts.findIndex((m) => m.kind === 'mount' && m.fstype === 'sysfs')
       if (at >= 0) plan.mounts.splice(at + 1, 0, { kind: 'mount', source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: ['ro', 'nosuid', 'noexec', 'nodev'], optional: true })
@@ -99,7 +100,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
       ? (['ignore', 'ignore', 'ignore'] as const)
       : ([plan.process.stdin || tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const)
     mark('start planned')
-    const go = (p: LaunchPlan) => launch(p, { stdio: [...stdio], detach, onStart: unlock })
+    const go = (p: LaunchPlan) => launch(p, { stdio: [...stdio], detach, onStart: unlock, wrap: cg.wrap })
     try {
       try {
         return (await go(plan)).status

@@ -27,6 +27,8 @@ export interface LaunchOptions {
    * (run -d, exec -d). The result has no exit status then.
    */
   detach?: boolean
+  /** a command the shim runs under: systemd-run ... -- (a scope for its cgroup) */
+  wrap?: string[]
 }
 
 export interface LaunchResult {
@@ -41,7 +43,8 @@ export interface LaunchResult {
 export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {}): Promise<LaunchResult> {
   const stdio = options.stdio ?? ['inherit', 'inherit', 'inherit']
   const mode = 'join' in plan ? 'exec' : 'run'
-  const child = spawn(shimPath(), [mode], {
+  const wrap = options.wrap ?? []
+  const child = spawn(wrap[0] ?? shimPath(), [...wrap.slice(1), ...(wrap.length ? [shimPath()] : []), mode], {
     stdio: [...stdio, 'pipe'],
     // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
     detached: true,
@@ -142,6 +145,11 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
       if (!exit || exit.type !== 'exit') {
         const why = signal ? `was killed by ${signal}` : `exited with status ${code}`
         const text = stderr()?.trim()
+        if (wrap.length && messages.length === 0) {
+          return reject(new SkiffError('E_CGROUP', `${wrap[0]} could not give the container a systemd scope (it ${why})${text ? `: ${text}` : ''}`, {
+            hint: 'check your user manager (systemctl --user status); or run with --cgroups=disabled to go on without a cgroup',
+          }))
+        }
         return reject(new SkiffError('E_SHIM_DIED', `the shim ${why} before the container finished${text ? `: ${text}` : ''}`, {
           hint: 'run again with SKIFF_DEBUG=1; if it repeats, report it as a bug',
         }))

@@ -140,10 +140,21 @@ export interface LaunchPlan {
   supervisor?: SupervisorPlan
   network?: NetworkPlan
   /**
-   * The container's cgroup (made and filled with limits by skiff): the supervisor moves the
-   * waiter into it before init exists, reports OOM kills from its memory.events, removes it at the end
+   * The container's cgroup: the supervisor moves the waiter into it before init exists, reports
+   * OOM kills from its memory.events, removes it at the end. `path`: made and filled with limits
+   * by skiff in the user's delegated subtree. `scope`: the shim runs in a systemd scope of its
+   * own (systemd-run --user --scope -p Delegate=yes) and makes `<scope>/container` itself, with
+   * these controllers enabled (a `needed` one that fails is an error) and these files written.
    */
-  cgroup?: { path: string }
+  cgroup?: { path?: string; scope?: CgroupScopePlan }
+}
+
+export interface CgroupScopePlan {
+  /** where cgroup2 is mounted (the scope's path is read from /proc/self/cgroup) */
+  mount: string
+  controllers: string[]
+  needed: string[]
+  files: Record<string, string>
 }
 
 /**

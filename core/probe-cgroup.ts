@@ -1,9 +1,10 @@
 // cgroups: which hierarchy this host runs (v1, v2, hybrid), where this process sits in the v2
 // tree, and which controllers are delegated to the user, directly or through the systemd user
 // manager. parseProcCgroup, cgroupLayout and judgeCgroups are pure; gatherCgroups does I/O.
-import { accessSync, constants, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { MountEntry } from './probe-mounts.js'
+import { findExecutable } from './probe-tools.js'
 import type { HostContext, ProbeItem } from './probe-types.js'
 
 export interface ProcCgroup {
@@ -88,6 +89,10 @@ export interface CgroupFacts {
   delegated?: CgroupDirFacts
   /** the systemd user manager's cgroup (user@UID.service), when it exists */
   userManager?: CgroupDirFacts
+  /** the manager answers: its private socket ($XDG_RUNTIME_DIR/systemd/private) is there */
+  userManagerSocket?: string
+  /** systemd-run, which asks it for a scope */
+  systemdRun?: string
   systemd: boolean
 }
 
@@ -148,6 +153,9 @@ export function gatherCgroups(ctx: Pick<HostContext, 'mounts' | 'uid' | 'systemd
   facts.delegated = top
   if (ctx.systemd && ctx.uid !== 0) {
     facts.userManager = dirFacts(join(layout.unifiedMount, 'user.slice', `user-${ctx.uid}.slice`, `user@${ctx.uid}.service`))
+    const socket = join(process.env.XDG_RUNTIME_DIR || `/run/user/${ctx.uid}`, 'systemd', 'private')
+    if (existsSync(socket)) facts.userManagerSocket = socket
+    facts.systemdRun = findExecutable('systemd-run')
   }
   return facts
 }
@@ -165,7 +173,7 @@ export function judgeCgroups(f: CgroupFacts, ctx: Pick<HostContext, 'uid'>): Pro
   // Where containers' cgroups can go: a subtree the user owns, else the systemd user manager's
   // (through a transient scope with Delegate=yes), else nowhere.
   const direct = f.delegated && f.delegated.controllers.length > 0 ? f.delegated : undefined
-  const viaSystemd = !direct && f.userManager && f.userManager.owner === ctx.uid ? f.userManager : undefined
+  const viaSystemd = !direct && f.userManager && f.userManager.owner === ctx.uid && f.userManagerSocket && f.systemdRun ? f.userManager : undefined
   const source = direct ?? viaSystemd
   const available = source?.controllers ?? []
   const usable = LIMIT_CONTROLLERS.filter((c) => available.includes(c))
@@ -190,6 +198,11 @@ export function judgeCgroups(f: CgroupFacts, ctx: Pick<HostContext, 'uid'>): Pro
   if (L.version === 'none') return item('warning', 'no cgroup filesystem mounted: limits unavailable', 'mount cgroup2 on /sys/fs/cgroup (or boot a systemd distribution, which does)')
   if (L.version === 'v1') return item('warning', `limits unavailable (v1 only: ${list(L.v1Controllers)}; skiff uses cgroup v2)`, UNIFIED_FIX)
   const where = L.version === 'hybrid' ? `hybrid: v1 holds ${list(L.v1Controllers)}; cgroup2 at ${L.unifiedMount}` : `v2 at ${L.unifiedMount}`
+  if (mode === 'none' && !direct && f.userManager?.owner === ctx.uid && (!f.userManagerSocket || !f.systemdRun)) {
+    const why = !f.systemdRun ? 'systemd-run is not installed' : `its socket ${process.env.XDG_RUNTIME_DIR || `/run/user/${ctx.uid}`}/systemd/private is missing`
+    return item('warning', `limits unavailable (${where}; your systemd user manager cannot be asked for a scope: ${why})`,
+      !f.systemdRun ? 'install systemd (it provides systemd-run)' : 'run skiff in a login session (XDG_RUNTIME_DIR=/run/user/$UID), or enable lingering: loginctl enable-linger $USER')
+  }
   if (mode === 'none') {
     const offered = f.current?.controllers ?? []
     const why = L.version === 'hybrid'
@@ -198,7 +211,7 @@ export function judgeCgroups(f: CgroupFacts, ctx: Pick<HostContext, 'uid'>): Pro
     const fix = L.version === 'v2' ? delegationFix : ctx.uid === 0 ? UNIFIED_FIX : `${UNIFIED_FIX}; then ${f.systemd ? DELEGATE_FIX : ADMIN_FIX}`
     return item('warning', `limits unavailable (${where}; ${why})`, fix)
   }
-  const how = mode === 'direct' ? `delegated at ${source!.dir}` : `delegated to your systemd user manager (${source!.dir})`
+  const how = mode === 'direct' ? `delegated at ${source!.dir}` : `delegated to your systemd user manager (${source!.dir}; a scope per container through systemd-run --user --scope)`
   const value = `${where}; ${how}: ${list(usable)}`
   if (missing.length) return item('warning', `${value}; not delegated: ${missing.join(' ')} (those limits are refused)`, delegationFix)
   return item('ok', value)

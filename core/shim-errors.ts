@@ -2,6 +2,7 @@
 // and how to fix it. Pure.
 import { constants } from 'node:os'
 import { SkiffError } from './errors.js'
+import { DELEGATE_FIX } from './probe-cgroup.js'
 import type { LaunchPlan, ShimMessage } from './plan.js'
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]))
@@ -40,6 +41,18 @@ export function shimErrorToSkiffError(e: ShimError, plan: LaunchPlan): SkiffErro
     })
   }
   switch (e.op) {
+    case 'cgroup-enable':
+      return new SkiffError('E_CGROUP', `cannot enable the ${e.detail} controller in the container's systemd scope ${e.path}: ${describeErrno(e.errno)}`, {
+        hint: `your user manager does not delegate it: ${DELEGATE_FIX}; or run with --cgroups=disabled`,
+      })
+    case 'cgroup-set':
+      return new SkiffError('E_CGROUP', `cannot set ${e.detail} in ${e.path}: ${describeErrno(e.errno)}`, {
+        hint: "check the value (see the kernel's cgroup-v2 documentation for the file)",
+      })
+    case 'cgroup-scope':
+      return new SkiffError('E_CGROUP', `cannot set up the container's cgroup in its systemd scope (${what})`, {
+        hint: 'check your user manager (systemctl --user status); or run with --cgroups=disabled',
+      })
     case 'exec':
       if (name === 'ENOENT') {
         return new SkiffError('E_EXEC_NOT_FOUND', `cannot run ${e.path}: executable file not found in the container's $PATH`, {

@@ -1002,9 +1002,71 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 
 /* ---- the container's cgroup ------------------------------------------------------------------- */
 
+/* set when the supervisor made the container's cgroup itself, in its systemd scope */
+static char scope_container[4000];
+
 static const char *cgroup_path(void)
 {
-	return json_str(json_get(plan, "cgroup"), "path");
+	return scope_container[0] ? scope_container : json_str(json_get(plan, "cgroup"), "path");
+}
+
+/* This process's cgroup directory: the "0::/path" line of /proc/self/cgroup under `mount`. */
+static void own_cgroup_dir(const char *mount, char *out, size_t size)
+{
+	char buf[4096];
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	char *line = strstr(buf, "0::");
+	if (!line || (line != buf && line[-1] != '\n'))
+		die_detail("cgroup-scope", "/proc/self/cgroup", ENOENT, "no cgroup v2 line");
+	line += 3;
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(out, size, "%s%s", mount, strcmp(line, "/") ? line : "");
+}
+
+/*
+ * Under systemd, skiff starts us through `systemd-run --user --scope -p Delegate=yes`: the scope
+ * is ours, and we start in it. A cgroup that hands controllers to its children may hold no
+ * process itself, so the supervisor moves to the leaf "supervisor" and the container gets the
+ * sibling "container", with the limit files skiff computed. Its path goes to the container's
+ * directory, where stats, pause, update, exec and rm find it.
+ */
+static void setup_scope_cgroup(const struct json *scope)
+{
+	char base[3900], dir[4000], num[32];
+	own_cgroup_dir(json_str(scope, "mount") ? json_str(scope, "mount") : "/sys/fs/cgroup", base, sizeof(base));
+	snprintf(dir, sizeof(dir), "%s/supervisor", base);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		die_errno("cgroup-scope", dir, errno);
+	snprintf(dir, sizeof(dir), "%s/supervisor/cgroup.procs", base);
+	snprintf(num, sizeof(num), "%d", getpid());
+	if (write_file(dir, num) < 0)
+		die_errno("cgroup-scope", dir, errno);
+	// one controller at a time: one that cannot be enabled fails only the limits that need it
+	snprintf(dir, sizeof(dir), "%s/cgroup.subtree_control", base);
+	for (const struct json *c = json_get(scope, "controllers") ? json_get(scope, "controllers")->child : NULL; c; c = c->next) {
+		char want[64];
+		snprintf(want, sizeof(want), "+%s", c->str);
+		if (write_file(dir, want) < 0 && json_has_string(json_get(scope, "needed"), c->str))
+			die_detail("cgroup-enable", base, errno, c->str);
+	}
+	snprintf(scope_container, sizeof(scope_container), "%s/container", base);
+	if (mkdir(scope_container, 0755) < 0 && errno != EEXIST)
+		die_errno("cgroup-scope", scope_container, errno);
+	for (const struct json *f = json_get(scope, "files") ? json_get(scope, "files")->child : NULL; f; f = f->next) {
+		char path[4400], what[600];
+		snprintf(path, sizeof(path), "%s/%s", scope_container, f->key);
+		if (f->type == JSON_STRING && write_file(path, f->str) < 0) {
+			int e = errno;
+			snprintf(what, sizeof(what), "%s=%s", f->key, f->str);
+			rmdir(scope_container);
+			die_detail("cgroup-set", path, e, what);
+		}
+	}
+	write_state_file("cgroup", scope_container);
 }
 
 /* Move `pid` into the container's cgroup (before init exists, so everything it starts is in it). */
@@ -1210,6 +1272,9 @@ int run_main(void)
 		logw[1] = err[1];
 	}
 
+	const struct json *scope = json_get(json_get(plan, "cgroup"), "scope");
+	if (scope)
+		setup_scope_cgroup(scope);
 	// the host side of the ports skiff forwards itself: bound once, for the container's lifetime
 	fwd_listen(plan);
 	int status, restarts = 0;

@@ -94,8 +94,17 @@ const verdicts: [string, CgroupFacts, number, string, RegExp, RegExp | undefined
     layout: { ...v2, path: '/user.slice/user-1000.slice/session-2.scope', dir: '/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope' },
     current: dir('/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope', [], 0, false),
     userManager: dir('/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service', ['memory', 'pids']),
+    userManagerSocket: '/run/user/1000/systemd/private',
+    systemdRun: '/usr/bin/systemd-run',
     systemd: true,
-  }, 1000, 'warning', /systemd user manager .*: memory pids; not delegated: cpu cpuset io/, /Delegate=cpu cpuset io memory pids/],
+  }, 1000, 'warning', /systemd user manager .*a scope per container.*: memory pids; not delegated: cpu cpuset io/, /Delegate=cpu cpuset io memory pids/],
+  ['v2, systemd user manager not reachable (no session)', {
+    layout: { ...v2, path: '/user.slice/user-1000.slice/session-2.scope', dir: '/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope' },
+    current: dir('/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope', [], 0, false),
+    userManager: dir('/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service', ['memory', 'pids']),
+    systemdRun: '/usr/bin/systemd-run',
+    systemd: true,
+  }, 1000, 'warning', /cannot be asked for a scope: its socket .*systemd\/private is missing/, /enable-linger/],
   ['v2, nothing writable, no systemd', { layout: { ...v2, path: '/x', dir: '/sys/fs/cgroup/x' }, current: dir('/sys/fs/cgroup/x', ALL, 0, false), systemd: false }, 1000, 'warning', /limits unavailable .*not yours to write/, /ask an admin to delegate/],
   ['v2, nothing writable, systemd', { layout: { ...v2, path: '/x', dir: '/sys/fs/cgroup/x' }, current: dir('/sys/fs/cgroup/x', ALL, 0, false), systemd: true }, 1000, 'warning', /limits unavailable/, /user@\.service\.d\/delegate\.conf/],
   ['hybrid (this machine)', {
