@@ -1,10 +1,9 @@
-// Command specs as data, argv parsing (yargs-parser) against them, and help text. Pure.
+// Command specs as data, argv parsing against them, and help text. Pure.
 //
-// skiff uses yargs' own parser, not the yargs framework: importing yargs costs ~45 ms at every
-// start (measured: `skiff version` 64 ms with yargs vs 20 ms for `skiff --version` without), and
-// `skiff run --rm IMAGE true` has a budget of 30–40 ms in all. A verb is a spec (options as data)
-// plus a handler; main.ts parses, checks unknown options, and prints help from the same data.
-import parse from 'yargs-parser'
+// Neither the yargs framework nor yargs-parser: importing yargs cost ~45 ms at every start
+// (`skiff version` 64 ms with it vs 20 ms for `skiff --version` without), and yargs-parser 3–8 ms
+// of `run`, whose whole budget is 30 ms. A verb is a spec (options as data) plus a handler;
+// main.ts parses, refuses unknown options, and prints help from the same data.
 import { SkiffError } from '../core/errors.js'
 
 export interface OptionSpec {
@@ -37,42 +36,82 @@ export interface ParsedExtras {
   containerCommand: string[]
 }
 
-/** Parse `args` (after the verb) against `spec` → named values; throws a usage SkiffError. */
+/**
+ * Parse `args` (after the verb) against `spec` → named values; throws a usage SkiffError.
+ * Docker's grammar: `--name`, `--name=value`, `--name value`, `-abc` (booleans), `-e VALUE`,
+ * `-eVALUE`, `-ite VALUE` (only the last letter of a cluster takes a value), `--` ends options;
+ * a boolean takes `--rm=false`; a repeated option is an array when `array`, else the last wins.
+ * Values stay strings unless the option is a number. Our own parser: yargs-parser cost 3–8 ms of
+ * `run`'s start-up for the same result (measured with SKIFF_TRACE).
+ */
 export function parseArgs(verb: string, spec: CommandSpec<any>, args: string[], containerCommand: string[]): Record<string, unknown> & ParsedExtras {
-  const boolean: string[] = []
-  const string: string[] = []
-  const number: string[] = []
-  const array: string[] = []
-  const alias: Record<string, string> = {}
-  const defaults: Record<string, unknown> = {}
+  const out: Record<string, unknown> & ParsedExtras = { containerCommand }
+  const byName = new Map<string, OptionSpec>()
+  const byAlias = new Map<string, OptionSpec>()
   for (const o of spec.options) {
-    ;(o.type === 'boolean' ? boolean : o.type === 'number' ? number : string).push(o.name)
-    if (o.array) array.push(o.name)
-    if (o.alias) alias[o.name] = o.alias
-    if (o.default !== undefined) defaults[o.name] = o.default
-    else if (o.array) defaults[o.name] = []
+    byName.set(o.name, o)
+    if (o.alias) byAlias.set(o.alias, o)
+    if (o.default !== undefined) out[o.name] = Array.isArray(o.default) ? [...o.default] : o.default
+    else if (o.array) out[o.name] = []
   }
-  const parsed = parse.detailed(args, {
-    boolean, string, number, array, alias, default: defaults,
-    configuration: { 'camel-case-expansion': false, 'boolean-negation': false, 'strip-aliased': true, 'dot-notation': false, 'duplicate-arguments-array': true, 'greedy-arrays': false, 'unknown-options-as-args': false },
-  })
-  if (parsed.error) throw usage(verb, parsed.error.message)
-  const argv = parsed.argv as Record<string, unknown> & { _: (string | number)[] }
-  const known = new Set(['_', '--', 'help', ...spec.options.flatMap((o) => [o.name, o.alias ?? o.name])])
-  const unknown = Object.keys(argv).filter((k) => !known.has(k))
-  if (unknown.length > 0) {
-    throw usage(verb, `unknown option ${unknown.map((k) => (k.length === 1 ? `-${k}` : `--${k}`)).join(', ')}`)
+  const set = (o: OptionSpec, shown: string, value: string | boolean) => {
+    let v: unknown = value
+    if (o.type === 'number') {
+      v = Number(value)
+      if (value === '' || Number.isNaN(v)) throw usage(verb, `${shown} needs a number`)
+    }
+    if (o.array) (out[o.name] as unknown[]).push(v)
+    else out[o.name] = v
   }
-  for (const o of spec.options) {
-    const v = argv[o.name]
-    if (!o.array && Array.isArray(v)) argv[o.name] = v[v.length - 1]
-    if (o.type === 'string' && !o.array && argv[o.name] !== undefined && typeof argv[o.name] !== 'string') argv[o.name] = String(argv[o.name])
-    if (o.type === 'number' && argv[o.name] !== undefined && Number.isNaN(argv[o.name])) throw usage(verb, `--${o.name} needs a number`)
+  const positionals: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === '--') {
+      positionals.push(...args.slice(i + 1))
+      break
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=')
+      const name = a.slice(2, eq < 0 ? undefined : eq)
+      if (name === 'help') continue
+      const o = byName.get(name)
+      if (!o) throw usage(verb, `unknown option --${name}`)
+      if (o.type === 'boolean') {
+        const v = eq < 0 ? 'true' : a.slice(eq + 1)
+        if (v !== 'true' && v !== 'false') throw usage(verb, `--${name}=${v}: expected true or false`)
+        set(o, `--${name}`, v === 'true')
+      } else if (eq >= 0) {
+        set(o, `--${name}`, a.slice(eq + 1))
+      } else {
+        if (i + 1 >= args.length) throw usage(verb, `--${name} needs a value`)
+        set(o, `--${name}`, args[++i]!)
+      }
+      continue
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const o = byAlias.get(a[j]!)
+        if (!o) throw usage(verb, `unknown option -${a[j]}`)
+        if (o.type === 'boolean') {
+          set(o, `-${a[j]}`, true)
+          continue
+        }
+        // the rest of the cluster is the value (-eA=1, -p8080:80), else the next argument
+        let value = a.slice(j + 1)
+        if (value.startsWith('=')) value = value.slice(1)
+        if (!value) {
+          if (i + 1 >= args.length) throw usage(verb, `-${a[j]} needs a value`)
+          value = args[++i]!
+        }
+        set(o, `-${a[j]}`, value)
+        break
+      }
+      continue
+    }
+    positionals.push(a)
   }
-  const positionals = argv._.map(String)
   const required = spec.required ?? 0
   if (positionals.length < required) throw usage(verb, `${verb} needs ${spec.positionals.slice(0, required).map((p) => (p.endsWith('...') ? `at least one ${p.slice(0, -4).replace(/s$/, '')}` : p)).join(' and ')}`)
-  const out: Record<string, unknown> & ParsedExtras = { ...argv, containerCommand }
   spec.positionals.forEach((name, i) => {
     if (name.endsWith('...')) out[name.slice(0, -3)] = positionals.slice(i)
     else out[name] = positionals[i]

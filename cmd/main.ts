@@ -72,7 +72,9 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   try {
-    await spec.handler(parseArgs(entry.name, spec, rest, containerCommand))
+    const args = parseArgs(entry.name, spec, rest, containerCommand)
+    mark('arguments parsed')
+    await spec.handler(args)
   } catch (err) {
     return reportError(err)
   }
@@ -81,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
+    mark('done')
     process.exitCode = code
   },
   (err) => {

@@ -8,7 +8,7 @@ interface PullArgs {
   'tls-verify': string
 }
 
-/** --tls-verify=false / true (a string: yargs-parser would read "--tls-verify false" as two words). */
+/** --tls-verify=false / true: a string option, so "--tls-verify false" also works. */
 export function parseTlsVerify(value: string): boolean {
   return !/^(false|0|no)$/i.test(value)
 }

@@ -1,5 +1,6 @@
 // skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]: create + start, attached or detached (-d).
 import { rmSync } from 'node:fs'
+import { mark } from '../core/trace.js'
 import type { CommandSpec } from './cli.js'
 import { createOptions, toCreateOptions, type CreateArgs } from './run-options.js'
 
@@ -20,6 +21,7 @@ const spec: CommandSpec<RunArgs> = {
   ],
   handler: async (argv) => {
     const opts = await toCreateOptions(argv)
+    mark('options made')
     const { createContainer } = await import('../core/container-create.js')
     const { startContainer } = await import('../core/container-start.js')
     const { store, record } = await createContainer(opts)

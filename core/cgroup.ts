@@ -107,11 +107,14 @@ export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' 
   if (mode === 'disabled') {
     return asked.length ? { warning: `--cgroups=disabled: the limits asked for (${asked.join(', ')}) are not enforced` } : {}
   }
-  const { gatherCgroups, judgeCgroups, DELEGATE_FIX, LIMIT_CONTROLLERS } = await import('./probe-cgroup.js')
+  const { cgroupLayout, gatherCgroups, judgeCgroups, parseProcCgroup, DELEGATE_FIX, LIMIT_CONTROLLERS } = await import('./probe-cgroup.js')
   const { readMountinfo } = await import('./probe-mounts.js')
   const uid = process.getuid!()
   const ctx = { mounts: readMountinfo(), uid, systemd: existsSync('/run/systemd/system') }
-  const facts = gatherCgroups(ctx)
+  const procCgroup = readFileSync('/proc/self/cgroup', 'utf8')
+  // v1 and hybrid trees give a container no controllers: without limits, nothing more to learn
+  if (!asked.length && cgroupLayout(ctx.mounts, parseProcCgroup(procCgroup)).version !== 'v2') return {}
+  const facts = gatherCgroups(ctx, procCgroup)
   const judged = judgeCgroups(facts, { uid })
   const how = judged.details?.mode as 'direct' | 'systemd' | 'none'
   const refuse = (why: string, fix: string) =>

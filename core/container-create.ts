@@ -1,6 +1,5 @@
 // skiff create (and the first half of run): image + options → a container record, its directory
 // and its name. Nothing runs yet. Does I/O (store, files).
-import { randomBytes } from 'node:crypto'
 import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -13,6 +12,7 @@ import { planLaunch, type ImageRunConfig, type RunOptions } from './spec.js'
 import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from './store.js'
 import { SkiffError } from './errors.js'
 import { mark } from './trace.js'
+import { randomHex } from './random.js'
 import { containerDir, type ContainerRecord } from './containers.js'
 import { processStartTime, writeFileAtomic } from './lock.js'
 import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
@@ -168,13 +168,14 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     const { checkCgroup } = await import('./cgroup.js')
     await checkCgroup(limits)
   }
-  const id = randomBytes(32).toString('hex')
+  const id = randomHex(32)
   const name = opts.name ? checkName(opts.name) : undefined
   if (name) reserveName(store, name, id)
   const finalName = name ?? reserveGeneratedName(store, id)
   const dir = containerDir(store, id)
   const staging = join(store.root, 'tmp', `create-${process.pid}-${id}`)
   try {
+    mark('name reserved')
     sweepStaleCreates(store)
     const hostname = opts.hostname || id.slice(0, 12)
     // the upper directory's root is the container's /: it must be traversable by every user
@@ -189,10 +190,13 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       name: finalName,
       exposed: image.config.config?.ExposedPorts,
     })
+    mark('network planned')
     writeFileSync(join(staging, 'hosts'), net.hosts)
     writeFileSync(join(staging, 'hostname'), `${hostname}\n`)
     writeFileSync(join(staging, 'resolv.conf'), net.resolv)
+    mark('files written')
     const idmap = hostIdMap().plan
+    mark('id map chosen')
     const gids = idmap.gidMap.reduce((n, r) => n + r.count, 0)
     const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
     if (net.mode === 'pasta') network.helper = { kind: 'pasta', path: pastaBinary(findExecutable('pasta')!), args: pastaArgs(net.settings.ports) }
@@ -216,7 +220,9 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     const mounts = resolveMounts(store, opts.mountRequests ?? [])
     // --rm takes the container's anonymous volumes with it (the waiter removes them too)
     const anonymous = mounts.info.filter((m) => m.Anonymous).map((m) => volumePath(store, m.Name!))
+    mark('mounts resolved')
     const driver = await pickDriver(store, opts.storageDriver)
+    mark('driver picked')
     if (driver.driver === 'copy') {
       // the copying driver: the image's layers copied into the container's own directory once
       const { runSelfInUserns } = await import('./in-userns.js')

@@ -78,7 +78,9 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
       },
     }
     await prepareNetwork(store, rec, plan)
+    mark('network prepared')
     const cg = await prepareCgroup(rec.id, rec.hostConfig.Limits ?? { conf: {} }, rec.hostConfig.Cgroups ?? 'enabled')
+    mark('cgroup prepared')
     if (cg.warning) process.stderr.write(`skiff: warning: ${cg.warning}\n`)
     if (cg.path || cg.scope) {
       // in a scope, the shim makes the cgroup and writes where it is

@@ -1,5 +1,5 @@
 // sha256 digests of files and buffers. Does I/O (reads).
-import { createHash } from 'node:crypto'
+import { nodeCrypto } from './random.js'
 import { createReadStream } from 'node:fs'
 import { SkiffError } from './errors.js'
 
@@ -13,11 +13,11 @@ export function digestHex(digest: string, what = 'digest'): string {
 }
 
 export function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`
+  return `sha256:${nodeCrypto().createHash('sha256').update(data).digest('hex')}`
 }
 
 export async function sha256File(path: string): Promise<{ digest: string; size: number }> {
-  const hash = createHash('sha256')
+  const hash = nodeCrypto().createHash('sha256')
   let size = 0
   for await (const chunk of createReadStream(path)) {
     hash.update(chunk as Buffer)

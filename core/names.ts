@@ -3,7 +3,7 @@
 // symlink(2) either creates the name or fails with EEXIST, so two commands asking for one name at
 // once get one winner; the loser's error names the holder. A name whose container is gone (a
 // create killed halfway) is taken over.
-import { randomInt } from 'node:crypto'
+import { randomBelow } from './random.js'
 import { existsSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
@@ -73,9 +73,9 @@ export function reserveName(store: Store, name: string, id: string): void {
 /** A free generated name ("swift_heron"), claimed for `id`. */
 export function reserveGeneratedName(store: Store, id: string): string {
   for (let attempt = 0; ; attempt++) {
-    const base = `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${NOUNS[randomInt(NOUNS.length)]}`
+    const base = `${ADJECTIVES[randomBelow(ADJECTIVES.length)]}_${NOUNS[randomBelow(NOUNS.length)]}`
     // after a few collisions, add digits as Docker does
-    const name = attempt < 5 ? base : `${base}${randomInt(10 ** Math.min(attempt - 3, 6))}`
+    const name = attempt < 5 ? base : `${base}${randomBelow(10 ** Math.min(attempt - 3, 6))}`
     try {
       reserveName(store, name, id)
       return name

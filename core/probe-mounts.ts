@@ -73,9 +73,13 @@ export function mountFor(path: string, mounts: MountEntry[]): MountEntry | undef
   return best
 }
 
+let mountinfo: MountEntry[] | undefined
+
+/** This process's mounts, read once per process (a command does not change what it sees). */
 export function readMountinfo(): MountEntry[] {
+  if (mountinfo) return mountinfo
   try {
-    return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+    return (mountinfo = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')))
   } catch {
     return []
   }

@@ -4,12 +4,11 @@
 // The single executable carries the shim as a SEA asset. On first use it is written to
 // $XDG_CACHE_HOME/skiff/shim-<sha256> via a temp file + rename, so two commands racing both end
 // with the same complete file. Later runs only stat it. SKIFF_SHIM overrides (development, tests).
-import { createHash } from 'node:crypto'
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
 import { resolvePaths } from './paths.js'
+import { nodeCrypto } from './random.js'
 
 declare const SKIFF_SHIM_SHA256: string
 
@@ -23,7 +22,7 @@ interface SeaModule {
 
 function seaModule(): SeaModule | undefined {
   try {
-    const sea = createRequire(__filename)('node:sea') as SeaModule
+    const sea = require('node:sea') as SeaModule
     return sea.isSea() ? sea : undefined
   } catch {
     return undefined
@@ -63,7 +62,7 @@ function isGoodCopy(path: string): boolean {
 }
 
 function writeCopy(target: string, bytes: Buffer): void {
-  const digest = createHash('sha256').update(bytes).digest('hex')
+  const digest = nodeCrypto().createHash('sha256').update(bytes).digest('hex')
   if (digest !== shimDigest) {
     throw new SkiffError('E_SHIM_CORRUPT', `the shim embedded in ${process.execPath} is damaged (sha256 ${digest}, expected ${shimDigest})`, {
       hint: 'download or build skiff again',
@@ -81,7 +80,7 @@ function writeCopy(target: string, bytes: Buffer): void {
     }
     chmodSync(tmp, 0o755)
     // Read back before publishing: a full disk must not leave a truncated shim in the cache.
-    if (createHash('sha256').update(readFileSync(tmp)).digest('hex') !== shimDigest) {
+    if (nodeCrypto().createHash('sha256').update(readFileSync(tmp)).digest('hex') !== shimDigest) {
       throw new Error(`short write to ${tmp}`)
     }
     renameSync(tmp, target)

@@ -154,7 +154,7 @@ function setuidRoot(path: string): boolean {
 
 function onNosuidMount(path: string): boolean {
   try {
-    return mountFor(realpathSync(path), readMountinfo())?.options.includes('nosuid') ?? false
+    return mountFor(realpathSync.native(path), readMountinfo())?.options.includes('nosuid') ?? false
   } catch {
     return false
   }

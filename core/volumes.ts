@@ -4,7 +4,7 @@
 // A volume is made in tmp/ and renamed into place with its record, so two commands creating the
 // same name at once leave one volume, and the loser uses it. Its _data belongs to the user, who
 // is root in every container: the container's root can write it.
-import { randomBytes } from 'node:crypto'
+import { randomHex } from './random.js'
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
@@ -49,12 +49,12 @@ export function getVolume(store: Store, name: string): Volume | undefined {
 /** The volume `name`, created when missing (`created` says which). An empty name: an anonymous one. */
 export function ensureVolume(store: Store, name: string, labels: Record<string, string> = {}): { volume: Volume; created: boolean } {
   const anonymous = name === ''
-  const n = anonymous ? randomBytes(32).toString('hex') : name
+  const n = anonymous ? randomHex(32) : name
   check(n)
   const existing = getVolume(store, n)
   if (existing) return { volume: existing, created: false }
   mkdirSync(volumesDir(store), { recursive: true, mode: 0o700 })
-  const staging = join(store.root, 'tmp', `volume-${process.pid}-${randomBytes(6).toString('hex')}`)
+  const staging = join(store.root, 'tmp', `volume-${process.pid}-${randomHex(6)}`)
   const volume: Volume = {
     Name: n,
     Driver: 'local',

@@ -13,6 +13,25 @@ test('run options: short clusters, repeats, aliases', () => {
   assert.equal(a['env-file'], [])
 })
 
+test('values glued to a short option or after =, booleans with =false, values that look like options', () => {
+  const a = parseArgs('run', run, ['-p8080:80', '-eA=1', '--rm=false', '-e=B=2', '--name', '-x-', '--memory=32m', 'img'], [])
+  assert.equal(a.publish, ['8080:80'])
+  assert.equal(a.env, ['A=1', 'B=2'])
+  assert.is(a.rm, false)
+  assert.is(a.name, '-x-')
+  assert.is(a.memory, '32m')
+  assert.throws(() => parseArgs('run', run, ['img', '--name'], []), /--name needs a value/)
+  assert.throws(() => parseArgs('run', run, ['--rm=yes', 'img'], []), /--rm=yes: expected true or false/)
+  assert.is(parseArgs('run', run, ['--', '-img'], []).image, '-img')
+})
+
+test('number options are numbers, and refused when they are not', () => {
+  const spec: CommandSpec = { usage: 'x', describe: 'x', options: [{ name: 'time', alias: 't', type: 'number', describe: 'x' }], positionals: ['c...'], handler: () => {} }
+  assert.is(parseArgs('x', spec, ['-t', '5', 'a'], []).time, 5)
+  assert.is(parseArgs('x', spec, ['-t0', 'a'], []).time, 0)
+  assert.throws(() => parseArgs('x', spec, ['--time=soon', 'a'], []), /--time needs a number/)
+})
+
 test('numeric-looking values stay strings', () => {
   const a = parseArgs('run', run, ['-u', '1000', '-h', '42', 'img'], [])
   assert.is(a.user, '1000')
