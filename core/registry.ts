@@ -1,11 +1,13 @@
 // A client for OCI/Docker registries (distribution API v2): anonymous, bearer token and basic
 // auth, HTTPS with the system's CAs (plain HTTP for loopback and --tls-verify=false registries
 // that do not speak TLS), retries with backoff. Does I/O.
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { SkiffError } from './errors.js'
 import { get as httpGet, type HttpResponse } from './http.js'
+import { writeFileAtomic } from './lock.js'
+import { resolvePaths } from './paths.js'
 
 export interface Challenge {
   scheme: string
@@ -80,6 +82,37 @@ function notTls(err: unknown): boolean {
   return e.code === 'EPROTO' || e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(e.message ?? '')
 }
 
+/**
+ * Registries (host[:port]) that answered in plain HTTP, so the next pull goes there directly
+ * instead of trying TLS first (a TLS attempt costs ~25 ms of CPU for the CA store alone). Only
+ * loopback and --tls-verify=false registries may be plain; a remembered one that answers as TLS
+ * again is forgotten.
+ */
+function plainFile(): string {
+  return join(resolvePaths().cache, 'plain-http-registries')
+}
+
+function knownPlain(host: string): boolean {
+  try {
+    return readFileSync(plainFile(), 'utf8').split('\n').includes(host)
+  } catch {
+    return false
+  }
+}
+
+function rememberPlain(host: string, plain: boolean): void {
+  try {
+    const file = plainFile()
+    let hosts: string[] = []
+    try {
+      hosts = readFileSync(file, 'utf8').split('\n').filter(Boolean)
+    } catch {}
+    const next = plain ? [...new Set([...hosts, host])] : hosts.filter((h) => h !== host)
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    writeFileAtomic(file, next.map((h) => `${h}\n`).join(''))
+  } catch {}
+}
+
 export class RegistryClient {
   /** https://host, or http://host once a loopback or --tls-verify=false registry proved plain */
   base: string
@@ -87,6 +120,9 @@ export class RegistryClient {
   private readonly insecure: boolean
   private token: string | undefined
   private readonly credentials: string | undefined
+  private readonly host: string
+  /** plain HTTP because an earlier pull found it so (not yet proven in this process) */
+  private remembered = false
 
   constructor(readonly domain: string, readonly repository: string, opts: RegistryOptions & { credentials?: string }) {
     const host = apiHost(domain)
@@ -94,8 +130,16 @@ export class RegistryClient {
     // plain HTTP when the other end does not speak TLS.
     this.plainAllowed = isLoopback(host) || !opts.tlsVerify
     this.insecure = !opts.tlsVerify
-    this.base = `https://${host}`
+    this.host = host
+    this.remembered = this.plainAllowed && knownPlain(host)
+    this.base = `${this.remembered ? 'http' : 'https'}://${host}`
     this.credentials = opts.credentials ?? findCredentials(domain)
+  }
+
+  private forgetPlain(): void {
+    this.remembered = false
+    this.base = `https://${this.host}`
+    rememberPlain(this.host, false)
   }
 
   /** GET /v2/ with these credentials: resolves when the registry accepts them (skiff login). */
@@ -114,6 +158,12 @@ export class RegistryClient {
       } catch (err) {
         if (this.plainAllowed && this.base.startsWith('https:') && (notTls(err) || (err as NodeJS.ErrnoException).code === 'ECONNRESET')) {
           this.base = this.base.replace(/^https:/, 'http:')
+          rememberPlain(this.host, true)
+          attempt--
+          continue
+        }
+        if (this.remembered && (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') {
+          this.forgetPlain()
           attempt--
           continue
         }
@@ -130,6 +180,14 @@ export class RegistryClient {
           hint: isLoopback(this.domain) ? 'is the registry running on that port?' : 'check the name and your network (or proxy); for a registry without TLS use --tls-verify=false',
         })
       }
+      // a TLS server answers plain HTTP with 400 ("Client sent an HTTP request to an HTTPS server")
+      if (res.status === 400 && this.remembered) {
+        await res.arrayBuffer().catch(() => undefined)
+        this.forgetPlain()
+        attempt--
+        continue
+      }
+      this.remembered = false
       if (res.status === 401 && attempt === 0) {
         await res.arrayBuffer().catch(() => undefined)
         await this.authenticate(res.headers.get('www-authenticate') ?? '')

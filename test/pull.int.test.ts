@@ -131,6 +131,8 @@ pull('pull, run, images; a second pull downloads nothing', async () => {
   assert.is(again.status, 0)
   assert.match(again.stderr, /Already exists/)
   assert.not.match(again.stderr, /Download complete/)
+  // a loopback registry that answered in plain HTTP is remembered (no TLS attempt next time)
+  assert.ok(readFileSync(join(sb.cache, 'skiff', 'plain-http-registries'), 'utf8').split('\n').includes(`127.0.0.1:${port}`))
 })
 
 pull('run pulls a missing image (--pull=missing), never with --pull=never', async () => {
@@ -370,8 +372,12 @@ pull('HTTPS: a CA from SSL_CERT_FILE is trusted; an unknown one is refused unles
     assert.is(refused.status, 125, refused.describe())
     assert.match(refused.stderr, /TLS with 127\.0\.0\.1:\d+ failed/)
     assert.match(refused.stderr, /SSL_CERT_FILE|--tls-verify=false/)
+    // remembered as plain HTTP (say it once was): the TLS server's 400 makes skiff forget it
+    mkdirSync(join(sb.cache, 'skiff'), { recursive: true })
+    writeFileSync(join(sb.cache, 'skiff', 'plain-http-registries'), `127.0.0.1:${tlsPort}\n`)
     const trusted = await sb.start(['pull', '-q', name], { env: { SSL_CERT_FILE: join(dir, 'ca.pem') } }).done
     assert.is(trusted.status, 0, trusted.describe())
+    assert.not.match(readFileSync(join(sb.cache, 'skiff', 'plain-http-registries'), 'utf8'), `127.0.0.1:${tlsPort}`)
     assert.is(sb.run(['rmi', name]).status, 0)
     const insecure = await sb.start(['pull', '-q', '--tls-verify=false', name], { env: { SSL_CERT_FILE: '/nonexistent' } }).done
     assert.is(insecure.status, 0, insecure.describe())
