@@ -1,10 +1,14 @@
-// bench/pull.mjs — pull of a ~100 MB multi-layer image from a registry on 127.0.0.1 into an empty
-// store: skiff beside `podman pull` and `skopeo copy` (download only, no unpack), in one hyperfine
-// run as the unprivileged test user; and skiff's layer unpack throughput (`skiff load` of an OCI
-// layout directory: no network). Writes its section of docs/benchmarks.md. Run as root.
+// bench/pull.mjs — pull of a ~100 MB Debian image and of the busybox image from a registry on
+// 127.0.0.1 into an empty store: skiff beside `podman pull` and `skopeo copy` (download only, no
+// unpack), in one hyperfine run as the unprivileged test user; and skiff's layer unpack throughput
+// (`skiff load` of an OCI layout directory: no network). Writes its section of
+// docs/benchmarks.md. Run as root.
 //
-// The image is made here from the host's own trees (Python's and Perl's libraries: many small
-// files, as real images have), gzip-compressed, one layer per tree, so no download is needed.
+// The Debian image is `debootstrap --variant=minbase bookworm` from the machine's Debian mirror
+// (made once, kept in /var/cache/skiff-bench), one gzip layer without /dev, /proc, /sys and the
+// downloaded .debs, as Docker's debian images are. Where debootstrap cannot reach a mirror, the
+// image is made from the host's own trees instead (Python's and Perl's libraries, one layer per
+// tree), and the report says so.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -31,8 +35,21 @@ if (!existsSync(join(root, 'dist', 'skiff'))) sh('npm', ['run', 'build'], { cwd:
 rmSync(work, { recursive: true, force: true })
 mkdirSync(join(work, 'layout', 'blobs', 'sha256'), { recursive: true })
 
-// 1. The image: one gzip layer per tree, an OCI layout.
-const trees = ['usr/lib/python3.11', 'usr/share/perl', 'usr/lib/x86_64-linux-gnu/perl'].filter((t) => existsSync(`/${t}`))
+// 1. The image: Debian minbase (else the host's trees), gzip layers, an OCI layout.
+const cacheDir = '/var/cache/skiff-bench'
+const minbase = join(cacheDir, 'debian-minbase')
+function debootstrap() {
+  if (existsSync(join(minbase, 'etc', 'debian_version'))) return true
+  if (spawnSync('sh', ['-c', 'command -v debootstrap']).status !== 0) spawnSync('apt-get', ['install', '-y', '-qq', 'debootstrap'], { stdio: 'inherit' })
+  rmSync(`${minbase}.new`, { recursive: true, force: true })
+  mkdirSync(cacheDir, { recursive: true })
+  const r = spawnSync('debootstrap', ['--variant=minbase', 'bookworm', `${minbase}.new`, 'http://deb.debian.org/debian'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  if (r.status !== 0) return false
+  renameSync(`${minbase}.new`, minbase)
+  return true
+}
+const debian = debootstrap()
+const trees = debian ? ['.'] : ['usr/lib/python3.11', 'usr/share/perl', 'usr/lib/x86_64-linux-gnu/perl'].filter((t) => existsSync(`/${t}`))
 const blob = (file) => {
   const digest = createHash('sha256').update(readFileSync(file)).digest('hex')
   renameSync(file, join(work, 'layout', 'blobs', 'sha256', digest))
@@ -43,7 +60,8 @@ const diffIds = []
 let uncompressed = 0
 for (const [i, tree] of trees.entries()) {
   const raw = join(work, `layer${i}.tar`)
-  await create({ cwd: '/', file: raw, portable: true }, [tree])
+  if (debian) sh('tar', ['--numeric-owner', '--exclude=./dev/*', '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./var/cache/apt/archives/*.deb', '-C', minbase, '-cf', raw, '.'])
+  else await create({ cwd: '/', file: raw, portable: true }, [tree])
   uncompressed += statSync(raw).size
   diffIds.push(`sha256:${createHash('sha256').update(readFileSync(raw)).digest('hex')}`)
   sh('gzip', ['-6', raw])
@@ -99,11 +117,11 @@ try {
   const rows = results.map((r) => `| ${r.command} | ${s(r.median)} | ${s(r.min)} | ${s(r.max)} | ${(r.median / base(r)).toFixed(2)} |`)
   const unpack = byName['skiff load (unpack only)']
   const md = `
-## Pull of a ${(compressed / 1e6).toFixed(0)} MB image (${trees.length} gzip layers, ${(uncompressed / 1e6).toFixed(0)} MB unpacked) from 127.0.0.1
+## Pull of a ${(compressed / 1e6).toFixed(0)} MB ${debian ? 'Debian ' : ''}image (${trees.length} gzip layer${trees.length > 1 ? 's' : ''}, ${(uncompressed / 1e6).toFixed(0)} MB unpacked) from 127.0.0.1
 
 Measured by \`node bench/pull.mjs\` (part of \`npm run bench\`), hyperfine, ${process.env.BENCH_PULL_RUNS || 5} runs after 1 warm-up,
 each run into an empty store (the prepare step removes the image), as \`${user}\` with a clean environment.
-The image is made from this machine's ${trees.map((t) => `/${t}`).join(', ')} (many small files).
+${debian ? 'The image is Debian 12 minbase (`debootstrap --variant=minbase bookworm`), one layer.' : `debootstrap could not run here: the image is made from this machine's ${trees.map((t) => `/${t}`).join(', ')} (many small files).`}
 
 The busybox rows pull the image every other bench uses (busybox-static, two layers, ${(smallSize / 1e6).toFixed(1)} MB as a docker archive).
 

@@ -34,6 +34,8 @@ const cases = [
   ['bwrap', `bwrap --unshare-all --bind ${work}/bundle/rootfs / --proc /proc --dev /dev true`],
   ['ch-run (directory)', `ch-run ${work}/bundle/rootfs -- true`],
   ['skiff --version', `${work}/skiff --version`],
+  // the floor under skiff: Node's own start (the executable is Node with skiff inside)
+  ["node -e 0 (Node's own start)", `${process.execPath} -e 0`],
 ]
 // A peer that cannot run here is left out of the timing run, and the report says why.
 const failed = []
