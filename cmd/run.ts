@@ -23,10 +23,18 @@ const spec: CommandSpec<RunArgs> = {
     const opts = await toCreateOptions(argv)
     mark('options made')
     const { createContainer } = await import('../core/container-create.js')
-    const { startContainer } = await import('../core/container-start.js')
-    const { store, record } = await createContainer(opts)
+    const { runPrelude, startContainer } = await import('../core/container-start.js')
+    const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, network: opts.net?.network, cgroups: opts.cgroups })
+    let created
     try {
-      const status = await startContainer(store, record, { detach: argv.detach })
+      created = await createContainer(opts)
+    } catch (err) {
+      prelude?.cancel()
+      throw err
+    }
+    const { store, record } = created
+    try {
+      const status = await startContainer(store, record, { detach: argv.detach, prelude })
       if (argv.detach) process.stdout.write(`${record.id}\n`)
       else process.exitCode = status
     } finally {

@@ -206,6 +206,18 @@ export async function execCgroupWrap(target: string, id: string): Promise<string
   return [facts.systemdRun, '--user', '--scope', '--quiet', '--collect', `--unit=skiff-exec-${id.slice(0, 12)}-${process.pid}.scope`, '--']
 }
 
+/**
+ * Whether containers here get their cgroup from a systemd scope (their shim then starts under
+ * systemd-run, so it cannot be started early). Instant where systemd does not run.
+ */
+export async function cgroupUsesScope(): Promise<boolean> {
+  if (!existsSync('/run/systemd/system')) return false
+  const { gatherCgroups, judgeCgroups } = await import('./probe-cgroup.js')
+  const { readMountinfo } = await import('./probe-mounts.js')
+  const uid = process.getuid!()
+  return judgeCgroups(gatherCgroups({ mounts: readMountinfo(), uid, systemd: true }), { uid }).details?.mode === 'systemd'
+}
+
 /** A container's cgroup, once its processes are gone. */
 export function removeCgroup(path: string | undefined): void {
   if (!path) return

@@ -5,11 +5,11 @@ import { dirname, join } from 'node:path'
 import { containerDir, containerFile, readState, type ContainerRecord } from './containers.js'
 import { SkiffError } from './errors.js'
 import { fallbackIdMap, hostIdMap, warnIdMapOnce } from './identity.js'
-import { launch } from './launch.js'
+import { launch, startPrelude, type Prelude } from './launch.js'
 import { acquireLock, writeFileAtomic } from './lock.js'
 import type { LaunchPlan } from './plan.js'
 import type { Store } from './store.js'
-import { prepareCgroup, removeCgroup } from './cgroup.js'
+import { cgroupUsesScope, prepareCgroup, removeCgroup } from './cgroup.js'
 import { mark } from './trace.js'
 
 /** The container's lock: start, stop and rm take it, so two of them never interleave. */
@@ -45,6 +45,24 @@ async function prepareNetwork(store: Store, rec: ContainerRecord, plan: LaunchPl
 export interface StartOptions {
   /** leave it running under its supervisor and return once the command runs */
   detach: boolean
+  /** a shim started early (run), mapping the user namespace while the container was made */
+  prelude?: Prelude
+}
+
+/** The shim's stdin, stdout, stderr: Docker's (without -i, stdin is empty; -t needs the terminal). */
+export function shimStdio(detach: boolean, interactive: boolean, tty: boolean): ['inherit' | 'ignore', 'inherit' | 'ignore', 'inherit' | 'ignore'] {
+  return detach ? ['ignore', 'ignore', 'ignore'] : [interactive || tty ? 'inherit' : 'ignore', 'inherit', 'inherit']
+}
+
+/**
+ * For `run`: start the shim now with the id maps, so the user namespace is made and mapped while
+ * the container is. Not when the container joins another's namespaces or its shim must start
+ * in a systemd scope.
+ */
+export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; network?: string; cgroups?: 'enabled' | 'disabled' }): Promise<Prelude | undefined> {
+  if (o.network?.startsWith('container:')) return undefined
+  if (o.cgroups !== 'disabled' && (await cgroupUsesScope())) return undefined
+  return startPrelude(hostIdMap().plan, shimStdio(o.detach, o.interactive, o.tty))
 }
 
 /** Starts the container; attached, resolves to its exit status (128+N after signal N). */
@@ -97,12 +115,19 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     warnIdMapOnce(decision)
     // Without -i the container's stdin is empty, as in Docker; with -t the shim still needs the
     // terminal on fd 0 for its size and raw mode (it reads from it only with -i).
-    const tty = plan.process.terminal
-    const stdio = detach
-      ? (['ignore', 'ignore', 'ignore'] as const)
-      : ([plan.process.stdin || tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const)
+    const stdio = shimStdio(detach, !!plan.process.stdin, !!plan.process.terminal)
     mark('start planned')
-    const go = (p: LaunchPlan) => launch(p, { stdio: [...stdio], detach, onStart: unlock, wrap: cg.wrap })
+    const go = async (p: LaunchPlan) => {
+      const early = opts.prelude && !opts.prelude.used
+      try {
+        return await launch(p, { stdio: [...stdio], detach, onStart: unlock, wrap: cg.wrap, prelude: opts.prelude })
+      } catch (err) {
+        // a prelude's shim that died without a word (it was gone before the plan could be
+        // written): nothing of the container ran, so start it the ordinary way
+        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart: unlock, wrap: cg.wrap })
+        throw err
+      }
+    }
     try {
       try {
         return (await go(plan)).status
@@ -113,6 +138,8 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         warnIdMapOnce(fallback)
         plan.idmap = fallback.plan
         plan.process = { ...plan.process, additionalGids: [] }
+        // only the user's own gid is mapped now: devpts cannot be given gid 5 (tty)
+        plan.mounts = plan.mounts.map((m) => (m.kind === 'mount' && m.fstype === 'devpts' && m.data ? { ...m, data: m.data.split(',').filter((o) => o !== 'gid=5').join(',') } : m))
         return (await go(plan)).status
       }
     } catch (err) {
@@ -131,5 +158,6 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     }
   } finally {
     unlock()
+    opts.prelude?.cancel()
   }
 }

@@ -1,8 +1,8 @@
 // Start the shim with a launch plan and wait for it: spawn, hand over the plan, relay signals,
 // collect its messages, turn a failure into a SkiffError. Does I/O (processes).
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
-import type { ExecPlan, LaunchPlan, ShimMessage } from './plan.js'
+import type { ExecPlan, IdMapPlan, LaunchPlan, ShimMessage } from './plan.js'
 import { shimErrorToSkiffError } from './shim-errors.js'
 import { shimPath } from './shim-binary.js'
 import { SkiffError } from './errors.js'
@@ -29,6 +29,63 @@ export interface LaunchOptions {
   detach?: boolean
   /** a command the shim runs under: systemd-run ... -- (a scope for its cgroup) */
   wrap?: string[]
+  /** a shim already started by startPrelude (same stdio), waiting for this plan */
+  prelude?: Prelude
+}
+
+type Stdio = NonNullable<LaunchOptions['stdio']>
+
+function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[]): ChildProcess {
+  const child = spawn(wrap[0] ?? shimPath(), [...wrap.slice(1), ...(wrap.length ? [shimPath()] : []), mode], {
+    stdio: [...stdio, 'pipe'],
+    // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
+    detached: true,
+  })
+  mark('shim spawned')
+  return child
+}
+
+/**
+ * The shim started before the container exists, given only the id maps: it makes the user
+ * namespace and maps it (newuidmap/newgidmap) while skiff makes the container, then waits for
+ * the plan. `cancel` ends it when there will be no plan (it made nothing else).
+ */
+export interface Prelude {
+  child: ChildProcess
+  idmap: IdMapPlan
+  used: boolean
+  spawnError?: Error
+  /** its messages and its end, while no plan had come: read at once, or they would be lost */
+  said: string
+  ended?: [number | null, NodeJS.Signals | null]
+  cancel(): void
+}
+
+export function startPrelude(idmap: IdMapPlan, stdio: Stdio): Prelude {
+  const child = spawnShim('run', stdio, [])
+  const control = child.stdio[3] as unknown as Writable
+  control.on('error', () => {})
+  control.write(`${JSON.stringify({ prelude: true, idmap })}\n`)
+  const prelude: Prelude = {
+    child,
+    idmap,
+    used: false,
+    said: '',
+    cancel() {
+      if (prelude.used) return
+      prelude.used = true
+      try {
+        child.kill('SIGKILL')
+      } catch {}
+      ;(child.stdio[3] as unknown as Readable).destroy()
+      child.unref()
+    },
+  }
+  child.on('error', (err) => (prelude.spawnError = err))
+  ;(control as unknown as Readable).setEncoding('utf8')
+  ;(control as unknown as Readable).on('data', (chunk: string) => (prelude.said += chunk))
+  child.on('close', (code, signal) => (prelude.ended = [code, signal]))
+  return prelude
 }
 
 export interface LaunchResult {
@@ -44,12 +101,12 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   const stdio = options.stdio ?? ['inherit', 'inherit', 'inherit']
   const mode = 'join' in plan ? 'exec' : 'run'
   const wrap = options.wrap ?? []
-  const child = spawn(wrap[0] ?? shimPath(), [...wrap.slice(1), ...(wrap.length ? [shimPath()] : []), mode], {
-    stdio: [...stdio, 'pipe'],
-    // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
-    detached: true,
-  })
-  mark('shim spawned')
+  // the prelude's shim, when it was started for this plan (same id maps, no scope to run in)
+  const prelude = options.prelude && !options.prelude.used ? options.prelude : undefined
+  const early = !!prelude && !wrap.length && mode === 'run' && JSON.stringify((plan as LaunchPlan).idmap) === JSON.stringify(prelude.idmap)
+  if (prelude && !early) prelude.cancel()
+  if (early) prelude!.used = true
+  const child = early ? prelude!.child : spawnShim(mode, stdio, wrap)
   const control = child.stdio[3] as unknown as Readable & Writable
   const messages: ShimMessage[] = []
   let pending = ''
@@ -58,7 +115,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   let onStarted = () => {}
   let onFailed = (_msg: ShimMessage) => {}
   control.setEncoding('utf8')
-  control.on('data', (chunk: string) => {
+  const onData = (chunk: string) => {
     pending += chunk
     let nl: number
     while ((nl = pending.indexOf('\n')) >= 0) {
@@ -76,9 +133,22 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
       if (msg.type === 'started') onStarted()
       if (msg.type === 'error') onFailed(msg)
     }
-  })
+  }
+  if (early) {
+    // what the prelude's shim said so far (an id map that failed), then the rest as it comes
+    control.removeAllListeners('data')
+    if (prelude!.said) onData(prelude!.said)
+  }
+  control.on('data', onData)
   control.on('error', () => {})
-  control.write(JSON.stringify(plan) + '\n')
+  if (!early) control.write(JSON.stringify(plan) + '\n')
+  else {
+    // Let the loop read what the prelude's shim may have said first: writing to a shim that has
+    // died fails, and the failure would destroy the socket with its last words unread.
+    setImmediate(() => {
+      if (!messages.some((m) => m.type === 'error')) control.write(JSON.stringify(plan) + '\n')
+    })
+  }
 
   const collect = (stream: Readable | null) => {
     if (!stream) return () => undefined
@@ -127,14 +197,17 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
         reject(shimErrorToSkiffError(msg, plan as LaunchPlan))
       }
     }
-    child.on('error', (err) => {
+    const failedToSpawn = (err: Error) => {
       for (const sig of FORWARDED) process.off(sig, forward)
       reject(new SkiffError('E_SHIM_EXEC', `cannot start the shim ${shimPath()}: ${err.message}`, {
         hint: 'check that the cache directory is not mounted noexec, or set XDG_CACHE_HOME to one that is not',
         cause: err,
       }))
-    })
-    child.on('close', (code, signal) => {
+    }
+    child.on('error', failedToSpawn)
+    // a prelude's spawn failed before this plan came (its 'error' event is gone by now)
+    if (early && prelude!.spawnError) failedToSpawn(prelude!.spawnError)
+    const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
       mark('shim exited')
       if (settled) return
       settled = true
@@ -161,6 +234,9 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
         stdout: child.stdout ? stdout() : undefined,
         stderr: child.stderr ? stderr() : undefined,
       })
-    })
+    }
+    // a prelude's shim that already ended (its id maps failed) does not end again
+    if (early && prelude!.ended) onClose(...prelude!.ended)
+    else child.on('close', onClose)
   })
 }

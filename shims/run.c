@@ -41,21 +41,45 @@ static int network_ready_fd = -1;
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
+/* One line from skiff (a plan is a few KB): read in blocks, the rest kept for the next line. */
 static char *read_line(int fd)
 {
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
+	static char *pending;
+	static size_t have;
+	size_t cap = have + (1 << 16), len = have;
+	char *buf = malloc(cap + 1);
+	if (!buf)
+		die_errno("malloc", NULL, ENOMEM);
+	if (have)
+		memcpy(buf, pending, have);
+	free(pending);
+	pending = NULL;
+	have = 0;
+	size_t scanned = 0;
 	for (;;) {
-		if (len == cap && !(buf = realloc(buf, cap *= 2)))
+		char *nl = memchr(buf + scanned, '\n', len - scanned);
+		if (nl) {
+			size_t rest = len - (size_t)(nl - buf) - 1;
+			if (rest) {
+				if (!(pending = malloc(rest)))
+					die_errno("malloc", NULL, ENOMEM);
+				memcpy(pending, nl + 1, rest);
+				have = rest;
+			}
+			*nl = '\0';
+			return buf;
+		}
+		scanned = len;
+		if (len == cap && !(buf = realloc(buf, (cap *= 2) + 1)))
 			die_errno("malloc", NULL, ENOMEM);
-		ssize_t n = read(fd, buf + len, 1);
+		ssize_t n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			die_errno("read-plan", NULL, errno);
-		if (n == 0 || buf[len] == '\n')
+		if (n == 0)
 			break;
-		len++;
+		len += (size_t)n;
 	}
 	buf[len] = '\0';
 	return buf;
@@ -193,6 +217,53 @@ static void write_maps(pid_t pid)
 	format_map(json_get(idmap, "gidMap"), map, sizeof(map), 1);
 	if (write_file(path, map) < 0)
 		die_errno("gid_map", path, errno);
+}
+
+/*
+ * The prelude: skiff sends the id maps before it has made the container, and a holder process
+ * makes the user namespace and gets its maps (newuidmap/newgidmap, ~5 ms) while skiff still
+ * works. The first round's waiter joins that namespace instead of making one; the holder then
+ * goes (the namespace lives on with its members).
+ */
+static pid_t holder = -1;
+static int holder_fd = -1;
+
+static void start_holder(void)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		die_errno("socketpair", NULL, errno);
+	pid_t outer = getpid();
+	holder = fork();
+	if (holder < 0)
+		die_errno("fork", NULL, errno);
+	if (holder == 0) {
+		close(sp[0]);
+		die_with_parent(outer);
+		if (unshare(CLONE_NEWUSER) < 0)
+			die_errno("unshare-user", NULL, errno);
+		sync_write(sp[1], 'u');
+		for (;;)
+			pause(); // until the waiter has joined: then SIGKILL (or the supervisor's death)
+	}
+	close(sp[1]);
+	if (sync_read(sp[0]) != 'u')
+		_exit(125); // the holder said why on the status fd
+	write_maps(holder);
+	trace_mark("id maps written (prelude)");
+	holder_fd = sp[0];
+}
+
+/* The waiter is in the holder's namespace (or failed): the holder is not needed any more. */
+static void end_holder(void)
+{
+	if (holder <= 0)
+		return;
+	kill(holder, SIGKILL);
+	close(holder_fd);
+	holder_fd = -1;
+	waitpid(holder, NULL, 0);
+	holder = -1;
 }
 
 /* ---- init: the container process -------------------------------------------------------------- */
@@ -926,6 +997,16 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 			die_errno("setns", path, errno);
 		close(userfd);
 		sync_write(syncfd[1], 'j');
+	} else if (holder > 0) {
+		// the user namespace of the prelude, already mapped
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", holder);
+		int userfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (userfd < 0 || setns(userfd, CLONE_NEWUSER) < 0)
+			die_errno("setns", path, errno);
+		close(userfd);
+		close(holder_fd);
+		sync_write(syncfd[1], 'j');
 	} else {
 		if (unshare(CLONE_NEWUSER) < 0)
 			die_errno("unshare-user", NULL, errno);
@@ -1116,6 +1197,7 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	close(syncfd[1]);
 	fwd_channel_close_parent_end();
 	char hello = sync_read(syncfd[0]);
+	end_holder();
 	// into the container's cgroup while it waits: init, forked later, starts there
 	if (hello == 'u' || hello == 'j')
 		join_cgroup(waiter);
@@ -1230,6 +1312,16 @@ int run_main(void)
 	}
 	char *line = read_line(status_fd);
 	plan = json_parse(line, strlen(line));
+	if (plan && json_bool(plan, "prelude")) {
+		// id maps first, while skiff makes the container; the plan follows (nothing, if skiff
+		// failed or went away meanwhile: then nothing was made, and we go quietly)
+		die_with_parent(getppid());
+		start_holder();
+		line = read_line(status_fd);
+		if (!*line)
+			_exit(0);
+		plan = json_parse(line, strlen(line));
+	}
 	if (!plan || plan->type != JSON_OBJECT)
 		die_detail("plan", NULL, EINVAL, "the launch plan is not valid JSON");
 	const struct json *supervisor = json_get(plan, "supervisor");
@@ -1239,7 +1331,7 @@ int run_main(void)
 	// Attached, the container goes when skiff goes; detached, we are its supervisor and stay.
 	if (!sup.detach)
 		die_with_parent(getppid());
-	else if (chdir("/") < 0)
+	else if (prctl(PR_SET_PDEATHSIG, 0) < 0 || chdir("/") < 0)
 		die_errno("chdir", "/", errno);
 	// skiff may be gone when we write to the status fd
 	signal(SIGPIPE, SIG_IGN);

@@ -1,5 +1,5 @@
 // skiff run, for real: dist/skiff as an unprivileged user, real namespaces, the busybox image.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { hostname as hostHostname } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
@@ -191,6 +191,26 @@ run('without subordinate ranges (SKIFF_IDMAP=single) it still runs, with a warni
   const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '))
   assert.equal(lines, [`0 ${process.getuid!()} 1`, '0'])
   assert.match(r.stderr, /warning: .*single id mapping/)
+})
+
+run('a newuidmap that fails at run time: the single mapping, with a warning that quotes it', () => {
+  if (!ready('failing helper')) return
+  const failing = '/var/lib/skiff-test/failing-idmap'
+  const setuid = (() => {
+    try {
+      return (statSync(`${failing}/newuidmap`).mode & 0o4000) !== 0
+    } catch {
+      return false
+    }
+  })()
+  if (!need('failing helper', { ok: setuid, reason: `no setuid ${failing}/newuidmap: run test/setup-host.sh as root` })) return
+  load(sb)
+  // PATH finds the failing newuidmap first; skiff starts the shim early with the helper maps
+  // (the prelude), sees it fail, and runs again with the single mapping
+  const r = sb.run(['run', '--rm', 'busybox', 'sh', '-c', 'cat /proc/self/uid_map; ls /dev/pts/ptmx'], { env: { PATH: `${failing}:${process.env.PATH}` } })
+  assert.is(r.status, 0, r.describe())
+  assert.equal(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), [`0 ${process.getuid!()} 1`, '/dev/pts/ptmx'])
+  assert.match(r.stderr, /warning: newuidmap failed: .*single id mapping/)
 })
 
 /** Find a process of ours by its exact argv (the container's, seen from the host) and signal it. */

@@ -116,6 +116,17 @@ for tool in newuidmap newgidmap; do
   fi
 done
 
+# A newuidmap that fails at run time, setuid root as a real one (tests of skiff's fallback to the
+# single mapping: a helper that looks usable but refuses, as one under NoNewPrivileges does).
+failing=/var/lib/skiff-test/failing-idmap
+if [ ! -u "$failing/newuidmap" ]; then
+  mkdir -p "$failing"
+  cp /bin/false "$failing/newuidmap"
+  chown root:root "$failing/newuidmap"
+  chmod 4755 "$failing/newuidmap"
+  chmod 755 /var/lib/skiff-test "$failing"
+fi
+
 # --- devices ------------------------------------------------------------------------------------
 if [ ! -e /dev/net/tun ]; then
   say "creating /dev/net/tun"
