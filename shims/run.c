@@ -997,6 +997,9 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 			die_errno("setns", path, errno);
 		close(userfd);
 		sync_write(syncfd[1], 'j');
+		// moved into the container's cgroup first: init, forked below, must start there
+		if (sync_read(syncfd[1]) != 'm')
+			_exit(125);
 	} else if (holder > 0) {
 		// the user namespace of the prelude, already mapped
 		char path[64];
@@ -1007,6 +1010,8 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 		close(userfd);
 		close(holder_fd);
 		sync_write(syncfd[1], 'j');
+		if (sync_read(syncfd[1]) != 'm')
+			_exit(125);
 	} else {
 		if (unshare(CLONE_NEWUSER) < 0)
 			die_errno("unshare-user", NULL, errno);
@@ -1204,8 +1209,10 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	if (hello == 'u') {
 		write_maps(waiter);
 		trace_mark("id maps written");
-		sync_write(syncfd[0], 'm');
 	}
+	// the waiter goes on only now: in its cgroup (and mapped), so init starts there
+	if (hello == 'u' || hello == 'j')
+		sync_write(syncfd[0], 'm');
 	if (json_get(json_get(plan, "network"), "helper") && sync_read(syncfd[0]) == 'n') {
 		trace_mark("network namespace made");
 		net_start_helper(plan, waiter, oldmask);
