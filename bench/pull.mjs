@@ -38,12 +38,20 @@ mkdirSync(join(work, 'layout', 'blobs', 'sha256'), { recursive: true })
 // 1. The image: Debian minbase (else the host's trees), gzip layers, an OCI layout.
 const cacheDir = '/var/cache/skiff-bench'
 const minbase = join(cacheDir, 'debian-minbase')
+/** The machine's own Debian mirror (apt's sources), which may be the only one it reaches. */
+function debianMirror() {
+  const read = (f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')
+  const deb822 = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(read('/etc/apt/sources.list.d/debian.sources'))
+  const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+\S+/m.exec(read('/etc/apt/sources.list'))
+  return deb822?.[1] ?? oneLine?.[1] ?? 'http://deb.debian.org/debian'
+}
+
 function debootstrap() {
   if (existsSync(join(minbase, 'etc', 'debian_version'))) return true
   if (spawnSync('sh', ['-c', 'command -v debootstrap']).status !== 0) spawnSync('apt-get', ['install', '-y', '-qq', 'debootstrap'], { stdio: 'inherit' })
   rmSync(`${minbase}.new`, { recursive: true, force: true })
   mkdirSync(cacheDir, { recursive: true })
-  const r = spawnSync('debootstrap', ['--variant=minbase', 'bookworm', `${minbase}.new`, 'http://deb.debian.org/debian'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const r = spawnSync('debootstrap', ['--variant=minbase', 'bookworm', `${minbase}.new`, debianMirror()], { stdio: ['ignore', 'ignore', 'inherit'] })
   if (r.status !== 0) return false
   renameSync(`${minbase}.new`, minbase)
   return true
