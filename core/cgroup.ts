@@ -6,6 +6,8 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, 
 import { dirname, join } from 'node:path'
 import { SkiffError } from './errors.js'
 import type { CgroupScopePlan } from './plan.js'
+import type { CgroupFacts } from './probe-cgroup.js'
+import type { ProbeItem } from './probe-types.js'
 
 export interface Limits {
   /** --memory, bytes */
@@ -88,6 +90,22 @@ export interface CgroupChoice {
   warning?: string
 }
 
+let here: Promise<{ facts: CgroupFacts; judged: ProbeItem }> | undefined
+
+/**
+ * This process's cgroup facts and their verdict (direct, systemd or none), gathered once: `run`
+ * asks at create, for its early shim and at start.
+ */
+function cgroupsHere(): Promise<{ facts: CgroupFacts; judged: ProbeItem }> {
+  return (here ??= (async () => {
+    const { gatherCgroups, judgeCgroups } = await import('./probe-cgroup.js')
+    const { readMountinfo } = await import('./probe-mounts.js')
+    const uid = process.getuid!()
+    const facts = gatherCgroups({ mounts: readMountinfo(), uid, systemd: existsSync('/run/systemd/system') })
+    return { facts, judged: judgeCgroups(facts, { uid }) }
+  })())
+}
+
 /** Whether `limits` can be enforced here; an error with the reason and the fix when not. */
 export async function checkCgroup(limits: Limits): Promise<void> {
   await prepareCgroup('', limits, 'enabled', true)
@@ -107,15 +125,11 @@ export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' 
   if (mode === 'disabled') {
     return asked.length ? { warning: `--cgroups=disabled: the limits asked for (${asked.join(', ')}) are not enforced` } : {}
   }
-  const { cgroupLayout, gatherCgroups, judgeCgroups, parseProcCgroup, DELEGATE_FIX, LIMIT_CONTROLLERS } = await import('./probe-cgroup.js')
+  const { cgroupLayout, parseProcCgroup, DELEGATE_FIX, LIMIT_CONTROLLERS } = await import('./probe-cgroup.js')
   const { readMountinfo } = await import('./probe-mounts.js')
-  const uid = process.getuid!()
-  const ctx = { mounts: readMountinfo(), uid, systemd: existsSync('/run/systemd/system') }
-  const procCgroup = readFileSync('/proc/self/cgroup', 'utf8')
   // v1 and hybrid trees give a container no controllers: without limits, nothing more to learn
-  if (!asked.length && cgroupLayout(ctx.mounts, parseProcCgroup(procCgroup)).version !== 'v2') return {}
-  const facts = gatherCgroups(ctx, procCgroup)
-  const judged = judgeCgroups(facts, { uid })
+  if (!asked.length && cgroupLayout(readMountinfo(), parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'))).version !== 'v2') return {}
+  const { facts, judged } = await cgroupsHere()
   const how = judged.details?.mode as 'direct' | 'systemd' | 'none'
   const refuse = (why: string, fix: string) =>
     new SkiffError('E_CGROUP', `cannot enforce ${asked.map((k) => k.replace(/\..*/, '')).filter((v, i, a) => a.indexOf(v) === i).join(', ')} limits here: ${why}`, {
@@ -191,9 +205,7 @@ export async function prepareCgroup(id: string, limits: Limits, mode: 'enabled' 
  * or no way (then the exec joins what it can and says why when it cannot).
  */
 export async function execCgroupWrap(target: string, id: string): Promise<string[] | undefined> {
-  const { gatherCgroups } = await import('./probe-cgroup.js')
-  const { readMountinfo } = await import('./probe-mounts.js')
-  const facts = gatherCgroups({ mounts: readMountinfo(), uid: process.getuid!(), systemd: existsSync('/run/systemd/system') })
+  const { facts } = await cgroupsHere()
   const own = facts.layout.dir
   if (!own) return undefined
   let common = own
@@ -212,10 +224,7 @@ export async function execCgroupWrap(target: string, id: string): Promise<string
  */
 export async function cgroupUsesScope(): Promise<boolean> {
   if (!existsSync('/run/systemd/system')) return false
-  const { gatherCgroups, judgeCgroups } = await import('./probe-cgroup.js')
-  const { readMountinfo } = await import('./probe-mounts.js')
-  const uid = process.getuid!()
-  return judgeCgroups(gatherCgroups({ mounts: readMountinfo(), uid, systemd: true }), { uid }).details?.mode === 'systemd'
+  return (await cgroupsHere()).judged.details?.mode === 'systemd'
 }
 
 /** A container's cgroup, once its processes are gone. */
