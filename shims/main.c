@@ -2,6 +2,7 @@
 #include "shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -67,6 +68,18 @@ void die_detail(const char *op, const char *path, int err, const char *detail)
 	if (!strcmp(op, "exec"))
 		_exit(err == ENOENT ? 127 : 126);
 	_exit(125);
+}
+
+ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
 }
 
 void die_errno(const char *op, const char *path, int err)

@@ -62,14 +62,8 @@ static int has_default_route(pid_t pid)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/net/route", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	// "Iface Destination Gateway ...": a default route has destination 00000000
 	for (char *line = strchr(buf, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
 		char iface[32], dest[16];

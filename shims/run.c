@@ -295,15 +295,8 @@ static unsigned long long cap_mask(const struct json *caps, const char *key)
 
 static int last_cap(void)
 {
-	char buf[16] = { 0 };
-	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0)
-			return atoi(buf);
-	}
-	return 40;
+	char buf[16];
+	return read_small_file("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) > 0 ? atoi(buf) : 40;
 }
 
 /* A pty in the container's own devpts; the master goes to the waiter, the slave becomes stdio. */
@@ -872,14 +865,8 @@ static void read_start_time(pid_t pid, char *out, size_t cap)
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	out[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
 		return;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
 	// fields after the command name start at field 3; the start time is field 22
 	for (int field = 2; p && field < 22; field++)
@@ -1100,11 +1087,7 @@ static const char *cgroup_path(void)
 static void own_cgroup_dir(const char *mount, char *out, size_t size)
 {
 	char buf[4096];
-	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
+	read_small_file("/proc/self/cgroup", buf, sizeof(buf));
 	char *line = strstr(buf, "0::");
 	if (!line || (line != buf && line[-1] != '\n'))
 		die_detail("cgroup-scope", "/proc/self/cgroup", ENOENT, "no cgroup v2 line");
@@ -1176,12 +1159,7 @@ static long oom_kills(void)
 	if (!cg)
 		return 0;
 	snprintf(path, sizeof(path), "%s/memory.events", cg);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
+	read_small_file(path, buf, sizeof(buf));
 	char *p = strstr(buf, "oom_kill ");
 	return p ? atol(p + 9) : 0;
 }

@@ -3,6 +3,7 @@
 #define SKIFF_SHIM_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
 
@@ -28,6 +29,8 @@ int json_has_string(const struct json *arr, const char *s);
 // Report a failure as data on the status fd, then _exit: 125, or 126/127 for exec.
 void die_errno(const char *op, const char *path, int err) __attribute__((noreturn));
 void die_detail(const char *op, const char *path, int err, const char *detail) __attribute__((noreturn));
+// A small file (procfs, cgroupfs) in one read, NUL-terminated: its length, or -1 (buf is "").
+ssize_t read_small_file(const char *path, char *buf, size_t size);
 // The status fd (fd 3 in `run`, stdout in `fsops`).
 extern int status_fd;
 void send_message(const char *json);
