@@ -3,8 +3,10 @@
 // net), which would charge ~3 ms to whichever phase came next.
 import { writeSync } from 'node:fs'
 
-const enabled = !!process.env.SKIFF_TRACE
+const enabled = !!process.env.SKIFF_TRACE && process.env.SKIFF_TRACE !== '0'
 let last = performance.now()
+// the shim counts from skiff's start too (CLOCK_MONOTONIC, which hrtime reads), not its own
+if (enabled && !process.env.SKIFF_TRACE_ORIGIN) process.env.SKIFF_TRACE_ORIGIN = String(process.hrtime.bigint() - BigInt(Math.round(last * 1e6)))
 
 /** Print the time since skiff started and since the previous mark. */
 export function mark(phase: string): void {
@@ -14,4 +16,16 @@ export function mark(phase: string): void {
     writeSync(2, `skiff trace: ${now.toFixed(1).padStart(7)} ms  +${(now - last).toFixed(1).padStart(5)}  ${phase}\n`)
   } catch {}
   last = now
+}
+
+// garbage collections, which land in whichever phase runs out of young space
+if (enabled) {
+  const { PerformanceObserver } = require('node:perf_hooks') as typeof import('node:perf_hooks')
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      try {
+        writeSync(2, `skiff trace: ${e.startTime.toFixed(1).padStart(7)} ms  gc ${e.duration.toFixed(1)} ms (kind ${(e.detail as { kind?: number })?.kind})\n`)
+      } catch {}
+    }
+  }).observe({ entryTypes: ['gc'] })
 }

@@ -15,14 +15,27 @@ int status_fd = 3;
 static int tracing = -1;
 static struct timespec trace_start;
 
-void trace_mark(const char *what)
+int trace_enabled(void)
 {
 	if (tracing < 0) {
 		const char *v = getenv("SKIFF_TRACE");
 		tracing = v && *v && strcmp(v, "0");
-		clock_gettime(CLOCK_MONOTONIC, &trace_start);
+		// skiff's start (CLOCK_MONOTONIC, ns), so both traces count from the same moment
+		const char *origin = getenv("SKIFF_TRACE_ORIGIN");
+		long long ns = origin ? atoll(origin) : 0;
+		if (ns > 0) {
+			trace_start.tv_sec = (time_t)(ns / 1000000000LL);
+			trace_start.tv_nsec = (long)(ns % 1000000000LL);
+		} else {
+			clock_gettime(CLOCK_MONOTONIC, &trace_start);
+		}
 	}
-	if (!tracing)
+	return tracing;
+}
+
+void trace_mark(const char *what)
+{
+	if (!trace_enabled())
 		return;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);

@@ -37,6 +37,7 @@ void send_message(const char *json);
 void json_escape(char *out, size_t cap, const char *s);
 // SKIFF_TRACE=1: "skiff-shim trace: <ms> [pid] what" on stderr
 void trace_mark(const char *what);
+int trace_enabled(void);
 
 int fsops_main(int argc, char **argv);
 // tar.c: the builtins of `skiff cp` (tar-out, tar-in), argv as in the process plan
