@@ -875,8 +875,13 @@ static void read_start_time(pid_t pid, char *out, size_t cap)
 		snprintf(out, cap, "%.*s", (int)strcspn(p + 1, " "), p + 1);
 }
 
-/* Write DIR/NAME through a temporary file and rename: readers see the old or the new file. */
-static void write_state_file(const char *name, const char *text)
+/*
+ * Write DIR/NAME through a temporary file and rename: readers see the old or the new file. Only
+ * exit.json is made durable (fsync): it is what `ps -a` shows after a crash or a reboot.
+ * state.json and cgroup describe processes that die with the machine, and an fsync there would
+ * sit between a short command's exec and its reaping.
+ */
+static void write_state_file(const char *name, const char *text, int durable)
 {
 	if (!sup.dir)
 		return;
@@ -886,7 +891,7 @@ static void write_state_file(const char *name, const char *text)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return; // the directory is gone (rm -f, --rm): nothing to record
-	int ok = write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0;
+	int ok = write_all(fd, text, strlen(text)) == 0 && (!durable || fsync(fd) == 0);
 	close(fd);
 	if (!ok || rename(tmp, path) < 0)
 		unlink(tmp);
@@ -1066,7 +1071,7 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 	snprintf(state, sizeof(state),
 		 "{\"supervisorPid\":%d,\"supervisorStart\":\"%s\",\"initPid\":%d,\"startedAt\":\"%s\",\"round\":%d}\n",
 		 outer, sup.start_time, init, started, sup.round);
-	write_state_file("state.json", state);
+	write_state_file("state.json", state, 0);
 	send_message("{\"type\":\"started\"}");
 	_exit(run_waiter(pty[0], init, mask));
 }
@@ -1135,7 +1140,7 @@ static void setup_scope_cgroup(const struct json *scope)
 			die_detail("cgroup-set", path, e, what);
 		}
 	}
-	write_state_file("cgroup", scope_container);
+	write_state_file("cgroup", scope_container, 0);
 }
 
 /* Move `pid` into the container's cgroup (before init exists, so everything it starts is in it). */
@@ -1364,7 +1369,7 @@ int run_main(void)
 		now_rfc3339(finished, sizeof(finished));
 		snprintf(exitjson, sizeof(exitjson), "{\"round\":%d,\"status\":%d,\"finishedAt\":\"%s\",\"restarts\":%d,\"oomKilled\":%s}\n",
 			 sup.round, status, finished, restarts, oom ? "true" : "false");
-		write_state_file("exit.json", exitjson);
+		write_state_file("exit.json", exitjson, 1);
 		if (!sup.detach || !should_restart(status, restarts) || !restart_delay(sfd, restarts))
 			break;
 		restarts++;
