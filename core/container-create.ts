@@ -241,6 +241,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       network: net.mode === 'host' ? undefined : network,
       hostEnv: process.env,
       cleanup: opts.rm ? [dir, ...anonymous] : undefined,
+      trash: opts.rm ? join(store.root, 'tmp') : undefined,
       extraMounts: mounts.ops,
       readOnly: opts.readOnly,
     })

@@ -114,6 +114,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   let settled = false
   let onStarted = () => {}
   let onFailed = (_msg: ShimMessage) => {}
+  let onExit = (_msg: ShimMessage) => {}
   control.setEncoding('utf8')
   const onData = (chunk: string) => {
     pending += chunk
@@ -132,6 +133,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
       }
       if (msg.type === 'started') onStarted()
       if (msg.type === 'error') onFailed(msg)
+      if (msg.type === 'exit') onExit(msg)
     }
   }
   if (early) {
@@ -195,6 +197,19 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
         control.destroy()
         child.unref()
         reject(shimErrorToSkiffError(msg, plan as LaunchPlan))
+      }
+    }
+    if (!options.detach && mode === 'run' && (plan as LaunchPlan).trash && !stdio.includes('pipe')) {
+      // Attached --rm: the supervisor sends the exit status once the container is out of the
+      // store and the shim needs us no more; the removal of its files goes on behind this answer.
+      onExit = (msg) => {
+        if (settled || msg.type !== 'exit' || messages.some((m) => m.type === 'error')) return
+        settled = true
+        for (const sig of FORWARDED) process.off(sig, forward)
+        mark('exit told')
+        control.destroy()
+        child.unref()
+        resolve({ status: msg.signal ? 128 + msg.signal : (msg.status ?? 0), signal: msg.signal, pid })
       }
     }
     const failedToSpawn = (err: Error) => {

@@ -137,6 +137,12 @@ export interface LaunchPlan {
    * is gone: files there belong to mapped ids the user cannot delete from outside.
    */
   cleanup?: string[]
+  /**
+   * A directory on the cleanup paths' filesystem (the store's tmp/). Attached, the waiter first
+   * renames them there (as removing-<pid>-<n>), so they are out of the store at once, then tells
+   * skiff the exit status and removes them behind that answer.
+   */
+  trash?: string
   supervisor?: SupervisorPlan
   network?: NetworkPlan
   /**

@@ -50,6 +50,8 @@ export interface SpecInput {
   devices?: string[]
   /** files to delete after exit, e.g. the --rm container's directory */
   cleanup?: string[]
+  /** where they are moved first (see LaunchPlan.trash) */
+  trash?: string
   /** -v, --mount, --tmpfs: after the standard mounts, before the masked paths */
   extraMounts?: MountOp[]
   /** --read-only: the root filesystem is remounted read-only once everything is mounted */
@@ -194,6 +196,7 @@ export function planLaunch(input: SpecInput): LaunchPlan {
       capabilities: planCapabilities(user.uid),
     },
     cleanup: input.cleanup,
+    trash: input.trash,
     ...(input.network ? { network: input.network } : {}),
   }
 }

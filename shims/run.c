@@ -39,6 +39,41 @@ static const struct json *plan;
 /* Init reads the supervisor's "network configured" here (the waiter's end of the sync socket). */
 static int network_ready_fd = -1;
 
+/*
+ * Attached --rm runs: the waiter tells the supervisor of the container's end on this pipe once
+ * the container is out of the store, and the supervisor, which from then on needs skiff no more
+ * (no parent-death signal, no terminal), tells skiff. The removal goes on behind that answer.
+ * Otherwise the end is told after everything, since the container's record stays: exit.json and
+ * its cgroup's removal must be done when skiff returns (a `start` right after would race them).
+ */
+static int end_pipe[2] = { -1, -1 };
+static int end_fd = -1;
+
+/* 0, 1 and 2 onto /dev/null (stderr kept when tracing): skiff's terminal or pipe is not ours now. */
+static void quiet_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return;
+	dup2(null, 0);
+	dup2(null, 1);
+	if (!trace_enabled())
+		dup2(null, 2);
+	close(null);
+}
+
+/* The waiter's last word to the supervisor: the exit message skiff gets. */
+static void report_end(const char *msg)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%s\n", msg);
+	if (write(end_fd, line, (size_t)n) < 0) {
+		// the supervisor is gone: skiff learns of it by the control socket closing
+	}
+	close(end_fd);
+	end_fd = -1;
+}
+
 /* ---- small helpers ---------------------------------------------------------------------- */
 
 /* One line from skiff (a plan is a few KB): read in blocks, the rest kept for the next line. */
@@ -634,17 +669,52 @@ static int remove_tree_at(int dirfd, const char *name, dev_t dev)
 	return unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
-static void cleanup_paths(void)
+/* The cleanup paths, once moved into the plan's trash directory (see move_cleanup_aside). */
+static char moved[16][4200];
+static int nmoved = -1;
+
+static void remove_path(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		remove_tree_at(AT_FDCWD, path, st.st_dev);
+}
+
+/*
+ * Out of the store's sight at once: each cleanup path renamed into the trash directory (the
+ * store's tmp/, same filesystem) as "removing-<pid>-<n>", which a later skiff sweeps if we die
+ * before it is gone. A path that cannot be moved is removed now.
+ */
+static void move_cleanup_aside(void)
 {
 	const struct json *paths = json_get(plan, "cleanup");
+	const char *trash = json_str(plan, "trash");
+	nmoved = 0;
 	for (const struct json *c = paths ? paths->child : NULL; c; c = c->next) {
 		if (c->type != JSON_STRING)
 			continue;
-		struct stat st;
-		if (lstat(c->str, &st) < 0)
-			continue;
-		remove_tree_at(AT_FDCWD, c->str, st.st_dev);
+		if (trash && nmoved < 16) {
+			snprintf(moved[nmoved], sizeof(moved[nmoved]), "%s/removing-%d-%d", trash, getpid(), nmoved);
+			if (rename(c->str, moved[nmoved]) == 0) {
+				nmoved++;
+				continue;
+			}
+		}
+		remove_path(c->str);
 	}
+}
+
+static void cleanup_paths(void)
+{
+	if (nmoved >= 0) {
+		for (int i = 0; i < nmoved; i++)
+			remove_path(moved[i]);
+		return;
+	}
+	const struct json *paths = json_get(plan, "cleanup");
+	for (const struct json *c = paths ? paths->child : NULL; c; c = c->next)
+		if (c->type == JSON_STRING)
+			remove_path(c->str);
 }
 
 /* What the supervisor section of the plan says (all off when there is none). */
@@ -829,22 +899,32 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 			}
 		}
 	}
+	trace_mark("command ended");
 	restore_terminal();
 	if (client >= 0)
 		close(client);
 	if (listener >= 0)
 		unlink(json_str(json_get(plan, "supervisor"), "attachSocket"));
 	fuse_unmount_rootfs();
-	cleanup_paths();
 	char msg[128];
-	if (WIFSIGNALED(status)) {
+	if (WIFSIGNALED(status))
 		snprintf(msg, sizeof(msg), "{\"type\":\"exit\",\"signal\":%d}", WTERMSIG(status));
+	else
+		snprintf(msg, sizeof(msg), "{\"type\":\"exit\",\"status\":%d}", WEXITSTATUS(status));
+	if (end_fd >= 0) {
+		// Attached: skiff answers as soon as the container is out of the store; its files go
+		// behind that answer. Nothing of the container is left to protect, so we outlive skiff.
+		prctl(PR_SET_PDEATHSIG, 0);
+		move_cleanup_aside();
+		quiet_stdio();
+		report_end(msg);
+		cleanup_paths();
+	} else {
+		cleanup_paths();
 		send_message(msg);
-		return 128 + WTERMSIG(status);
 	}
-	snprintf(msg, sizeof(msg), "{\"type\":\"exit\",\"status\":%d}", WEXITSTATUS(status));
-	send_message(msg);
-	return WEXITSTATUS(status);
+	trace_mark("files removed");
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 /* ---- supervisor state: files in the container's directory ------------------------------------- */
@@ -964,6 +1044,10 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 {
 	die_with_parent(outer);
 	close(syncfd[0]);
+	if (end_pipe[0] >= 0) {
+		close(end_pipe[0]);
+		end_fd = end_pipe[1];
+	}
 	if (fwd_channel[0] >= 0) {
 		close(fwd_channel[0]);
 		fwd_channel[0] = -1;
@@ -1170,11 +1254,39 @@ static long oom_kills(void)
 }
 
 /* One start of the container: waiter + init, their id maps, their exit status (shell style). */
+/*
+ * Attached --rm: the waiter's word that the container ended and is out of the store. From here
+ * the supervisor stays without skiff (the removal and the network helper's end go on behind), so
+ * it drops the parent-death signal and skiff's terminal, and only then tells skiff, which may
+ * return at once.
+ */
+static void relay_end(void)
+{
+	char line[256];
+	ssize_t n;
+	while ((n = read(end_pipe[0], line, sizeof(line) - 1)) < 0 && errno == EINTR) {
+	}
+	close(end_pipe[0]);
+	end_pipe[0] = -1;
+	if (n <= 0)
+		return; // the waiter died first: skiff learns it from our exit
+	line[n] = 0;
+	prctl(PR_SET_PDEATHSIG, 0);
+	quiet_stdio();
+	char *nl = strchr(line, '\n');
+	if (nl)
+		*nl = 0;
+	send_message(line);
+	trace_mark("end told");
+}
+
 static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int out, int err, int logw[2])
 {
 	int syncfd[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncfd) < 0)
 		die_errno("socketpair", NULL, errno);
+	if (!sup.detach && json_str(plan, "trash") && pipe2(end_pipe, O_CLOEXEC) < 0)
+		die_errno("pipe", NULL, errno);
 	fwd_channel_open();
 	pid_t outer = getpid();
 	pid_t waiter = fork();
@@ -1183,6 +1295,10 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	if (waiter == 0)
 		waiter_main(outer, syncfd, mask, oldmask, logw[0], logw[1]);
 	close(syncfd[1]);
+	if (end_pipe[1] >= 0) {
+		close(end_pipe[1]);
+		end_pipe[1] = -1;
+	}
 	fwd_channel_close_parent_end();
 	char hello = sync_read(syncfd[0]);
 	end_holder();
@@ -1208,17 +1324,19 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	int lfds[64];
 	int nl = fwd_listeners(lfds, 64);
 	while (status < 0) {
-		struct pollfd fds[3 + 64] = { { sfd, POLLIN, 0 }, { out, POLLIN, 0 }, { err, POLLIN, 0 } };
+		struct pollfd fds[4 + 64] = { { sfd, POLLIN, 0 }, { out, POLLIN, 0 }, { err, POLLIN, 0 }, { end_pipe[0], POLLIN, 0 } };
 		for (int i = 0; i < nl; i++)
-			fds[3 + i] = (struct pollfd){ lfds[i], POLLIN, 0 };
-		if (poll(fds, (nfds_t)(3 + nl), -1) < 0) {
+			fds[4 + i] = (struct pollfd){ lfds[i], POLLIN, 0 };
+		if (poll(fds, (nfds_t)(4 + nl), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die_errno("poll", NULL, errno);
 		}
 		for (int i = 0; i < nl; i++)
-			if (fds[3 + i].revents & POLLIN)
+			if (fds[4 + i].revents & POLLIN)
 				fwd_accept(lfds[i]);
+		if (fds[3].revents & (POLLIN | POLLHUP | POLLERR))
+			relay_end();
 		if (fds[1].revents & POLLIN)
 			log_drain(out, "stdout");
 		if (fds[2].revents & POLLIN)
@@ -1242,6 +1360,10 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 		}
 	}
 	trace_mark("container ended");
+	if (end_pipe[0] >= 0) {
+		close(end_pipe[0]);
+		end_pipe[0] = -1;
+	}
 	if (fwd_channel[0] >= 0) {
 		close(fwd_channel[0]);
 		fwd_channel[0] = -1;

@@ -1,5 +1,6 @@
 // skiff run, for real: dist/skiff as an unprivileged user, real namespaces, the busybox image.
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { hostname as hostHostname } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
@@ -164,6 +165,37 @@ run('--rm leaves nothing behind; without it the container is listed by ps -a unt
   assert.equal(dirEntries(join(sb.root, 'containers')), [])
   assert.equal(dirEntries(join(sb.root, 'tmp')), [])
   assert.match(sb.run(['rm', id]).stderr, /no such container/)
+})
+
+/** Waits (up to 10 s) until `ok()`: for work a command leaves to go on behind its answer. */
+async function eventually(ok: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50))
+  return ok()
+}
+
+run('--rm answers once the container is out of the store; its files and anonymous volumes go behind; debris is swept', async () => {
+  if (!ready('removal behind the answer')) return
+  load(sb)
+  const r = sb.run(['run', '--rm', '-v', '/data', '-u', 'app', 'busybox', 'sh', '-c', 'echo x > /data/f; echo y > /home/app/g; mkdir -p /tmp/d/e; chmod 0500 /tmp/d; echo done'])
+  assert.is(r.status, 0, r.describe())
+  assert.is(r.stdout, 'done\n')
+  // at once: no record, no listing, no volume
+  assert.equal(dirEntries(join(sb.root, 'containers')), [])
+  assert.is(sb.run(['ps', '-aq']).stdout, '')
+  assert.is(sb.run(['volume', 'ls', '-q']).stdout, '')
+  // then the files, moved to tmp/ as removing-<pid>-<n>, go too
+  assert.ok(await eventually(() => dirEntries(join(sb.root, 'tmp')).length === 0), dirEntries(join(sb.root, 'tmp')).join(' '))
+
+  // a waiter killed before it was done leaves removing-<pid>-<n> in tmp/, with files of mapped
+  // owners the user cannot delete from outside: the next load clears it
+  const dead = spawnSync('true').pid!
+  const debris = join(sb.root, 'tmp', `removing-${dead}-0`)
+  mkdirSync(debris)
+  const made = sb.run(['run', '--rm', '-v', `${debris}:/d`, 'busybox', 'sh', '-c', 'mkdir /d/x && touch /d/x/f && chown -R 1000:1000 /d/x && chmod 0500 /d/x'])
+  assert.is(made.status, 0, made.describe())
+  assert.throws(() => rmSync(debris, { recursive: true }), /EACCES|EPERM/)
+  load(sb)
+  assert.not.ok(existsSync(debris), 'the debris was swept')
 })
 
 run('a pty session: -it gives a real terminal, input and window size reach it', async () => {
