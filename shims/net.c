@@ -290,6 +290,14 @@ void fwd_listen(const struct json *plan)
 	}
 }
 
+/* The host ports let go (the container is gone, and skiff is answering that it is). */
+void fwd_close(void)
+{
+	for (int i = 0; i < fwd_count; i++)
+		close(fwd_fd[i]);
+	fwd_count = 0;
+}
+
 int fwd_listeners(int *fds, int max)
 {
 	int n = 0;

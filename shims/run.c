@@ -1273,6 +1273,9 @@ static void relay_end(void)
 	line[n] = 0;
 	prctl(PR_SET_PDEATHSIG, 0);
 	quiet_stdio();
+	// the host's ports are free when skiff returns, as they were when it waited for all of us
+	net_stop_helper();
+	fwd_close();
 	char *nl = strchr(line, '\n');
 	if (nl)
 		*nl = 0;
@@ -1322,8 +1325,8 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 
 	int status = -1;
 	int lfds[64];
-	int nl = fwd_listeners(lfds, 64);
 	while (status < 0) {
+		int nl = fwd_listeners(lfds, 64);
 		struct pollfd fds[4 + 64] = { { sfd, POLLIN, 0 }, { out, POLLIN, 0 }, { err, POLLIN, 0 }, { end_pipe[0], POLLIN, 0 } };
 		for (int i = 0; i < nl; i++)
 			fds[4 + i] = (struct pollfd){ lfds[i], POLLIN, 0 };

@@ -60,6 +60,7 @@ void net_helper_reaped(void);
 extern int fwd_channel[2];
 void fwd_listen(const struct json *plan);
 int fwd_listeners(int *fds, int max);
+void fwd_close(void);
 void fwd_channel_open(void);
 void fwd_channel_close_parent_end(void);
 void fwd_accept(int fd);
