@@ -84,7 +84,7 @@ Commands:
 ${cases.map(([n, c]) => `- ${n}: \`${c.replace(work, '$BENCH').replace(work, '$BENCH')}\``).join('\n')}
 
 Versions: ${version(`${work}/skiff --version`)}; ${version('podman --version')}; ${version('crun --version')};
-${version('bwrap --version')}; ${version('runc --version')}; ${version('ch-run --version 2>&1')}; ${version('hyperfine --version')}; kernel ${version('uname -r')}.
+${version('bwrap --version')}; ${version('runc --version')}; ch-run ${version('USER=root ch-run --version 2>&1')}; ${version('hyperfine --version')}; kernel ${version('uname -r')}.
 Measured ${new Date().toISOString().slice(0, 10)}.
 `
 // the sections of the other bench scripts stay
