@@ -138,9 +138,9 @@ export interface LaunchPlan {
    */
   cleanup?: string[]
   /**
-   * A directory on the cleanup paths' filesystem (the store's tmp/). Attached, the waiter first
-   * renames them there (as removing-<pid>-<n>), so they are out of the store at once, then tells
-   * skiff the exit status and removes them behind that answer.
+   * A directory on the cleanup paths' filesystem (the store's tmp/). The waiter first renames
+   * them there (as removing-<pid>-<n>), so they are out of the store at once; attached, it tells
+   * skiff the exit status before it deletes them, so the deletion goes on behind that answer.
    */
   trash?: string
   supervisor?: SupervisorPlan

@@ -669,9 +669,9 @@ static int remove_tree_at(int dirfd, const char *name, dev_t dev)
 	return unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
-/* The cleanup paths, once moved into the plan's trash directory (see move_cleanup_aside). */
+/* The cleanup paths, once moved into the plan's trash directory. */
 static char moved[16][4200];
-static int nmoved = -1;
+static int nmoved;
 
 static void remove_path(const char *path)
 {
@@ -683,13 +683,12 @@ static void remove_path(const char *path)
 /*
  * Out of the store's sight at once: each cleanup path renamed into the trash directory (the
  * store's tmp/, same filesystem) as "removing-<pid>-<n>", which a later skiff sweeps if we die
- * before it is gone. A path that cannot be moved is removed now.
+ * before it is gone. A path that cannot be moved (or a plan without trash) is removed now.
  */
 static void move_cleanup_aside(void)
 {
 	const struct json *paths = json_get(plan, "cleanup");
 	const char *trash = json_str(plan, "trash");
-	nmoved = 0;
 	for (const struct json *c = paths ? paths->child : NULL; c; c = c->next) {
 		if (c->type != JSON_STRING)
 			continue;
@@ -704,17 +703,10 @@ static void move_cleanup_aside(void)
 	}
 }
 
-static void cleanup_paths(void)
+static void remove_moved(void)
 {
-	if (nmoved >= 0) {
-		for (int i = 0; i < nmoved; i++)
-			remove_path(moved[i]);
-		return;
-	}
-	const struct json *paths = json_get(plan, "cleanup");
-	for (const struct json *c = paths ? paths->child : NULL; c; c = c->next)
-		if (c->type == JSON_STRING)
-			remove_path(c->str);
+	for (int i = 0; i < nmoved; i++)
+		remove_path(moved[i]);
 }
 
 /* What the supervisor section of the plan says (all off when there is none). */
@@ -911,16 +903,16 @@ static int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 		snprintf(msg, sizeof(msg), "{\"type\":\"exit\",\"signal\":%d}", WTERMSIG(status));
 	else
 		snprintf(msg, sizeof(msg), "{\"type\":\"exit\",\"status\":%d}", WEXITSTATUS(status));
+	move_cleanup_aside();
 	if (end_fd >= 0) {
 		// Attached: skiff answers as soon as the container is out of the store; its files go
 		// behind that answer. Nothing of the container is left to protect, so we outlive skiff.
 		prctl(PR_SET_PDEATHSIG, 0);
-		move_cleanup_aside();
 		quiet_stdio();
 		report_end(msg);
-		cleanup_paths();
+		remove_moved();
 	} else {
-		cleanup_paths();
+		remove_moved();
 		send_message(msg);
 	}
 	trace_mark("files removed");
@@ -1253,7 +1245,6 @@ static long oom_kills(void)
 	return p ? atol(p + 9) : 0;
 }
 
-/* One start of the container: waiter + init, their id maps, their exit status (shell style). */
 /*
  * Attached --rm: the waiter's word that the container ended and is out of the store. From here
  * the supervisor stays without skiff (the removal and the network helper's end go on behind), so
@@ -1283,6 +1274,7 @@ static void relay_end(void)
 	trace_mark("end told");
 }
 
+/* One start of the container: waiter + init, their id maps, their exit status (shell style). */
 static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int out, int err, int logw[2])
 {
 	int syncfd[2];
