@@ -99,3 +99,15 @@ export function replaceSection(headingPrefix, md) {
   const next = old.indexOf('\n## ', start + 1)
   writeFileSync(doc, `${old.slice(0, start).trimEnd()}\n\n${md.trim()}\n${next >= 0 ? `\n${old.slice(next + 1)}` : ''}`)
 }
+
+/**
+ * hyperfine as the test user over [name, command] cases, without a shell (-N), written to `out`
+ * (JSON); its results, in the cases' order.
+ */
+export function hyperfine(ws, cases, { runs, warmup = 0, out }) {
+  const args = ['hyperfine', '-N', ...(warmup ? ['--warmup', String(warmup)] : []), '--runs', String(runs), '--export-json', out]
+  for (const [name, cmd] of cases) args.push('-n', name, cmd)
+  const [cmd, ...rest] = ws.asUserArgv(args)
+  sh(cmd, rest, { cwd: ws.work, stdio: 'inherit' })
+  return JSON.parse(readFileSync(out, 'utf8')).results
+}

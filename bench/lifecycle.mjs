@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { prepareBusybox, prepareMachine, replaceSection, sh, user, userWorkspace, version } from './common.mjs'
+import { hyperfine, prepareBusybox, prepareMachine, replaceSection, user, userWorkspace, version } from './common.mjs'
 
 const count = Number(process.env.BENCH_DETACHED || 100)
 const runs = Number(process.env.BENCH_DETACHED_RUNS || 3)
@@ -13,21 +13,14 @@ const idle = 10
 prepareMachine({ hyperfine: 'hyperfine', podman: 'podman', crun: 'crun' })
 const ws = userWorkspace('/tmp/skiff-bench-lifecycle')
 prepareBusybox(ws)
-const { work, asUser, asUserArgv } = ws
+const { work, asUser } = ws
 
 // 1. Start N detached containers, then remove them all: one command per tool, hyperfine runs it.
 const cases = [
   ['skiff', `for i in $(seq ${count}); do ./skiff run -d busybox sleep 1000 >/dev/null; done; ./skiff rm -f $(./skiff ps -aq) >/dev/null`],
   ['podman --network=none', `for i in $(seq ${count}); do podman run -d --network=none skiff-bench-busybox sleep 1000 >/dev/null; done; podman rm -f -t 0 $(podman ps -aq) >/dev/null`],
 ]
-const out = join(work, 'lifecycle.json')
-{
-  const args = ['hyperfine', '-N', '--runs', String(runs), '--export-json', out]
-  for (const [name, script] of cases) args.push('-n', name, `sh -c '${script}'`)
-  const [cmd, ...rest] = asUserArgv(args)
-  sh(cmd, rest, { cwd: work, stdio: 'inherit' })
-}
-const results = JSON.parse(readFileSync(out, 'utf8')).results
+const results = hyperfine(ws, cases.map(([name, script]) => [name, `sh -c '${script}'`]), { runs, out: join(work, 'lifecycle.json') })
 
 // 2. Memory of idle detached containers: RSS and PSS (shared pages divided among their users)
 // of the processes that stay beside each container on the host.

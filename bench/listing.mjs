@@ -4,9 +4,8 @@
 //
 // The 1,000 images are 1,000 tags of the busybox image (one row each in both tools' listings):
 // loading 1,000 distinct images would take most of the bench's time budget for no other insight.
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { prepareBusybox, prepareMachine, replaceSection, sh, user, userWorkspace, version } from './common.mjs'
+import { hyperfine, prepareBusybox, prepareMachine, replaceSection, user, userWorkspace, version } from './common.mjs'
 
 const count = Number(process.env.BENCH_LISTING || 1000)
 const runs = Number(process.env.BENCH_LISTING_RUNS || 10)
@@ -14,7 +13,7 @@ const runs = Number(process.env.BENCH_LISTING_RUNS || 10)
 prepareMachine({ hyperfine: 'hyperfine', podman: 'podman', crun: 'crun' })
 const ws = userWorkspace('/tmp/skiff-bench-listing')
 prepareBusybox(ws)
-const { work, asUser, asUserArgv } = ws
+const { work, asUser } = ws
 
 const started = Date.now()
 process.stdout.write(`bench: filling both stores with ${count} containers and ${count} image names...\n`)
@@ -32,14 +31,7 @@ const cases = [
   ['skiff images', './skiff images'],
   ['podman images', 'podman images'],
 ]
-const out = join(work, 'listing.json')
-{
-  const args = ['hyperfine', '-N', '--warmup', '2', '--runs', String(runs), '--export-json', out]
-  for (const [name, cmd] of cases) args.push('-n', name, cmd)
-  const [cmd, ...rest] = asUserArgv(args)
-  sh(cmd, rest, { cwd: work, stdio: 'inherit' })
-}
-const results = JSON.parse(readFileSync(out, 'utf8')).results
+const results = hyperfine(ws, cases, { runs, warmup: 2, out: join(work, 'listing.json') })
 asUser('./skiff rm -f $(./skiff ps -aq) >/dev/null; podman rm -f -t 0 $(podman ps -aq) >/dev/null')
 
 const ms = (x) => (x * 1000).toFixed(1)

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { prepareBusybox, prepareMachine, root, sh, user, userWorkspace, version } from './common.mjs'
+import { hyperfine, prepareBusybox, prepareMachine, root, user, userWorkspace, version } from './common.mjs'
 
 const runs = Number(process.env.BENCH_RUNS || 40)
 
@@ -46,16 +46,9 @@ const working = cases.filter(([name, cmd]) => {
   failed.push([name, (r.stderr || r.stdout || `status ${r.status}`).trim().split('\n').pop()])
   return false
 })
-const out = join(work, 'startup.json')
-const hyperfineArgs = ['hyperfine', '-N', '--warmup', '5', '--runs', String(runs), '--export-json', out]
-for (const [name, cmd] of working) hyperfineArgs.push('-n', name, cmd)
-{
-  const [cmd, ...args] = asUserArgv(hyperfineArgs)
-  sh(cmd, args, { cwd: work, stdio: 'inherit' })
-}
+const results = hyperfine(ws, working, { runs, warmup: 5, out: join(work, 'startup.json') })
 
 // 3. The report.
-const results = JSON.parse(readFileSync(out, 'utf8')).results
 const ms = (s) => (s * 1000).toFixed(1)
 const skiffMedian = results[0].median
 const rows = results.map((r) => `| ${r.command} | ${ms(r.median)} | ${ms(r.min)} | ${ms(r.max)} | ${(r.median / skiffMedian).toFixed(2)} |`)
