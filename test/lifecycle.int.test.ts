@@ -174,7 +174,9 @@ life('kill -9 of the supervisor: ps says exited, nothing of the container lives 
 life('kill -9 of the CLI in the middle of run -d leaves a consistent ps, and rm cleans up', async () => {
   if (!ready('cli killed')) return
   load(sb)
-  for (const delay of [5, 15, 30, 45, 60, 90, 150]) {
+  // the last delay lets one run finish on a slow machine: its container is what `rm` gets, and
+  // rm sweeps what the killed creates left in tmp/
+  for (const delay of [5, 15, 30, 45, 60, 90, 150, 1000]) {
     const { child, done } = sb.start(['run', '-d', 'busybox', 'sleep', '60'])
     await sleep(delay)
     child.kill('SIGKILL')
