@@ -1,10 +1,10 @@
 // Start the shim with a launch plan and wait for it: spawn, hand over the plan, relay signals,
 // collect its messages, turn a failure into a SkiffError. Does I/O (processes).
-import { spawn, type ChildProcess } from 'node:child_process'
-import type { Readable, Writable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { ExecPlan, IdMapPlan, LaunchPlan, ShimMessage } from './plan.js'
 import { shimErrorToSkiffError } from './shim-errors.js'
 import { shimPath } from './shim-binary.js'
+import { spawnShimProcess, type ShimChild } from './shim-process.js'
 import { SkiffError } from './errors.js'
 import { mark } from './trace.js'
 
@@ -35,12 +35,8 @@ export interface LaunchOptions {
 
 type Stdio = NonNullable<LaunchOptions['stdio']>
 
-function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[]): ChildProcess {
-  const child = spawn(wrap[0] ?? shimPath(), [...wrap.slice(1), ...(wrap.length ? [shimPath()] : []), mode], {
-    stdio: [...stdio, 'pipe'],
-    // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
-    detached: true,
-  })
+function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[]): ShimChild {
+  const child = wrap.length ? spawnShimProcess(wrap[0]!, [...wrap.slice(1), shimPath(), mode], stdio) : spawnShimProcess(shimPath(), [mode], stdio)
   mark('shim spawned')
   return child
 }
@@ -48,43 +44,30 @@ function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[]): ChildPro
 /**
  * The shim started before the container exists, given only the id maps: it makes the user
  * namespace and maps it (newuidmap/newgidmap) while skiff makes the container, then waits for
- * the plan. `cancel` ends it when there will be no plan (it made nothing else).
+ * the plan. What it says meanwhile (an id map that failed) waits in the child for `launch`.
+ * `cancel` ends it when there will be no plan (it made nothing else).
  */
 export interface Prelude {
-  child: ChildProcess
+  child: ShimChild
   idmap: IdMapPlan
   used: boolean
-  spawnError?: Error
-  /** its messages and its end, while no plan had come: read at once, or they would be lost */
-  said: string
-  ended?: [number | null, NodeJS.Signals | null]
   cancel(): void
 }
 
 export function startPrelude(idmap: IdMapPlan, stdio: Stdio): Prelude {
   const child = spawnShim('run', stdio, [])
-  const control = child.stdio[3] as unknown as Writable
-  control.on('error', () => {})
-  control.write(`${JSON.stringify({ prelude: true, idmap })}\n`)
+  child.send(`${JSON.stringify({ prelude: true, idmap })}\n`)
   const prelude: Prelude = {
     child,
     idmap,
     used: false,
-    said: '',
     cancel() {
       if (prelude.used) return
       prelude.used = true
-      try {
-        child.kill('SIGKILL')
-      } catch {}
-      ;(child.stdio[3] as unknown as Readable).destroy()
-      child.unref()
+      child.kill('SIGKILL')
+      child.release()
     },
   }
-  child.on('error', (err) => (prelude.spawnError = err))
-  ;(control as unknown as Readable).setEncoding('utf8')
-  ;(control as unknown as Readable).on('data', (chunk: string) => (prelude.said += chunk))
-  child.on('close', (code, signal) => (prelude.ended = [code, signal]))
   return prelude
 }
 
@@ -107,50 +90,27 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   if (prelude && !early) prelude.cancel()
   if (early) prelude!.used = true
   const child = early ? prelude!.child : spawnShim(mode, stdio, wrap)
-  const control = child.stdio[3] as unknown as Readable & Writable
   const messages: ShimMessage[] = []
-  let pending = ''
   let pid: number | undefined
   let settled = false
   let onStarted = () => {}
   let onFailed = (_msg: ShimMessage) => {}
   let onExit = (_msg: ShimMessage) => {}
-  control.setEncoding('utf8')
-  const onData = (chunk: string) => {
-    pending += chunk
-    let nl: number
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl)
-      pending = pending.slice(nl + 1)
-      if (!line) continue
-      const msg = JSON.parse(line) as ShimMessage
-      messages.push(msg)
-      if (msg.type === 'pid') {
-        mark('shim: container process forked')
-        pid = msg.pid
-        options.onStart?.(msg.pid)
-        if (mode === 'exec') onStarted()
-      }
-      if (msg.type === 'started') onStarted()
-      if (msg.type === 'error') onFailed(msg)
-      if (msg.type === 'exit') onExit(msg)
+  // what a prelude's shim said before this plan came (an id map that failed) comes first
+  child.onLine((line) => {
+    const msg = JSON.parse(line) as ShimMessage
+    messages.push(msg)
+    if (msg.type === 'pid') {
+      mark('shim: container process forked')
+      pid = msg.pid
+      options.onStart?.(msg.pid)
+      if (mode === 'exec') onStarted()
     }
-  }
-  if (early) {
-    // what the prelude's shim said so far (an id map that failed), then the rest as it comes
-    control.removeAllListeners('data')
-    if (prelude!.said) onData(prelude!.said)
-  }
-  control.on('data', onData)
-  control.on('error', () => {})
-  if (!early) control.write(JSON.stringify(plan) + '\n')
-  else {
-    // Let the loop read what the prelude's shim may have said first: writing to a shim that has
-    // died fails, and the failure would destroy the socket with its last words unread.
-    setImmediate(() => {
-      if (!messages.some((m) => m.type === 'error')) control.write(JSON.stringify(plan) + '\n')
-    })
-  }
+    if (msg.type === 'started') onStarted()
+    if (msg.type === 'error') onFailed(msg)
+    if (msg.type === 'exit') onExit(msg)
+  })
+  if (!messages.some((m) => m.type === 'error')) child.send(JSON.stringify(plan) + '\n')
 
   const collect = (stream: Readable | null) => {
     if (!stream) return () => undefined
@@ -167,11 +127,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
     else child.stdin.end(options.input ?? '')
   }
 
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      child.kill(sig)
-    } catch {}
-  }
+  const forward = (sig: NodeJS.Signals) => child.kill(sig)
   if (!options.detach) for (const sig of FORWARDED) process.on(sig, forward)
 
   return new Promise((resolve, reject) => {
@@ -180,10 +136,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
         // A failure reported before the command ran arrives first, on the same socket.
         if (settled || messages.some((m) => m.type === 'error')) return
         settled = true
-        control.destroy()
-        child.stdout?.destroy()
-        child.stderr?.destroy()
-        child.unref()
+        child.release()
         resolve({ status: 0, pid })
       }
       // Detached, a restart policy may keep the supervisor retrying: it is stopped here, and the
@@ -191,11 +144,8 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
       onFailed = (msg) => {
         if (settled || msg.type !== 'error') return
         settled = true
-        try {
-          child.kill('SIGKILL')
-        } catch {}
-        control.destroy()
-        child.unref()
+        child.kill('SIGKILL')
+        child.release()
         reject(shimErrorToSkiffError(msg, plan as LaunchPlan))
       }
     }
@@ -207,8 +157,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
         settled = true
         for (const sig of FORWARDED) process.off(sig, forward)
         mark('exit told')
-        control.destroy()
-        child.unref()
+        child.release()
         resolve({ status: msg.signal ? 128 + msg.signal : (msg.status ?? 0), signal: msg.signal, pid })
       }
     }
@@ -219,9 +168,10 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
         cause: err,
       }))
     }
-    child.on('error', failedToSpawn)
-    // a prelude's spawn failed before this plan came (its 'error' event is gone by now)
-    if (early && prelude!.spawnError) failedToSpawn(prelude!.spawnError)
+    if (child.error) {
+      settled = true
+      return failedToSpawn(child.error)
+    }
     const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
       mark('shim exited')
       if (settled) return
@@ -250,8 +200,6 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
         stderr: child.stderr ? stderr() : undefined,
       })
     }
-    // a prelude's shim that already ended (its id maps failed) does not end again
-    if (early && prelude!.ended) onClose(...prelude!.ended)
-    else child.on('close', onClose)
+    child.onClose(onClose)
   })
 }

@@ -110,6 +110,9 @@ async function build(files) {
         target: 'node20',
         packages: 'external',
         inject: [inject],
+        // core code loads rarely needed built-ins with require() where it needs them, as the
+        // CommonJS executable can; bundled ESM gets a require of its own for that
+        banner: { js: "import { createRequire as __skiffCreateRequire } from 'node:module'; const require = __skiffCreateRequire(import.meta.url);" },
         sourcemap: 'inline',
         logLevel: 'silent',
       }),

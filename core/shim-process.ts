@@ -1,0 +1,237 @@
+// The shim as a child process, made with the bindings child_process itself is built on
+// (process_wrap, pipe_wrap, stream_wrap), and its control socket (fd 3) read line by line.
+// Does I/O (processes).
+//
+// Why not child_process: on the path of `skiff run`, loading it and the modules it pulls in
+// (stream, net, dgram) and the first call of its cold JavaScript (a ChildProcess, a net.Socket
+// per pipe, stream buffering on every read and write) cost ~10 ms on the slow machine here,
+// against ~0.3 ms for these bindings (docs/architecture.md, "Start-up"). The fork itself is the
+// same uv_spawn either way. The bindings are Node's internals; skiff carries its own Node (the
+// single executable), and test/shim-process.test.ts fails on a Node that lacks them.
+//
+// fds 0-2 given as 'pipe' (exec's captured output, cp's tar stream) become net.Sockets as in
+// child_process: those paths are not start-up's, and their users want streams.
+import type { Socket } from 'node:net'
+
+export type StdioKind = 'inherit' | 'pipe' | 'ignore'
+
+interface ProcessHandle {
+  pid: number
+  onexit: (code: number, signal: string) => void
+  spawn(options: object): number
+  kill(signal: number): number
+  close(): void
+  ref(): void
+  unref(): void
+}
+
+interface PipeHandle {
+  onread: (buffer: ArrayBuffer | undefined) => void
+  readStart(): number
+  readStop(): number
+  writeUtf8String(req: object, text: string): number
+  close(callback?: () => void): void
+  unref(): void
+}
+
+interface StreamState {
+  streamBaseState: Int32Array
+  kReadBytesOrError: number
+  kArrayBufferOffset: number
+  WriteWrap: new () => { handle?: PipeHandle; oncomplete?: (status: number) => void }
+}
+
+interface Bindings {
+  Process: new () => ProcessHandle
+  Pipe: new (type: number) => PipeHandle
+  socketType: number
+  stream: StreamState
+}
+
+let bindings: Bindings | undefined
+
+function load(): Bindings {
+  if (bindings) return bindings
+  // process.binding warns under --pending-deprecation; skiff's own use is not the user's concern
+  const node = process as unknown as { noDeprecation?: boolean; binding(name: string): Record<string, unknown> }
+  const quiet = node.noDeprecation
+  node.noDeprecation = true
+  try {
+    const binding = (name: string) => node.binding(name)
+    const pipeWrap = binding('pipe_wrap') as { Pipe: Bindings['Pipe']; constants: { SOCKET: number } }
+    bindings = {
+      Process: (binding('process_wrap') as { Process: Bindings['Process'] }).Process,
+      Pipe: pipeWrap.Pipe,
+      socketType: pipeWrap.constants.SOCKET,
+      stream: binding('stream_wrap') as unknown as StreamState,
+    }
+    return bindings
+  } finally {
+    node.noDeprecation = quiet
+  }
+}
+
+export interface ShimChild {
+  /** the shim's pid; undefined when it could not be started (see `error`) */
+  readonly pid: number | undefined
+  /** why it could not be started (the shim missing, or on a noexec mount) */
+  readonly error: Error | undefined
+  readonly stdin: Socket | null
+  readonly stdout: Socket | null
+  readonly stderr: Socket | null
+  /** Write to its control socket; a shim that is gone loses the text, and its end says why. */
+  send(text: string): void
+  /** Each line it writes to the control socket, those read before the call first. */
+  onLine(listener: (line: string) => void): void
+  /**
+   * Once it has exited and its control socket and piped output are read to the end (the
+   * 'close' of child_process); at once when that is already so.
+   */
+  onClose(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void
+  kill(signal: NodeJS.Signals): void
+  /** Stop reading it and let skiff exit while it runs on (a detached container's supervisor). */
+  release(): void
+}
+
+/** Start `file args` with fds 0-2 as given and a control socket on fd 3, in a session of its own. */
+export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind]): ShimChild {
+  const { Process, Pipe, socketType, stream } = load()
+  const proc = new Process()
+  const control = new Pipe(socketType)
+  const pipes = stdio.map((kind) => (kind === 'pipe' ? new Pipe(socketType) : undefined))
+  const err = proc.spawn({
+    file,
+    args: [file, ...args],
+    envPairs: Object.entries(process.env).map(([k, v]) => `${k}=${v}`),
+    stdio: [
+      ...stdio.map((kind, fd) => (kind === 'pipe' ? { type: 'pipe', handle: pipes[fd], readable: fd === 0, writable: fd > 0 } : kind === 'ignore' ? { type: 'ignore' } : { type: 'fd', fd })),
+      { type: 'pipe', handle: control, readable: true, writable: true },
+    ],
+    // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
+    detached: true,
+  })
+
+  const lines: string[] = []
+  let lineListener: ((line: string) => void) | undefined
+  const closeListeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = []
+  let exit: [number | null, NodeJS.Signals | null] | undefined
+  let controlOpen = !err
+  let openStreams = 0
+  let closed = false
+  const maybeClose = () => {
+    if (!closed && exit && !controlOpen && openStreams === 0) closed = true
+    if (closed) for (const listener of closeListeners.splice(0)) listener(...exit!)
+  }
+
+  const closeControl = () => {
+    if (!controlOpen) return
+    controlOpen = false
+    control.readStop()
+    control.close()
+  }
+
+  if (err) {
+    for (const handle of [control, ...pipes]) handle?.close()
+    proc.close()
+    const { getSystemErrorName } = require('node:util') as typeof import('node:util')
+    const name = getSystemErrorName(err)
+    const error = Object.assign(new Error(`spawn ${file} ${name}`), { code: name, errno: err, path: file })
+    return {
+      pid: undefined,
+      error,
+      stdin: null,
+      stdout: null,
+      stderr: null,
+      send() {},
+      onLine() {},
+      onClose(listener) {
+        listener(null, null)
+      },
+      kill() {},
+      release() {},
+    }
+  }
+
+  let sockets: (Socket | null)[] = [null, null, null]
+  if (pipes.some(Boolean)) {
+    const { Socket } = require('node:net') as typeof import('node:net')
+    sockets = pipes.map((handle, fd) => {
+      if (!handle) return null
+      const socket = new Socket({ handle, readable: fd > 0 } as ConstructorParameters<typeof Socket>[0])
+      if (fd > 0) {
+        openStreams++
+        socket.on('close', () => {
+          openStreams--
+          maybeClose()
+        })
+      }
+      return socket
+    })
+  }
+
+  proc.onexit = (code, signal) => {
+    proc.close()
+    sockets[0]?.destroy()
+    exit = signal ? [null, signal as NodeJS.Signals] : [code, null]
+    maybeClose()
+  }
+
+  // bytes up to a newline, which never occurs inside a UTF-8 character
+  let pending = Buffer.alloc(0)
+  control.onread = (buffer) => {
+    const n = stream.streamBaseState[stream.kReadBytesOrError]!
+    if (n === 0) return
+    if (n < 0) {
+      // the end (UV_EOF), or a read error, which ends it all the same
+      closeControl()
+      maybeClose()
+      return
+    }
+    const chunk = Buffer.from(buffer!, stream.streamBaseState[stream.kArrayBufferOffset]!, n)
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
+    let nl: number
+    while ((nl = pending.indexOf(10)) >= 0) {
+      const line = pending.toString('utf8', 0, nl)
+      pending = pending.subarray(nl + 1)
+      if (!line) continue
+      if (lineListener) lineListener(line)
+      else lines.push(line)
+    }
+  }
+  control.readStart()
+
+  return {
+    pid: proc.pid,
+    error: undefined,
+    stdin: sockets[0]!,
+    stdout: sockets[1]!,
+    stderr: sockets[2]!,
+    send(text) {
+      if (!controlOpen) return
+      const req = new stream.WriteWrap()
+      req.handle = control
+      // a failed write (the shim is gone) is told by its end, not here
+      req.oncomplete = () => {}
+      control.writeUtf8String(req, text)
+    },
+    onLine(listener) {
+      lineListener = listener
+      for (const line of lines.splice(0)) listener(line)
+    },
+    onClose(listener) {
+      closeListeners.push(listener)
+      maybeClose()
+    },
+    kill(signal) {
+      if (exit) return
+      const { constants } = require('node:os') as typeof import('node:os')
+      proc.kill(constants.signals[signal])
+    },
+    release() {
+      lineListener = undefined
+      closeControl()
+      for (const socket of sockets) socket?.destroy()
+      if (!exit) proc.unref()
+    },
+  }
+}

@@ -1,0 +1,96 @@
+// The shim's child process without child_process: Node's process/pipe bindings must be there,
+// and lines, writes, ends, signals and piped output must behave as launch() relies on.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawnShimProcess, type ShimChild } from '../core/shim-process.js'
+
+const sh = (script: string, stdio: ['inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore'] = ['ignore', 'ignore', 'inherit']) => spawnShimProcess('/bin/sh', ['-c', script], stdio)
+
+const closed = (child: ShimChild) => new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.onClose((code, signal) => resolve([code, signal])))
+
+test('lines said before anyone listens are kept, in order, and the end comes after the last', async () => {
+  // a line split over two writes, an empty line, UTF-8 split across the writes
+  const child = sh(`printf '{"a":1}\\n{"b":' >&3; sleep 0.05; printf '"\\303' >&3; printf '\\251"}\\n\\n{"c":3}\\n' >&3; exit 7`)
+  assert.ok(child.pid! > 0)
+  await new Promise((r) => setTimeout(r, 300))
+  const lines: string[] = []
+  let ended = false
+  child.onLine((line) => {
+    assert.not.ok(ended, 'a line after the end')
+    lines.push(line)
+  })
+  const [code, signal] = await closed(child)
+  ended = true
+  assert.equal(lines, ['{"a":1}', '{"b":"é"}', '{"c":3}'])
+  assert.is(code, 7)
+  assert.is(signal, null)
+})
+
+test('what skiff sends arrives; a signal is passed on and reported by name', async () => {
+  const child = sh(`read plan <&3; echo "got $plan" >&3; exec sleep 30`)
+  const lines: string[] = []
+  child.onLine((line) => {
+    lines.push(line)
+    if (line.startsWith('got')) child.kill('SIGTERM')
+  })
+  child.send('{"plan":"ünïcode"}\n')
+  const [code, signal] = await closed(child)
+  assert.equal(lines, ['got {"plan":"ünïcode"}'])
+  assert.is(code, null)
+  assert.is(signal, 'SIGTERM')
+})
+
+test('a close listener added after the end is called at once', async () => {
+  const child = sh('exit 0')
+  await closed(child)
+  let called = false
+  child.onClose(() => (called = true))
+  assert.ok(called)
+  // sending to and killing a shim that is gone is harmless
+  child.send('late\n')
+  child.kill('SIGKILL')
+})
+
+test('the end waits for piped output to be read to its end', async () => {
+  const child = sh('head -c 300000 /dev/zero | tr "\\0" x; echo err >&2', ['pipe', 'pipe', 'pipe'])
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  child.stdout!.on('data', (c: Buffer) => out.push(c))
+  child.stderr!.on('data', (c: Buffer) => err.push(c))
+  child.stdin!.end('')
+  const [code] = await closed(child)
+  assert.is(code, 0)
+  assert.is(Buffer.concat(out).length, 300000)
+  assert.is(Buffer.concat(err).toString(), 'err\n')
+})
+
+test('stdin given as a pipe reaches the child', async () => {
+  const child = sh('cat >&3', ['pipe', 'ignore', 'inherit'])
+  const lines: string[] = []
+  child.onLine((l) => lines.push(l))
+  child.stdin!.end('one\ntwo\n')
+  await closed(child)
+  assert.equal(lines, ['one', 'two'])
+})
+
+test('a program that cannot be started is an error with its errno name, and ends at once', async () => {
+  const child = spawnShimProcess('/nonexistent/skiff-shim', ['run'], ['ignore', 'ignore', 'ignore'])
+  assert.is(child.pid, undefined)
+  assert.is((child.error as NodeJS.ErrnoException).code, 'ENOENT')
+  assert.match(child.error!.message, /\/nonexistent\/skiff-shim ENOENT/)
+  const [code, signal] = await closed(child)
+  assert.is(code, null)
+  assert.is(signal, null)
+})
+
+test('released, a running child no longer keeps skiff waiting', async () => {
+  const child = sh('echo started >&3; exec sleep 30')
+  const pid = child.pid!
+  await new Promise<void>((resolve) => child.onLine(() => resolve()))
+  child.release()
+  // still running; the test process can end (uvu would hang on a ref'd handle otherwise)
+  assert.not.throws(() => process.kill(pid, 0))
+  process.kill(pid, 'SIGKILL')
+})
+
+test.run()
