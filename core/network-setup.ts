@@ -1,8 +1,6 @@
 // A container's network, decided at create and checked at start: mode, host ports, /etc/hosts,
 // /etc/resolv.conf. Does I/O (host files, sockets to test ports).
-import { createSocket } from 'node:dgram'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { SkiffError } from './errors.js'
 import { findExecutable } from './probe-tools.js'
@@ -10,6 +8,10 @@ import {
   defaultRoute, exposedPorts, hostsFile, parseAddHost, parseNetworkMode, parsePublish, resolvConf, SLIRP,
   type DnsOptions, type NetworkMode, type PortMapping,
 } from './network.js'
+
+// net and dgram (~2 ms to load) only when ports are published: not on the path of a plain `run`
+const net = () => require('node:net') as typeof import('node:net')
+const dgram = () => require('node:dgram') as typeof import('node:dgram')
 
 export interface NetworkOptions {
   network?: string
@@ -40,7 +42,7 @@ function readOr(path: string): string {
 function freePort(proto: 'tcp' | 'udp', ip: string): Promise<number> {
   return new Promise((resolve, reject) => {
     if (proto === 'udp') {
-      const s = createSocket(ip.includes(':') ? 'udp6' : 'udp4')
+      const s = dgram().createSocket(ip.includes(':') ? 'udp6' : 'udp4')
       s.on('error', reject)
       s.bind(0, ip || undefined, () => {
         const p = s.address().port
@@ -48,7 +50,7 @@ function freePort(proto: 'tcp' | 'udp', ip: string): Promise<number> {
       })
       return
     }
-    const srv = createServer()
+    const srv = net().createServer()
     srv.on('error', reject)
     srv.listen(0, ip || undefined, () => {
       const p = (srv.address() as { port: number }).port
@@ -61,12 +63,12 @@ function freePort(proto: 'tcp' | 'udp', ip: string): Promise<number> {
 function tryBind(p: PortMapping): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
     if (p.proto === 'udp') {
-      const s = createSocket(p.hostIp.includes(':') ? 'udp6' : 'udp4')
+      const s = dgram().createSocket(p.hostIp.includes(':') ? 'udp6' : 'udp4')
       s.on('error', (err) => resolve(err))
       s.bind(p.hostPort, p.hostIp || undefined, () => s.close(() => resolve(undefined)))
       return
     }
-    const srv = createServer()
+    const srv = net().createServer()
     srv.on('error', (err) => resolve(err))
     srv.listen({ port: p.hostPort, host: p.hostIp || undefined, exclusive: true }, () => srv.close(() => resolve(undefined)))
   })

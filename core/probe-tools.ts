@@ -1,6 +1,5 @@
 // Small readers the host probes share: a text file or nothing, a program in PATH, a program's
 // version, whether a device node opens. Does I/O; parseToolVersion and shellQuote are pure.
-import { execFile } from 'node:child_process'
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -41,6 +40,8 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
 /** Run a program briefly and collect its output (stdout then stderr); never throws. */
 export function runBriefly(path: string, args: string[], timeoutMs = 2000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
+    // loaded here, not at the top: `run` reaches this module, and child_process costs it ~1.5 ms
+    const { execFile } = require('node:child_process') as typeof import('node:child_process')
     execFile(path, args, { timeout: timeoutMs, maxBuffer: 64 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0
       resolve({ code, output: `${stdout}${stderr}` })

@@ -1,7 +1,6 @@
 // Subordinate id ranges (/etc/subuid, /etc/subgid, or the nss source named in nsswitch.conf) and
 // the setuid helpers that map them. The parse… functions are pure; readSubids and
 // findIdmapHelpers read the filesystem (and run getsubids only where nsswitch.conf says so).
-import { spawnSync } from 'node:child_process'
 import { readFileSync, realpathSync, statSync } from 'node:fs'
 import type { SubidRange } from './idmap.js'
 import { mountFor, readMountinfo } from './probe-mounts.js'
@@ -103,6 +102,8 @@ export function readSubids(user: { name: string; uid: number }, files: SubidFile
   if (module) {
     const getsubids = findExecutable('getsubids')
     if (getsubids) {
+      // loaded here, not at the top: child_process costs `run` ~1.5 ms, and only such hosts need it
+      const { spawnSync } = require('node:child_process') as typeof import('node:child_process')
       const ask = (args: string[]) => {
         const r = spawnSync(getsubids, [...args, user.name], { encoding: 'utf8', timeout: 5000 })
         return r.status === 0 ? parseGetsubidsOutput(r.stdout) : []

@@ -4,18 +4,20 @@
 import { writeSync } from 'node:fs'
 
 const enabled = !!process.env.SKIFF_TRACE && process.env.SKIFF_TRACE !== '0'
-let last = performance.now()
+/** ms since the process started; not performance.now(): the first use of `performance` loads perf_hooks (~1.7 ms) */
+const now = () => process.uptime() * 1000
+let last = now()
 // the shim counts from skiff's start too (CLOCK_MONOTONIC, which hrtime reads), not its own
 if (enabled && !process.env.SKIFF_TRACE_ORIGIN) process.env.SKIFF_TRACE_ORIGIN = String(process.hrtime.bigint() - BigInt(Math.round(last * 1e6)))
 
 /** Print the time since skiff started and since the previous mark. */
 export function mark(phase: string): void {
   if (!enabled) return
-  const now = performance.now()
+  const at = now()
   try {
-    writeSync(2, `skiff trace: ${now.toFixed(1).padStart(7)} ms  +${(now - last).toFixed(1).padStart(5)}  ${phase}\n`)
+    writeSync(2, `skiff trace: ${at.toFixed(1).padStart(7)} ms  +${(at - last).toFixed(1).padStart(5)}  ${phase}\n`)
   } catch {}
-  last = now
+  last = at
 }
 
 // garbage collections, which land in whichever phase runs out of young space
