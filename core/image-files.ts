@@ -6,12 +6,14 @@
 import { lstatSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
+// lstat without throwing for a name a layer does not have (most layers lack most names): an
+// exception per miss is what made this slow
 function isWhiteout(path: string): boolean {
   try {
-    const st = lstatSync(path)
-    return st.isCharacterDevice() && st.rdev === 0
+    const st = lstatSync(path, { throwIfNoEntry: false })
+    return !!st && st.isCharacterDevice() && st.rdev === 0
   } catch {
-    return false
+    return false // ENOTDIR (a parent is a file), EACCES
   }
 }
 
@@ -28,7 +30,9 @@ export function readImageFile(layers: string[], relPath: string, maxBytes = 1 <<
     let linked = false
     for (let i = 1; i < parts.length && !linked; i++) {
       try {
-        linked = lstatSync(join(layer, ...parts.slice(0, i))).isSymbolicLink()
+        const st = lstatSync(join(layer, ...parts.slice(0, i)), { throwIfNoEntry: false })
+        if (!st) break
+        linked = st.isSymbolicLink()
       } catch {
         break
       }
@@ -36,7 +40,8 @@ export function readImageFile(layers: string[], relPath: string, maxBytes = 1 <<
     if (linked) return undefined
     const path = join(layer, ...parts)
     try {
-      const st = lstatSync(path)
+      const st = lstatSync(path, { throwIfNoEntry: false })
+      if (!st) continue
       if (st.isSymbolicLink()) return undefined // never follow an image's link on the host
       if (!st.isFile() || st.size > maxBytes) return undefined
       return readFileSync(path, 'utf8')

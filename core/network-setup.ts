@@ -115,7 +115,15 @@ export interface PlannedNetwork {
  * and the text of its /etc/hosts and /etc/resolv.conf.
  */
 export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string; name: string; exposed?: Record<string, object> }): Promise<PlannedNetwork> {
-  const have = { pasta: !!findExecutable('pasta'), slirp4netns: !!findExecutable('slirp4netns') }
+  // looked for only when the mode needs a helper: not for none, host or container:
+  const have = {
+    get pasta() {
+      return !!findExecutable('pasta')
+    },
+    get slirp4netns() {
+      return !!findExecutable('slirp4netns')
+    },
+  }
   const mode = parseNetworkMode(opts.network, have)
   let ports = [...opts.publish.flatMap(parsePublish), ...(opts.publishAll ? exposedPorts(ctx.exposed) : [])]
   if (ports.length && (mode === 'host' || mode === 'none' || typeof mode === 'object')) {

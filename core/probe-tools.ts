@@ -27,7 +27,8 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
   for (const dir of new Set(dirs)) {
     const path = join(dir, name)
     try {
-      if (!statSync(path).isFile()) continue
+      // no exception for the usual miss (ENOENT): one per directory cost `run` ~2 ms here
+      if (!statSync(path, { throwIfNoEntry: false })?.isFile()) continue
       accessSync(path, constants.X_OK)
       return path
     } catch {
