@@ -24,7 +24,7 @@ const spec: CommandSpec<RunArgs> = {
     mark('options made')
     const { createContainer } = await import('../core/container-create.js')
     const { runPrelude, startContainer } = await import('../core/container-start.js')
-    const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, network: opts.net?.network, cgroups: opts.cgroups })
+    const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, net: opts.net, cgroups: opts.cgroups })
     let created
     try {
       created = await createContainer(opts)

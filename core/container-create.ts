@@ -1,6 +1,6 @@
 // skiff create (and the first half of run): image + options → a container record, its directory
 // and its name. Nothing runs yet. Does I/O (store, files).
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { chooseDriver, probeOverlay, requestedDriver, rootfsPlan, type Driver } from './storage-driver.js'
@@ -20,8 +20,8 @@ import type { NetworkPlan } from './plan.js'
 import type { MountRequest } from './mount-spec.js'
 import { resolveMounts } from './mount-resolve.js'
 import { volumePath } from './volumes.js'
-import { planNetwork, type NetworkOptions } from './network-setup.js'
-import { pastaArgs, slirpArgs } from './network.js'
+import { pastaHelper, planNetwork, type NetworkOptions } from './network-setup.js'
+import { slirpArgs } from './network.js'
 import { findExecutable } from './probe-tools.js'
 import { limitFiles, type Limits } from './cgroup.js'
 
@@ -109,18 +109,6 @@ export function sweepStaleCreates(store: Store): void {
   }
 }
 
-/**
- * pasta re-executes itself as pasta.avx2 where the CPU has AVX2 (Debian, Fedora): starting that
- * one directly saves an exec on every container start.
- */
-function pastaBinary(path: string): string {
-  const avx2 = `${path}.avx2`
-  try {
-    if (existsSync(avx2) && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return avx2
-  } catch {}
-  return path
-}
-
 /** The storage driver for a new container, and the program fuse-overlayfs needs. */
 async function pickDriver(store: Store, flag: string | undefined): Promise<{ driver: Driver; reason: string; fuseOverlayfs?: string }> {
   const requested = requestedDriver(flag)
@@ -199,7 +187,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     mark('id map chosen')
     const gids = idmap.gidMap.reduce((n, r) => n + r.count, 0)
     const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
-    if (net.mode === 'pasta') network.helper = { kind: 'pasta', path: pastaBinary(findExecutable('pasta')!), args: pastaArgs(net.settings.ports) }
+    if (net.mode === 'pasta') network.helper = pastaHelper(net.settings.ports)
     if (net.mode === 'slirp4netns') {
       // TCP through skiff's own forwarder (splice, as rootlesskit's builtin driver: measured
       // faster than slirp4netns's API in bench/network.mjs); UDP through slirp4netns's API.

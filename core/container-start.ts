@@ -8,6 +8,7 @@ import { fallbackIdMap, hostIdMap, warnIdMapOnce } from './identity.js'
 import { launch, startPrelude, type Prelude } from './launch.js'
 import { acquireLock, writeFileAtomic } from './lock.js'
 import type { LaunchPlan } from './plan.js'
+import type { NetworkOptions } from './network-setup.js'
 import type { Store } from './store.js'
 import { cgroupUsesScope, prepareCgroup, removeCgroup } from './cgroup.js'
 import { mark } from './trace.js'
@@ -56,15 +57,17 @@ export function shimStdio(detach: boolean, interactive: boolean, tty: boolean): 
 
 /**
  * For `run`: start the shim now with the id maps, so the user namespace is made and mapped while
- * the container is. Not when the container joins another's namespaces or its shim must start
- * in a systemd scope.
+ * the container is, and with pasta where it can start before the container exists (its network
+ * is then configured meanwhile too). Not when the container joins another's namespaces or its
+ * shim must start in a systemd scope.
  */
-export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; network?: string; cgroups?: 'enabled' | 'disabled' }): Promise<Prelude | undefined> {
-  if (o.network?.startsWith('container:')) return undefined
+export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; net?: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'>; cgroups?: 'enabled' | 'disabled' }): Promise<Prelude | undefined> {
+  if (o.net?.network?.startsWith('container:')) return undefined
   if (o.cgroups !== 'disabled' && (await cgroupUsesScope())) return undefined
   const idmap = hostIdMap().plan
   mark('id maps decided')
-  return startPrelude(idmap, shimStdio(o.detach, o.interactive, o.tty))
+  const { earlyNetworkHelper } = await import('./network-setup.js')
+  return startPrelude(idmap, earlyNetworkHelper(o.net), shimStdio(o.detach, o.interactive, o.tty))
 }
 
 /** Starts the container; attached, resolves to its exit status (128+N after signal N). */

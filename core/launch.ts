@@ -1,7 +1,7 @@
 // Start the shim with a launch plan and wait for it: spawn, hand over the plan, relay signals,
 // collect its messages, turn a failure into a SkiffError. Does I/O (processes).
 import type { Readable } from 'node:stream'
-import type { ExecPlan, IdMapPlan, LaunchPlan, ShimMessage } from './plan.js'
+import type { ExecPlan, IdMapPlan, LaunchPlan, NetworkHelper, ShimMessage } from './plan.js'
 import { shimErrorToSkiffError } from './shim-errors.js'
 import { shimPath } from './shim-binary.js'
 import { spawnShimProcess, type ShimChild } from './shim-process.js'
@@ -42,24 +42,27 @@ function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[]): ShimChil
 }
 
 /**
- * The shim started before the container exists, given only the id maps: it makes the user
- * namespace and maps it (newuidmap/newgidmap) while skiff makes the container, then waits for
- * the plan. What it says meanwhile (an id map that failed) waits in the child for `launch`.
+ * The shim started before the container exists, given only the id maps (and a network helper):
+ * it makes the user namespace and maps it (newuidmap/newgidmap) while skiff makes the container;
+ * with a helper, it also makes the network namespace and starts the helper on it. Then it waits
+ * for the plan. What it says meanwhile (an id map that failed) waits in the child for `launch`.
  * `cancel` ends it when there will be no plan (it made nothing else).
  */
 export interface Prelude {
   child: ShimChild
   idmap: IdMapPlan
+  helper?: NetworkHelper
   used: boolean
   cancel(): void
 }
 
-export function startPrelude(idmap: IdMapPlan, stdio: Stdio): Prelude {
+export function startPrelude(idmap: IdMapPlan, helper: NetworkHelper | undefined, stdio: Stdio): Prelude {
   const child = spawnShim('run', stdio, [])
-  child.send(`${JSON.stringify({ prelude: true, idmap })}\n`)
+  child.send(`${JSON.stringify({ prelude: true, idmap, helper })}\n`)
   const prelude: Prelude = {
     child,
     idmap,
+    helper,
     used: false,
     cancel() {
       if (prelude.used) return
@@ -86,7 +89,10 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   const wrap = options.wrap ?? []
   // the prelude's shim, when it was started for this plan (same id maps, no scope to run in)
   const prelude = options.prelude && !options.prelude.used ? options.prelude : undefined
-  const early = !!prelude && !wrap.length && mode === 'run' && JSON.stringify((plan as LaunchPlan).idmap) === JSON.stringify(prelude.idmap)
+  // the prelude's shim is this plan's only if it made what the plan asks for: the same id maps,
+  // and its network helper (if it started one) the plan's
+  const early = !!prelude && !wrap.length && mode === 'run' && JSON.stringify((plan as LaunchPlan).idmap) === JSON.stringify(prelude.idmap) &&
+    (!prelude.helper || JSON.stringify(prelude.helper) === JSON.stringify((plan as LaunchPlan).network?.helper))
   if (prelude && !early) prelude.cancel()
   if (early) prelude!.used = true
   const child = early ? prelude!.child : spawnShim(mode, stdio, wrap)

@@ -1,13 +1,24 @@
 // A container's network, decided at create and checked at start: mode, host ports, /etc/hosts,
 // /etc/resolv.conf. Does I/O (host files, sockets to test ports).
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
 import { SkiffError } from './errors.js'
 import { findExecutable } from './probe-tools.js'
 import {
-  defaultRoute, exposedPorts, hostsFile, parseAddHost, parseNetworkMode, parsePublish, resolvConf, SLIRP,
+  defaultRoute, exposedPorts, hostsFile, parseAddHost, parseNetworkMode, parsePublish, pastaArgs, resolvConf, SLIRP,
   type DnsOptions, type NetworkMode, type PortMapping,
 } from './network.js'
+import type { NetworkHelper } from './plan.js'
+
+/** Which helpers are installed, looked for only when a mode needs one: not for none, host or container: */
+const installed = {
+  get pasta() {
+    return !!findExecutable('pasta')
+  },
+  get slirp4netns() {
+    return !!findExecutable('slirp4netns')
+  },
+}
 
 // net and dgram (~2 ms to load) only when ports are published: not on the path of a plain `run`
 const net = () => require('node:net') as typeof import('node:net')
@@ -115,16 +126,7 @@ export interface PlannedNetwork {
  * and the text of its /etc/hosts and /etc/resolv.conf.
  */
 export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string; name: string; exposed?: Record<string, object> }): Promise<PlannedNetwork> {
-  // looked for only when the mode needs a helper: not for none, host or container:
-  const have = {
-    get pasta() {
-      return !!findExecutable('pasta')
-    },
-    get slirp4netns() {
-      return !!findExecutable('slirp4netns')
-    },
-  }
-  const mode = parseNetworkMode(opts.network, have)
+  const mode = parseNetworkMode(opts.network, installed)
   let ports = [...opts.publish.flatMap(parsePublish), ...(opts.publishAll ? exposedPorts(ctx.exposed) : [])]
   if (ports.length && (mode === 'host' || mode === 'none' || typeof mode === 'object')) {
     throw new SkiffError('E_USAGE', `-p/-P cannot be used with --network=${typeof mode === 'object' ? `container:${mode.container}` : mode}`, {
@@ -158,4 +160,37 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
     hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, ip: mode === 'host' ? undefined : ip, gateway, addHosts, hostHosts }),
     resolv: resolvConf(modeName, readOr('/etc/resolv.conf'), opts.dns),
   }
+}
+
+/**
+ * pasta re-executes itself as pasta.avx2 where the CPU has AVX2 (Debian, Fedora): starting that
+ * one directly saves an exec on every container start.
+ */
+function pastaBinary(path: string): string {
+  const avx2 = `${path}.avx2`
+  try {
+    if (existsSync(avx2) && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return avx2
+  } catch {}
+  return path
+}
+
+/** pasta for a container with these published ports (pasta mode, so pasta is installed). */
+export function pastaHelper(ports: PortMapping[]): NetworkHelper {
+  return { kind: 'pasta', path: pastaBinary(findExecutable('pasta')!), args: pastaArgs(ports) }
+}
+
+/**
+ * The helper `run` can have the shim start with the prelude, before the container exists, so that
+ * pasta configures the network (~30 ms here) while skiff makes the container: pasta, when that is
+ * the mode and no port is published (published ports are checked, or chosen, first). The plan's
+ * helper must then be the same (launch() compares them).
+ */
+export function earlyNetworkHelper(opts: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'> | undefined): NetworkHelper | undefined {
+  if (opts && (opts.publish.length || opts.publishAll)) return undefined
+  try {
+    if (parseNetworkMode(opts?.network, installed) !== 'pasta') return undefined
+  } catch {
+    return undefined // no helper installed: create says so
+  }
+  return pastaHelper([])
 }

@@ -168,24 +168,28 @@ export interface CgroupScopePlan {
  * Absent, or without `helper`: loopback only.
  */
 export interface NetworkPlan {
-  /**
-   * pasta or slirp4netns, started by the supervisor on the waiter's namespaces (the shim appends
-   * the pid, and for slirp4netns --ready-fd/--exit-fd and the tap name), stopped with the container
-   */
-  helper?: {
-    kind: 'pasta' | 'slirp4netns'
-    path: string
-    args: string[]
-    /** slirp4netns: its API socket, and the ports to forward through it once it is ready */
-    apiSocket?: string
-    ports?: { proto: 'tcp' | 'udp'; hostAddr: string; hostPort: number; containerPort: number }[]
-    /** TCP ports the supervisor forwards itself (listens on the host, connects inside through the waiter) */
-    forward?: { hostAddr: string; hostPort: number; containerPort: number }[]
-  }
+  helper?: NetworkHelper
   /** --network=container:X: join the user and network namespaces of this process instead */
   joinPid?: number
   /** net.ipv4.ping_group_range inside, e.g. "0 65536": root in the container may ping */
   pingGroupRange?: string
+}
+
+/**
+ * pasta or slirp4netns, started by the supervisor on the waiter's namespaces (the shim appends
+ * the pid, and for slirp4netns --ready-fd/--exit-fd and the tap name), stopped with the container.
+ * `run` may send a pasta helper with the prelude: the shim then starts it on the prelude's own
+ * network namespace while skiff makes the container.
+ */
+export interface NetworkHelper {
+  kind: 'pasta' | 'slirp4netns'
+  path: string
+  args: string[]
+  /** slirp4netns: its API socket, and the ports to forward through it once it is ready */
+  apiSocket?: string
+  ports?: { proto: 'tcp' | 'udp'; hostAddr: string; hostPort: number; containerPort: number }[]
+  /** TCP ports the supervisor forwards itself (listens on the host, connects inside through the waiter) */
+  forward?: { hostAddr: string; hostPort: number; containerPort: number }[]
 }
 
 /** `skiff-shim exec`: a new process in the namespaces of a running container's pid 1. */

@@ -29,9 +29,9 @@
 static pid_t helper_pid = -1;
 static int helper_exit_fd = -1; // slirp4netns --exit-fd: it quits when this closes
 
-/* In the waiter, as root of the user namespace: a new network namespace, loopback up, and ping
- * allowed for the container's groups (net.ipv4.ping_group_range is per network namespace). */
-void net_new_namespace(const struct json *plan)
+/* In the waiter (or the prelude's holder), with all capabilities in the user namespace: a new
+ * network namespace with loopback up. */
+void net_make_namespace(void)
 {
 	if (unshare(CLONE_NEWNET) < 0)
 		die_errno("unshare-net", NULL, errno);
@@ -45,16 +45,28 @@ void net_new_namespace(const struct json *plan)
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 		die_errno("loopback", "lo", errno);
 	close(s);
+}
+
+/* Ping allowed for the container's groups (net.ipv4.ping_group_range is per network namespace).
+ * Needs the id maps: the kernel checks the range's groups against them. */
+void net_allow_ping(const struct json *plan)
+{
 	const char *ping = json_str(json_get(plan, "network"), "pingGroupRange");
-	if (ping) {
-		int fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, ping, strlen(ping)) < 0) {
-				// optional: ping stays as the kernel default allows
-			}
-			close(fd);
+	if (!ping)
+		return;
+	int fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, ping, strlen(ping)) < 0) {
+			// optional: ping stays as the kernel default allows
 		}
+		close(fd);
 	}
+}
+
+void net_new_namespace(const struct json *plan)
+{
+	net_make_namespace();
+	net_allow_ping(plan);
 }
 
 /* Whether the network namespace of `pid` has a default route yet (the helper configured it). */
@@ -127,16 +139,18 @@ static void slirp_add_hostfwd(const char *sock_path, const struct json *fwd, con
 	}
 }
 
+/* the helper's stderr (its reason, if it fails), and slirp4netns's --ready-fd */
+static int helper_err_fd = -1;
+static int helper_ready_fd = -1;
+
 /*
- * In the supervisor: start the helper on the namespaces of `target` (the waiter) and return once
- * the namespace is configured. The helper is our child with a parent-death signal, so it cannot
- * outlive the supervisor, even after kill -9.
+ * In the supervisor: start the helper `h` on the namespaces of `target` (the waiter, or the
+ * prelude's holder), without waiting for it. The helper is our child with a parent-death signal,
+ * so it cannot outlive the supervisor, even after kill -9. `oldmask`: the signal mask it gets
+ * (NULL: ours, as in the prelude, before any is blocked).
  */
-void net_start_helper(const struct json *plan, pid_t target, const sigset_t *oldmask)
+void net_spawn_helper(const struct json *h, pid_t target, const sigset_t *oldmask)
 {
-	const struct json *h = json_get(json_get(plan, "network"), "helper");
-	if (!h)
-		return;
 	const char *kind = json_str(h, "kind");
 	const char *path = json_str(h, "path");
 	int slirp = kind && !strcmp(kind, "slirp4netns");
@@ -169,7 +183,8 @@ void net_start_helper(const struct json *plan, pid_t target, const sigset_t *old
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
-		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		if (oldmask)
+			sigprocmask(SIG_SETMASK, oldmask, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
@@ -186,22 +201,38 @@ void net_start_helper(const struct json *plan, pid_t target, const sigset_t *old
 		_exit(127);
 	}
 	close(errp[1]);
+	helper_err_fd = errp[0];
 	if (slirp) {
 		close(ready[1]);
 		close(exitp[0]);
 		helper_exit_fd = exitp[1];
+		helper_ready_fd = ready[0];
+	}
+}
+
+/*
+ * Return once the helper started by net_spawn_helper has configured the namespace of `target`
+ * (the waiter: in that namespace), or die with its reason.
+ */
+void net_await_helper(const struct json *h, pid_t target)
+{
+	const char *path = json_str(h, "path");
+	const char *kind = json_str(h, "kind");
+	if (kind && !strcmp(kind, "slirp4netns")) {
 		char c = 0;
 		ssize_t r;
-		while ((r = read(ready[0], &c, 1)) < 0 && errno == EINTR) {
+		while ((r = read(helper_ready_fd, &c, 1)) < 0 && errno == EINTR) {
 		}
-		close(ready[0]);
+		close(helper_ready_fd);
+		helper_ready_fd = -1;
 		if (r != 1)
-			helper_failed(path, errp[0], "slirp4netns exited before the network was ready");
+			helper_failed(path, helper_err_fd, "slirp4netns exited before the network was ready");
 		const char *sock = json_str(h, "apiSocket");
 		const struct json *ports = json_get(h, "ports");
 		for (const struct json *p = ports ? ports->child : NULL; p; p = p->next)
-			slirp_add_hostfwd(sock, p, path, errp[0]);
-		close(errp[0]);
+			slirp_add_hostfwd(sock, p, path, helper_err_fd);
+		close(helper_err_fd);
+		helper_err_fd = -1;
 		return;
 	}
 	// pasta in the foreground configures the namespace, then serves it: ready when the default
@@ -214,15 +245,25 @@ void net_start_helper(const struct json *plan, pid_t target, const sigset_t *old
 		int st;
 		if (waitpid(helper_pid, &st, WNOHANG) == helper_pid) {
 			helper_pid = -1;
-			helper_failed(path, errp[0], "pasta exited before the network was ready");
+			helper_failed(path, helper_err_fd, "pasta exited before the network was ready");
 		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec > 10)
-			helper_failed(path, errp[0], "pasta did not configure the network within 10 s");
+			helper_failed(path, helper_err_fd, "pasta did not configure the network within 10 s");
 		usleep((useconds_t)delay_us);
 	}
-	close(errp[0]);
+	close(helper_err_fd);
+	helper_err_fd = -1;
+}
+
+void net_start_helper(const struct json *plan, pid_t target, const sigset_t *oldmask)
+{
+	const struct json *h = json_get(json_get(plan, "network"), "helper");
+	if (!h)
+		return;
+	net_spawn_helper(h, target, oldmask);
+	net_await_helper(h, target);
 }
 
 /* The container is gone: so is its helper. */

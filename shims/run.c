@@ -257,13 +257,18 @@ static void write_maps(pid_t pid)
 /*
  * The prelude: skiff sends the id maps before it has made the container, and a holder process
  * makes the user namespace and gets its maps (newuidmap/newgidmap, ~5 ms) while skiff still
- * works. The first round's waiter joins that namespace instead of making one; the holder then
- * goes (the namespace lives on with its members).
+ * works. With a network helper in the prelude (pasta), the holder also makes the network
+ * namespace and the helper is started on it at once: it configures the network (~30 ms here)
+ * meanwhile too. The first round's waiter joins those namespaces instead of making them; the
+ * holder then goes (the namespaces live on with their members, and the helper holds the network
+ * namespace).
  */
 static pid_t holder = -1;
 static int holder_fd = -1;
+/* the prelude's helper, started on the holder's network namespace: the first round awaits it */
+static const struct json *early_helper;
 
-static void start_holder(void)
+static void start_holder(const struct json *helper)
 {
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
@@ -277,6 +282,9 @@ static void start_holder(void)
 		die_with_parent(outer);
 		if (unshare(CLONE_NEWUSER) < 0)
 			die_errno("unshare-user", NULL, errno);
+		// all capabilities in the new user namespace already, unmapped: enough for this
+		if (helper)
+			net_make_namespace();
 		sync_write(sp[1], 'u');
 		for (;;)
 			pause(); // until the waiter has joined: then SIGKILL (or the supervisor's death)
@@ -284,6 +292,12 @@ static void start_holder(void)
 	close(sp[1]);
 	if (sync_read(sp[0]) != 'u')
 		_exit(125); // the holder said why on the status fd
+	// pasta joins an unmapped user namespace as well: it starts before the maps are written
+	if (helper) {
+		net_spawn_helper(helper, holder, NULL);
+		early_helper = helper;
+		trace_mark("network helper started (prelude)");
+	}
 	write_maps(holder);
 	trace_mark("id maps written (prelude)");
 	holder_fd = sp[0];
@@ -1078,6 +1092,12 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 		if (userfd < 0 || setns(userfd, CLONE_NEWUSER) < 0)
 			die_errno("setns", path, errno);
 		close(userfd);
+		if (early_helper) {
+			// and its network namespace, which the helper is configuring
+			snprintf(path, sizeof(path), "/proc/%d/ns/net", holder);
+			if ((netfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				die_errno("join-network", path, errno);
+		}
 		close(holder_fd);
 		sync_write(syncfd[1], 'j');
 		if (sync_read(syncfd[1]) != 'm')
@@ -1097,18 +1117,23 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 	// The change of credentials cleared the parent-death signal: without the supervisor, nothing
 	// of the container may live on.
 	die_with_parent(outer);
+	int own_net = json_has_string(json_get(plan, "namespaces"), "net");
 	if (netfd >= 0) {
 		if (setns(netfd, CLONE_NEWNET) < 0)
 			die_errno("setns", "net", errno);
 		close(netfd);
-	} else if (json_has_string(json_get(plan, "namespaces"), "net")) {
+		// the prelude's namespace was made before the id maps existed
+		if (early_helper)
+			net_allow_ping(plan);
+	} else if (own_net) {
 		net_new_namespace(plan);
-		if (json_get(network, "helper")) {
-			// The supervisor attaches pasta or slirp4netns to this namespace meanwhile; init
-			// sets up the rest and waits for its answer only before it runs the command.
-			sync_write(syncfd[1], 'n');
-			network_ready_fd = syncfd[1];
-		}
+	}
+	if (own_net && json_get(network, "helper")) {
+		// The supervisor attaches pasta or slirp4netns to this namespace meanwhile (or awaits
+		// the prelude's); init sets up the rest and waits for its answer only before it runs the
+		// command.
+		sync_write(syncfd[1], 'n');
+		network_ready_fd = syncfd[1];
 	}
 	if (network_ready_fd < 0)
 		close(syncfd[1]);
@@ -1298,7 +1323,10 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	}
 	fwd_channel_close_parent_end();
 	char hello = sync_read(syncfd[0]);
-	end_holder();
+	// the holder goes once the waiter is in its namespaces; with the prelude's helper only once
+	// that is ready, for it may not have opened the holder's namespaces yet (pasta finds them by pid)
+	if (!early_helper)
+		end_holder();
 	// into the container's cgroup while it waits: init, forked later, starts there
 	if (hello == 'u' || hello == 'j')
 		join_cgroup(waiter);
@@ -1309,12 +1337,21 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	// the waiter goes on only now: in its cgroup (and mapped), so init starts there
 	if (hello == 'u' || hello == 'j')
 		sync_write(syncfd[0], 'm');
-	if (json_get(json_get(plan, "network"), "helper") && sync_read(syncfd[0]) == 'n') {
+	const struct json *helper = json_get(json_get(plan, "network"), "helper");
+	if (early_helper && !helper)
+		net_stop_helper(); // skiff sends the prelude's helper in the plan: not reached
+	if (helper && sync_read(syncfd[0]) == 'n') {
 		trace_mark("network namespace made");
-		net_start_helper(plan, waiter, oldmask);
+		if (early_helper)
+			net_await_helper(helper, waiter);
+		else
+			net_start_helper(plan, waiter, oldmask);
 		trace_mark("network ready");
 		sync_write(syncfd[0], 'c');
 	}
+	// a restart makes its namespaces anew
+	early_helper = NULL;
+	end_holder();
 	close(syncfd[0]);
 
 	int status = -1;
@@ -1425,7 +1462,7 @@ int run_main(void)
 		// id maps first, while skiff makes the container; the plan follows (nothing, if skiff
 		// failed or went away meanwhile: then nothing was made, and we go quietly)
 		die_with_parent(getppid());
-		start_holder();
+		start_holder(json_get(plan, "helper"));
 		line = read_line(status_fd);
 		if (!*line)
 			_exit(0);

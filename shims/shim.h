@@ -51,7 +51,11 @@ void setup_rootfs(const struct json *plan);
 // net.c: the network namespace (waiter) and its user-mode helper (supervisor).
 #include <signal.h>
 #include <sys/types.h>
+void net_make_namespace(void);
+void net_allow_ping(const struct json *plan);
 void net_new_namespace(const struct json *plan);
+void net_spawn_helper(const struct json *h, pid_t target, const sigset_t *oldmask);
+void net_await_helper(const struct json *h, pid_t target);
 void net_start_helper(const struct json *plan, pid_t target, const sigset_t *oldmask);
 void net_stop_helper(void);
 pid_t net_helper_pid(void);

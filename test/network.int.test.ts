@@ -215,6 +215,28 @@ net('pasta: -p TCP and UDP from the host, the host\'s loopback, another containe
   assert.equal(readdirSync(`${sb.root}/containers`), [])
 })
 
+net('pasta started with the prelude: the container gets its network, ping rights and DNS; a restart makes its own; -p is not started early', async () => {
+  if (!ready('pasta networking', 'pasta')) return
+  load(sb)
+  const before = helpers()
+  const script = 'ip route | grep -c "^default"; cat /proc/sys/net/ipv4/ping_group_range; grep -c "^nameserver" /etc/resolv.conf'
+  const r = sb.run(['run', '--rm', 'busybox', 'sh', '-c', script], { env: { SKIFF_TRACE: '1' } })
+  assert.is(r.status, 0, r.describe())
+  assert.match(r.stderr, /network helper started \(prelude\)/, 'pasta starts with the prelude')
+  assert.match(r.stdout, /^1\n0\s+\d+\n1\n$/, r.describe())
+  // rounds after the first make their own namespace and helper
+  const rs = sb.run(['run', '-d', '--name', 'again', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'ip route | grep -c "^default"; exit 3'])
+  assert.is(rs.status, 0, rs.describe())
+  await until('both rounds', () => /Exited \(3\)/.test(sb.run(['ps', '-a']).stdout) && sb.run(['logs', 'again']).stdout === '1\n1\n')
+  assert.is(sb.run(['rm', '-f', 'again']).status, 0)
+  // a published port is checked before pasta binds it: no early pasta then
+  const p = sb.run(['run', '--rm', '-p', '127.0.0.1::80', 'busybox', 'sh', '-c', 'ip route | grep -c "^default"'], { env: { SKIFF_TRACE: '1' } })
+  assert.is(p.status, 0, p.describe())
+  assert.not.match(p.stderr, /started \(prelude\)/)
+  assert.is(p.stdout, '1\n')
+  await until('no helper left behind', () => JSON.stringify(helpers()) === JSON.stringify(before))
+})
+
 net('slirp4netns: -p through its API, the host\'s loopback as 10.0.2.2; kill -9 of the container or its supervisor leaves no helper', async () => {
   if (!ready('slirp4netns networking', 'slirp4netns')) return
   load(sb)
