@@ -13,7 +13,7 @@ import type { NetworkHelper } from './plan.js'
 /** Which helpers are installed, looked for only when a mode needs one: not for none, host or container: */
 const installed = {
   get pasta() {
-    return !!findExecutable('pasta')
+    return !!pastaPath()
   },
   get slirp4netns() {
     return !!findExecutable('slirp4netns')
@@ -162,21 +162,25 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
   }
 }
 
+let pasta: { path?: string } | undefined
+
 /**
+ * pasta's path, looked up once per process (`run` asks for the prelude, the mode and the plan).
  * pasta re-executes itself as pasta.avx2 where the CPU has AVX2 (Debian, Fedora): starting that
  * one directly saves an exec on every container start.
  */
-function pastaBinary(path: string): string {
-  const avx2 = `${path}.avx2`
+function pastaPath(): string | undefined {
+  if (pasta) return pasta.path
+  let path = findExecutable('pasta')
   try {
-    if (existsSync(avx2) && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return avx2
+    if (path && existsSync(`${path}.avx2`) && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) path = `${path}.avx2`
   } catch {}
-  return path
+  return (pasta = { path }).path
 }
 
 /** pasta for a container with these published ports (pasta mode, so pasta is installed). */
 export function pastaHelper(ports: PortMapping[]): NetworkHelper {
-  return { kind: 'pasta', path: pastaBinary(findExecutable('pasta')!), args: pastaArgs(ports) }
+  return { kind: 'pasta', path: pastaPath()!, args: pastaArgs(ports) }
 }
 
 /**

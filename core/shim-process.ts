@@ -12,6 +12,8 @@
 // fds 0-2 given as 'pipe' (exec's captured output, cp's tar stream) become net.Sockets as in
 // child_process: those paths are not start-up's, and their users want streams.
 import type { Socket } from 'node:net'
+import { constants } from 'node:os'
+import { getSystemErrorName } from 'node:util'
 
 export type StdioKind = 'inherit' | 'pipe' | 'ignore'
 
@@ -21,7 +23,6 @@ interface ProcessHandle {
   spawn(options: object): number
   kill(signal: number): number
   close(): void
-  ref(): void
   unref(): void
 }
 
@@ -31,7 +32,6 @@ interface PipeHandle {
   readStop(): number
   writeUtf8String(req: object, text: string): number
   close(callback?: () => void): void
-  unref(): void
 }
 
 interface StreamState {
@@ -110,30 +110,9 @@ export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind
     // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
     detached: true,
   })
-
-  const lines: string[] = []
-  let lineListener: ((line: string) => void) | undefined
-  const closeListeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = []
-  let exit: [number | null, NodeJS.Signals | null] | undefined
-  let controlOpen = !err
-  let openStreams = 0
-  let closed = false
-  const maybeClose = () => {
-    if (!closed && exit && !controlOpen && openStreams === 0) closed = true
-    if (closed) for (const listener of closeListeners.splice(0)) listener(...exit!)
-  }
-
-  const closeControl = () => {
-    if (!controlOpen) return
-    controlOpen = false
-    control.readStop()
-    control.close()
-  }
-
   if (err) {
     for (const handle of [control, ...pipes]) handle?.close()
     proc.close()
-    const { getSystemErrorName } = require('node:util') as typeof import('node:util')
     const name = getSystemErrorName(err)
     const error = Object.assign(new Error(`spawn ${file} ${name}`), { code: name, errno: err, path: file })
     return {
@@ -150,6 +129,24 @@ export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind
       kill() {},
       release() {},
     }
+  }
+
+  const lines: string[] = []
+  let lineListener: ((line: string) => void) | undefined
+  const closeListeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = []
+  let exit: [number | null, NodeJS.Signals | null] | undefined
+  let controlOpen = true
+  let openStreams = 0
+  let closed = false
+  const maybeClose = () => {
+    if (!closed && exit && !controlOpen && openStreams === 0) closed = true
+    if (closed) for (const listener of closeListeners.splice(0)) listener(...exit!)
+  }
+  const closeControl = () => {
+    if (!controlOpen) return
+    controlOpen = false
+    control.readStop()
+    control.close()
   }
 
   let sockets: (Socket | null)[] = [null, null, null]
@@ -203,9 +200,9 @@ export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind
   return {
     pid: proc.pid,
     error: undefined,
-    stdin: sockets[0]!,
-    stdout: sockets[1]!,
-    stderr: sockets[2]!,
+    stdin: sockets[0] ?? null,
+    stdout: sockets[1] ?? null,
+    stderr: sockets[2] ?? null,
     send(text) {
       if (!controlOpen) return
       const req = new stream.WriteWrap()
@@ -223,9 +220,7 @@ export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind
       maybeClose()
     },
     kill(signal) {
-      if (exit) return
-      const { constants } = require('node:os') as typeof import('node:os')
-      proc.kill(constants.signals[signal])
+      if (!exit) proc.kill(constants.signals[signal])
     },
     release() {
       lineListener = undefined

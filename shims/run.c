@@ -1337,9 +1337,8 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	// the waiter goes on only now: in its cgroup (and mapped), so init starts there
 	if (hello == 'u' || hello == 'j')
 		sync_write(syncfd[0], 'm');
+	// a prelude's helper is in the plan too: skiff uses the prelude only then (launch.ts)
 	const struct json *helper = json_get(json_get(plan, "network"), "helper");
-	if (early_helper && !helper)
-		net_stop_helper(); // skiff sends the prelude's helper in the plan: not reached
 	if (helper && sync_read(syncfd[0]) == 'n') {
 		trace_mark("network namespace made");
 		if (early_helper)
