@@ -155,12 +155,12 @@ export async function saveImage(store: Store, rec: ImageRecord, names: string[])
   })
 }
 
-/** Point `name` at the image `ref` names (skiff tag). */
-export async function tagImage(store: Store, ref: string, name: string): Promise<string> {
+/** skiff tag: more names for an image, all checked before any is written (as podman's tag). */
+export async function tagImage(store: Store, ref: string, names: string[]): Promise<string[]> {
   const img = await findImage(store, ref)
-  const target = normalizeReference(name)
-  await saveImage(store, img, [target])
-  return target
+  const targets = names.map((n) => normalizeReference(n))
+  await saveImage(store, img, targets)
+  return targets
 }
 
 export interface Removal {

@@ -109,11 +109,19 @@ function workerRunning(): boolean {
   return false
 }
 
-load('tag and rmi: names go first, the image and its unused layers with the last one', () => {
+load('tag (one name or several) and rmi: names go first, the image and its unused layers with the last one', () => {
   if (!ready('rmi')) return
   assert.is(sb.run(['load', '-q', '-i', busyboxArchive('docker')]).status, 0)
   assert.is(sb.run(['tag', 'busybox', 'mine/box:2']).status, 0)
   assert.match(sb.run(['images']).stdout, /mine\/box\s+2\s/)
+  // several names at once (as podman's tag); a bad one, and none is written
+  const bad = sb.run(['tag', 'busybox', 'mine/box:3', 'Bad Name'])
+  assert.is(bad.status, 125, bad.describe())
+  assert.match(bad.stderr, /Bad Name/)
+  assert.not.match(sb.run(['images']).stdout, /mine\/box\s+3\s/)
+  assert.is(sb.run(['tag', 'busybox', 'mine/box:3', 'mine/box:4']).status, 0)
+  assert.match(sb.run(['images']).stdout, /mine\/box\s+3\s[\s\S]*mine\/box\s+4\s|mine\/box\s+4\s[\s\S]*mine\/box\s+3\s/)
+  assert.is(sb.run(['rmi', 'mine/box:3', 'mine/box:4']).status, 0)
   const untag = sb.run(['rmi', 'busybox'])
   assert.is(untag.stdout, 'Untagged: docker.io/library/busybox:latest\n', untag.describe())
   assert.ok(readdirSync(join(sb.root, 'layers')).length > 0)
