@@ -12,8 +12,10 @@ const runs = Number(process.env.BENCH_LISTING_RUNS || 10)
 
 prepareMachine({ hyperfine: 'hyperfine', podman: 'podman', crun: 'crun' })
 const ws = userWorkspace('/tmp/skiff-bench-listing')
-prepareBusybox(ws)
 const { work, asUser } = ws
+// podman's store is the test user's own: names an earlier run left would be counted too
+asUser('podman rmi -af >/dev/null 2>&1 || true')
+prepareBusybox(ws)
 
 const started = Date.now()
 process.stdout.write(`bench: filling both stores with ${count} containers and ${count} image names...\n`)
