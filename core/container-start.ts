@@ -57,8 +57,8 @@ export function shimStdio(detach: boolean, interactive: boolean, tty: boolean): 
 
 /**
  * For `run`: start the shim now with the id maps, so the user namespace is made and mapped while
- * the container is, and with pasta where it can start before the container exists (its network
- * is then configured meanwhile too). Not when the container joins another's namespaces or its
+ * the container is, with the network namespace the container will have, and with pasta where it
+ * can start before the container exists (its network is then configured meanwhile too). Not when the container joins another's namespaces or its
  * shim must start in a systemd scope.
  */
 export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; net?: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'>; cgroups?: 'enabled' | 'disabled' }): Promise<Prelude | undefined> {
@@ -66,8 +66,8 @@ export async function runPrelude(o: { detach: boolean; interactive: boolean; tty
   if (o.cgroups !== 'disabled' && (await cgroupUsesScope())) return undefined
   const idmap = hostIdMap().plan
   mark('id maps decided')
-  const { earlyNetworkHelper } = await import('./network-setup.js')
-  return startPrelude(idmap, earlyNetworkHelper(o.net), shimStdio(o.detach, o.interactive, o.tty))
+  const { earlyNetwork } = await import('./network-setup.js')
+  return startPrelude(idmap, earlyNetwork(o.net), shimStdio(o.detach, o.interactive, o.tty))
 }
 
 /** Starts the container; attached, resolves to its exit status (128+N after signal N). */

@@ -42,27 +42,29 @@ function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[]): ShimChil
 }
 
 /**
- * The shim started before the container exists, given only the id maps (and a network helper):
- * it makes the user namespace and maps it (newuidmap/newgidmap) while skiff makes the container;
- * with a helper, it also makes the network namespace and starts the helper on it. Then it waits
- * for the plan. What it says meanwhile (an id map that failed) waits in the child for `launch`.
- * `cancel` ends it when there will be no plan (it made nothing else).
+ * The shim started before the container exists, given only the id maps (and what it can make of
+ * the network): it makes the user namespace and maps it (newuidmap/newgidmap) while skiff makes
+ * the container; with `netns`, the network namespace too, and with a helper it starts that on it.
+ * Then it waits for the plan. What it says meanwhile (an id map that failed) waits in the child
+ * for `launch`. `cancel` ends it when there will be no plan (it made nothing else).
  */
 export interface Prelude {
   child: ShimChild
   idmap: IdMapPlan
+  netns: boolean
   helper?: NetworkHelper
   used: boolean
   cancel(): void
 }
 
-export function startPrelude(idmap: IdMapPlan, helper: NetworkHelper | undefined, stdio: Stdio): Prelude {
+export function startPrelude(idmap: IdMapPlan, network: { netns: boolean; helper?: NetworkHelper }, stdio: Stdio): Prelude {
   const child = spawnShim('run', stdio, [])
-  child.send(`${JSON.stringify({ prelude: true, idmap, helper })}\n`)
+  child.send(`${JSON.stringify({ prelude: true, idmap, netns: network.netns, helper: network.helper })}\n`)
   const prelude: Prelude = {
     child,
     idmap,
-    helper,
+    netns: network.netns,
+    helper: network.helper,
     used: false,
     cancel() {
       if (prelude.used) return
@@ -90,8 +92,10 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   // the prelude's shim, when it was started for this plan (same id maps, no scope to run in)
   const prelude = options.prelude && !options.prelude.used ? options.prelude : undefined
   // the prelude's shim is this plan's only if it made what the plan asks for: the same id maps,
-  // and its network helper (if it started one) the plan's
+  // a network namespace if the plan wants one of its own, and its network helper (if it started
+  // one) the plan's
   const early = !!prelude && !wrap.length && mode === 'run' && JSON.stringify((plan as LaunchPlan).idmap) === JSON.stringify(prelude.idmap) &&
+    prelude.netns === (plan as LaunchPlan).namespaces.includes('net') &&
     (!prelude.helper || JSON.stringify(prelude.helper) === JSON.stringify((plan as LaunchPlan).network?.helper))
   if (prelude && !early) prelude.cancel()
   if (early) prelude!.used = true

@@ -257,9 +257,10 @@ static void write_maps(pid_t pid)
 /*
  * The prelude: skiff sends the id maps before it has made the container, and a holder process
  * makes the user namespace and gets its maps (newuidmap/newgidmap, ~5 ms) while skiff still
- * works. With a network helper in the prelude (pasta), the holder also makes the network
- * namespace and the helper is started on it at once: it configures the network (~30 ms here)
- * meanwhile too. The first round's waiter joins those namespaces instead of making them; the
+ * works. With "netns" (the container will have a network namespace of its own), the holder also
+ * makes that; with a network helper in the prelude too (pasta), the helper is started on it at
+ * once and configures the network (~30 ms here) meanwhile. The first round's waiter joins those
+ * namespaces instead of making them; the
  * holder then goes (the namespaces live on with their members, and the helper holds the network
  * namespace).
  */
@@ -267,8 +268,10 @@ static pid_t holder = -1;
 static int holder_fd = -1;
 /* the prelude's helper, started on the holder's network namespace: the first round awaits it */
 static const struct json *early_helper;
+/* the holder made the container's network namespace too (the prelude's "netns") */
+static int holder_netns;
 
-static void start_holder(const struct json *helper)
+static void start_holder(int netns, const struct json *helper)
 {
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
@@ -283,8 +286,10 @@ static void start_holder(const struct json *helper)
 		if (unshare(CLONE_NEWUSER) < 0)
 			die_errno("unshare-user", NULL, errno);
 		// all capabilities in the new user namespace already, unmapped: enough for this
-		if (helper)
+		if (netns) {
 			net_make_namespace();
+			trace_mark("network namespace made (prelude)");
+		}
 		sync_write(sp[1], 'u');
 		for (;;)
 			pause(); // until the waiter has joined: then SIGKILL (or the supervisor's death)
@@ -292,6 +297,7 @@ static void start_holder(const struct json *helper)
 	close(sp[1]);
 	if (sync_read(sp[0]) != 'u')
 		_exit(125); // the holder said why on the status fd
+	holder_netns = netns;
 	// pasta joins an unmapped user namespace as well: it starts before the maps are written
 	if (helper) {
 		net_spawn_helper(helper, holder, NULL);
@@ -1092,8 +1098,8 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 		if (userfd < 0 || setns(userfd, CLONE_NEWUSER) < 0)
 			die_errno("setns", path, errno);
 		close(userfd);
-		if (early_helper) {
-			// and its network namespace, which the helper is configuring
+		if (holder_netns && json_has_string(json_get(plan, "namespaces"), "net")) {
+			// and its network namespace (which the helper, if any, is configuring)
 			snprintf(path, sizeof(path), "/proc/%d/ns/net", holder);
 			if ((netfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 				die_errno("join-network", path, errno);
@@ -1123,7 +1129,7 @@ static void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const 
 			die_errno("setns", "net", errno);
 		close(netfd);
 		// the prelude's namespace was made before the id maps existed
-		if (early_helper)
+		if (holder_netns)
 			net_allow_ping(plan);
 	} else if (own_net) {
 		net_new_namespace(plan);
@@ -1350,6 +1356,7 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 	}
 	// a restart makes its namespaces anew
 	early_helper = NULL;
+	holder_netns = 0;
 	end_holder();
 	close(syncfd[0]);
 
@@ -1461,7 +1468,8 @@ int run_main(void)
 		// id maps first, while skiff makes the container; the plan follows (nothing, if skiff
 		// failed or went away meanwhile: then nothing was made, and we go quietly)
 		die_with_parent(getppid());
-		start_holder(json_get(plan, "helper"));
+		const struct json *helper = json_get(plan, "helper");
+		start_holder(json_bool(plan, "netns") || helper, helper);
 		line = read_line(status_fd);
 		if (!*line)
 			_exit(0);

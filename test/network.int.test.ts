@@ -215,7 +215,7 @@ net('pasta: -p TCP and UDP from the host, the host\'s loopback, another containe
   assert.equal(readdirSync(`${sb.root}/containers`), [])
 })
 
-net('pasta started with the prelude: the container gets its network, ping rights and DNS; a restart makes its own; -p is not started early', async () => {
+net('pasta started with the prelude: the container gets its network, ping rights and DNS; a restart makes its own; -p is not started early; the prelude makes the namespace for -p and none, not for host', async () => {
   if (!ready('pasta networking', 'pasta')) return
   load(sb)
   const before = helpers()
@@ -233,7 +233,17 @@ net('pasta started with the prelude: the container gets its network, ping rights
   const p = sb.run(['run', '--rm', '-p', '127.0.0.1::80', 'busybox', 'sh', '-c', 'ip route | grep -c "^default"'], { env: { SKIFF_TRACE: '1' } })
   assert.is(p.status, 0, p.describe())
   assert.not.match(p.stderr, /started \(prelude\)/)
+  assert.match(p.stderr, /network namespace made \(prelude\)/, 'its namespace is made with the prelude all the same')
   assert.is(p.stdout, '1\n')
+  // --network=none: the prelude makes the namespace (loopback up, ping rights once mapped); host: none
+  const none = sb.run(['run', '--rm', '--network=none', 'busybox', 'sh', '-c', 'ls /sys/class/net; cat /proc/sys/net/ipv4/ping_group_range; ping -c1 -W1 127.0.0.1 >/dev/null && echo pong'],
+    { env: { SKIFF_TRACE: '1' } })
+  assert.is(none.status, 0, none.describe())
+  assert.match(none.stderr, /network namespace made \(prelude\)/)
+  assert.match(none.stdout, /^lo\n0\s+\d+\npong\n$/, none.describe())
+  const host = sb.run(['run', '--rm', '--network=host', 'busybox', 'true'], { env: { SKIFF_TRACE: '1' } })
+  assert.is(host.status, 0, host.describe())
+  assert.not.match(host.stderr, /namespace made \(prelude\)/)
   await until('no helper left behind', () => JSON.stringify(helpers()) === JSON.stringify(before))
 })
 
