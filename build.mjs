@@ -1,14 +1,15 @@
 // npm run build: bundle the TypeScript, compile the shim, and produce dist/skiff, one executable.
 //
-//   cmd/main.ts ──esbuild──▶ dist/skiff.cjs ─┐
-//   shims/*.c ──cc -static──▶ dist/skiff-shim ┴─▶ Node SEA (from the local node) ──▶ dist/skiff
+//   cmd/main.ts ──esbuild──▶ dist/skiff.cjs ─────────┐
+//   shims/*.c ──cc -static──▶ dist/skiff-shim ───────┤
+//   shims/addon/spawn.c ──cc -shared──▶ dist/skiff-spawn.node ┴─▶ Node SEA (from the local node) ──▶ dist/skiff
 //
 // The SEA is made with @yao-pkg/pkg's sea() from the node that runs this script, so nothing is
 // downloaded. pkg injects the blob with `npx postject` and swallows a failure of that step,
 // leaving a plain copy of node behind, so the last step checks that dist/skiff really is skiff.
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -42,7 +43,26 @@ function compileShim() {
   return out
 }
 
-async function bundle(shimDigest) {
+/**
+ * The spawn addon (shims/addon/spawn.c: the shim started by posix_spawn instead of Node's fork),
+ * against the headers of the node that builds, which is the node the executable is made of.
+ */
+function compileSpawnAddon() {
+  const out = join(dist, 'skiff-spawn.node')
+  // npm's nodedir (as node-gyp takes it), then beside this node, then the usual places
+  const nodedir = process.env.npm_config_nodedir
+  const candidates = [...(nodedir ? [join(nodedir, 'include', 'node')] : []), join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node', '/usr/local/include/node']
+  const include = candidates.find((d) => existsSync(join(d, 'node_api.h')))
+  if (!include) {
+    throw new Error(`build: node_api.h not found (looked in ${candidates.join(', ')}): install Node's headers (Debian's nodejs package has them; else the headers tarball of node ${process.version})`)
+  }
+  const cc = process.env.CC || 'cc'
+  step(`compile spawn addon (${cc} -shared, headers ${include})`)
+  execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-I', include, '-o', out, join(root, 'shims', 'addon', 'spawn.c')], { stdio: 'inherit' })
+  return out
+}
+
+async function bundle(shimDigest, spawnDigest) {
   const esbuild = await import('esbuild')
   const commit = gitDescribe()
   step('bundle TypeScript (esbuild)')
@@ -62,6 +82,7 @@ async function bundle(shimDigest) {
       'import.meta.url': '__skiff_import_meta_url',
       SKIFF_VERSION: JSON.stringify(commit ? `${pkg.version}+${commit}` : pkg.version),
       SKIFF_SHIM_SHA256: JSON.stringify(shimDigest),
+      SKIFF_SPAWN_SHA256: JSON.stringify(spawnDigest),
     },
   })
   // A single executable can require() only Node's builtins and cannot import() anything: a
@@ -72,7 +93,7 @@ async function bundle(shimDigest) {
   return join(dist, 'skiff.cjs')
 }
 
-async function makeExecutable(bundlePath, shimPath) {
+async function makeExecutable(bundlePath, shimPath, spawnPath) {
   step('make the single executable (Node SEA from the local node)')
   const { default: sea } = require('@yao-pkg/pkg/lib-es5/sea.js')
   const out = join(dist, 'skiff')
@@ -84,7 +105,7 @@ async function makeExecutable(bundlePath, shimPath) {
   await sea(bundlePath, {
     ...localNode(),
     targets: [{ nodeRange: `node${process.versions.node.split('.')[0]}`, platform: 'linux', arch: process.arch, output: tmpOut }],
-    seaConfig: { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { shim: shimPath } },
+    seaConfig: { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { shim: shimPath, spawn: spawnPath } },
   })
   rmSync(join(dist, '.node-stripped'), { force: true })
   chmodSync(tmpOut, 0o755)
@@ -110,7 +131,7 @@ function localNode() {
   }
 }
 
-/** dist/skiff must be skiff: its --version is ours (a bare node prints vX.Y.Z) and its shim is embedded. */
+/** dist/skiff must be skiff: its --version is ours (a bare node prints vX.Y.Z), its shim is embedded and its spawn addon loads. */
 function verify(exe) {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME || tmpdir(), XDG_CACHE_HOME: join(tmpdir(), `skiff-build-${process.pid}`) }
   let out
@@ -121,14 +142,15 @@ function verify(exe) {
   } finally {
     rmSync(env.XDG_CACHE_HOME, { recursive: true, force: true })
   }
-  if (!/^skiff version /m.test(out) || !/shim: sha256:[0-9a-f]{64} \(embedded\)/m.test(out)) {
+  if (!/^skiff version /m.test(out) || !/shim: sha256:[0-9a-f]{64} \(embedded\)/m.test(out) || !/shim started by: posix_spawn/m.test(out)) {
     throw new Error(`build: ${exe} is not a working skiff executable; \`${exe} version\` printed:\n${out}`)
   }
   step(`verified: ${out.split('\n')[0]} (${(statSync(exe).size / 1e6).toFixed(1)} MB)`)
 }
 
 mkdirSync(dist, { recursive: true })
+const digest = (file) => createHash('sha256').update(readFileSync(file)).digest('hex')
 const shimPath = compileShim()
-const shimDigest = createHash('sha256').update(readFileSync(shimPath)).digest('hex')
-const bundlePath = await bundle(shimDigest)
-if (!args.has('--bundle-only')) await makeExecutable(bundlePath, shimPath)
+const spawnPath = compileSpawnAddon()
+const bundlePath = await bundle(digest(shimPath), digest(spawnPath))
+if (!args.has('--bundle-only')) await makeExecutable(bundlePath, shimPath, spawnPath)

@@ -1,5 +1,6 @@
-// skiff version: the version, the Node inside, and the shim the executable carries.
+// skiff version: the version, the Node inside, the shim the executable carries and how it starts.
 import { isSingleExecutable, shimDigest, shimPath } from '../core/shim-binary.js'
+import { spawnKind } from '../core/shim-process.js'
 import type { CommandSpec } from './cli.js'
 
 declare const SKIFF_VERSION: string
@@ -15,6 +16,7 @@ const spec: CommandSpec = {
       `node: ${process.version}`,
       `shim: sha256:${shimDigest || 'unknown'} (${isSingleExecutable() ? 'embedded' : 'beside the bundle'})`,
       `shim path: ${shimPath()}`,
+      `shim started by: ${spawnKind() === 'vfork' ? 'posix_spawn (the spawn addon)' : "Node's fork (the spawn addon did not load: SKIFF_TRACE=1 says why)"}`,
     ]
     process.stdout.write(lines.join('\n') + '\n')
   },

@@ -191,7 +191,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
       if (error && error.type === 'error') return reject(shimErrorToSkiffError(error, plan as LaunchPlan))
       const exit = messages.find((m) => m.type === 'exit')
       if (!exit || exit.type !== 'exit') {
-        const why = signal ? `was killed by ${signal}` : `exited with status ${code}`
+        const why = signal ? `was killed by ${signal}` : code === null ? 'ended (its status is unknown)' : `exited with status ${code}`
         const text = stderr()?.trim()
         if (wrap.length && messages.length === 0) {
           return reject(new SkiffError('E_CGROUP', `${wrap[0]} could not give the container a systemd scope (it ${why})${text ? `: ${text}` : ''}`, {

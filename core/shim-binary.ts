@@ -1,9 +1,10 @@
-// Where the shim binary is: written once from the executable's embedded asset to the per-user
-// cache, keyed by its hash. Does I/O (stat; on first use, one write).
+// Where the shim binary and the spawn addon are: written once from the executable's embedded
+// assets to the per-user cache, keyed by their hashes. Does I/O (stat; on first use, one write).
 //
-// The single executable carries the shim as a SEA asset. On first use it is written to
-// $XDG_CACHE_HOME/skiff/shim-<sha256> via a temp file + rename, so two commands racing both end
-// with the same complete file. Later runs only stat it. SKIFF_SHIM overrides (development, tests).
+// The single executable carries the shim and the addon as SEA assets. On first use each is
+// written to $XDG_CACHE_HOME/skiff/shim-<sha256> (spawn-<sha256>.node) via a temp file + rename,
+// so two commands racing both end with the same complete file. Later runs only stat it.
+// SKIFF_SHIM overrides the shim (development, tests).
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
@@ -11,9 +12,12 @@ import { resolvePaths } from './paths.js'
 import { nodeCrypto } from './random.js'
 
 declare const SKIFF_SHIM_SHA256: string
+declare const SKIFF_SPAWN_SHA256: string
 
 /** The embedded shim's digest (hex), fixed at build time; '' when running unbundled. */
 export const shimDigest: string = typeof SKIFF_SHIM_SHA256 === 'string' ? SKIFF_SHIM_SHA256 : ''
+/** The embedded spawn addon's digest (hex), as the shim's. */
+const spawnDigest: string = typeof SKIFF_SPAWN_SHA256 === 'string' ? SKIFF_SPAWN_SHA256 : ''
 
 interface SeaModule {
   isSea(): boolean
@@ -46,9 +50,21 @@ export function shimPath(): string {
     // Unbundled development runs (node dist/skiff.cjs): the shim sits beside the bundle.
     return (cached = join(dirname(__filename), 'skiff-shim'))
   }
-  const target = join(resolvePaths().cache, `shim-${shimDigest}`)
-  if (!isGoodCopy(target)) writeCopy(target, Buffer.from(sea.getRawAsset('shim')))
-  return (cached = target)
+  return (cached = cachedAsset(sea, 'shim', `shim-${shimDigest}`, shimDigest, 'shim'))
+}
+
+/** Path of the spawn addon (shims/addon/spawn.c), to process.dlopen. */
+export function spawnAddonPath(): string {
+  const sea = seaModule()
+  // Unbundled development runs: beside the bundle, as the shim
+  if (!sea) return join(dirname(__filename), 'skiff-spawn.node')
+  return cachedAsset(sea, 'spawn', `spawn-${spawnDigest}.node`, spawnDigest, 'spawn addon')
+}
+
+function cachedAsset(sea: SeaModule, key: string, name: string, digest: string, what: string): string {
+  const target = join(resolvePaths().cache, name)
+  if (!isGoodCopy(target)) writeCopy(target, Buffer.from(sea.getRawAsset(key)), digest, what)
+  return target
 }
 
 /** A cached copy is used when it is ours, executable, not writable by others, and of the right size. */
@@ -61,10 +77,10 @@ function isGoodCopy(path: string): boolean {
   }
 }
 
-function writeCopy(target: string, bytes: Buffer): void {
+function writeCopy(target: string, bytes: Buffer, expected: string, what: string): void {
   const digest = nodeCrypto().createHash('sha256').update(bytes).digest('hex')
-  if (digest !== shimDigest) {
-    throw new SkiffError('E_SHIM_CORRUPT', `the shim embedded in ${process.execPath} is damaged (sha256 ${digest}, expected ${shimDigest})`, {
+  if (digest !== expected) {
+    throw new SkiffError('E_SHIM_CORRUPT', `the ${what} embedded in ${process.execPath} is damaged (sha256 ${digest}, expected ${expected})`, {
       hint: 'download or build skiff again',
     })
   }
@@ -80,7 +96,7 @@ function writeCopy(target: string, bytes: Buffer): void {
     }
     chmodSync(tmp, 0o755)
     // Read back before publishing: a full disk must not leave a truncated shim in the cache.
-    if (nodeCrypto().createHash('sha256').update(readFileSync(tmp)).digest('hex') !== shimDigest) {
+    if (nodeCrypto().createHash('sha256').update(readFileSync(tmp)).digest('hex') !== expected) {
       throw new Error(`short write to ${tmp}`)
     }
     renameSync(tmp, target)
@@ -88,7 +104,7 @@ function writeCopy(target: string, bytes: Buffer): void {
     try {
       unlinkSync(tmp)
     } catch {}
-    throw new SkiffError('E_SHIM_WRITE', `cannot write the shim to ${target}: ${(err as Error).message}`, {
+    throw new SkiffError('E_SHIM_WRITE', `cannot write ${target}: ${(err as Error).message}`, {
       hint: errnoCode(err) === 'ENOSPC' ? 'free some disk space in your home directory' : 'set XDG_CACHE_HOME to a writable directory',
       cause: err,
     })

@@ -1,19 +1,22 @@
-// The shim as a child process, made with the bindings child_process itself is built on
-// (process_wrap, pipe_wrap, stream_wrap), and its control socket (fd 3) read line by line.
-// Does I/O (processes).
+// The shim as a child process, started by skiff's spawn addon (shims/addon/spawn.c: posix_spawn,
+// a vfork) where it loads, else by the bindings child_process itself is built on (process_wrap,
+// pipe_wrap, stream_wrap); its control socket (fd 3) read line by line. Does I/O (processes).
 //
 // Why not child_process: on the path of `skiff run`, loading it and the modules it pulls in
 // (stream, net, dgram) and the first call of its cold JavaScript (a ChildProcess, a net.Socket
 // per pipe, stream buffering on every read and write) cost ~10 ms on the slow machine here,
-// against ~0.3 ms for these bindings (docs/architecture.md, "Start-up"). The fork itself is the
-// same uv_spawn either way. The bindings are Node's internals; skiff carries its own Node (the
-// single executable), and test/shim-process.test.ts fails on a Node that lacks them.
+// against ~0.3 ms for these bindings (docs/architecture.md, "Start-up"). Why the addon: Node
+// forks, and a fork of skiff's ~50 MB process took ~11 ms there, against ~2 ms for the vfork.
+// The bindings are Node's internals; skiff carries its own Node (the single executable), and
+// test/shim-process.test.ts runs every case with both ways and fails on a Node that lacks them.
 //
 // fds 0-2 given as 'pipe' (exec's captured output, cp's tar stream) become net.Sockets as in
 // child_process: those paths are not start-up's, and their users want streams.
 import type { Socket } from 'node:net'
 import { constants } from 'node:os'
 import { getSystemErrorName } from 'node:util'
+import { spawnAddonPath } from './shim-binary.js'
+import { mark } from './trace.js'
 
 export type StdioKind = 'inherit' | 'pipe' | 'ignore'
 
@@ -27,6 +30,7 @@ interface ProcessHandle {
 }
 
 interface PipeHandle {
+  open(fd: number): number
   onread: (buffer: ArrayBuffer | undefined) => void
   readStart(): number
   readStop(): number
@@ -48,7 +52,116 @@ interface Bindings {
   stream: StreamState
 }
 
+/** shims/addon/spawn.c */
+interface SpawnAddon {
+  /** [pid, fd0, fd1, fd2, fd3] (our ends of the 'pipe' ones, else -1), or a negative errno */
+  spawn(file: string, argv: string[], env: string[], stdio: number[]): number[] | number
+  watch(pid: number, onexit: (code: number | null, signal: number | null) => void): object
+  unref(watch: object): void
+}
+
+const STDIO_CODE = { inherit: -1, ignore: -2, pipe: -3 } as const
+
 let bindings: Bindings | undefined
+let addon: SpawnAddon | null | undefined
+
+/** The spawn addon, or null where it does not load (then Node's fork). */
+function spawnAddon(): SpawnAddon | null {
+  if (addon !== undefined) return addon
+  try {
+    return useSpawnAddon(spawnAddonPath())
+  } catch (err) {
+    mark(`spawn addon not loaded (${(err as Error).message}): the shim is forked`)
+    return (addon = null)
+  }
+}
+
+/** Load the addon from `path` (null: fork). For tests; throws when it does not load. */
+export function useSpawnAddon(path: string | null): SpawnAddon | null {
+  if (path === null) return (addon = null)
+  const module = { exports: {} as SpawnAddon }
+  process.dlopen(module, path)
+  return (addon = module.exports)
+}
+
+/** How the shim is started here: 'vfork' (the addon) or 'fork'. */
+export function spawnKind(): 'vfork' | 'fork' {
+  return spawnAddon() ? 'vfork' : 'fork'
+}
+
+const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]))
+
+/** The child's pid, its end, and the means to signal it and to let Node exit while it runs. */
+interface Started {
+  pid: number
+  onexit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void
+  kill(signal: number): void
+  unref(): void
+}
+
+/**
+ * Start it with fds 0-2 as given and a socket pair on fd 3; the handles of our ends of the pipes
+ * ([fd0, fd1, fd2, control]), or a negative errno.
+ */
+function start(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind]): { started: Started; handles: (PipeHandle | undefined)[] } | number {
+  const { Process, Pipe, socketType } = load()
+  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`)
+  const kinds = [...stdio, 'pipe' as const]
+  const a = spawnAddon()
+  if (a) {
+    const r = a.spawn(file, [file, ...args], env, kinds.map((k) => STDIO_CODE[k]))
+    if (typeof r === 'number') return r
+    const [pid, ...ends] = r as [number, ...number[]]
+    const handles = ends.map((fd) => {
+      if (fd < 0) return undefined
+      const pipe = new Pipe(socketType)
+      pipe.open(fd)
+      return pipe
+    })
+    let watch: object | undefined
+    const listeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = []
+    watch = a.watch(pid, (code, signal) => {
+      watch = undefined
+      for (const l of listeners) l(code, signal === null ? null : (signalNames.get(signal) ?? null))
+    })
+    return {
+      handles,
+      started: {
+        pid,
+        onexit: (l) => listeners.push(l),
+        kill: (signal) => {
+          try {
+            process.kill(pid, signal)
+          } catch {}
+        },
+        unref: () => watch && a.unref(watch),
+      },
+    }
+  }
+  const proc = new Process()
+  const handles = kinds.map((kind) => (kind === 'pipe' ? new Pipe(socketType) : undefined))
+  const err = proc.spawn({
+    file,
+    args: [file, ...args],
+    envPairs: env,
+    stdio: kinds.map((kind, fd) =>
+      kind === 'pipe' ? { type: 'pipe', handle: handles[fd], readable: fd !== 1 && fd !== 2, writable: fd > 0 } : kind === 'ignore' ? { type: 'ignore' } : { type: 'fd', fd },
+    ),
+    // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
+    detached: true,
+  })
+  if (err) {
+    for (const handle of handles) handle?.close()
+    proc.close()
+    return err
+  }
+  const listeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = []
+  proc.onexit = (code, signal) => {
+    proc.close()
+    for (const l of listeners) l(signal ? null : code, signal ? (signal as NodeJS.Signals) : null)
+  }
+  return { handles, started: { pid: proc.pid, onexit: (l) => listeners.push(l), kill: (signal) => proc.kill(signal), unref: () => proc.unref() } }
+}
 
 function load(): Bindings {
   if (bindings) return bindings
@@ -95,26 +208,11 @@ export interface ShimChild {
 
 /** Start `file args` with fds 0-2 as given and a control socket on fd 3, in a session of its own. */
 export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind]): ShimChild {
-  const { Process, Pipe, socketType, stream } = load()
-  const proc = new Process()
-  const control = new Pipe(socketType)
-  const pipes = stdio.map((kind) => (kind === 'pipe' ? new Pipe(socketType) : undefined))
-  const err = proc.spawn({
-    file,
-    args: [file, ...args],
-    envPairs: Object.entries(process.env).map(([k, v]) => `${k}=${v}`),
-    stdio: [
-      ...stdio.map((kind, fd) => (kind === 'pipe' ? { type: 'pipe', handle: pipes[fd], readable: fd === 0, writable: fd > 0 } : kind === 'ignore' ? { type: 'ignore' } : { type: 'fd', fd })),
-      { type: 'pipe', handle: control, readable: true, writable: true },
-    ],
-    // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
-    detached: true,
-  })
-  if (err) {
-    for (const handle of [control, ...pipes]) handle?.close()
-    proc.close()
-    const name = getSystemErrorName(err)
-    const error = Object.assign(new Error(`spawn ${file} ${name}`), { code: name, errno: err, path: file })
+  const { stream } = load()
+  const result = start(file, args, stdio)
+  if (typeof result === 'number') {
+    const name = getSystemErrorName(result)
+    const error = Object.assign(new Error(`spawn ${file} ${name}`), { code: name, errno: result, path: file })
     return {
       pid: undefined,
       error,
@@ -130,6 +228,9 @@ export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind
       release() {},
     }
   }
+  const { started: proc, handles } = result
+  const control = handles[3]!
+  const pipes = handles.slice(0, 3)
 
   const lines: string[] = []
   let lineListener: ((line: string) => void) | undefined
@@ -166,12 +267,11 @@ export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind
     })
   }
 
-  proc.onexit = (code, signal) => {
-    proc.close()
+  proc.onexit((code, signal) => {
     sockets[0]?.destroy()
-    exit = signal ? [null, signal as NodeJS.Signals] : [code, null]
+    exit = [code, signal]
     maybeClose()
-  }
+  })
 
   // bytes up to a newline, which never occurs inside a UTF-8 character
   let pending = Buffer.alloc(0)

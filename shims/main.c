@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,8 +102,26 @@ void die_errno(const char *op, const char *path, int err)
 	die_detail(op, path, err ? err : errno, NULL);
 }
 
+/*
+ * skiff starts us with posix_spawn (shims/addon/spawn.c), and glibc's leaves the signals it keeps
+ * for itself (32, 33) ignored in the child, which exec keeps: the container's processes would
+ * inherit that. Their default back, through the kernel's own call (glibc's sigaction refuses them).
+ */
+static void default_reserved_signals(void)
+{
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} dfl = { SIG_DFL, 0, NULL, 0 };
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+}
+
 int main(int argc, char **argv)
 {
+	default_reserved_signals();
 	trace_mark("shim started");
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return run_main();

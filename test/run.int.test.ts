@@ -114,7 +114,7 @@ run('files keep the image owners as mapped ids; the container user can write its
   assert.equal(r.stdout.trim().split('\n'), ['1000:1000', '0:0', 'wrote'])
 })
 
-run('isolation: masked /proc paths, read-only /proc/sys, capabilities, no_new_privs', () => {
+run('isolation: masked /proc paths, read-only /proc/sys, capabilities, no_new_privs; no signal ignored or blocked', () => {
   if (!ready('isolation')) return
   load(sb)
   const r = sb.run(['run', '--rm', 'busybox', 'sh', '-c',
@@ -128,6 +128,10 @@ run('isolation: masked /proc paths, read-only /proc/sys, capabilities, no_new_pr
   assert.match(out, /CapBnd:\s+00000000a80425fb/)
   assert.match(out, /CapAmb:\s+0000000000000000/)
   assert.match(out, /NoNewPrivs:\s+1/)
+  // as Docker's (the command itself, not under busybox's sh, which ignores SIGQUIT for its
+  // children): skiff ignores SIGPIPE, and posix_spawn leaves glibc's two own signals ignored
+  const sig = sb.run(['run', '--rm', 'busybox', 'grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status'])
+  assert.match(sig.stdout, /SigBlk:\s+0000000000000000\nSigIgn:\s+0000000000000000\n/, sig.describe())
   const app = sb.run(['run', '--rm', '-u', 'app', 'busybox', 'grep', 'CapEff', '/proc/self/status'])
   assert.match(app.stdout, /CapEff:\s+0000000000000000/)
 })
