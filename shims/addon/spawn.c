@@ -10,7 +10,7 @@
  *
  *   spawn(file, argv, env, stdio) -> [pid, fd0, fd1, fd2, fd3] or a negative errno
  *       stdio[i]: -1 inherit, -2 /dev/null, -3 a socket pair (its other end is returned)
- *   watch(pid, onexit(code, signal)) -> handle   reaps pid on a thread, calls back on Node's
+ *   watch(pid, onexit(code, signal)) -> handle   awaits pid's exit on a thread, reaps it and calls back on Node's
  *   unref(handle)                                 let Node exit while pid runs on
  */
 #define _GNU_SOURCE
@@ -158,41 +158,44 @@ static napi_value spawn_fn(napi_env env, napi_callback_info info)
 
 struct watch {
 	pid_t pid;
-	int status;
 	napi_threadsafe_function tsfn;
 };
 
-static void *reap(void *arg)
+/*
+ * The watch thread waits for the exit without reaping (WNOWAIT): the pid stays a zombie, and so
+ * not reusable, until Node's thread has reaped it and told skiff, which signals it only before.
+ */
+static void *await_exit(void *arg)
 {
 	struct watch *w = arg;
-	int st = 0;
-	while (waitpid(w->pid, &st, 0) < 0) {
-		if (errno != EINTR) {
-			st = -1; // reaped by someone else (ECHILD): its status is unknown
-			break;
-		}
+	siginfo_t info;
+	while (waitid(P_PID, (id_t)w->pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
 	}
-	w->status = st;
 	napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_blocking);
 	napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
 	return NULL;
 }
 
-/* On Node's thread: onexit(code, null), onexit(null, signal number), or (null, null): unknown. */
+/* On Node's thread: reap, then onexit(code, null), onexit(null, signal number), or (null, null)
+ * when someone else reaped it (its status is unknown). */
 static void call_onexit(napi_env env, napi_value onexit, void *context, void *data)
 {
 	(void)context;
 	struct watch *w = data;
 	if (!env || !onexit)
 		return; // Node is going away
+	int st;
+	pid_t r;
+	while ((r = waitpid(w->pid, &st, 0)) < 0 && errno == EINTR) {
+	}
 	napi_value undefined, args[2];
 	napi_get_undefined(env, &undefined);
 	napi_get_null(env, &args[0]);
 	napi_get_null(env, &args[1]);
-	if (w->status != -1 && WIFSIGNALED(w->status))
-		napi_create_int32(env, WTERMSIG(w->status), &args[1]);
-	else if (w->status != -1)
-		napi_create_int32(env, WEXITSTATUS(w->status), &args[0]);
+	if (r == w->pid && WIFSIGNALED(st))
+		napi_create_int32(env, WTERMSIG(st), &args[1]);
+	else if (r == w->pid)
+		napi_create_int32(env, WEXITSTATUS(st), &args[0]);
 	napi_call_function(env, undefined, onexit, 2, args, NULL);
 }
 
@@ -226,7 +229,7 @@ static napi_value watch_fn(napi_env env, napi_callback_info info)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	int err = pthread_create(&thread, &attr, reap, w);
+	int err = pthread_create(&thread, &attr, await_exit, w);
 	pthread_attr_destroy(&attr);
 	if (err) {
 		napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
