@@ -30,7 +30,7 @@ export function prepareMachine(peers) {
     console.error('bench: run as root (it installs the peers and runs them as the unprivileged test user)')
     process.exit(2)
   }
-  sh('bash', [join(root, 'test', 'setup-host.sh')], { stdio: 'inherit' })
+  sh('bash', [join(root, 'test', 'setup-host.sh'), '--no-vm', '--build-deps'], { stdio: 'inherit' })
   const missing = Object.entries(peers).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg)
   if (missing.length) {
     sh('apt-get', ['update', '-qq'], { stdio: 'inherit' })

@@ -27,7 +27,7 @@ if (process.getuid() !== 0) {
   console.error('bench: run as root')
   process.exit(2)
 }
-sh('bash', [join(root, 'test', 'setup-host.sh')], { stdio: 'inherit' })
+sh('bash', [join(root, 'test', 'setup-host.sh'), '--no-vm', '--build-deps'], { stdio: 'inherit' })
 for (const [cmd, pkg] of [['hyperfine', 'hyperfine'], ['podman', 'podman'], ['skopeo', 'skopeo'], ['docker-registry', 'docker-registry']]) {
   if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) sh('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit' })
 }

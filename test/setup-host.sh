@@ -5,6 +5,8 @@
 #   bash test/setup-host.sh                      packages, user skiff-test, its ids, devices, runtime dir
 #   bash test/setup-host.sh --build-deps         ... and the C toolchain the build needs
 #   bash test/setup-host.sh --user alice         prepare an existing user instead of skiff-test
+#   bash test/setup-host.sh --no-vm              ... without what only the VM tests need (qemu, a
+#                                                kernel): npm run bench
 #
 # What a laptop running Debian/Ubuntu/Fedora has and a bare CI machine may not:
 #   - packages: newuidmap/newgidmap (uidmap), fuse-overlayfs, pasta (passt), slirp4netns; and for
@@ -17,11 +19,13 @@ set -euo pipefail
 
 user='skiff-test'
 build_deps=0
+vm=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --user) user=${2:?--user needs a name}; shift 2 ;;
     --build-deps) build_deps=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --no-vm) vm=0; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "setup-host: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +37,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- packages -----------------------------------------------------------------------------------
-packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip qemu-system-x86 e2fsprogs)
+packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip)
+if [ "$vm" = 1 ]; then packages+=(qemu-system-x86 e2fsprogs); fi
 if [ "$build_deps" = 1 ]; then packages+=(gcc libc6-dev make); fi
 missing=()
 for p in "${packages[@]}"; do
@@ -56,7 +61,7 @@ fi
 # --- a kernel for the test VM (a pure cgroup v2 host: test/helpers/vm.ts) ------------------------
 # Debian's own kernel package, unpacked (not installed): vmlinuz and the modules the VM loads.
 vmdir=/var/cache/skiff-vm
-if [ ! -s "$vmdir/vmlinuz" ]; then
+if [ "$vm" = 1 ] && [ ! -s "$vmdir/vmlinuz" ]; then
   say "fetching Debian's kernel for the test VM into $vmdir"
   work=$(mktemp -d)
   pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
