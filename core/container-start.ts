@@ -58,8 +58,8 @@ export function shimStdio(detach: boolean, interactive: boolean, tty: boolean): 
 /**
  * For `run`: start the shim now with the id maps, so the user namespace is made and mapped while
  * the container is, with the network namespace the container will have, and with pasta where it
- * can start before the container exists (its network is then configured meanwhile too). Not when the container joins another's namespaces or its
- * shim must start in a systemd scope.
+ * can start before the container exists (its network is then configured meanwhile too). Not when
+ * the container joins another's namespaces or its shim must start in a systemd scope.
  */
 export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; net?: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'>; cgroups?: 'enabled' | 'disabled' }): Promise<Prelude | undefined> {
   if (o.net?.network?.startsWith('container:')) return undefined

@@ -91,12 +91,12 @@ export function spawnKind(): 'vfork' | 'fork' {
 
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]))
 
-/** The child's pid, its end, and the means to signal it and to let Node exit while it runs. */
+/** The child: its pid, the means to signal it and to let Node exit while it runs, and its end. */
 interface Started {
   pid: number
-  onexit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void
   kill(signal: number): void
   unref(): void
+  onexit?: (code: number | null, signal: NodeJS.Signals | null) => void
 }
 
 /**
@@ -119,24 +119,20 @@ function start(file: string, args: string[], stdio: [StdioKind, StdioKind, Stdio
       return pipe
     })
     let watch: object | undefined
-    const listeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = []
+    const started: Started = {
+      pid,
+      kill: (signal) => {
+        try {
+          process.kill(pid, signal)
+        } catch {}
+      },
+      unref: () => watch && a.unref(watch),
+    }
     watch = a.watch(pid, (code, signal) => {
       watch = undefined
-      for (const l of listeners) l(code, signal === null ? null : (signalNames.get(signal) ?? null))
+      started.onexit?.(code, signal === null ? null : (signalNames.get(signal) ?? null))
     })
-    return {
-      handles,
-      started: {
-        pid,
-        onexit: (l) => listeners.push(l),
-        kill: (signal) => {
-          try {
-            process.kill(pid, signal)
-          } catch {}
-        },
-        unref: () => watch && a.unref(watch),
-      },
-    }
+    return { started, handles }
   }
   const proc = new Process()
   const handles = kinds.map((kind) => (kind === 'pipe' ? new Pipe(socketType) : undefined))
@@ -155,12 +151,12 @@ function start(file: string, args: string[], stdio: [StdioKind, StdioKind, Stdio
     proc.close()
     return err
   }
-  const listeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = []
+  const started: Started = { pid: proc.pid, kill: (signal) => proc.kill(signal), unref: () => proc.unref() }
   proc.onexit = (code, signal) => {
     proc.close()
-    for (const l of listeners) l(signal ? null : code, signal ? (signal as NodeJS.Signals) : null)
+    started.onexit?.(signal ? null : code, signal ? (signal as NodeJS.Signals) : null)
   }
-  return { handles, started: { pid: proc.pid, onexit: (l) => listeners.push(l), kill: (signal) => proc.kill(signal), unref: () => proc.unref() } }
+  return { started, handles }
 }
 
 function load(): Bindings {
@@ -267,11 +263,11 @@ export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind
     })
   }
 
-  proc.onexit((code, signal) => {
+  proc.onexit = (code, signal) => {
     sockets[0]?.destroy()
     exit = [code, signal]
     maybeClose()
-  })
+  }
 
   // bytes up to a newline, which never occurs inside a UTF-8 character
   let pending = Buffer.alloc(0)
