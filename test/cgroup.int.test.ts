@@ -1,6 +1,6 @@
 // Limits on this host, whatever it offers: enforced where a cgroup v2 subtree is delegated, and
 // otherwise refused with the reason and the fix (never silently dropped); --cgroups=disabled is the
-// explicit way to run without them. (The enforcement itself is tested in the VM: vm.int.test.ts.)
+// explicit way to run without them. (Enforcement is tested in the VM: vm-limits, vm-ops.)
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { busyboxArchive, need, probe, useSandbox } from './helpers/env.js'
