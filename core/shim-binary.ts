@@ -4,8 +4,10 @@
 // The single executable carries the shim and the addon as SEA assets. On first use each is
 // written to $XDG_CACHE_HOME/skiff/shim-<sha256> (spawn-<sha256>.node) via a temp file + rename,
 // so two commands racing both end with the same complete file. Later runs only stat it.
-// SKIFF_SHIM overrides the shim (development, tests).
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+// Writing a new copy (the first run after an upgrade) removes other versions' copies that have not
+// been run for two weeks, and temp files a killed write left. SKIFF_SHIM overrides the shim
+// (development, tests).
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
 import { resolvePaths } from './paths.js'
@@ -100,6 +102,7 @@ function writeCopy(target: string, bytes: Buffer, expected: string, what: string
       throw new Error(`short write to ${tmp}`)
     }
     renameSync(tmp, target)
+    pruneCopies(dirname(target), [`shim-${shimDigest}`, `spawn-${spawnDigest}.node`])
   } catch (err) {
     try {
       unlinkSync(tmp)
@@ -109,4 +112,37 @@ function writeCopy(target: string, bytes: Buffer, expected: string, what: string
       cause: err,
     })
   }
+}
+
+const DAY = 24 * 3600 * 1000
+const COPY = /^(?:shim-[0-9a-f]{64}|spawn-[0-9a-f]{64}\.node)(\.tmp-\d+)?$/
+
+/**
+ * Remove from the cache directory `dir` the copies of other versions unused for `unusedDays`, and
+ * temp files older than a day; `keep` (this version's) stay. "Used" is the newer of atime and
+ * mtime: exec and dlopen update atime at least daily under relatime (Linux's default); on a
+ * noatime mount an old version still in use loses its copy and writes it again at its next run.
+ * Best effort: a file that cannot be read or removed is left.
+ */
+export function pruneCopies(dir: string, keep: string[], unusedDays = 14, now = Date.now()): string[] {
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return removed
+  }
+  for (const name of names) {
+    const m = COPY.exec(name)
+    if (!m || keep.includes(name)) continue
+    const path = join(dir, name)
+    try {
+      const st = statSync(path)
+      const age = now - Math.max(st.atimeMs, st.mtimeMs)
+      if (!st.isFile() || st.uid !== process.getuid!() || age < (m[1] ? 1 : unusedDays) * DAY) continue
+      unlinkSync(path)
+      removed.push(name)
+    } catch {}
+  }
+  return removed
 }

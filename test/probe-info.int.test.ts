@@ -1,5 +1,8 @@
-// skiff info, for real: dist/skiff as an unprivileged user; the user namespace trial through the
-// shim, the id maps it saw, the JSON shape, and the time it takes.
+// skiff info and version, for real: dist/skiff as an unprivileged user; the user namespace trial
+// through the shim, the id maps it saw, the JSON shape, and the time it takes; the cache of the
+// embedded shim and addon.
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { need, probe, useSandbox } from './helpers/env.js'
@@ -47,6 +50,27 @@ info('an unknown --format is a usage error', () => {
   const r = sb.run(['info', '--format', 'yaml'])
   assert.is(r.status, 125, r.describe())
   assert.match(r.stderr, /unknown --format "yaml"/)
+})
+
+info('version: the shim and the addon are written to the cache, and an old version\'s unused copies removed', () => {
+  if (!need('version cache', probe.skiff())) return
+  const cache = join(sb.cache, 'skiff')
+  mkdirSync(cache, { recursive: true })
+  const old = [`shim-${'b'.repeat(64)}`, `spawn-${'b'.repeat(64)}.node`]
+  const recent = `shim-${'c'.repeat(64)}`
+  const month = Date.now() / 1000 - 30 * 24 * 3600
+  for (const name of [...old, recent]) writeFileSync(join(cache, name), 'old')
+  for (const name of old) utimesSync(join(cache, name), month, month)
+  const r = sb.run(['version'])
+  assert.is(r.status, 0, r.describe())
+  const shim = /^shim path: (.*)$/m.exec(r.stdout)?.[1] ?? ''
+  assert.match(r.stdout, /shim started by: posix_spawn/)
+  assert.match(r.stdout, /\(embedded\)/, 'dist/skiff, the single executable, carries its shim')
+  assert.is(join(cache, shim.split('/').pop()!), shim)
+  const names = readdirSync(cache)
+  assert.ok(names.some((n) => /^spawn-[0-9a-f]{64}\.node$/.test(n) && !old.includes(n)), names.join(' '))
+  for (const name of old) assert.not.ok(names.includes(name), `${name} is still there`)
+  assert.ok(names.includes(recent), 'a copy used recently stays')
 })
 
 info.run()
