@@ -17,7 +17,8 @@ const { work, asUser } = ws
 
 // 1. Start N detached containers, then remove them all: one command per tool, hyperfine runs it.
 const cases = [
-  ['skiff', `for i in $(seq ${count}); do ./skiff run -d busybox sleep 1000 >/dev/null; done; ./skiff rm -f $(./skiff ps -aq) >/dev/null`],
+  // both without a network: podman's default (pasta or slirp4netns) adds a process per container
+  ['skiff --network=none', `for i in $(seq ${count}); do ./skiff run -d --network=none busybox sleep 1000 >/dev/null; done; ./skiff rm -f $(./skiff ps -aq) >/dev/null`],
   ['podman --network=none', `for i in $(seq ${count}); do podman run -d --network=none skiff-bench-busybox sleep 1000 >/dev/null; done; podman rm -f -t 0 $(podman ps -aq) >/dev/null`],
 ]
 const results = hyperfine(ws, cases.map(([name, script]) => [name, `sh -c '${script}'`]), { runs, out: join(work, 'lifecycle.json') })
@@ -44,7 +45,7 @@ function procs(filter) {
 }
 const uid = ws.uid
 const mine = (status) => new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status)
-asUser(`for i in $(seq ${idle}); do ./skiff run -d busybox sleep 1000 >/dev/null; podman run -d --network=none skiff-bench-busybox sleep 1000 >/dev/null; done`)
+asUser(`for i in $(seq ${idle}); do ./skiff run -d --network=none busybox sleep 1000 >/dev/null; podman run -d --network=none skiff-bench-busybox sleep 1000 >/dev/null; done`)
 spawnSync('sleep', ['1'])
 const sum = (pids) => pids.map(memory).reduce((a, m) => ({ rss: a.rss + m.rss, pss: a.pss + m.pss }), { rss: 0, pss: 0 })
 // skiff: every shim process (supervisor, waiter) is the container's on-host cost
@@ -62,7 +63,7 @@ const md = `## Detached containers
 Measured by \`node bench/lifecycle.mjs\` (part of \`npm run bench\`), as \`${user}\` with a clean environment,
 the tools interleaved by hyperfine (${runs} runs each).
 
-Start ${count} detached containers (\`run -d IMAGE sleep 1000\`, one after another), then remove them all (\`rm -f\`):
+Start ${count} detached containers (\`run -d --network=none IMAGE sleep 1000\`, one after another), then remove them all (\`rm -f\`):
 
 | command | median s | min s | max s | median ÷ skiff's |
 |---|---|---|---|---|
