@@ -1,6 +1,7 @@
 // The shim's child process without child_process, started both ways skiff has: the spawn addon
 // (posix_spawn) and Node's process binding (fork). Node's process/pipe bindings must be there,
 // and lines, writes, ends, signals and piped output must behave as launch() relies on.
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
@@ -135,3 +136,22 @@ for (const kind of ['vfork', 'fork'] as const) {
 
   test.run()
 }
+
+const outlive = suite('spawn addon')
+outlive('a watched child that outlives the Node environment that watched it crashes nothing', () => {
+  if (!requireEnv('the spawn addon', existsSync(addonPath), `${addonPath} is missing: npm run build`)) return
+  // A worker watches a child, lets go of it and ends: Node finalizes the worker's thread-safe
+  // functions and unloads the addon while the watch thread still waits. When the child ends, that
+  // thread must neither call the freed function nor run unmapped code (both crashed Node).
+  const script = `
+    const { Worker } = require('node:worker_threads')
+    new Worker(\`
+      const m = { exports: {} }
+      process.dlopen(m, \${JSON.stringify(process.argv[1])})
+      const [pid] = m.exports.spawn('/bin/sleep', ['sleep', '0.2'], [], [-2, -2, -2, -2])
+      m.exports.unref(m.exports.watch(pid, () => {}))
+    \`, { eval: true }).on('exit', () => setTimeout(() => console.log('alive'), 600))`
+  const r = spawnSync(process.execPath, ['-e', script, addonPath], { encoding: 'utf8', timeout: 10_000 })
+  assert.is(r.stdout.trim(), 'alive', `status ${r.status}, signal ${r.signal}: ${r.stderr}`)
+})
+outlive.run()

@@ -17,6 +17,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -156,10 +157,30 @@ static napi_value spawn_fn(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/*
+ * One watched child. Three hold it: the watch thread, the thread-safe function (its finalizer)
+ * and the JS handle; the last to let go frees it. Node may finalize the thread-safe function
+ * while the thread still waits (when it tears down without process.exit: Node 20 then deletes
+ * the function at once), so the thread calls it only under `lock` and only while `finalized` is 0.
+ */
 struct watch {
 	pid_t pid;
 	napi_threadsafe_function tsfn;
+	pthread_mutex_t lock;
+	int refs;
+	int finalized;
 };
+
+static void put_watch(struct watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	int last = --w->refs == 0;
+	pthread_mutex_unlock(&w->lock);
+	if (last) {
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+	}
+}
 
 /*
  * The watch thread waits for the exit without reaping (WNOWAIT): the pid stays a zombie, and so
@@ -171,8 +192,14 @@ static void *await_exit(void *arg)
 	siginfo_t info;
 	while (waitid(P_PID, (id_t)w->pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
 	}
-	napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_blocking);
-	napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+	pthread_mutex_lock(&w->lock);
+	if (!w->finalized) {
+		// the queue is unbounded: this does not block (and Node's finalizer waits for the lock)
+		napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_nonblocking);
+		napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+	}
+	pthread_mutex_unlock(&w->lock);
+	put_watch(w);
 	return NULL;
 }
 
@@ -199,11 +226,23 @@ static void call_onexit(napi_env env, napi_value onexit, void *context, void *da
 	napi_call_function(env, undefined, onexit, 2, args, NULL);
 }
 
-static void free_watch(napi_env env, void *data, void *hint)
+/* The thread-safe function is gone: released by the thread, or Node is going away. */
+static void tsfn_finalized(napi_env env, void *data, void *hint)
 {
 	(void)env;
 	(void)hint;
-	free(data);
+	struct watch *w = data;
+	pthread_mutex_lock(&w->lock);
+	w->finalized = 1;
+	pthread_mutex_unlock(&w->lock);
+	put_watch(w);
+}
+
+static void handle_finalized(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	(void)hint;
+	put_watch(data);
 }
 
 static napi_value watch_fn(napi_env env, napi_callback_info info)
@@ -219,8 +258,11 @@ static napi_value watch_fn(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	w->pid = pid;
+	w->refs = 3;
+	pthread_mutex_init(&w->lock, NULL);
 	CHECK(napi_create_string_utf8(env, "skiff shim watch", NAPI_AUTO_LENGTH, &name));
-	if (napi_create_threadsafe_function(env, args[1], NULL, name, 0, 1, w, free_watch, NULL, call_onexit, &w->tsfn) != napi_ok) {
+	if (napi_create_threadsafe_function(env, args[1], NULL, name, 0, 1, w, tsfn_finalized, NULL, call_onexit, &w->tsfn) != napi_ok) {
+		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return NULL;
 	}
@@ -232,11 +274,16 @@ static napi_value watch_fn(napi_env env, napi_callback_info info)
 	int err = pthread_create(&thread, &attr, await_exit, w);
 	pthread_attr_destroy(&attr);
 	if (err) {
+		put_watch(w); // the thread's
+		put_watch(w); // the handle's
 		napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
 		napi_throw_error(env, NULL, strerror(err));
 		return NULL;
 	}
-	CHECK(napi_create_external(env, w, NULL, NULL, &handle));
+	if (napi_create_external(env, w, handle_finalized, NULL, &handle) != napi_ok) {
+		put_watch(w);
+		return NULL;
+	}
 	return handle;
 }
 
@@ -247,12 +294,21 @@ static napi_value unref_fn(napi_env env, napi_callback_info info)
 	void *w;
 	CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
 	CHECK(napi_get_value_external(env, arg, &w));
-	napi_unref_threadsafe_function(env, ((struct watch *)w)->tsfn);
+	struct watch *watch = w;
+	pthread_mutex_lock(&watch->lock);
+	if (!watch->finalized)
+		napi_unref_threadsafe_function(env, watch->tsfn);
+	pthread_mutex_unlock(&watch->lock);
 	return NULL;
 }
 
 NAPI_MODULE_INIT()
 {
+	// A watch thread may outlive the environment that loaded us (a worker's ends; Node then
+	// unloads the addon): the code it runs must stay mapped.
+	Dl_info self;
+	if (dladdr((void *)await_exit, &self) && self.dli_fname)
+		dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 	static const struct {
 		const char *name;
 		napi_callback fn;
