@@ -15,6 +15,7 @@ import { capabilityNumbers } from './capabilities.js'
 import { readState, type ContainerRecord } from './containers.js'
 import { SkiffError } from './errors.js'
 import { hostIdMap } from './identity.js'
+import { mountableAgain } from './storage-driver.js'
 import { launch } from './launch.js'
 import type { ExecPlan, LaunchPlan, ProcessPlan } from './plan.js'
 import type { Store } from './store.js'
@@ -57,7 +58,7 @@ function planFor(store: Store, rec: ContainerRecord, process: ProcessPlan): Laun
     version: 1,
     idmap: hostIdMap().plan,
     namespaces: ['mount'],
-    rootfs: rec.plan.rootfs,
+    rootfs: rec.plan.rootfs && mountableAgain(rec.plan.rootfs),
     rootPropagation: 'rprivate',
     mounts: rec.plan.mounts.filter((m) => m.kind === 'bind' && userTargets.has(m.target)),
     process,

@@ -223,7 +223,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       id,
       user,
       idmap,
-      rootfs: rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs),
+      rootfs: rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm),
       etcFiles: { hosts, hostname: hostnameFile, resolv },
       netns: net.mode === 'host' ? 'host' : typeof net.mode === 'object' ? 'join' : 'own',
       network: net.mode === 'host' ? undefined : network,

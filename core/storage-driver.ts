@@ -114,12 +114,25 @@ export async function probeOverlay(storage: string, tmp: string): Promise<Overla
   return result
 }
 
-/** The root filesystem of a container in `dir` for `driver`; `layerDirs` top-most first. */
-export function rootfsPlan(driver: Driver, layersDir: string, layerDirs: string[], dir: string, fuseOverlayfs?: string): RootfsPlan {
+/**
+ * The root filesystem of a container in `dir` for `driver`; `layerDirs` top-most first.
+ * `once`: the container is mounted for one run and then removed (--rm). Kernel overlay then
+ * mounts `volatile`: unmounting an overlay otherwise syncs the whole filesystem under its upper
+ * directory (the container's end waited 0.6 s behind 1.5 GB of someone else's unwritten data
+ * here), and a --rm container's files are not worth that. A volatile overlay cannot be mounted
+ * again (the kernel refuses while work/incompat/volatile exists): see `mountableAgain`. Every
+ * kernel with `userxattr` (5.11) has `volatile` (5.10).
+ */
+export function rootfsPlan(driver: Driver, layersDir: string, layerDirs: string[], dir: string, fuseOverlayfs?: string, once = false): RootfsPlan {
   const lowerdirs = layerDirs.map((d) => relative(layersDir, d))
   if (driver === 'copy') return { kind: 'bind', source: join(dir, 'rootfs'), target: join(dir, 'merged'), readonly: false }
   if (driver === 'fuse-overlayfs') {
     return { kind: 'fuse-overlayfs', program: fuseOverlayfs!, layersDir, lowerdirs, upperdir: join(dir, 'upper'), workdir: join(dir, 'work'), target: join(dir, 'merged') }
   }
-  return { kind: 'overlay', layersDir, lowerdirs, upperdir: join(dir, 'upper'), workdir: join(dir, 'work'), target: join(dir, 'merged'), options: ['userxattr'] }
+  return { kind: 'overlay', layersDir, lowerdirs, upperdir: join(dir, 'upper'), workdir: join(dir, 'work'), target: join(dir, 'merged'), options: once ? ['userxattr', 'volatile'] : ['userxattr'] }
+}
+
+/** The plan of a root filesystem to mount outside its run (cp into a created --rm container): never volatile. */
+export function mountableAgain(rootfs: RootfsPlan): RootfsPlan {
+  return rootfs.kind === 'overlay' ? { ...rootfs, options: rootfs.options.filter((o) => o !== 'volatile') } : rootfs
 }

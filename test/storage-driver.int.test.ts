@@ -1,5 +1,7 @@
 // The three storage drivers for real: kernel overlay, fuse-overlayfs and copy give every container
 // the image as its layers say (whiteouts, opaque directories, owners) and a writable layer of its own.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { busyboxArchive, need, probe, useSandbox, type Sandbox } from './helpers/env.js'
@@ -35,6 +37,31 @@ for (const driver of ['overlay', 'fuse-overlayfs', 'copy'] as const) {
     assert.is(sb.run(['rm', 'ctr-a']).status, 0)
   })
 }
+
+drivers('overlay: a --rm container is mounted volatile (its end syncs no filesystem), and still takes a cp before its one run', () => {
+  if (!need('volatile overlay', probe.skiff(), probe.rootless(), probe.busybox())) return
+  load(sb)
+  const rootMount = ['sh', '-c', 'grep " / / " /proc/self/mountinfo']
+  const once = sb.run(['run', '--rm', '--storage-driver', 'overlay', 'busybox', ...rootMount])
+  assert.is(once.status, 0, once.describe())
+  assert.match(once.stdout, / - overlay overlay .*\bvolatile\b/, once.stdout)
+  const kept = sb.run(['run', '--name', 'kept', '--storage-driver', 'overlay', 'busybox', ...rootMount])
+  assert.is(kept.status, 0, kept.describe())
+  assert.match(kept.stdout, / - overlay overlay /)
+  assert.not.match(kept.stdout, /volatile/, 'a kept container\'s changes are synced as any file')
+  assert.is(sb.run(['rm', 'kept']).status, 0)
+  // cp into a created --rm container mounts its root filesystem before its run: not volatile,
+  // or the kernel would refuse the run's own mount afterwards
+  const note = join(sb.dir, 'note')
+  writeFileSync(note, 'from the host\n')
+  assert.is(sb.run(['create', '--rm', '--name', 'once', '--storage-driver', 'overlay', 'busybox', 'cat', '/note']).status, 0)
+  const cp = sb.run(['cp', note, 'once:/note'])
+  assert.is(cp.status, 0, cp.describe())
+  const start = sb.run(['start', '-a', 'once'])
+  assert.is(start.status, 0, start.describe())
+  assert.is(start.stdout, 'from the host\n')
+  assert.match(sb.run(['inspect', 'once']).stderr, /no such container/i, 'removed after its run')
+})
 
 drivers('an unknown or missing driver is a clear error', () => {
   if (!need('driver errors', probe.skiff(), probe.rootless(), probe.busybox())) return

@@ -1,7 +1,7 @@
 // Choosing a storage driver, and storage.conf.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chooseDriver, parseStorageConf, rootfsPlan } from '../core/storage-driver.js'
+import { chooseDriver, mountableAgain, parseStorageConf, rootfsPlan } from '../core/storage-driver.js'
 
 const t = suite('storage-driver')
 
@@ -30,6 +30,16 @@ t('root filesystem plans', () => {
   assert.equal(o.kind === 'overlay' && o.lowerdirs, ['b/diff', 'a/diff'])
   const f = rootfsPlan('fuse-overlayfs', '/s/layers', ['/s/layers/a/diff'], '/s/c/1', '/usr/bin/fuse-overlayfs')
   assert.equal(f.kind === 'fuse-overlayfs' && [f.program, f.lowerdirs], ['/usr/bin/fuse-overlayfs', ['a/diff']])
+})
+
+t('a --rm container\'s overlay is volatile, except when mounted outside its run', () => {
+  const kept = rootfsPlan('overlay', '/s/layers', ['/s/layers/a/diff'], '/s/c/1')
+  const once = rootfsPlan('overlay', '/s/layers', ['/s/layers/a/diff'], '/s/c/1', undefined, true)
+  assert.equal(kept.kind === 'overlay' && kept.options, ['userxattr'])
+  assert.equal(once.kind === 'overlay' && once.options, ['userxattr', 'volatile'])
+  assert.equal(mountableAgain(once), kept)
+  const copy = rootfsPlan('copy', '/s/layers', [], '/s/c/1', undefined, true)
+  assert.is(mountableAgain(copy), copy)
 })
 
 t.run()
