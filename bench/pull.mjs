@@ -85,6 +85,14 @@ writeFileSync(join(work, 'layout', 'index.json'), JSON.stringify({ schemaVersion
 writeFileSync(join(work, 'layout', 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
 const compressed = layers.reduce((n, l) => n + l.size, 0)
 
+/** Is `dir` on ext4 without a journal (whose inode allocator skips inodes freed in the last 60 s)? */
+function noJournal(dir) {
+  const source = spawnSync('findmnt', ['-no', 'SOURCE,FSTYPE', '-T', dir], { encoding: 'utf8' }).stdout.trim().split(/\s+/)
+  if (source[1] !== 'ext4' || !source[0]?.startsWith('/dev/')) return false
+  const task = join('/sys/fs/ext4', source[0].slice('/dev/'.length), 'journal_task')
+  return existsSync(task) && readFileSync(task, 'utf8').trim() === '<none>'
+}
+
 // 2. The registry, and the image in it.
 writeFileSync(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`)
 const registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' })
@@ -126,6 +134,14 @@ try {
   const args = ['hyperfine', '--warmup', '1', '--runs', String(process.env.BENCH_PULL_RUNS || 5), '--export-json', out]
   for (const [name, cmd, prep] of cases) args.push('--prepare', `${prep} >/dev/null 2>&1 || true`, '-n', name, cmd)
   sh('chown', [user, join(work, 'aside')])
+  // Files the benches before this one removed (podman's vfs copies a whole root filesystem per
+  // container) slow any unpack for the next 60 s on such a filesystem: let them age first.
+  const journalless = noJournal(work)
+  if (journalless) {
+    process.stdout.write('bench: ext4 without a journal here: waiting 61 s for inodes freed by earlier benches to age\n')
+    sh('sync', [])
+    await new Promise((r) => setTimeout(r, 61_000))
+  }
   try {
     sh('runuser', ['-u', user, '--', ...env, ...args], { cwd: work, stdio: 'inherit' })
   } finally {
@@ -146,7 +162,7 @@ Measured by \`node bench/pull.mjs\` (part of \`npm run bench\`), hyperfine, ${pr
 each run into a new, empty store, as \`${user}\` with a clean environment. The prepare step moves the
 last run's store aside instead of removing it: this machine's ext4 has no journal, and then its inode
 allocator skips inodes freed in the last 60 s, which made an unpack right after removing the last one
-3-4× slower (GNU tar's too). podman runs with \`--root\` and \`--runroot\` under the bench's directory.
+3-4× slower (GNU tar's too)${journalless ? '; for the same reason the bench waited 61 s before it began, so that the files the benches\nbefore it removed had aged' : ''}. podman runs with \`--root\` and \`--runroot\` under the bench's directory.
 ${debian ? 'The image is Debian 12 minbase (`debootstrap --variant=minbase bookworm`), one layer.' : `debootstrap could not run here: the image is made from this machine's ${trees.map((t) => `/${t}`).join(', ')} (many small files).`}
 
 The busybox rows pull the image every other bench uses (busybox-static, two layers, ${(smallSize / 1e6).toFixed(1)} MB as a docker archive).
