@@ -1,13 +1,14 @@
 // npm run build: bundle the TypeScript, compile the shim, and produce dist/skiff, one executable.
 //
 //   cmd/main.ts ──esbuild──▶ dist/skiff.cjs ─────────┐
+//   cmd/sea-main.ts ──esbuild──▶ dist/skiff-main.cjs ─┤ (the entry: compiles skiff.cjs with its code cache)
 //   shims/*.c ──cc -static──▶ dist/skiff-shim ───────┤
 //   shims/addon/spawn.c ──cc -shared──▶ dist/skiff-spawn.node ┴─▶ Node SEA (from the local node) ──▶ dist/skiff
 //
 // The SEA is made with @yao-pkg/pkg's sea() from the node that runs this script, so nothing is
 // downloaded. pkg injects the blob with `npx postject` and swallows a failure of that step,
 // leaving a plain copy of node behind, so the last step checks that dist/skiff really is skiff.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -96,7 +97,47 @@ async function bundle(shimDigest, spawnDigest) {
   return join(dist, 'skiff.cjs')
 }
 
-async function makeExecutable(bundlePath, shimPath, spawnPath) {
+/**
+ * The executable's entry (cmd/sea-main.ts): it compiles the bundle, an asset, with the V8 code
+ * cache skiff keeps per verb, named by the bundle's digest so that no other build's is taken.
+ */
+async function bundleEntry(bundleDigest) {
+  const esbuild = await import('esbuild')
+  const out = join(dist, 'skiff-main.cjs')
+  await esbuild.build({
+    entryPoints: [join(root, 'cmd', 'sea-main.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minifyWhitespace: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    define: { SKIFF_BUNDLE_SHA256: JSON.stringify(bundleDigest) },
+  })
+  return out
+}
+
+/**
+ * V8's code cache of the bundle's top level, made by this node (the executable's): what serves
+ * until skiff has saved one for the verb (cmd/sea-main.ts compiles the same text).
+ */
+function bundleCodeCache(bundlePath) {
+  const out = `${bundlePath}.cache`
+  const script = [
+    "const { readFileSync, writeFileSync } = require('node:fs')",
+    "const { Script } = require('node:vm')",
+    'const [bundle, out] = process.argv.slice(1)',
+    "const source = readFileSync(bundle, 'utf8')",
+    "const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\\n})`, { filename: 'skiff.cjs' })",
+    'writeFileSync(out, script.createCachedData())',
+  ].join('\n')
+  execFileSync(process.execPath, ['-e', script, bundlePath, out], { env: { PATH: process.env.PATH } })
+  return out
+}
+
+async function makeExecutable(entryPath, bundlePath, shimPath, spawnPath) {
   step('make the single executable (Node SEA from the local node)')
   const { default: sea } = require('@yao-pkg/pkg/lib-es5/sea.js')
   const out = join(dist, 'skiff')
@@ -105,10 +146,10 @@ async function makeExecutable(bundlePath, shimPath, spawnPath) {
   // pkg runs `npx postject`: let npx find our devDependency and never stop to ask.
   process.env.PATH = `${join(root, 'node_modules', '.bin')}:${process.env.PATH}`
   process.env.npm_config_yes = 'true'
-  await sea(bundlePath, {
+  await sea(entryPath, {
     ...localNode(),
     targets: [{ nodeRange: `node${process.versions.node.split('.')[0]}`, platform: 'linux', arch: process.arch, output: tmpOut }],
-    seaConfig: { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { shim: shimPath, spawn: spawnPath } },
+    seaConfig: { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { bundle: bundlePath, 'bundle-cache': bundleCodeCache(bundlePath), shim: shimPath, spawn: spawnPath } },
   })
   rmSync(join(dist, '.node-stripped'), { force: true })
   chmodSync(tmpOut, 0o755)
@@ -136,17 +177,24 @@ function localNode() {
 
 /** dist/skiff must be skiff: its --version is ours (a bare node prints vX.Y.Z), its shim is embedded and its spawn addon loads. */
 function verify(exe) {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME || tmpdir(), XDG_CACHE_HOME: join(tmpdir(), `skiff-build-${process.pid}`) }
-  let out
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME || tmpdir(), XDG_CACHE_HOME: join(tmpdir(), `skiff-build-${process.pid}`), SKIFF_TRACE: '1' }
+  let out, trace
   try {
-    out = execFileSync(exe, ['version'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const r = spawnSync(exe, ['version'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
+    if (r.status !== 0) throw new Error(r.stderr || r.error?.message || `status ${r.status}`)
+    out = r.stdout
+    trace = r.stderr
   } catch (err) {
-    throw new Error(`build: ${exe} does not run as skiff (postject may have failed): ${err.stderr || err.message}`)
+    throw new Error(`build: ${exe} does not run as skiff (postject may have failed): ${err.message}`)
   } finally {
     rmSync(env.XDG_CACHE_HOME, { recursive: true, force: true })
   }
   if (!/^skiff version /m.test(out) || !/shim: sha256:[0-9a-f]{64} \(embedded\)/m.test(out) || !/shim started by: posix_spawn/m.test(out)) {
     throw new Error(`build: ${exe} is not a working skiff executable; \`${exe} version\` printed:\n${out}`)
+  }
+  // the built-in code cache must fit this node and the text the entry compiles, or it is dead weight
+  if (!/^skiff trace: code cache built-in: /m.test(trace)) {
+    throw new Error(`build: ${exe} did not take its built-in code cache; SKIFF_TRACE=1 \`${exe} version\` printed:\n${trace}`)
   }
   step(`verified: ${out.split('\n')[0]} (${(statSync(exe).size / 1e6).toFixed(1)} MB)`)
 }
@@ -156,4 +204,4 @@ const digest = (file) => createHash('sha256').update(readFileSync(file)).digest(
 const shimPath = compileShim()
 const spawnPath = compileSpawnAddon()
 const bundlePath = await bundle(digest(shimPath), digest(spawnPath))
-if (!args.has('--bundle-only')) await makeExecutable(bundlePath, shimPath, spawnPath)
+if (!args.has('--bundle-only')) await makeExecutable(await bundleEntry(digest(bundlePath)), bundlePath, shimPath, spawnPath)

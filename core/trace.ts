@@ -20,6 +20,14 @@ export function mark(phase: string): void {
   last = at
 }
 
+// whether the executable's entry (cmd/sea-main.ts) found a code cache for this command
+const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('skiff.codeCache')]
+if (enabled && typeof codeCache === 'string') {
+  try {
+    writeSync(2, `skiff trace: code cache ${codeCache}\n`)
+  } catch {}
+}
+
 // garbage collections, which land in whichever phase runs out of young space
 if (enabled) {
   const { PerformanceObserver } = require('node:perf_hooks') as typeof import('node:perf_hooks')

@@ -1,7 +1,7 @@
 // skiff info and version, for real: dist/skiff as an unprivileged user; the user namespace trial
 // through the shim, the id maps it saw, the JSON shape, and the time it takes; the cache of the
 // embedded shim and addon.
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -71,6 +71,28 @@ info('version: the shim and the addon are written to the cache, and an old versi
   assert.ok(names.some((n) => /^spawn-[0-9a-f]{64}\.node$/.test(n) && !old.includes(n)), names.join(' '))
   for (const name of old) assert.not.ok(names.includes(name), `${name} is still there`)
   assert.ok(names.includes(recent), 'a copy used recently stays')
+})
+
+info('the code cache: built in at first, saved by the first run that works, garbage refused and replaced', () => {
+  if (!need('code cache', probe.skiff())) return
+  const cache = join(sb.cache, 'skiff')
+  const version = () => {
+    const r = sb.run(['--version'], { env: { SKIFF_TRACE: '1' } })
+    assert.is(r.status, 0, r.describe())
+    assert.match(r.stdout, /^skiff version /)
+    return /^skiff trace: code cache (.*?): /m.exec(r.stderr)?.[1]
+  }
+  const saved = () => readdirSync(cache).filter((n) => /^code-[0-9a-f]{64}\.--version$/.test(n))
+  rmSync(cache, { recursive: true, force: true })
+  assert.is(version(), 'built-in')
+  assert.is(saved().length, 1, 'saved after the first run')
+  assert.is(version(), 'saved')
+  const file = join(cache, saved()[0]!)
+  writeFileSync(file, Buffer.alloc(8192, 7))
+  assert.is(version(), 'saved, rejected by V8')
+  assert.is(version(), 'saved', 'the garbage was replaced')
+  chmodSync(file, 0o666)
+  assert.is(version(), 'built-in', 'a file others may write is not run')
 })
 
 info.run()

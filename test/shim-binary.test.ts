@@ -1,4 +1,4 @@
-// The cache of the shim and the spawn addon: other versions' copies go once unused for long,
+// The cache of the shim, the spawn addon and the code caches: other versions' copies go once unused for long,
 // this version's and recently used ones stay, and so does anything that is not a copy.
 import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,6 +22,9 @@ test('pruneCopies: old copies of other versions and stale temp files go; the res
     [`shim-${hex('d')}`]: { usedDaysAgo: 40, modifiedDaysAgo: 1 }, // written yesterday: kept
     [`shim-${hex('e')}.tmp-123`]: { usedDaysAgo: 2 }, // a killed write's temp file: removed
     [`shim-${hex('e')}.tmp-124`]: { usedDaysAgo: 0.01 }, // a write under way: kept
+    [`code-${hex('b')}.run`]: { usedDaysAgo: 20 }, // a code cache unused for 20 days: removed
+    [`code-${hex('a')}.--version`]: { usedDaysAgo: 3 }, // used 3 days ago: kept
+    [`code-${hex('f')}.run.tmp-99`]: { usedDaysAgo: 2 }, // a killed write's: removed
     'notes.txt': { usedDaysAgo: 100 }, // not a copy: kept
     'shim-1234': { usedDaysAgo: 100 },
   }
@@ -31,7 +34,7 @@ test('pruneCopies: old copies of other versions and stale temp files go; the res
     utimesSync(path, (now - t.usedDaysAgo * DAY) / 1000, (now - (t.modifiedDaysAgo ?? t.usedDaysAgo) * DAY) / 1000)
   }
   const removed = pruneCopies(dir, [`shim-${hex('a')}`, `spawn-${hex('a')}.node`], 14, now)
-  assert.equal(removed.sort(), [`shim-${hex('b')}`, `shim-${hex('e')}.tmp-123`, `spawn-${hex('b')}.node`].sort())
+  assert.equal(removed.sort(), [`shim-${hex('b')}`, `shim-${hex('e')}.tmp-123`, `spawn-${hex('b')}.node`, `code-${hex('b')}.run`, `code-${hex('f')}.run.tmp-99`].sort())
   assert.equal(
     readdirSync(dir).sort(),
     Object.keys(files).filter((n) => !removed.includes(n)).sort(),

@@ -1,0 +1,37 @@
+// The single executable's entry: compile skiff's bundle (an asset beside the shim) with a V8 code
+// cache that skiff writes itself, then run it. Does I/O.
+//
+// Most of a command's JavaScript is compiled when it is first called: ~6 ms of every `run` on
+// this machine went to parsing and compiling the same functions again. V8 can save what it has
+// compiled (`createCachedData`) and take it back at the next start. A cache made at build time
+// would hold only the top level (nothing has been called yet), so the first successful run of
+// each verb saves one, `$XDG_CACHE_HOME/skiff/code-<bundle sha256>.<verb>`, which every later run
+// of that verb reads. Until then the build's cache of the top level (an asset, as Node's own
+// `useCodeCache` would make) serves. V8 rejects a cache of another V8, other flags or other
+// source; the command then compiles as if there were none, and saves a new one.
+// SKIFF_CODE_CACHE=0 turns the saved ones off.
+import { dirname, join } from 'node:path'
+import { Script } from 'node:vm'
+import { cacheDir, cacheKey, readCodeCache, writeCodeCache } from '../core/code-cache.js'
+
+declare const SKIFF_BUNDLE_SHA256: string
+
+const sea = require('node:sea') as { getAsset(key: string, encoding?: 'utf8'): string | ArrayBuffer }
+const source = sea.getAsset('bundle', 'utf8') as string
+const key = process.env.SKIFF_CODE_CACHE === '0' ? undefined : cacheKey(process.argv.slice(2))
+const path = key && join(cacheDir(), `code-${SKIFF_BUNDLE_SHA256}.${key}`)
+const saved = path ? readCodeCache(path) : undefined
+const cachedData = saved ?? Buffer.from(sea.getAsset('bundle-cache') as ArrayBuffer)
+// the same text as build.mjs compiles for the built-in cache (V8 checks the length)
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: 'skiff.cjs', cachedData })
+const state = `${saved ? 'saved' : 'built-in'}${script.cachedDataRejected ? ', rejected by V8' : ''}`
+// for SKIFF_TRACE=1 (core/trace.ts) and the build's check
+;(globalThis as Record<symbol, unknown>)[Symbol.for('skiff.codeCache')] = path ? `${state}: ${path}` : state
+if (path && (!saved || script.cachedDataRejected)) {
+  // after a command that worked: what it compiled is what its next run will need
+  process.once('exit', (code) => {
+    if (code === 0) writeCodeCache(path, () => script.createCachedData())
+  })
+}
+const bundle = { exports: {} }
+script.runInThisContext().call(bundle.exports, bundle.exports, require, bundle, process.execPath, dirname(process.execPath))
