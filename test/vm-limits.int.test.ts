@@ -23,8 +23,10 @@ ${s} run --name hog --network=none --memory 32m --tmpfs /big:size=256m busybox d
 echo "hog-status: $?"
 ${s} inspect hog > /mnt/hog.json
 node -e 'const i = require("/mnt/hog.json")[0]; console.log("hog-oom: " + i.State.OOMKilled + " " + i.State.ExitCode + " " + i.HostConfig.Memory)'
-# pids: the sixth process cannot be made
-${s} run --rm --network=none --pids-limit 5 busybox sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 2 & done 2>&1 | grep -c "can.t fork"; echo "pids-max: $(cat /sys/fs/cgroup/pids.max)"'
+# pids: the sixth process cannot be made. The forks happen in a subshell whose complaints go to a
+# file, counted after it: with a pipe to grep, the subshell could fill the five before the
+# shell had made grep, and then the shell itself could not fork it (and hung)
+${s} run --rm --network=none --pids-limit 5 busybox sh -c '(for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait) 2>/fork-errors; grep -c "can.t fork" /fork-errors; echo "pids-max: $(cat /sys/fs/cgroup/pids.max)"'
 # cpu: a busy loop at a tenth of a CPU is throttled
 ${s} run --rm --network=none --cpus 0.1 busybox sh -c 'timeout 2 sh -c "while :; do :; done"; grep -E "^(nr_throttled|usage_usec)" /sys/fs/cgroup/cpu.stat; cat /sys/fs/cgroup/cpu.max'
 # exec joins the container's cgroup
