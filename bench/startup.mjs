@@ -25,6 +25,8 @@ const skiff = `${work}/skiff`
 const cases = [
   ['skiff', `${skiff} run --rm busybox true`],
   ['skiff --network=none', `${skiff} run --rm --network=none busybox true`],
+  // a verb's first run, before skiff has saved its code cache (env's exec adds ~1 ms)
+  ['skiff --network=none, no saved code cache', `env SKIFF_CODE_CACHE=0 ${skiff} run --rm --network=none busybox true`],
   ['skiff --storage-driver=fuse-overlayfs', `${skiff} run --rm --storage-driver=fuse-overlayfs busybox true`],
   ['skiff --storage-driver=copy', `${skiff} run --rm --storage-driver=copy busybox true`],
   ['podman --network=none', 'podman run --rm --network=none skiff-bench-busybox true'],
@@ -70,7 +72,8 @@ Every tool ran in a private mount namespace where ${controllers} reads empty: cr
 this hybrid cgroup host otherwise (it lists hugetlb). skiff's default network is pasta (podman 4.3's is
 slirp4netns): compare \`skiff\` with \`podman (default network)\`, and the \`--network=none\` rows with each other. The
 storage-driver rows give the same run with fuse-overlayfs and with the copying driver (which copies the image's 2 MB for
-every container).
+every container). skiff's rows run with the V8 code cache its first \`run\` (a warm-up) saved; the "no saved code cache"
+row is what a verb's first run costs (through \`env\`, which adds an exec).
 
 ${failed.length ? `Could not run here (left out): ${failed.map(([n, e]) => `${n}: \`${e}\``).join('; ')}. The anchors measured\nearlier on this kind of machine (../shared/DESIGN.md): podman run --rm busybox true 103 ms, --network=none 96 ms.\n` : ''}
 Commands:
