@@ -99,9 +99,9 @@ async function bundle(shimDigest, spawnDigest) {
 
 /**
  * The executable's entry (cmd/sea-main.ts): it compiles the bundle, an asset, with the V8 code
- * cache skiff keeps per verb, named by the bundle's digest so that no other build's is taken.
+ * cache skiff keeps per verb, named by `codeDigest` so that no other build's is taken.
  */
-async function bundleEntry(bundleDigest) {
+async function bundleEntry(codeDigest) {
   const esbuild = await import('esbuild')
   const out = join(dist, 'skiff-main.cjs')
   await esbuild.build({
@@ -114,7 +114,7 @@ async function bundleEntry(bundleDigest) {
     minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning',
-    define: { SKIFF_BUNDLE_SHA256: JSON.stringify(bundleDigest) },
+    define: { SKIFF_BUNDLE_SHA256: JSON.stringify(codeDigest) },
   })
   return out
 }
@@ -204,4 +204,6 @@ const digest = (file) => createHash('sha256').update(readFileSync(file)).digest(
 const shimPath = compileShim()
 const spawnPath = compileSpawnAddon()
 const bundlePath = await bundle(digest(shimPath), digest(spawnPath))
-if (!args.has('--bundle-only')) await makeExecutable(await bundleEntry(digest(bundlePath)), bundlePath, shimPath, spawnPath)
+// the code caches' name: another node with the same bundle must not take (and replace) them
+const codeDigest = createHash('sha256').update(readFileSync(bundlePath)).update(process.version).digest('hex')
+if (!args.has('--bundle-only')) await makeExecutable(await bundleEntry(codeDigest), bundlePath, shimPath, spawnPath)

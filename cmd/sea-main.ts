@@ -5,7 +5,7 @@
 // this machine went to parsing and compiling the same functions again. V8 can save what it has
 // compiled (`createCachedData`) and take it back at the next start. A cache made at build time
 // would hold only the top level (nothing has been called yet), so the first successful run of
-// each verb saves one, `$XDG_CACHE_HOME/skiff/code-<bundle sha256>.<verb>`, which every later run
+// each verb saves one, `$XDG_CACHE_HOME/skiff/code-<sha256 of the bundle and Node's version>.<verb>`, which every later run
 // of that verb reads. Until then the build's cache of the top level (an asset, as Node's own
 // `useCodeCache` would make) serves. V8 rejects a cache of another V8, other flags or other
 // source; the command then compiles as if there were none, and saves a new one.
@@ -18,7 +18,8 @@ declare const SKIFF_BUNDLE_SHA256: string
 
 const sea = require('node:sea') as { getAsset(key: string, encoding?: 'utf8'): string | ArrayBuffer }
 const source = sea.getAsset('bundle', 'utf8') as string
-const key = process.env.SKIFF_CODE_CACHE === '0' ? undefined : cacheKey(process.argv.slice(2))
+const argv = process.argv.slice(2)
+const key = process.env.SKIFF_CODE_CACHE === '0' ? undefined : cacheKey(argv)
 const path = key && join(cacheDir(), `code-${SKIFF_BUNDLE_SHA256}.${key}`)
 const saved = path ? readCodeCache(path) : undefined
 const cachedData = saved ?? Buffer.from(sea.getAsset('bundle-cache') as ArrayBuffer)
@@ -27,7 +28,8 @@ const script = new Script(`(function (exports, require, module, __filename, __di
 const state = `${saved ? 'saved' : 'built-in'}${script.cachedDataRejected ? ', rejected by V8' : ''}`
 // for SKIFF_TRACE=1 (core/trace.ts) and the build's check
 ;(globalThis as Record<symbol, unknown>)[Symbol.for('skiff.codeCache')] = path ? `${state}: ${path}` : state
-if (path && (!saved || script.cachedDataRejected)) {
+// `run --help` compiles little of what `run` needs: it would make a poor cache for the verb
+if (path && (!saved || script.cachedDataRejected) && !argv.includes('--help')) {
   // after a command that worked: what it compiled is what its next run will need
   process.once('exit', (code) => {
     if (code === 0) writeCodeCache(path, () => script.createCachedData())

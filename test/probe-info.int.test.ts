@@ -73,7 +73,7 @@ info('version: the shim and the addon are written to the cache, and an old versi
   assert.ok(names.includes(recent), 'a copy used recently stays')
 })
 
-info('the code cache: built in at first, saved by the first run that works, garbage refused and replaced', () => {
+info('the code cache: built in at first, saved by the first run that works (not --help), garbage refused and replaced', () => {
   if (!need('code cache', probe.skiff())) return
   const cache = join(sb.cache, 'skiff')
   const version = () => {
@@ -93,6 +93,9 @@ info('the code cache: built in at first, saved by the first run that works, garb
   assert.is(version(), 'saved', 'the garbage was replaced')
   chmodSync(file, 0o666)
   assert.is(version(), 'built-in', 'a file others may write is not run')
+  // `run --help` would make a poor cache for `run`: it saves none
+  assert.is(sb.run(['run', '--help']).status, 0)
+  assert.not.ok(readdirSync(cache).some((n) => n.endsWith('.run')), readdirSync(cache).join(' '))
 })
 
 info.run()
