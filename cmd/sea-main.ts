@@ -1,15 +1,15 @@
 // The single executable's entry: compile skiff's bundle (an asset beside the shim) with a V8 code
 // cache that skiff writes itself, then run it. Does I/O.
 //
-// Most of a command's JavaScript is compiled when it is first called: ~6 ms of every `run` on
+// Most of a command's JavaScript is compiled when it is first called: ~5 ms of every `run` on
 // this machine went to parsing and compiling the same functions again. V8 can save what it has
 // compiled (`createCachedData`) and take it back at the next start. A cache made at build time
 // would hold only the top level (nothing has been called yet), so the first successful run of
-// each verb saves one, `$XDG_CACHE_HOME/skiff/code-<sha256 of the bundle and Node's version>.<verb>`, which every later run
-// of that verb reads. Until then the build's cache of the top level (an asset, as Node's own
-// `useCodeCache` would make) serves. V8 rejects a cache of another V8, other flags or other
-// source; the command then compiles as if there were none, and saves a new one.
-// SKIFF_CODE_CACHE=0 turns the saved ones off.
+// each verb saves one, `$XDG_CACHE_HOME/skiff/code-<digest>.<verb>` (the digest of the bundle and
+// Node's version), which every later run of that verb reads. Until then the build's cache of the
+// top level (an asset, as Node's own `useCodeCache` would make) serves. V8 rejects a cache of
+// another V8, other flags or other source; the command then compiles as if there were none, and
+// saves a new one. SKIFF_CODE_CACHE=0 turns the saved ones off.
 import { dirname, join } from 'node:path'
 import { Script } from 'node:vm'
 import { cacheDir, cacheKey, readCodeCache, writeCodeCache } from '../core/code-cache.js'
