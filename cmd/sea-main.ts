@@ -12,7 +12,8 @@
 // saves a new one. SKIFF_CODE_CACHE=0 turns the saved ones off.
 import { dirname, join } from 'node:path'
 import { Script } from 'node:vm'
-import { cacheDir, cacheKey, readCodeCache, writeCodeCache } from '../core/code-cache.js'
+import { cacheKey, readCodeCache, writeCodeCache } from '../core/code-cache.js'
+import { cacheDir } from '../core/paths.js'
 
 declare const SKIFF_BUNDLE_SHA256: string
 

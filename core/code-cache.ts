@@ -1,9 +1,7 @@
 // The V8 code cache of skiff's bundle, read and written by the single executable's entry
-// (cmd/sea-main.ts, which says why). Does I/O. Free of skiff's other modules: it runs before any
-// of them exists.
+// (cmd/sea-main.ts, which says why). Does I/O. It runs before the bundle exists: only builtins here.
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 
 /** The verb, as the cache's name: `run`, `container-ls`, `--version`; none for internal verbs. */
 export function cacheKey(argv: string[]): string | undefined {
@@ -11,11 +9,6 @@ export function cacheKey(argv: string[]): string | undefined {
   if (first === undefined || !/^-{0,2}[a-z][a-z0-9-]{0,19}$/.test(first)) return undefined
   if (first === 'container' && second && /^[a-z]{1,12}$/.test(second)) return `container-${second}`
   return first
-}
-
-/** Where skiff's cache is (as core/paths.ts has it). */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'skiff')
 }
 
 /** Ours, and writable by no one else. */

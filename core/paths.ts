@@ -6,7 +6,7 @@
 //          podman-hpc does), and `storageNote` says why.
 // Runtime: $SKIFF_RUNROOT, else $XDG_RUNTIME_DIR/skiff when that directory is ours, else
 //          $TMPDIR/skiff-run-$UID (a wrong XDG_RUNTIME_DIR after su/sudo is common).
-// Cache:   $XDG_CACHE_HOME/skiff, else ~/.cache/skiff (the extracted shim lives here).
+// Cache:   $XDG_CACHE_HOME/skiff, else ~/.cache/skiff (the extracted shim and the code caches).
 import { statSync, statfsSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,6 +40,11 @@ function home(env: NodeJS.ProcessEnv): string {
   return env.HOME || homedir()
 }
 
+/** The cache directory alone (the executable's entry needs it before anything else is loaded). */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(home(env), '.cache'), 'skiff')
+}
+
 /** Whether `dir` exists, is a directory and belongs to `uid`. */
 function ownedBy(dir: string, uid: number): boolean {
   try {
@@ -63,6 +68,5 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env, uid = process
     const xdg = env.XDG_RUNTIME_DIR
     runtime = xdg && ownedBy(xdg, uid) ? join(xdg, 'skiff') : join(env.TMPDIR || tmpdir(), `skiff-run-${uid}`)
   }
-  const cache = join(env.XDG_CACHE_HOME || join(home(env), '.cache'), 'skiff')
-  return { storage, runtime, cache, ...(storageNote ? { storageNote } : {}) }
+  return { storage, runtime, cache: cacheDir(env), ...(storageNote ? { storageNote } : {}) }
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { Script } from 'node:vm'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { cacheDir, cacheKey, readCodeCache, writeCodeCache } from '../core/code-cache.js'
+import { cacheKey, readCodeCache, writeCodeCache } from '../core/code-cache.js'
+import { cacheDir } from '../core/paths.js'
 import { tempDir } from './helpers/env.js'
 
 test('cacheKey: the verb, Docker\'s management spelling, flags; nothing for internal or odd first words', () => {
