@@ -80,10 +80,7 @@ async function bundle(shimDigest, spawnDigest) {
     minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning',
-    // yargs' ESM build reads import.meta.url; in a CommonJS bundle that is this file's own URL.
-    banner: { js: 'const __skiff_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
     define: {
-      'import.meta.url': '__skiff_import_meta_url',
       SKIFF_VERSION: JSON.stringify(commit ? `${pkg.version}+${commit}` : pkg.version),
       SKIFF_SHIM_SHA256: JSON.stringify(shimDigest),
       SKIFF_SPAWN_SHA256: JSON.stringify(spawnDigest),
