@@ -89,6 +89,9 @@ async function bundle(shimDigest, spawnDigest) {
   // A single executable can require() only Node's builtins and cannot import() anything: a
   // dynamic import left in the bundle fails at run time (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING).
   const code = readFileSync(join(dist, 'skiff.cjs'), 'utf8')
+  // the executable's entry reads the bundle as Latin-1, which is the same text only for ASCII
+  const wide = /[^\x00-\x7f]/.exec(code)
+  if (wide) throw new Error(`build: the bundle is not ASCII (${JSON.stringify(code.slice(wide.index - 20, wide.index + 20))}): esbuild's charset must stay ascii`)
   const dynamic = /\bimport\(\s*["'`]/.exec(code)
   if (dynamic) throw new Error(`build: the bundle keeps a dynamic import (${code.slice(dynamic.index, dynamic.index + 40)}): import builtins statically`)
   return join(dist, 'skiff.cjs')

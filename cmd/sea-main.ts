@@ -17,8 +17,10 @@ import { cacheDir } from '../core/paths.js'
 
 declare const SKIFF_BUNDLE_SHA256: string
 
-const sea = require('node:sea') as { getAsset(key: string, encoding?: 'utf8'): string | ArrayBuffer }
-const source = sea.getAsset('bundle', 'utf8') as string
+const sea = require('node:sea') as { getAsset(key: string): ArrayBuffer; getRawAsset(key: string): ArrayBuffer }
+// The bundle is ASCII (esbuild escapes the rest; build.mjs checks): read as Latin-1 from the
+// asset in place, it is the same text without getAsset's copy and UTF-8 decoding (~0.3 ms).
+const source = Buffer.from(sea.getRawAsset('bundle')).toString('latin1')
 const argv = process.argv.slice(2)
 const key = process.env.SKIFF_CODE_CACHE === '0' ? undefined : cacheKey(argv)
 const path = key && join(cacheDir(), `code-${SKIFF_BUNDLE_SHA256}.${key}`)
