@@ -5,7 +5,13 @@ import { SkiffError } from './errors.js'
 import { DELEGATE_FIX } from './probe-cgroup.js'
 import type { LaunchPlan, ShimMessage } from './plan.js'
 
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]))
+let errnoNames: Map<number, string> | undefined
+
+/** "ENOENT" for 2; '' for a number the host does not name. Built on first use: errors only. */
+function errnoName(errno: number): string {
+  errnoNames ??= new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]))
+  return errnoNames.get(errno) ?? ''
+}
 
 const errnoText: Record<string, string> = {
   EPERM: 'operation not permitted',
@@ -24,7 +30,7 @@ const errnoText: Record<string, string> = {
 
 /** "EPERM (operation not permitted)" for an errno number. */
 export function describeErrno(errno: number): string {
-  const name = errnoNames.get(errno) ?? `errno ${errno}`
+  const name = errnoName(errno) || `errno ${errno}`
   const text = errnoText[name]
   return text ? `${name} (${text})` : name
 }
@@ -32,7 +38,7 @@ export function describeErrno(errno: number): string {
 type ShimError = Extract<ShimMessage, { type: 'error' }>
 
 export function shimErrorToSkiffError(e: ShimError, plan: LaunchPlan): SkiffError {
-  const name = errnoNames.get(e.errno) ?? ''
+  const name = errnoName(e.errno)
   const where = e.path ? ` ${e.path}` : ''
   const what = `${e.op}${where}: ${describeErrno(e.errno)}${e.detail ? `: ${e.detail.trim()}` : ''}`
   if (e.op.startsWith('tar-')) {

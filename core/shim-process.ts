@@ -89,7 +89,13 @@ export function spawnKind(): 'vfork' | 'fork' {
   return spawnAddon() ? 'vfork' : 'fork'
 }
 
-const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]))
+let signalNames: Map<number, NodeJS.Signals> | undefined
+
+/** SIGKILL for 9 (built on first use: a run that ends with a status needs none). */
+function signalName(signal: number): NodeJS.Signals | null {
+  signalNames ??= new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]))
+  return signalNames.get(signal) ?? null
+}
 
 /** The child: its pid, the means to signal it and to let Node exit while it runs, and its end. */
 interface Started {
@@ -130,7 +136,7 @@ function start(file: string, args: string[], stdio: [StdioKind, StdioKind, Stdio
     }
     watch = a.watch(pid, (code, signal) => {
       watch = undefined
-      started.onexit?.(code, signal === null ? null : (signalNames.get(signal) ?? null))
+      started.onexit?.(code, signal === null ? null : signalName(signal))
     })
     return { started, handles }
   }
