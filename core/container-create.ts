@@ -112,9 +112,10 @@ export function sweepStaleCreates(store: Store): void {
 /** The storage driver for a new container, and the program fuse-overlayfs needs. */
 async function pickDriver(store: Store, flag: string | undefined): Promise<{ driver: Driver; reason: string; fuseOverlayfs?: string }> {
   const requested = requestedDriver(flag)
-  const fuseOverlayfs = findExecutable('fuse-overlayfs')
   // the probe runs once per kernel (cached in the store); a configured driver needs none
   const overlay = requested ? undefined : await probeOverlay(store.root, join(store.root, 'tmp'))
+  // looked for only where it may serve (a walk of $PATH, on the path of every run otherwise)
+  const fuseOverlayfs = requested?.driver === 'fuse-overlayfs' || overlay?.works === false ? findExecutable('fuse-overlayfs') : undefined
   let devFuse = false
   if (!requested && overlay && !overlay.works && fuseOverlayfs) {
     try {
