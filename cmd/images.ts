@@ -47,7 +47,8 @@ const spec: CommandSpec<ImagesArgs> = {
     const { listImages, openStore } = await import('../core/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const { parseReference, familiarRepository } = await import('../core/reference.js')
-    const images = listImages(await openStore(resolvePaths())).sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''))
+    const { compareText } = await import('../core/clock.js')
+    const images = listImages(await openStore(resolvePaths())).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
     const id = (full: string) => (argv['no-trunc'] ? full : full.slice(7, 19))
     if (argv.format === 'json') {
       const rows = images.map((i) => ({

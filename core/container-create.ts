@@ -24,6 +24,7 @@ import { pastaHelper, planNetwork, type NetworkOptions } from './network-setup.j
 import { slirpArgs } from './network.js'
 import { findExecutable } from './probe-tools.js'
 import { limitFiles, type Limits } from './cgroup.js'
+import { isoTime } from './clock.js'
 
 export type RestartPolicy = ContainerRecord['hostConfig']['RestartPolicy']
 
@@ -240,7 +241,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       name: finalName,
       image: opts.image,
       imageId: image.id,
-      created: new Date().toISOString(),
+      created: isoTime(),
       plan,
       config: {
         Hostname: hostname,

@@ -12,6 +12,7 @@ import type { NetworkOptions } from './network-setup.js'
 import type { Store } from './store.js'
 import { cgroupUsesScope, prepareCgroup, removeCgroup } from './cgroup.js'
 import { mark } from './trace.js'
+import { isoTime } from './clock.js'
 
 /** The container's lock: start, stop and rm take it, so two of them never interleave. */
 export function lockContainer(store: Store, rec: ContainerRecord, timeoutMs = 30_000): () => void {
@@ -158,7 +159,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         writeFileAtomic(containerFile(store, rec.id, 'exit.json'), JSON.stringify({
           round: 0,
           status: (err as SkiffError).exitCode ?? 125,
-          finishedAt: new Date().toISOString(),
+          finishedAt: isoTime(),
           error: (err as Error).message,
         }))
       }

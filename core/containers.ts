@@ -20,6 +20,7 @@ import type { NetworkSettings } from './network-setup.js'
 import type { MountInfo } from './mount-resolve.js'
 import type { Limits } from './cgroup.js'
 import type { Store } from './store.js'
+import { compareText } from './clock.js'
 
 export interface ContainerRecord {
   id: string
@@ -183,7 +184,7 @@ export function listContainers(store: Store): Container[] {
     // a --rm container being set up or torn down has no record: not listed
     if (c) out.push(c)
   }
-  return out.sort((a, b) => b.created.localeCompare(a.created))
+  return out.sort((a, b) => compareText(b.created, a.created))
 }
 
 /** A container by name, full id or unique id prefix (as Docker resolves them). */

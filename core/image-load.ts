@@ -14,6 +14,7 @@ import { runSelfInUserns } from './in-userns.js'
 import { resolvePaths } from './paths.js'
 import { blobPath, hasLayer, layerDir, openStore, saveImage, type Store } from './store.js'
 import type { StorageJob, StorageResult } from './storage-jobs.js'
+import { isoTime } from './clock.js'
 
 export interface LoadResult {
   images: { id: string; names: string[] }[]
@@ -101,7 +102,7 @@ export async function storeImages(store: Store, images: ArchiveImage[], movable:
     const { stdout } = await runSelfInUserns(['__storage'], JSON.stringify(jobs))
     warnings.push(...unpackWarnings(JSON.parse(stdout || '[]') as StorageResult[]))
   }
-  const now = new Date().toISOString()
+  const now = isoTime()
   for (const img of images) {
     await saveImage(store, {
       id: img.configDigest,

@@ -11,6 +11,7 @@ import { SkiffError, errnoCode } from './errors.js'
 import { VOLUME_NAME } from './mount-spec.js'
 import { removeTrees } from './remove-trees.js'
 import type { Store } from './store.js'
+import { compareText, isoTime } from './clock.js'
 
 export interface Volume {
   Name: string
@@ -59,7 +60,7 @@ export function ensureVolume(store: Store, name: string, labels: Record<string, 
     Name: n,
     Driver: 'local',
     Mountpoint: join(volumePath(store, n), '_data'),
-    CreatedAt: new Date().toISOString(),
+    CreatedAt: isoTime(),
     Labels: labels,
     Options: {},
     Scope: 'local',
@@ -84,7 +85,7 @@ export function listVolumes(store: Store): Volume[] {
   return readdirSync(volumesDir(store))
     .map((n) => getVolume(store, n))
     .filter((v): v is Volume => !!v)
-    .sort((a, b) => a.Name.localeCompare(b.Name))
+    .sort((a, b) => compareText(a.Name, b.Name))
 }
 
 /** Remove volumes; `usedBy(name)` names the containers that use one (then it is refused). */
