@@ -33,6 +33,7 @@ export function hostIdMap(): IdMapDecision {
     newuidmap: helpers.newuidmap,
     newgidmap: helpers.newgidmap,
     helpersProblem: helpers.usable ? undefined : helpers.reason,
+    helpersFix: helpers.usable ? undefined : helpers.fix,
   })
   return decision
 }

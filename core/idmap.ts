@@ -21,6 +21,8 @@ export interface IdentityFacts {
   newgidmap?: string
   /** why the helpers cannot be used (missing, not setuid), when they cannot */
   helpersProblem?: string
+  /** what to do about that (default: install them) */
+  helpersFix?: string
   /** the user asked for a single mapping (SKIFF_IDMAP=single), or the helpers failed: why */
   forcedSingle?: string
 }
@@ -60,7 +62,7 @@ export function planIdMap(f: IdentityFacts): IdMapDecision {
     return {
       plan: single,
       warning: `${f.helpersProblem ?? 'newuidmap/newgidmap not found'}: using a single id mapping (${effect}). ` +
-        'Fix: install the uidmap package (Debian/Ubuntu; shadow-utils on Fedora/RHEL)',
+        `Fix: ${f.helpersFix ?? 'install the uidmap package (Debian/Ubuntu; shadow-utils on Fedora/RHEL)'}`,
     }
   }
   if (f.subuids.length === 0 || f.subgids.length === 0) {

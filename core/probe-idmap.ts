@@ -5,7 +5,7 @@ import { planIdMap } from './idmap.js'
 import type { IdRange } from './plan.js'
 import type { HostContext, ProbeItem } from './probe-types.js'
 import { findExecutable, runBriefly, shellQuote } from './probe-tools.js'
-import { findIdmapHelpers, readSubids, type IdmapHelpers, type SubidRange, type Subids } from './subid.js'
+import { NO_NEW_PRIVS_FIX, NOSUID_FIX, findIdmapHelpers, readSubids, type IdmapHelpers, type SubidRange, type Subids } from './subid.js'
 import type { UsernsTrial } from './probe-kernel.js'
 
 export const INSTALL_UIDMAP = 'Debian/Ubuntu: sudo apt install uidmap; Fedora/RHEL: sudo dnf install shadow-utils'
@@ -99,9 +99,7 @@ export function judgeHelpers(f: Pick<IdFacts, 'helpers' | 'fileCaps'>, ctx: Pick
   if (!h.newuidmap || !h.newgidmap) return item('warning', h.reason ?? 'not installed', INSTALL_UIDMAP)
   if (!h.usable) {
     const nnp = /no_new_privs/.test(h.reason ?? '')
-    return item('warning', h.reason ?? 'unusable', nnp
-      ? 'run skiff outside that service or sandbox (or set NoNewPrivileges=no in its unit); SKIFF_IDMAP=single maps only your id without warning'
-      : 'install newuidmap/newgidmap on a filesystem mounted without nosuid')
+    return item('warning', h.reason ?? 'unusable', nnp ? NO_NEW_PRIVS_FIX : NOSUID_FIX)
   }
   if (trial?.ok && trialUsedHelpers && !trial.fallback) return item('ok', `${paths} (${h.setuidRoot ? 'setuid root' : 'file capabilities'}; tested)`)
   if (trial?.ok && trial.fallback) {
@@ -147,6 +145,7 @@ export function judgeIdMapping(f: Pick<IdFacts, 'subids' | 'helpers'>, ctx: Pick
     newuidmap: f.helpers.newuidmap,
     newgidmap: f.helpers.newgidmap,
     helpersProblem: f.helpers.usable ? undefined : f.helpers.reason,
+    helpersFix: f.helpers.usable ? undefined : f.helpers.fix,
     forcedSingle: forced,
   })
   const seenUid = trial?.ok && trial.uidMap ? parseIdMapText(trial.uidMap) : []

@@ -15,8 +15,7 @@
 import type { Socket } from 'node:net'
 import { constants } from 'node:os'
 import { getSystemErrorName } from 'node:util'
-import { spawnAddonPath } from './shim-binary.js'
-import { mark } from './trace.js'
+import { nativeAddon } from './native.js'
 
 export type StdioKind = 'inherit' | 'pipe' | 'ignore'
 
@@ -52,41 +51,13 @@ interface Bindings {
   stream: StreamState
 }
 
-/** shims/addon/spawn.c */
-interface SpawnAddon {
-  /** [pid, fd0, fd1, fd2, fd3] (our ends of the 'pipe' ones, else -1), or a negative errno */
-  spawn(file: string, argv: string[], env: string[], stdio: number[]): number[] | number
-  watch(pid: number, onexit: (code: number | null, signal: number | null) => void): object
-  unref(watch: object): void
-}
-
 const STDIO_CODE = { inherit: -1, ignore: -2, pipe: -3 } as const
 
 let bindings: Bindings | undefined
-let addon: SpawnAddon | null | undefined
-
-/** The spawn addon, or null where it does not load (then Node's fork). */
-function spawnAddon(): SpawnAddon | null {
-  if (addon !== undefined) return addon
-  try {
-    return useSpawnAddon(spawnAddonPath())
-  } catch (err) {
-    mark(`spawn addon not loaded (${(err as Error).message}): the shim is forked`)
-    return (addon = null)
-  }
-}
-
-/** Load the addon from `path` (null: fork). For tests; throws when it does not load. */
-export function useSpawnAddon(path: string | null): SpawnAddon | null {
-  if (path === null) return (addon = null)
-  const module = { exports: {} as SpawnAddon }
-  process.dlopen(module, path)
-  return (addon = module.exports)
-}
 
 /** How the shim is started here: 'vfork' (the addon) or 'fork'. */
 export function spawnKind(): 'vfork' | 'fork' {
-  return spawnAddon() ? 'vfork' : 'fork'
+  return nativeAddon() ? 'vfork' : 'fork'
 }
 
 let signalNames: Map<number, NodeJS.Signals> | undefined
@@ -113,7 +84,7 @@ function start(file: string, args: string[], stdio: [StdioKind, StdioKind, Stdio
   const { Process, Pipe, socketType } = load()
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`)
   const kinds = [...stdio, 'pipe' as const]
-  const a = spawnAddon()
+  const a = nativeAddon()
   if (a) {
     const r = a.spawn(file, [file, ...args], env, kinds.map((k) => STDIO_CODE[k]))
     if (typeof r === 'number') return r

@@ -35,6 +35,13 @@ test('helpers missing: single mapping and the package to install', () => {
   assert.match(notSetuid.warning!, /not setuid root/)
 })
 
+test("helpers that cannot gain privileges: the warning's fix is the problem's, not an install", () => {
+  const d = planIdMap({ ...base, helpersProblem: 'this process runs with no_new_privs', helpersFix: 'run skiff outside that service', subuids: [{ start: 1, count: 1 }], subgids: [{ start: 1, count: 1 }] })
+  assert.is(d.plan.mode, 'self')
+  assert.match(d.warning!, /no_new_privs: using a single id mapping .*Fix: run skiff outside that service$/)
+  assert.not.match(d.warning!, /install the uidmap/)
+})
+
 test('root maps every id onto itself, no helpers', () => {
   const d = planIdMap({ uid: 0, gid: 0, user: 'root', subuids: [], subgids: [] })
   assert.equal(d.plan, { mode: 'self', uidMap: [{ inside: 0, outside: 0, count: 4294967295 }], gidMap: [{ inside: 0, outside: 0, count: 4294967295 }], denySetgroups: false })

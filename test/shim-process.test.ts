@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnKind, spawnShimProcess, useSpawnAddon, type ShimChild } from '../core/shim-process.js'
+import { useNativeAddon } from '../core/native.js'
+import { spawnKind, spawnShimProcess, type ShimChild } from '../core/shim-process.js'
 import { repoRoot, requireEnv } from './helpers/env.js'
 
 const sh = (script: string, stdio: ['inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore'] = ['ignore', 'ignore', 'inherit']) => spawnShimProcess('/bin/sh', ['-c', script], stdio)
@@ -19,11 +20,11 @@ for (const kind of ['vfork', 'fork'] as const) {
   const test = suite(`shim process (${kind})`)
   let ready = true
   test.before(() => {
-    if (kind === 'fork') return void useSpawnAddon(null)
+    if (kind === 'fork') return void useNativeAddon(null)
     ready = requireEnv('the spawn addon', existsSync(addonPath), `${addonPath} is missing: npm run build`)
-    if (ready) useSpawnAddon(addonPath)
+    if (ready) useNativeAddon(addonPath)
   })
-  test.after(() => void useSpawnAddon(null))
+  test.after(() => void useNativeAddon(null))
 
   test('lines said before anyone listens are kept, in order, and the end comes after the last', async () => {
     if (!ready) return
