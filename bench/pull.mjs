@@ -15,7 +15,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sta
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { create } from 'tar'
-import { replaceSection } from './common.mjs'
+import { ensureBuilt, replaceSection } from './common.mjs'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const user = process.env.SKIFF_TEST_USER || 'skiff-test'
@@ -31,7 +31,7 @@ sh('bash', [join(root, 'test', 'setup-host.sh'), '--no-vm', '--build-deps'], { s
 for (const [cmd, pkg] of [['hyperfine', 'hyperfine'], ['podman', 'podman'], ['skopeo', 'skopeo'], ['docker-registry', 'docker-registry']]) {
   if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) sh('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit' })
 }
-if (!existsSync(join(root, 'dist', 'skiff'))) sh('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+ensureBuilt()
 rmSync(work, { recursive: true, force: true })
 mkdirSync(join(work, 'layout', 'blobs', 'sha256'), { recursive: true })
 
