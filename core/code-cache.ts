@@ -3,9 +3,13 @@
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
-/** The verb, as the cache's name: `run`, `container-ls`, `--version`; none for internal verbs. */
+/**
+ * The verb, as the cache's name: `run`, `container-ls`, `--version`, and `__storage`, the worker
+ * every pull and load starts once per layer (it compiled node-tar afresh each time, ~15 ms).
+ */
 export function cacheKey(argv: string[]): string | undefined {
   const [first, second] = argv
+  if (first === '__storage') return first
   if (first === undefined || !/^-{0,2}[a-z][a-z0-9-]{0,19}$/.test(first)) return undefined
   if (first === 'container' && second && /^[a-z]{1,12}$/.test(second)) return `container-${second}`
   return first

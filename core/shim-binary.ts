@@ -116,7 +116,7 @@ function writeCopy(target: string, bytes: Buffer, expected: string, what: string
 
 const DAY = 24 * 3600 * 1000
 // the shim, the spawn addon, and the code caches cmd/sea-main.ts saves per verb
-const COPY = /^(?:shim-[0-9a-f]{64}|spawn-[0-9a-f]{64}\.node|code-[0-9a-f]{64}\.-{0,2}[a-z][a-z0-9-]*)(\.tmp-\d+)?$/
+const COPY = /^(?:shim-[0-9a-f]{64}|spawn-[0-9a-f]{64}\.node|code-[0-9a-f]{64}\.(?:-{0,2}[a-z][a-z0-9-]*|__storage))(\.tmp-\d+)?$/
 
 /**
  * Remove from the cache directory `dir` the copies of other versions unused for `unusedDays`, and

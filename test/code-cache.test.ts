@@ -10,11 +10,12 @@ import { cacheKey, readCodeCache, writeCodeCache } from '../core/code-cache.js'
 import { cacheDir } from '../core/paths.js'
 import { tempDir } from './helpers/env.js'
 
-test('cacheKey: the verb, Docker\'s management spelling, flags; nothing for internal or odd first words', () => {
+test('cacheKey: the verb, Docker\'s management spelling, flags; the storage worker; nothing for other internal or odd first words', () => {
   assert.is(cacheKey(['run', '--rm', 'busybox']), 'run')
   assert.is(cacheKey(['container', 'ls', '-a']), 'container-ls')
   assert.is(cacheKey(['--version']), '--version')
-  assert.is(cacheKey(['__storage']), undefined)
+  assert.is(cacheKey(['__storage', '--job', '{}']), '__storage')
+  assert.is(cacheKey(['__other']), undefined)
   assert.is(cacheKey([]), undefined)
   assert.is(cacheKey(['RUN']), undefined)
   assert.is(cacheKey(['../../etc/passwd']), undefined)

@@ -25,6 +25,7 @@ test('pruneCopies: old copies of other versions and stale temp files go; the res
     [`code-${hex('b')}.run`]: { usedDaysAgo: 20 }, // a code cache unused for 20 days: removed
     [`code-${hex('a')}.--version`]: { usedDaysAgo: 3 }, // used 3 days ago: kept
     [`code-${hex('f')}.run.tmp-99`]: { usedDaysAgo: 2 }, // a killed write's: removed
+    [`code-${hex('b')}.__storage`]: { usedDaysAgo: 20 }, // the storage worker's, unused: removed
     'notes.txt': { usedDaysAgo: 100 }, // not a copy: kept
     'shim-1234': { usedDaysAgo: 100 },
   }
@@ -34,7 +35,7 @@ test('pruneCopies: old copies of other versions and stale temp files go; the res
     utimesSync(path, (now - t.usedDaysAgo * DAY) / 1000, (now - (t.modifiedDaysAgo ?? t.usedDaysAgo) * DAY) / 1000)
   }
   const removed = pruneCopies(dir, [`shim-${hex('a')}`, `spawn-${hex('a')}.node`], 14, now)
-  assert.equal(removed.sort(), [`shim-${hex('b')}`, `shim-${hex('e')}.tmp-123`, `spawn-${hex('b')}.node`, `code-${hex('b')}.run`, `code-${hex('f')}.run.tmp-99`].sort())
+  assert.equal(removed.sort(), [`shim-${hex('b')}`, `shim-${hex('e')}.tmp-123`, `spawn-${hex('b')}.node`, `code-${hex('b')}.run`, `code-${hex('f')}.run.tmp-99`, `code-${hex('b')}.__storage`].sort())
   assert.equal(
     readdirSync(dir).sort(),
     Object.keys(files).filter((n) => !removed.includes(n)).sort(),
