@@ -3,10 +3,15 @@
 //
 // Node 20's fetch trusts only Node's bundled CAs and cannot be given others after start-up; a
 // private registry signed by a company CA (in /etc/ssl/certs) would fail there.
+//
+// node:https and node:tls are loaded at the first HTTPS request (~3 ms here): a registry on the
+// loopback, which skiff speaks to over HTTP, needs neither.
 import { readFileSync } from 'node:fs'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest } from 'node:https'
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls'
+import type * as Https from 'node:https'
+import type * as Tls from 'node:tls'
+
+const tls = () => require('node:tls') as typeof Tls
 
 export interface HttpResponse {
   status: number
@@ -36,17 +41,17 @@ export function trustedCAs(env: NodeJS.ProcessEnv = process.env): string[] {
       if (pem.includes('BEGIN CERTIFICATE')) return [pem]
     } catch {}
   }
-  return [...rootCertificates]
+  return [...tls().rootCertificates]
 }
 
-let context: SecureContext | undefined
+let context: Tls.SecureContext | undefined
 
 /**
  * One TLS context per process: making one parses every CA (20-60 ms of CPU here), which a
  * context per connection would pay for every blob of a pull.
  */
-function secureContext(): SecureContext {
-  return (context ??= createSecureContext({ ca: trustedCAs() }))
+function secureContext(): Tls.SecureContext {
+  return (context ??= tls().createSecureContext({ ca: trustedCAs() }))
 }
 
 async function collect(body: IncomingMessage): Promise<Buffer> {
@@ -59,7 +64,7 @@ async function collect(body: IncomingMessage): Promise<Buffer> {
 export function get(url: string, opts: HttpOptions = {}, redirects = 0): Promise<HttpResponse> {
   const u = new URL(url)
   const isHttps = u.protocol === 'https:'
-  const send = isHttps ? httpsRequest : httpRequest
+  const send = isHttps ? (require('node:https') as typeof Https).request : httpRequest
   return new Promise((resolve, reject) => {
     const req = send(
       u,
