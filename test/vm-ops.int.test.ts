@@ -17,7 +17,9 @@ vm('pause/unpause, update, stats, and a kill no process escapes, in the VM', asy
   const s = `${skiffBin}`
   writeFileSync(script, `export SKIFF_ROOT=/mnt/store XDG_CACHE_HOME=/mnt/cache
 ${s} load -q -i ${busyboxArchive('docker')} >/dev/null
-${s} run -d --name counter --network=none busybox sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done' >/dev/null
+# the counter renames its file into place: frozen between the truncate and the write of
+# "echo > /tmp/n", it left an empty file for cp to read (a rare failure in CI)
+${s} run -d --name counter --network=none busybox sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.1; done' >/dev/null
 sleep 2
 ${s} pause counter >/dev/null
 echo "paused-ps: $(${s} ps | grep -c '(Paused)')"
@@ -40,6 +42,7 @@ echo "left: $(ps -eo comm | grep -c '^sleep$')"
   const r = await runInVm(script)
   assert.is(r.status, 0, r.output.slice(-4000))
   assert.match(r.output, /paused-ps: 1\n/, r.output.slice(-3000))
+  assert.match(r.output, /frozen-count: \d+ \d+\n/, r.output.slice(-3000))
   const [a, b] = /frozen-count: (\d+) (\d+)/.exec(r.output)!.slice(1).map(Number)
   assert.is(a, b, 'nothing ran while paused')
   assert.match(r.output, /thawed: yes\n/)
