@@ -15,7 +15,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sta
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { create } from 'tar'
-import { ensureBuilt, replaceSection } from './common.mjs'
+import { ensureBuilt, replaceSection, version } from './common.mjs'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const user = process.env.SKIFF_TEST_USER || 'skiff-test'
@@ -176,6 +176,8 @@ uncompressed layer data (${(compressed / 1e6 / unpack.median).toFixed(0)} MB/s c
 
 Commands:
 ${cases.map(([n, c, p]) => `- ${n}: \`${c.replaceAll(work, '$BENCH')}\` (before each run: \`${p.replaceAll(work, '$BENCH')}\`)`).join('\n')}
+
+Versions: ${version(`${join(work, 'skiff')} --version`)}; ${version('podman --version')}; ${version('skopeo --version')}; docker-registry ${version("dpkg-query -W -f '\${Version}' docker-registry")}; kernel ${version('uname -r')}.
 `
   replaceSection('Pull of a', md)
   process.stdout.write(`\nbench: appended the pull section to docs/benchmarks.md\n${rows.join('\n')}\n`)
