@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto'
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { extract } from 'tar'
 import { isDirectory, readArchive, type ArchiveImage } from './archive.js'
 import { SkiffError } from './errors.js'
 import { runSelfInUserns } from './in-userns.js'
@@ -31,6 +30,9 @@ export async function loadImages(input: string | NodeJS.ReadableStream): Promise
       dir = input
     } else {
       const source = typeof input === 'string' ? createReadStream(input) : input
+      // node-tar loads here, not with the module: a pull, which only places blobs and records
+      // images through this module (its workers unpack), would load it for nothing (~5 ms)
+      const { extract } = await import('tar')
       try {
         await pipeline(source, extract({ cwd: staging, strict: true, noChmod: true }) as unknown as NodeJS.WritableStream)
       } catch (err) {
