@@ -45,6 +45,9 @@ function stack(own: number, ranges: SubidRange[]): IdRange[] {
   return map
 }
 
+/** What to do when newuidmap/newgidmap are missing (the default fix of the single mapping's warning). */
+export const INSTALL_HELPERS_FIX = 'install the uidmap package (Debian/Ubuntu; shadow-utils on Fedora/RHEL)'
+
 export function planIdMap(f: IdentityFacts): IdMapDecision {
   if (f.uid === 0) {
     const all = [{ inside: 0, outside: 0, count: 4294967295 }]
@@ -62,7 +65,7 @@ export function planIdMap(f: IdentityFacts): IdMapDecision {
     return {
       plan: single,
       warning: `${f.helpersProblem ?? 'newuidmap/newgidmap not found'}: using a single id mapping (${effect}). ` +
-        `Fix: ${f.helpersFix ?? 'install the uidmap package (Debian/Ubuntu; shadow-utils on Fedora/RHEL)'}`,
+        `Fix: ${f.helpersFix ?? INSTALL_HELPERS_FIX}`,
     }
   }
   if (f.subuids.length === 0 || f.subgids.length === 0) {

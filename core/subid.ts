@@ -2,7 +2,7 @@
 // the setuid helpers that map them. The parse… functions are pure; readSubids and
 // findIdmapHelpers read the filesystem (and run getsubids only where nsswitch.conf says so).
 import { readFileSync, realpathSync, statSync } from 'node:fs'
-import type { SubidRange } from './idmap.js'
+import { INSTALL_HELPERS_FIX, type SubidRange } from './idmap.js'
 import { mountFor, readMountinfo } from './probe-mounts.js'
 import { findExecutable } from './probe-tools.js'
 import { ST_NOSUID, nativeAddon } from './native.js'
@@ -186,7 +186,7 @@ export function findIdmapHelpers(env: NodeJS.ProcessEnv = process.env): IdmapHel
       newgidmap,
       usable: false,
       reason: `${missing} ${newuidmap || newgidmap ? 'is' : 'are'} not installed (Debian/Ubuntu: apt install uidmap; Fedora/RHEL: dnf install shadow-utils)`,
-      fix: 'install the uidmap package (Debian/Ubuntu; shadow-utils on Fedora/RHEL)',
+      fix: INSTALL_HELPERS_FIX,
     }
   }
   const found = { newuidmap, newgidmap, setuidRoot: setuidRoot(newuidmap) && setuidRoot(newgidmap) }
