@@ -17,7 +17,7 @@ import { cacheDir } from '../core/paths.js'
 
 declare const SKIFF_BUNDLE_SHA256: string
 
-const sea = require('node:sea') as { getAsset(key: string): ArrayBuffer; getRawAsset(key: string): ArrayBuffer }
+const sea = require('node:sea') as { getRawAsset(key: string): ArrayBuffer }
 // The bundle is ASCII (esbuild escapes the rest; build.mjs checks): read as Latin-1 from the
 // asset in place, it is the same text without getAsset's copy and UTF-8 decoding (~0.3 ms).
 const source = Buffer.from(sea.getRawAsset('bundle')).toString('latin1')
@@ -25,7 +25,7 @@ const argv = process.argv.slice(2)
 const key = process.env.SKIFF_CODE_CACHE === '0' ? undefined : cacheKey(argv)
 const path = key && join(cacheDir(), `code-${SKIFF_BUNDLE_SHA256}.${key}`)
 const saved = path ? readCodeCache(path) : undefined
-const cachedData = saved ?? Buffer.from(sea.getAsset('bundle-cache') as ArrayBuffer)
+const cachedData = saved ?? Buffer.from(sea.getRawAsset('bundle-cache'))
 // the same text as build.mjs compiles for the built-in cache (V8 checks the length)
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: 'skiff.cjs', cachedData })
 const state = `${saved ? 'saved' : 'built-in'}${script.cachedDataRejected ? ', rejected by V8' : ''}`
