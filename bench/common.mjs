@@ -115,10 +115,39 @@ export function replaceSection(headingPrefix, md) {
 }
 
 /**
+ * Wait (up to 3 min) until the disk is quiet: the share of time some task waited for I/O over the
+ * last 10 s (/proc/pressure/io, "some avg10") below 2%. Removing a few GB here (ext4 with online
+ * discard) keeps the disk busy for about a minute after rm returns, and whatever is measured in
+ * that minute ran up to 2x slower, every tool alike. Without PSI there is nothing to wait on.
+ */
+export function quietDisk() {
+  const pressure = () => {
+    try {
+      return Number(/some avg10=([0-9.]+)/.exec(readFileSync('/proc/pressure/io', 'utf8'))?.[1] ?? 0)
+    } catch {
+      return 0
+    }
+  }
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  const start = Date.now()
+  let told = false
+  for (let p = pressure(); p >= 2; p = pressure()) {
+    if (Date.now() - start > 180_000) {
+      process.stdout.write(`bench: the disk is still busy after 3 min (I/O pressure ${p}%): measuring anyway\n`)
+      return
+    }
+    if (!told) process.stdout.write(`bench: waiting for the disk to settle (I/O pressure ${p}% over the last 10 s)\n`)
+    told = true
+    Atomics.wait(pause, 0, 0, 2000)
+  }
+}
+
+/**
  * hyperfine as the test user over [name, command] cases, without a shell (-N), written to `out`
- * (JSON); its results, in the cases' order.
+ * (JSON); its results, in the cases' order. It starts once the disk is quiet.
  */
 export function hyperfine(ws, cases, { runs, warmup = 0, out }) {
+  quietDisk()
   const args = ['hyperfine', '-N', ...(warmup ? ['--warmup', String(warmup)] : []), '--runs', String(runs), '--export-json', out]
   for (const [name, cmd] of cases) args.push('-n', name, cmd)
   const [cmd, ...rest] = ws.asUserArgv(args)
