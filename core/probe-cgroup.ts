@@ -48,13 +48,18 @@ export interface CgroupLayout {
   v1Controllers: string[]
 }
 
+/** The v1 controllers this process is in (named hierarchies such as name=systemd are none). */
+export function v1ControllersOf(proc: ProcCgroup): string[] {
+  return proc.v1.flatMap((h) => h.controllers.filter((c) => !c.startsWith('name='))).sort()
+}
+
 /**
  * The hierarchy from the mounts and /proc/self/cgroup. With controllers on v1 hierarchies and a
  * cgroup2 mount beside them, the host is hybrid: a controller lives in one hierarchy only, so
  * the cgroup2 tree has none of those.
  */
 export function cgroupLayout(mounts: MountEntry[], proc: ProcCgroup): CgroupLayout {
-  const v1Controllers = proc.v1.flatMap((h) => h.controllers.filter((c) => !c.startsWith('name='))).sort()
+  const v1Controllers = v1ControllersOf(proc)
   const unified = mounts.filter((m) => m.fstype === 'cgroup2')
   const v1Mounted = mounts.some((m) => m.fstype === 'cgroup' && m.superOptions.some((o) => v1Controllers.includes(o)))
   const mount = unified.find((m) => m.mountPoint === '/sys/fs/cgroup') ?? unified.find((m) => m.mountPoint === '/sys/fs/cgroup/unified') ?? unified[0]

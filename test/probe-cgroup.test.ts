@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { cgroupLayout, gatherCgroups, judgeCgroups, parseProcCgroup, type CgroupFacts } from '../core/probe-cgroup.js'
+import { cgroupLayout, gatherCgroups, judgeCgroups, parseProcCgroup, v1ControllersOf, type CgroupFacts } from '../core/probe-cgroup.js'
 import { parseMountinfo } from '../core/probe-mounts.js'
 
 test('parseProcCgroup: v1 lines, the v2 line, colons in paths', () => {
@@ -40,8 +40,15 @@ for (const [name, mounts, proc, want] of layouts) {
   test(`cgroupLayout: ${name}`, () => {
     const got = cgroupLayout(parseMountinfo(mounts), parseProcCgroup(proc)) as unknown as Record<string, unknown>
     for (const [k, v] of Object.entries(want)) assert.equal(got[k], v, k)
+    // run's shortcut (core/cgroup.ts): v1 controllers in /proc/self/cgroup mean "not v2", mounts unread
+    if (v1ControllersOf(parseProcCgroup(proc)).length > 0) assert.is.not(got.version, 'v2')
   })
 }
+
+test('v1ControllersOf: controllers of v1 hierarchies, not named ones', () => {
+  assert.equal(v1ControllersOf(parseProcCgroup(HYBRID_PROC)), ['cpu', 'memory'])
+  assert.equal(v1ControllersOf(parseProcCgroup('1:name=systemd:/\n0::/\n')), [])
+})
 
 /** A fake cgroup2 tree in a temp dir, as systemd lays it out: the user owns their subtree. */
 function fakeTree(files: Record<string, string>): string {
