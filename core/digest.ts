@@ -16,10 +16,17 @@ export function sha256(data: Buffer | string): string {
   return `sha256:${nodeCrypto().createHash('sha256').update(data).digest('hex')}`
 }
 
+/**
+ * The chunk size for reading big files (layers, archives) as streams. Each chunk is a round trip
+ * to libuv's thread pool; with the 64 KiB default those trips, not the reading, dominated: a
+ * sha256 of a 61 MB layer took 113-133 ms in 64 KiB chunks, 60 ms in 1 MiB ones.
+ */
+export const READ_CHUNK = 1 << 20
+
 export async function sha256File(path: string): Promise<{ digest: string; size: number }> {
   const hash = nodeCrypto().createHash('sha256')
   let size = 0
-  for await (const chunk of createReadStream(path)) {
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK })) {
     hash.update(chunk as Buffer)
     size += (chunk as Buffer).length
   }

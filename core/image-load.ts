@@ -8,6 +8,7 @@ import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, ren
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { isDirectory, readArchive, type ArchiveImage } from './archive.js'
+import { READ_CHUNK } from './digest.js'
 import { SkiffError } from './errors.js'
 import { runSelfInUserns } from './in-userns.js'
 import { resolvePaths } from './paths.js'
@@ -29,7 +30,7 @@ export async function loadImages(input: string | NodeJS.ReadableStream): Promise
     if (typeof input === 'string' && isDirectory(input)) {
       dir = input
     } else {
-      const source = typeof input === 'string' ? createReadStream(input) : input
+      const source = typeof input === 'string' ? createReadStream(input, { highWaterMark: READ_CHUNK }) : input
       // node-tar loads here, not with the module: a pull, which only places blobs and records
       // images through this module (its workers unpack), would load it for nothing (~5 ms)
       const { extract } = await import('tar')

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { PassThrough, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ArchiveImage, ArchiveLayer } from './archive.js'
-import { digestHex, sha256 } from './digest.js'
+import { digestHex, READ_CHUNK, sha256 } from './digest.js'
 import { withLock } from './lock.js'
 import { mark } from './trace.js'
 import type { PullProgress } from './pull-progress.js'
@@ -112,7 +112,7 @@ async function fetchRest(client: RegistryClient, d: Descriptor, partial: string,
   let hash = createHash('sha256')
   let have = 0
   if (existsSync(partial)) {
-    for await (const chunk of createReadStream(partial)) {
+    for await (const chunk of createReadStream(partial, { highWaterMark: READ_CHUNK })) {
       hash.update(chunk as Buffer)
       have += (chunk as Buffer).length
     }
@@ -131,7 +131,7 @@ async function fetchRest(client: RegistryClient, d: Descriptor, partial: string,
     const flags = have > 0 ? 'a' : 'w'
     if (feed && feed.fed < have) {
       // what an earlier attempt wrote, and the unpacker has not had yet
-      for await (const chunk of createReadStream(partial, { start: feed.fed, end: have - 1 })) await feedFrom(feed, chunk as Buffer, feed.fed)
+      for await (const chunk of createReadStream(partial, { start: feed.fed, end: have - 1, highWaterMark: READ_CHUNK })) await feedFrom(feed, chunk as Buffer, feed.fed)
     }
     await pipeline(res.body, tapInto(hash, (n) => {
       have += n

@@ -19,6 +19,7 @@ import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { Parser, type ReadEntry } from 'tar'
+import { READ_CHUNK } from './digest.js'
 import { SkiffError } from './errors.js'
 import { createZstdDecompress } from './zstd-stream.js'
 
@@ -119,8 +120,8 @@ export async function unpackLayer(blob: string | Readable, dest: string, opts: U
   try {
     // Big chunks: each read and each inflate step is a round trip to libuv's thread pool, and
     // with the 16/64 KiB defaults those round trips, not the work, dominated (strace: futex).
-    const source = typeof blob === 'string' ? createReadStream(blob, { highWaterMark: 1 << 20 }) : blob
-    if (isGzip(head)) await pipeline(source, createGunzip({ chunkSize: 1 << 20 }), tap, sink)
+    const source = typeof blob === 'string' ? createReadStream(blob, { highWaterMark: READ_CHUNK }) : blob
+    if (isGzip(head)) await pipeline(source, createGunzip({ chunkSize: READ_CHUNK }), tap, sink)
     else if (isZstd(head)) await pipeline(source, createZstdDecompress(), tap, sink)
     else await pipeline(source, tap, sink)
   } catch (err) {
