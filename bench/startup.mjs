@@ -60,7 +60,10 @@ Measured by \`npm run bench\` (\`node bench/startup.mjs\`, as root; every tool r
 \`${user}\` with a clean environment: \`env -i PATH HOME XDG_RUNTIME_DIR USER SKIFF_ROOT\` — this machine sets
 NODE_EXTRA_CA_CERTS, which adds ~35 ms to any Node start). hyperfine, ${runs} runs after 5 warm-up
 runs, the tools interleaved in one run. Image: busybox built from Debian's busybox-static
-(test/fixtures/make-busybox-image.mjs), the same files for every tool.
+(test/fixtures/make-busybox-image.mjs), the same files for every tool. Each measurement waits for a
+quiet disk and first drops every tool's executable from the page cache, so that the warm-up runs
+read all of them back from disk alike (a file written a moment ago, such as skiff's copy in the work
+directory, starts 1-2 ms faster here than the same file read back).
 
 ## \`run --rm IMAGE true\`
 
