@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { hyperfine, prepareBusybox, prepareMachine, root, user, userWorkspace, version } from './common.mjs'
+import { hyperfine, prepareBusybox, prepareMachine, root, sh, user, userWorkspace, version } from './common.mjs'
 
 const runs = Number(process.env.BENCH_RUNS || 40)
 
@@ -19,6 +19,8 @@ const { work, asUserArgv, controllers } = ws
 
 // runc gets its own rootless spec (crun's has no uid mappings runc accepts) over the same rootfs
 ws.asUser(`mkdir -p runc-bundle && cd runc-bundle && runc spec --rootless && python3 - <<EOF\nimport json\nc=json.load(open("config.json"))\nc["root"]={"path":"${work}/bundle/rootfs","readonly":True}\nc["process"]["args"]=["true"]\nc["process"]["terminal"]=False\njson.dump(c,open("config.json","w"))\nEOF`)
+
+sh('cp', [process.execPath, join(work, 'node')])
 
 // hyperfine -N runs commands without a shell: SKIFF_ROOT comes from the clean environment.
 const skiff = `${work}/skiff`
@@ -36,8 +38,9 @@ const cases = [
   ['bwrap', `bwrap --unshare-all --bind ${work}/bundle/rootfs / --proc /proc --dev /dev true`],
   ['ch-run (directory)', `ch-run ${work}/bundle/rootfs -- true`],
   ['skiff --version', `${work}/skiff --version`],
-  // the floor under skiff: Node's own start (the executable is Node with skiff inside)
-  ["node -e 0 (Node's own start)", `${process.execPath} -e 0`],
+  // the floor under skiff: Node's own start (the executable is Node with skiff inside), from a
+  // copy that no process maps, so that its pages are dropped and read back as skiff's are
+  ["node -e 0 (Node's own start)", `${work}/node -e 0`],
 ]
 // A peer that cannot run here is left out of the timing run, and the report says why.
 const failed = []
@@ -76,7 +79,8 @@ this hybrid cgroup host otherwise (it lists hugetlb). skiff's default network is
 slirp4netns): compare \`skiff\` with \`podman (default network)\`, and the \`--network=none\` rows with each other. The
 storage-driver rows give the same run with fuse-overlayfs and with the copying driver (which copies the image's 2 MB for
 every container). skiff's rows run with the V8 code cache its first \`run\` (a warm-up) saved; the "no saved code cache"
-row is what a verb's first run costs (through \`env\`, which adds an exec).
+row is what a verb's first run costs (through \`env\`, which adds an exec). \`$BENCH/node\` is a copy of ${process.execPath}, the
+node skiff's executable is made of.
 
 ${failed.length ? `Could not run here (left out): ${failed.map(([n, e]) => `${n}: \`${e}\``).join('; ')}. The anchors measured\nearlier on this kind of machine (../shared/DESIGN.md): podman run --rm busybox true 103 ms, --network=none 96 ms.\n` : ''}
 Commands:
