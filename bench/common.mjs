@@ -150,8 +150,9 @@ const HELPERS = ['conmon', 'crun', 'runc', 'catatonit', 'pasta', 'slirp4netns', 
  * read back from disk by its warm-up runs. A file written a moment ago (skiff's copy in the work
  * directory, a package just installed) starts faster than the same file read back from disk:
  * here `skiff --version` took 25.4 ms from a fresh copy and 27.4 ms after its pages were dropped
- * and read again (40 interleaved runs), as the write leaves larger folios in the page cache. Left
- * as they are, the tools would start from whatever state they happen to be in.
+ * and faulted back in by exec (40 interleaved runs; presumably the write left larger folios in
+ * the page cache). Left as they are, the tools would start from whatever state they happen to be
+ * in (docs/architecture.md).
  */
 export function evictExecutables(cases) {
   const programs = new Set(HELPERS)
