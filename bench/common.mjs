@@ -5,8 +5,8 @@
 // The environment is cleared (`env -i` with PATH, HOME, XDG_RUNTIME_DIR) because this machine sets
 // NODE_EXTRA_CA_CERTS, which adds ~35 ms to every Node start, skiff's included.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const root = dirname(dirname(fileURLToPath(import.meta.url)))
@@ -146,30 +146,37 @@ export function quietDisk() {
 const HELPERS = ['conmon', 'crun', 'runc', 'catatonit', 'pasta', 'slirp4netns', 'fuse-overlayfs', 'newuidmap', 'newgidmap']
 
 /**
- * Drop the executables of `cases` (and their helpers) from the page cache, so that each tool is
- * read back from disk by its warm-up runs. A file written a moment ago (skiff's copy in the work
+ * Drop every program the commands of `cases` name (and the helpers tools start) from the page
+ * cache, so that each tool is read back from disk by its warm-up runs. A file written a moment ago (skiff's copy in the work
  * directory, a package just installed) starts faster than the same file read back from disk:
  * here `skiff --version` took 25.4 ms from a fresh copy and 27.4 ms after its pages were dropped
  * and faulted back in by exec (40 interleaved runs; presumably the write left larger folios in
  * the page cache). Left as they are, the tools would start from whatever state they happen to be
  * in (docs/architecture.md).
  */
-export function evictExecutables(cases) {
-  const programs = new Set(HELPERS)
-  for (const [, cmd] of cases) {
-    const words = cmd.split(' ')
-    const first = words[0] === 'env' ? words.find((w, i) => i > 0 && !w.includes('=')) : words[0]
-    if (first) programs.add(first)
+export function evictExecutables(cases, cwd) {
+  // every word of the commands that names a program: `./skiff` in the work directory, `podman`
+  // on PATH, and those inside `sh -c '...'` scripts (other files found this way do no harm)
+  const words = new Set(HELPERS)
+  for (const [, cmd] of cases) for (const w of cmd.split(/[\s;'"()$|&<>`]+/)) if (/^[\w./+-]+$/.test(w) && !w.includes('=')) words.add(w)
+  const paths = new Set([process.execPath])
+  const bare = []
+  for (const w of words) {
+    if (w.includes('/')) {
+      const path = resolve(cwd, w)
+      if (statSync(path, { throwIfNoEntry: false })?.isFile()) paths.add(path)
+    } else bare.push(w)
   }
-  programs.add(process.execPath)
-  for (const p of programs) {
-    const path = p.includes('/') ? p : spawnSync('sh', ['-c', `command -v ${p}`], { encoding: 'utf8' }).stdout.trim()
-    if (!path) continue
+  // one shell for all the lookups; only programs (absolute paths), not builtins or keywords
+  const found = spawnSync('sh', ['-c', 'for w; do command -v "$w"; done', 'sh', ...bare], { encoding: 'utf8' }).stdout ?? ''
+  for (const line of found.split('\n')) if (line.startsWith('/')) paths.add(line)
+  for (const path of paths) {
     // written back first (dirty pages stay); then GNU dd's iflag=nocache with count=0 drops the
     // whole file's cached pages, but those a running process maps
     spawnSync('sync', [path], { stdio: 'ignore' })
     spawnSync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: 'ignore' })
   }
+  return [...paths]
 }
 
 /**
@@ -179,7 +186,7 @@ export function evictExecutables(cases) {
  */
 export function hyperfine(ws, cases, { runs, warmup = 0, out }) {
   quietDisk()
-  evictExecutables(cases)
+  evictExecutables(cases, ws.work)
   const args = ['hyperfine', '-N', ...(warmup ? ['--warmup', String(warmup)] : []), '--runs', String(runs), '--export-json', out]
   for (const [name, cmd] of cases) args.push('-n', name, cmd)
   const [cmd, ...rest] = ws.asUserArgv(args)
