@@ -5,7 +5,7 @@ import { planIdMap } from './idmap.js'
 import type { IdRange } from './plan.js'
 import type { HostContext, ProbeItem } from './probe-types.js'
 import { findExecutable, runBriefly, shellQuote } from './probe-tools.js'
-import { NO_NEW_PRIVS_FIX, NOSUID_FIX, findIdmapHelpers, readSubids, type IdmapHelpers, type SubidRange, type Subids } from './subid.js'
+import { NOSUID_FIX, findIdmapHelpers, readSubids, type IdmapHelpers, type SubidRange, type Subids } from './subid.js'
 import type { UsernsTrial } from './probe-kernel.js'
 
 export const INSTALL_UIDMAP = 'Debian/Ubuntu: sudo apt install uidmap; Fedora/RHEL: sudo dnf install shadow-utils'
@@ -97,10 +97,8 @@ export function judgeHelpers(f: Pick<IdFacts, 'helpers' | 'fileCaps'>, ctx: Pick
   const paths = `${h.newuidmap}, ${h.newgidmap}`
   if (ctx.uid === 0) return item('ok', h.newuidmap && h.newgidmap ? `${paths} (not needed: root)` : 'not needed (root)')
   if (!h.newuidmap || !h.newgidmap) return item('warning', h.reason ?? 'not installed', INSTALL_UIDMAP)
-  if (!h.usable) {
-    const nnp = /no_new_privs/.test(h.reason ?? '')
-    return item('warning', h.reason ?? 'unusable', nnp ? NO_NEW_PRIVS_FIX : NOSUID_FIX)
-  }
+  // findIdmapHelpers gives the fix with the reason
+  if (!h.usable) return item('warning', h.reason ?? 'unusable', h.fix ?? NOSUID_FIX)
   if (trial?.ok && trialUsedHelpers && !trial.fallback) return item('ok', `${paths} (${h.setuidRoot ? 'setuid root' : 'file capabilities'}; tested)`)
   if (trial?.ok && trial.fallback) {
     return item('warning', `${paths} failed: ${trial.fallback}`, `check they are setuid root (sudo chmod u+s ${paths.replace(', ', ' ')}) and that the ranges in /etc/subuid, /etc/subgid are yours; ${INSTALL_UIDMAP}`)

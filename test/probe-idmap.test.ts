@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { formatIdMap, formatRanges, judgeHelpers, judgeIdMapping, judgeSubids, parseGetcap, parseIdMapText } from '../core/probe-idmap.js'
 import type { UsernsTrial } from '../core/probe-kernel.js'
-import type { IdmapHelpers, Subids } from '../core/subid.js'
+import { NO_NEW_PRIVS_FIX, type IdmapHelpers, type Subids } from '../core/subid.js'
 
 const getcaps: [string, string, string, boolean][] = [
   ['/usr/bin/newuidmap cap_setuid=ep\n', '/usr/bin/newuidmap', 'cap_setuid', true],
@@ -50,7 +50,7 @@ const helpers: [string, Parameters<typeof judgeHelpers>[0], UsernsTrial | undefi
   ['setuid root', { helpers: setuid }, undefined, false, 'ok', /\(setuid root\)$/, undefined],
   ['setuid root, tested', { helpers: setuid }, ok, true, 'ok', /\(setuid root; tested\)$/, undefined],
   ['missing', { helpers: { usable: false, reason: 'newuidmap and newgidmap are not installed (...)' } }, undefined, false, 'warning', /not installed/, /apt install uidmap.*dnf install shadow-utils/],
-  ['no_new_privs', { helpers: { ...setuid, usable: false, reason: 'this process runs with no_new_privs (...)' } }, undefined, false, 'warning', /no_new_privs/, /NoNewPrivileges=no/],
+  ['no_new_privs', { helpers: { ...setuid, usable: false, reason: 'this process runs with no_new_privs (...)', fix: NO_NEW_PRIVS_FIX } }, undefined, false, 'warning', /no_new_privs/, /NoNewPrivileges=no/],
   ['file capabilities', { helpers: plain, fileCaps: { newuidmap: true, newgidmap: true } }, undefined, false, 'ok', /file capabilities cap_setuid, cap_setgid/, undefined],
   ['neither setuid nor capabilities', { helpers: plain, fileCaps: { newuidmap: true, newgidmap: false } }, undefined, false, 'warning', /neither setuid root nor/, /chmod u\+s/],
   ['capabilities not checked', { helpers: plain, fileCaps: 'unchecked' }, undefined, false, 'warning', /present, not setuid \(file capabilities not checked/, /chmod u\+s/],
