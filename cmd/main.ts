@@ -41,6 +41,9 @@ function overview(): string {
 const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps', inspect: 'inspect', rm: 'rm', start: 'start', stop: 'stop', kill: 'kill', restart: 'restart', wait: 'wait', logs: 'logs', create: 'create', run: 'run', exec: 'exec', cp: 'cp', top: 'top', diff: 'diff', export: 'export', port: 'port', attach: 'attach', pause: 'pause', unpause: 'unpause', update: 'update', stats: 'stats' }
 
 async function main(argv: string[]): Promise<number> {
+  // nothing skiff writes carries group or other write bits, whatever the caller's umask (0000 in
+  // some CI jobs and containers); a stricter umask stays as it is
+  process.umask(process.umask(0o022) | 0o022)
   if (argv[0] === 'container' && argv[1] && CONTAINER_VERBS[argv[1]]) {
     argv = [CONTAINER_VERBS[argv[1]]!, ...(argv[1] === 'inspect' ? ['--type', 'container'] : []), ...argv.slice(2)]
   }

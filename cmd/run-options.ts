@@ -1,6 +1,6 @@
 // The options `run` and `create` share, and their translation into CreateOptions. Pure but for
 // reading --env-file files.
-import { readFileSync } from 'node:fs'
+import { readUserTextFile } from '../core/user-file.js'
 import { SkiffError } from '../core/errors.js'
 import type { CreateOptions } from '../core/container-create.js'
 import type { OptionSpec } from './cli.js'
@@ -148,13 +148,7 @@ async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup.js').L
 }
 
 export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> {
-  const fromFiles = argv['env-file'].flatMap((f) => {
-    try {
-      return parseEnvFile(readFileSync(f, 'utf8'))
-    } catch (err) {
-      throw new SkiffError('E_ENV_FILE', `cannot read --env-file ${f}: ${(err as Error).message}`, { hint: 'check the path' })
-    }
-  })
+  const fromFiles = argv['env-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--env-file')))
   if (!['always', 'missing', 'never'].includes(argv.pull)) {
     throw new SkiffError('E_USAGE', `--pull=${argv.pull}: expected always, missing or never`, { hint: "see 'skiff run --help'" })
   }

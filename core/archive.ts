@@ -4,7 +4,7 @@
 // The archive is first unpacked into a staging directory (by node-tar, which keeps everything
 // inside it); then only files named by the manifests are read, and every one is checked against
 // its digest before it is used.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, realpathSync, readFileSync, readSync, statSync } from 'node:fs'
 import { arch } from 'node:os'
 import { join, normalize } from 'node:path'
 import { digestHex, sha256, sha256File } from './digest.js'
@@ -44,11 +44,42 @@ function readJson<T>(path: string, what: string): T {
   }
 }
 
-/** A path named inside the archive, kept inside `dir`. */
-function inside(dir: string, rel: string): string {
-  const clean = normalize(rel).replace(/^(\.\.(\/|$))+/, '')
-  if (clean.startsWith('/') || clean.split('/').includes('..')) throw damaged(`archive names a path outside itself: ${rel}`)
-  return join(dir, clean)
+/**
+ * A file named inside the archive, which must exist there: a name that leads out of it (`../x`,
+ * `/etc/x`) or to nothing is a damaged archive, not a crash.
+ */
+function inside(dir: string, rel: unknown, what: string): string {
+  if (typeof rel !== 'string' || !rel) throw damaged(`${what}: expected a file name in the archive, found ${JSON.stringify(rel)}`)
+  const clean = normalize(rel)
+  if (clean.startsWith('/') || clean.split('/').includes('..')) throw damaged(`${what}: the archive names a path outside itself: ${rel}`)
+  const path = join(dir, clean)
+  // docker save writes a layer that two images share once, and a symlink to it for the other:
+  // follow links, but only to files that are in the archive too
+  let real
+  try {
+    real = realpathSync(path)
+  } catch {
+    throw damaged(`${what}: ${rel} is not in the archive`)
+  }
+  const root = realpathSync(dir)
+  if (!real.startsWith(`${root}/`)) throw damaged(`${what}: ${rel} links to a file outside the archive`)
+  if (!statSync(real).isFile()) throw damaged(`${what}: ${rel} is not a regular file in the archive`)
+  return real
+}
+
+/** JSON from the archive: unparsable is damaged, not a crash. */
+function parseJson<T>(bytes: Buffer, what: string): T {
+  try {
+    const v = JSON.parse(bytes.toString('utf8')) as T
+    if (!v || typeof v !== 'object') throw new Error('not a JSON object')
+    return v
+  } catch (err) {
+    throw damaged(`${what} is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+function parseConfig(bytes: Buffer, what: string): OciImageConfig {
+  return parseJson<OciImageConfig>(bytes, `image config ${what}`)
 }
 
 function gzipped(file: string): boolean {
@@ -80,17 +111,18 @@ async function readDockerArchive(dir: string): Promise<ArchiveImage[]> {
   if (!Array.isArray(manifest)) throw damaged('manifest.json is not a list')
   const out: ArchiveImage[] = []
   for (const m of manifest) {
-    const configFile = inside(dir, m.Config)
+    if (!m || typeof m !== 'object' || !Array.isArray(m.Layers)) throw damaged('manifest.json: an entry without Config and Layers')
+    const configFile = inside(dir, m.Config, 'manifest.json Config')
     const configBytes = readFileSync(configFile)
     const configDigest = sha256(configBytes)
     // The file name carries the digest in both layouts (<hex>.json, blobs/sha256/<hex>).
     const named = /([0-9a-f]{64})(\.json)?$/.exec(m.Config)?.[1]
     if (named && `sha256:${named}` !== configDigest) throw damaged(`config ${m.Config} does not match its digest (got ${configDigest})`)
-    const config = JSON.parse(configBytes.toString('utf8')) as OciImageConfig
+    const config = parseConfig(configBytes, m.Config)
     const ids = diffIDs(config, m.Layers.length, m.Config)
     const layers: ArchiveLayer[] = []
     for (const [i, rel] of m.Layers.entries()) {
-      const file = inside(dir, rel)
+      const file = inside(dir, rel, 'manifest.json Layers')
       const { digest, size } = await sha256File(file)
       const namedLayer = /blobs\/sha256\/([0-9a-f]{64})$/.exec(rel)?.[1]
       if (namedLayer && `sha256:${namedLayer}` !== digest) throw damaged(`layer ${rel} does not match its digest (got ${digest})`)
@@ -153,17 +185,17 @@ async function readOciLayout(dir: string): Promise<ArchiveImage[]> {
     const manifests = descs.filter((d) => !MT_INDEX.includes(d.mediaType ?? ''))
     const indexes = descs.filter((d) => MT_INDEX.includes(d.mediaType ?? ''))
     for (const d of indexes) {
-      const nested = JSON.parse(readBlob(dir, d).toString('utf8')) as { manifests?: Descriptor[] }
+      const nested = parseJson<{ manifests?: Descriptor[] }>(readBlob(dir, d), `index ${d.digest}`)
       await visit(nested.manifests ?? [], [...names, ...nameOf(d)], depth + 1)
     }
     // Several platforms: the host's only (linux/amd64 here); a single manifest is taken as is.
     const candidates = manifests.length > 1 ? manifests.filter((d) => !d.platform || (d.platform.os === 'linux' && d.platform.architecture === hostArch())) : manifests
     for (const d of candidates) {
       const manifestBytes = readBlob(dir, d)
-      const manifest = JSON.parse(manifestBytes.toString('utf8')) as { config: Descriptor; layers: Descriptor[] }
+      const manifest = parseJson<{ config: Descriptor; layers: Descriptor[] }>(manifestBytes, `manifest ${d.digest}`)
       if (!manifest.config || !Array.isArray(manifest.layers)) throw damaged(`manifest ${d.digest} has no config or layers`)
       const configBytes = readBlob(dir, manifest.config)
-      const config = JSON.parse(configBytes.toString('utf8')) as OciImageConfig
+      const config = parseConfig(configBytes, manifest.config.digest)
       const ids = diffIDs(config, manifest.layers.length, manifest.config.digest)
       const layers: ArchiveLayer[] = []
       for (const [i, l] of manifest.layers.entries()) {

@@ -1,6 +1,8 @@
 // skiff attach: this terminal to a detached container's terminal, through the waiter's socket.
 // Does I/O. Ctrl-P Ctrl-Q detaches and leaves the container running (as Docker).
 import { connect } from 'node:net'
+import { dirname } from 'node:path'
+import { unsafeReason } from './private-dir.js'
 import { readState, type ContainerRecord } from './containers.js'
 import { SkiffError } from './errors.js'
 import type { Store } from './store.js'
@@ -38,6 +40,13 @@ export async function attach(store: Store, rec: ContainerRecord): Promise<number
   if (state.status !== 'running') throw new SkiffError('E_NOT_RUNNING', `container ${rec.name} is not running`, { hint: `skiff start ${rec.name}` })
   if (!rec.attachSocket || !rec.config.Tty) {
     throw new SkiffError('E_NO_TTY', `container ${rec.name} has no terminal to attach to`, { hint: `its output is in its log: skiff logs -f ${rec.name}` })
+  }
+  // the socket's directory must still be ours alone: anyone who can write it can swap the socket
+  const why = unsafeReason(dirname(rec.attachSocket), process.getuid!())
+  if (why) {
+    throw new SkiffError('E_UNSAFE_DIR', `cannot attach to ${rec.name}: its socket's directory ${dirname(rec.attachSocket)} is not safe to use: ${why}`, {
+      hint: 'another user may be listening in: do not attach; stop the container (skiff stop), remove that directory if it is not yours, and start it again',
+    })
   }
   const sock = connect(rec.attachSocket)
   await new Promise<void>((resolve, reject) => {

@@ -90,9 +90,11 @@ export async function copyFromContainer(store: Store, rec: ContainerRecord, src:
   }
   // NAME "." is the directory's contents; any other name renames what PATH is
   const args = ['tar-out', path, name, ...(opts.follow ? ['follow'] : [])]
-  // node-tar (preservePaths off: no absolute names, no "..", never through a symlink) would make
-  // absolute symlink targets relative: they are put back as they were afterwards
-  const absoluteLinks: { path: string; target: string }[] = []
+  // node-tar (preservePaths off: no absolute names, no "..", never through a symlink) would turn
+  // an absolute link target relative, and drops a link whose target has ".." or is "/" with only
+  // a warning: links are left to us, made after the files, as they were (Docker copies the link)
+  const links: { path: string; target: string }[] = []
+  const warnings: string[] = []
   let done: Promise<unknown> = Promise.resolve()
   const onStdout = (stdout: Readable) => {
     done = (dest === '-'
@@ -100,21 +102,50 @@ export async function copyFromContainer(store: Store, rec: ContainerRecord, src:
       : pipeline(stdout, tarExtract({
         cwd: into,
         preservePaths: false,
-        onReadEntry: (e) => {
-          if (e.type === 'SymbolicLink' && e.header.linkpath?.startsWith('/')) absoluteLinks.push({ path: e.path, target: e.header.linkpath })
+        filter: (_path, e) => {
+          if ('type' in e && e.type === 'SymbolicLink') {
+            links.push({ path: e.path, target: e.header.linkpath ?? '' })
+            return false
+          }
+          return true
         },
+        onwarn: (_code, message) => void warnings.push(String(message)),
       }))).catch((err: Error) => err)
   }
   const result = await launch(planFor(store, rec, builtinProcess(args, false)), { stdio: ['ignore', 'pipe', 'pipe'], onStdout })
   const failed = await done
   if (result.status !== 0) throw cpFailed(result.stderr)
   if (failed instanceof Error) throw new SkiffError('E_CP', `cannot write the copy in ${into}: ${failed.message}`, { hint: 'check that the destination is writable' })
-  for (const l of absoluteLinks) {
-    const at = join(into, l.path)
-    if (lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink()) {
-      unlinkSync(at)
-      symlinkSync(l.target, at)
+  for (const l of links) placeLink(into, l.path, l.target)
+  if (warnings.length) {
+    throw new SkiffError('E_CP', `the copy in ${into} is incomplete: ${warnings.join('; ')}`, { hint: 'check the destination (free space, permissions) and copy again' })
+  }
+}
+
+/**
+ * Make symlink `rel` (a name from the archive) → `target` under `into`, as it was in the
+ * container. Every directory on the way must be a real directory under `into`: a link made
+ * earlier cannot lead this one out of the destination.
+ */
+function placeLink(into: string, rel: string, target: string): void {
+  const parts = rel.split('/').filter((p) => p && p !== '.')
+  if (!parts.length || parts.includes('..') || rel.startsWith('/')) {
+    throw new SkiffError('E_CP', `the copy holds a link with a name outside the destination: ${rel}`, { hint: 'this container\'s files may be hostile: copy single files instead' })
+  }
+  let dir = into
+  for (const p of parts.slice(0, -1)) {
+    dir = join(dir, p)
+    if (!lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new SkiffError('E_CP', `cannot place the link ${rel}: ${dir} is not a directory of the copy`, { hint: 'this container\'s files may be hostile: copy single files instead' })
     }
+  }
+  const at = join(dir, parts[parts.length - 1]!)
+  const old = lstatSync(at, { throwIfNoEntry: false })
+  try {
+    if (old && !old.isDirectory()) unlinkSync(at)
+    symlinkSync(target, at)
+  } catch (err) {
+    throw new SkiffError('E_CP', `cannot create the link ${at} -> ${target}: ${(err as Error).message}`, { hint: 'check that the destination is writable' })
   }
 }
 

@@ -1,13 +1,12 @@
 // skiff create (and the first half of run): image + options → a container record, its directory
 // and its name. Nothing runs yet. Does I/O (store, files).
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { chooseDriver, probeOverlay, requestedDriver, rootfsPlan, type Driver } from './storage-driver.js'
 import { hostIdMap } from './identity.js'
 import { readImageFile } from './image-files.js'
 import { resolveUser } from './passwd.js'
-import { resolvePaths } from './paths.js'
+import { resolvePaths, socketPath } from './paths.js'
 import { planLaunch, type ImageRunConfig, type RunOptions } from './spec.js'
 import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from './store.js'
 import { SkiffError } from './errors.js'
@@ -127,12 +126,6 @@ async function pickDriver(store: Store, flag: string | undefined): Promise<{ dri
   return { ...chooseDriver({ requested, overlay, fuseOverlayfs, devFuse }), fuseOverlayfs }
 }
 
-/** A unix socket of the container (a path must stay under 108 bytes): slirp4netns's API, attach. */
-function shortSocket(runtime: string, kind: string, id: string): string {
-  const path = join(runtime, `${kind}-${id.slice(0, 12)}.sock`)
-  return path.length < 100 ? path : join(tmpdir(), `skiff-${kind}-${id.slice(0, 12)}.sock`)
-}
-
 export async function createContainer(opts: CreateOptions): Promise<{ store: Store; record: ContainerRecord }> {
   mark('modules loaded')
   const paths = resolvePaths()
@@ -189,18 +182,18 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     mark('id map chosen')
     const gids = idmap.gidMap.reduce((n, r) => n + r.count, 0)
     const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
-    if (net.mode === 'pasta') network.helper = pastaHelper(net.settings.ports)
+    if (net.mode === 'pasta') network.helper = pastaHelper(net.settings.ports, !!net.settings.hostLoopback)
     if (net.mode === 'slirp4netns') {
       // TCP through skiff's own forwarder (splice, as rootlesskit's builtin driver: measured
       // faster than slirp4netns's API in bench/network.mjs); UDP through slirp4netns's API.
       // SKIFF_SLIRP_PORTS=api sends TCP through the API too.
       const own = process.env.SKIFF_SLIRP_PORTS !== 'api'
       const viaApi = net.settings.ports.filter((p) => !own || p.proto === 'udp')
-      const apiSocket = viaApi.length ? shortSocket(paths.runtime, 'slirp', id) : undefined
+      const apiSocket = viaApi.length ? socketPath(paths, 'slirp', id) : undefined
       network.helper = {
         kind: 'slirp4netns',
         path: findExecutable('slirp4netns')!,
-        args: slirpArgs(apiSocket),
+        args: slirpArgs(apiSocket, !!net.settings.hostLoopback),
         apiSocket,
         ports: viaApi.map((p) => ({ proto: p.proto, hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
         forward: own ? net.settings.ports.filter((p) => p.proto === 'tcp').map((p) => ({ hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })) : [],
@@ -269,7 +262,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       mounts: mounts.info,
       network: net.settings,
       driver: driver.driver,
-      ...(opts.tty ? { attachSocket: shortSocket(paths.runtime, 'attach', id) } : {}),
+      ...(opts.tty ? { attachSocket: socketPath(paths, 'attach', id) } : {}),
     }
     // a --rm container's record lives as long as its process: it need not survive a crash
     writeFileAtomic(join(staging, 'container.json'), JSON.stringify(record), 0o644, !opts.rm)

@@ -1,6 +1,6 @@
 // skiff start (and the second half of run): a created or stopped container → its command running
 // under a supervisor, attached to this terminal or detached. Does I/O (processes, files).
-import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { containerDir, containerFile, readState, type ContainerRecord } from './containers.js'
 import { SkiffError } from './errors.js'
@@ -12,6 +12,7 @@ import type { NetworkOptions } from './network-setup.js'
 import type { Store } from './store.js'
 import { cgroupUsesScope, prepareCgroup, removeCgroup } from './cgroup.js'
 import { mark } from './trace.js'
+import { ensurePrivateDir } from './private-dir.js'
 import { isoTime } from './clock.js'
 
 /** The container's lock: start, stop and rm take it, so two of them never interleave. */
@@ -39,7 +40,7 @@ async function prepareNetwork(store: Store, rec: ContainerRecord, plan: LaunchPl
   const { checkHostPorts } = await import('./network-setup.js')
   await checkHostPorts(rec.network.ports)
   if (helper.apiSocket) {
-    mkdirSync(dirname(helper.apiSocket), { recursive: true, mode: 0o700 })
+    ensurePrivateDir(dirname(helper.apiSocket), process.getuid!(), 'runtime directory')
     rmSync(helper.apiSocket, { force: true })
   }
 }
@@ -118,7 +119,8 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
       const at = plan.mounts.findIndex((m) => m.kind === 'mount' && m.fstype === 'sysfs')
       if (at >= 0) plan.mounts.splice(at + 1, 0, { kind: 'mount', source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: ['ro', 'nosuid', 'noexec', 'nodev'], optional: true })
     }
-    if (detach && rec.attachSocket) mkdirSync(dirname(rec.attachSocket), { recursive: true, mode: 0o700 })
+    // made at create; checked again, as /tmp may have been emptied (and its name taken) since
+    if (detach && rec.attachSocket) ensurePrivateDir(dirname(rec.attachSocket), process.getuid!(), 'runtime directory')
     const decision = hostIdMap()
     plan.idmap = decision.plan
     warnIdMapOnce(decision)

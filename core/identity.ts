@@ -34,6 +34,7 @@ export function hostIdMap(): IdMapDecision {
     newgidmap: helpers.newgidmap,
     helpersProblem: helpers.usable ? undefined : helpers.reason,
     helpersFix: helpers.usable ? undefined : helpers.fix,
+    rangesFix: subids.fix,
   })
   return decision
 }

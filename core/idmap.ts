@@ -23,6 +23,8 @@ export interface IdentityFacts {
   helpersProblem?: string
   /** what to do about that (default: install them) */
   helpersFix?: string
+  /** the command that gives the user a free subordinate range (core/subid.ts addRangesFix) */
+  rangesFix?: string
   /** the user asked for a single mapping (SKIFF_IDMAP=single), or the helpers failed: why */
   forcedSingle?: string
 }
@@ -73,7 +75,7 @@ export function planIdMap(f: IdentityFacts): IdMapDecision {
     return {
       plan: single,
       warning: `no subordinate range for ${f.user} in ${missing}: using a single id mapping (${effect}). ` +
-        `Fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${f.user}`,
+        `Fix: ${f.rangesFix ?? 'ask your administrator for a subordinate id range (skiff info says more)'}`,
     }
   }
   return {

@@ -1,11 +1,19 @@
-// Inter-process locks and atomic file writes, in plain Node. Does I/O.
+// Inter-process locks and atomic file writes. Does I/O.
 //
-// A lock is a file created with O_EXCL holding "pid starttime". A holder killed with -9 leaves it
-// behind; the next taker sees that the pid is gone (or is another process with that pid, by its
-// start time in /proc/PID/stat) and takes the lock over by renaming its own claim over it.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+// A lock is flock(2) on a file (the spawn addon makes the call: Node has none). The kernel drops
+// it when its holder dies, however it dies, so no instant of a kill -9, an OOM kill or a cancelled
+// Slurm step can leave a lock that blocks later commands: the file's content ("pid starttime",
+// written once the lock is held) only names the holder in messages, and an empty or garbage file
+// is just a file to lock. Earlier versions created the file with O_EXCL and wrote the pid after,
+// so a kill between the two left an empty file that nobody could judge (issue 19).
+//
+// The holder removes the file before it lets go, so that a store or a container directory does
+// not keep one; a taker that locked a file which was removed (or replaced) meanwhile sees that its
+// inode is no longer at the path and tries again.
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
+import { nativeAddon } from './native.js'
 
 /**
  * Field 22 of /proc/PID/stat, the start time: tells a process from a later one with the same pid.
@@ -24,20 +32,29 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-const startTime = processStartTime
-
-const self = () => `${process.pid} ${startTime(process.pid) ?? '0'}`
-
-function holderAlive(content: string): boolean {
-  const [pid, start] = content.trim().split(' ')
-  const n = Number(pid)
-  if (!Number.isInteger(n) || n <= 0) return false
-  const now = startTime(n)
-  return now !== undefined && now === start
-}
-
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+const EWOULDBLOCK = 11
+
+/** The holder named in the lock file, for a message: its pid, or "unknown". */
+function holderOf(path: string): string {
+  try {
+    const pid = readFileSync(path, 'utf8').trim().split(' ')[0] ?? ''
+    return /^[1-9]\d*$/.test(pid) ? pid : 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
+function lockError(path: string, why: string, err?: unknown): SkiffError {
+  return new SkiffError('E_LOCK', `cannot lock ${path}: ${why}`, {
+    hint: errnoCode(err) === 'ENOSPC'
+      ? 'free some disk space there'
+      : 'keep skiff\'s storage on a local filesystem that supports locks (set SKIFF_ROOT), and make sure it is yours and writable',
+    cause: err,
+  })
 }
 
 /**
@@ -45,44 +62,56 @@ function sleepMs(ms: number): void {
  * `busy` makes the error for a holder that does not let go (what is held, and what to do).
  */
 export function acquireLock(path: string, timeoutMs = 120_000, busy?: (holderPid: string) => SkiffError): () => void {
+  const addon = nativeAddon()
+  if (!addon) throw lockError(path, 'skiff\'s native addon did not load (SKIFF_TRACE=1 says why)')
   const deadline = Date.now() + timeoutMs
-  const me = self()
   for (;;) {
+    let fd: number
     try {
-      const fd = openSync(path, 'wx', 0o600)
-      writeSync(fd, me)
-      closeSync(fd)
-      break
+      fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
     } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err
+      throw lockError(path, (err as Error).message, err)
     }
-    let holder = ''
-    try {
-      holder = readFileSync(path, 'utf8')
-    } catch {
-      continue // released meanwhile
-    }
-    if (holder && !holderAlive(holder)) {
-      // Stale: claim it atomically; if two takers race, the rename of one wins and the other
-      // sees a live holder on its next look.
-      const claim = `${path}.claim-${process.pid}`
-      writeFileSync(claim, me)
-      renameSync(claim, path)
-      if (readFileSync(path, 'utf8') === me) break
+    const r = addon.flock(fd, true)
+    if (r === 0) {
+      if (sameFile(fd, path)) {
+        try {
+          ftruncateSync(fd, 0)
+          writeSync(fd, `${process.pid} ${processStartTime(process.pid) ?? '0'}\n`, 0)
+        } catch {} // only a name for messages: a full disk must not stop the command here
+        return release(path, fd)
+      }
+      closeSync(fd) // its holder removed it while we waited: lock what is there now
       continue
     }
+    closeSync(fd)
+    if (r !== -EWOULDBLOCK) throw lockError(path, `flock failed (errno ${-r})`)
     if (Date.now() > deadline) {
-      const pid = holder.split(' ')[0] ?? '?'
+      const pid = holderOf(path)
       throw busy?.(pid) ?? new SkiffError('E_LOCKED', `${path} is locked by process ${pid}`, {
         hint: 'another skiff command is using the store; wait for it to finish (or stop it)',
       })
     }
     sleepMs(20)
   }
+}
+
+/** Whether `fd` is still the file at `path`. */
+function sameFile(fd: number, path: string): boolean {
+  const a = fstatSync(fd)
+  const b = lstatSync(path, { throwIfNoEntry: false })
+  return !!b && a.ino === b.ino && a.dev === b.dev
+}
+
+function release(path: string, fd: number): () => void {
+  let done = false
   return () => {
+    if (done) return
+    done = true
     try {
-      if (readFileSync(path, 'utf8') === me) unlinkSync(path)
+      unlinkSync(path) // still ours: nobody else touches the file while we hold it
     } catch {}
+    closeSync(fd)
   }
 }
 

@@ -41,7 +41,14 @@ export function resolveMounts(store: Store, reqs: MountRequest[]): { ops: MountO
         throw new SkiffError('E_MOUNT_SOURCE', `bind source path does not exist: ${source}`, { hint: 'create it first, or use -v, which creates a missing directory' })
       }
       // -v creates a missing host directory, as Docker does
-      mkdirSync(source, { recursive: true })
+      try {
+        mkdirSync(source, { recursive: true, mode: 0o755 })
+      } catch (err) {
+        throw new SkiffError('E_MOUNT_SOURCE', `cannot create the bind source ${source}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`, {
+          hint: 'create it yourself where you may write, or bind a directory that exists',
+          cause: err,
+        })
+      }
     } else {
       try {
         statSync(source)

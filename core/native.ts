@@ -1,8 +1,9 @@
 // skiff's Node-API addon (shims/addon/spawn.c), for the system calls Node cannot make on the path
 // of every run: the shim's start by posix_spawn (a vfork) and the watch of its exit, and the id
-// maps' checks (prctl's no_new_privs, statvfs's mount flags). Loaded once, on first use, from the
-// per-user copy of the executable's asset; where it does not load, each caller takes its slower
-// way (Node's fork of the shim; /proc/self/status and /proc/self/mountinfo). Does I/O.
+// maps' checks (prctl's no_new_privs, statvfs's mount flags); and flock, for core/lock.ts. Loaded
+// once, on first use, from the per-user copy of the executable's asset; where it does not load,
+// each caller takes its slower way (Node's fork of the shim; /proc/self/status and
+// /proc/self/mountinfo), except a lock, which has none and fails with the reason. Does I/O.
 import { spawnAddonPath } from './shim-binary.js'
 import { mark } from './trace.js'
 
@@ -15,6 +16,8 @@ export interface NativeAddon {
   noNewPrivs(): number
   /** statvfs(path).f_flag, or a negative errno */
   mountFlags(path: string): number
+  /** flock(fd, LOCK_EX or LOCK_SH | LOCK_NB): 0, or a negative errno (-11: held by another) */
+  flock(fd: number, exclusive: boolean): number
 }
 
 /** statvfs's flag for a filesystem mounted nosuid (<sys/statvfs.h>) */

@@ -5,7 +5,7 @@ import { networkInterfaces } from 'node:os'
 import { SkiffError } from './errors.js'
 import { findExecutable } from './probe-tools.js'
 import {
-  defaultRoute, exposedPorts, hostsFile, parseAddHost, parseNetworkMode, parsePublish, pastaArgs, resolvConf, SLIRP,
+  defaultRoute, exposedPorts, hostsFile, parseAddHost, parseNetwork, parsePublish, pastaArgs, resolvConf, SLIRP,
   type DnsOptions, type NetworkMode, type PortMapping,
 } from './network.js'
 import type { NetworkHelper } from './plan.js'
@@ -39,6 +39,8 @@ export interface NetworkSettings {
   ports: PortMapping[]
   ip?: string
   gateway?: string
+  /** the host's loopback was asked for (pasta:--map-gw, slirp4netns:allow_host_loopback=true) */
+  hostLoopback?: boolean
 }
 
 function readOr(path: string): string {
@@ -126,7 +128,7 @@ export interface PlannedNetwork {
  * and the text of its /etc/hosts and /etc/resolv.conf.
  */
 export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string; name: string; exposed?: Record<string, object> }): Promise<PlannedNetwork> {
-  const mode = parseNetworkMode(opts.network, installed)
+  const { mode, hostLoopback } = parseNetwork(opts.network, installed)
   let ports = [...opts.publish.flatMap(parsePublish), ...(opts.publishAll ? exposedPorts(ctx.exposed) : [])]
   if (ports.length && (mode === 'host' || mode === 'none' || typeof mode === 'object')) {
     throw new SkiffError('E_USAGE', `-p/-P cannot be used with --network=${typeof mode === 'object' ? `container:${mode.container}` : mode}`, {
@@ -140,7 +142,6 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
     if (seen.has(key)) throw new SkiffError('E_USAGE', `host port ${key} is published twice`, { hint: 'give each -p its own host port' })
     seen.add(key)
   }
-  const addHosts = opts.addHosts.map(parseAddHost)
   const modeName = typeof mode === 'object' ? 'container' : mode
   let ip: string | undefined
   let gateway: string | undefined
@@ -154,10 +155,13 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
     ip = route && networkInterfaces()[route.iface]?.find((a) => a.family === 'IPv4')?.address
   }
   const hostHosts = mode === 'host' ? readOr('/etc/hosts') : undefined
+  // the address that leads to the host's loopback, where there is one
+  const toHost = mode === 'host' ? '127.0.0.1' : hostLoopback ? gateway : undefined
+  const addHosts = opts.addHosts.map((h) => parseAddHost(h, toHost))
   return {
     mode,
-    settings: { mode: typeof mode === 'object' ? `container:${mode.container}` : mode, ports, ip, gateway },
-    hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, ip: mode === 'host' ? undefined : ip, gateway, addHosts, hostHosts }),
+    settings: { mode: typeof mode === 'object' ? `container:${mode.container}` : mode, ports, ip, gateway, ...(hostLoopback ? { hostLoopback } : {}) },
+    hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, ip: mode === 'host' ? undefined : ip, gateway: hostLoopback ? gateway : undefined, addHosts, hostHosts }),
     resolv: resolvConf(modeName, readOr('/etc/resolv.conf'), opts.dns),
   }
 }
@@ -179,8 +183,8 @@ function pastaPath(): string | undefined {
 }
 
 /** pasta for a container with these published ports (pasta mode, so pasta is installed). */
-export function pastaHelper(ports: PortMapping[]): NetworkHelper {
-  return { kind: 'pasta', path: pastaPath()!, args: pastaArgs(ports) }
+export function pastaHelper(ports: PortMapping[], hostLoopback = false): NetworkHelper {
+  return { kind: 'pasta', path: pastaPath()!, args: pastaArgs(ports, hostLoopback) }
 }
 
 /**
@@ -191,13 +195,13 @@ export function pastaHelper(ports: PortMapping[]): NetworkHelper {
  * the same (launch() compares them).
  */
 export function earlyNetwork(opts: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'> | undefined): { netns: boolean; helper?: NetworkHelper } {
-  let mode
+  let mode, hostLoopback
   try {
-    mode = parseNetworkMode(opts?.network, installed)
+    ;({ mode, hostLoopback } = parseNetwork(opts?.network, installed))
   } catch {
     return { netns: false } // a bad mode or no helper installed: create says so
   }
   if (mode !== 'none' && mode !== 'pasta' && mode !== 'slirp4netns') return { netns: false }
   const published = !!opts && (opts.publish.length > 0 || opts.publishAll)
-  return { netns: true, ...(mode === 'pasta' && !published ? { helper: pastaHelper([]) } : {}) }
+  return { netns: true, ...(mode === 'pasta' && !published ? { helper: pastaHelper([], hostLoopback) } : {}) }
 }

@@ -2,9 +2,9 @@
 // the /etc/hosts and /etc/resolv.conf a container gets. Pure, except where marked "Does I/O".
 //
 // Modes: slirp (default: pasta when installed, else slirp4netns), pasta, slirp4netns, host, none,
-// container:NAME. pasta gives the container the host's address and gateway; traffic to the
-// gateway reaches the host's loopback (host.containers.internal). slirp4netns uses 10.0.2.0/24:
-// the container is 10.0.2.100, the host's loopback 10.0.2.2, its DNS 10.0.2.3.
+// container:NAME. pasta gives the container the host's address and gateway; slirp4netns uses
+// 10.0.2.0/24: the container is 10.0.2.100, its DNS 10.0.2.3. The host's loopback is reachable
+// (as host.containers.internal: pasta's gateway, slirp4netns's 10.0.2.2) only when asked for.
 import { SkiffError } from './errors.js'
 
 export type NetworkMode = 'pasta' | 'slirp4netns' | 'host' | 'none' | { container: string }
@@ -16,14 +16,53 @@ export interface PortMapping {
   proto: 'tcp' | 'udp'
 }
 
-/** --network value → mode; "slirp" (or nothing) asks for the best helper installed. */
-export function parseNetworkMode(text: string | undefined, have: { pasta: boolean; slirp4netns: boolean }): NetworkMode {
+/** A --network value as decided: the mode, and whether the host's loopback is reachable from it. */
+export interface NetworkChoice {
+  mode: NetworkMode
+  /** pasta maps its gateway to the host's loopback, slirp4netns answers on 10.0.2.2: off by default */
+  hostLoopback: boolean
+}
+
+const LOOPBACK_HINT = 'to reach services on the host\'s loopback from the container, ask for it: --network pasta:--map-gw or --network slirp4netns:allow_host_loopback=true'
+
+/**
+ * --network value → mode and options, in podman's spellings; "slirp" (or nothing) asks for the
+ * best helper installed. The host's loopback is closed unless asked for (podman's
+ * allow_host_loopback=false; pasta --no-map-gw): loopback-only services on a shared machine
+ * (databases, notebooks, other users' tools) are not for every image a user runs.
+ *   parseNetwork('slirp4netns:allow_host_loopback=true', have) → { mode: 'slirp4netns', hostLoopback: true }
+ *   parseNetwork('pasta:--map-gw', have)                        → { mode: 'pasta', hostLoopback: true }
+ */
+export function parseNetwork(text: string | undefined, have: { pasta: boolean; slirp4netns: boolean }): NetworkChoice {
   const v = text ?? 'slirp'
   if (v.startsWith('container:')) {
     const ref = v.slice('container:'.length)
     if (!ref) throw new SkiffError('E_USAGE', '--network=container: needs a container name or id', { hint: 'e.g. --network=container:web' })
-    return { container: ref }
+    return { mode: { container: ref }, hostLoopback: false }
   }
+  const colon = v.indexOf(':')
+  const name = colon < 0 ? v : v.slice(0, colon)
+  const opts = colon < 0 ? [] : v.slice(colon + 1).split(',')
+  let hostLoopback = false
+  if (opts.length && name !== 'pasta' && name !== 'slirp4netns') {
+    throw new SkiffError('E_USAGE', `--network=${v}: the ${name} mode takes no options`, { hint: 'options go with pasta (--network pasta:--map-gw) or slirp4netns (--network slirp4netns:allow_host_loopback=true)' })
+  }
+  for (const o of opts) {
+    if (name === 'pasta' && (o === '--map-gw' || o === '--no-map-gw')) hostLoopback = o === '--map-gw'
+    else if (name === 'slirp4netns' && /^allow_host_loopback=(true|false)$/.test(o)) hostLoopback = o.endsWith('=true')
+    else {
+      throw new SkiffError('E_USAGE', `--network=${v}: skiff does not support the ${name} option ${JSON.stringify(o)}`, {
+        hint: name === 'pasta' ? 'skiff takes --map-gw and --no-map-gw (the default) for pasta' : 'skiff takes allow_host_loopback=true|false (false is the default) for slirp4netns',
+      })
+    }
+  }
+  return { mode: parseNetworkMode(name, have), hostLoopback }
+}
+
+/** --network value (without options) → mode; "slirp" (or nothing) asks for the best helper installed. */
+export function parseNetworkMode(text: string | undefined, have: { pasta: boolean; slirp4netns: boolean }): NetworkMode {
+  const v = text ?? 'slirp'
+  if (v.startsWith('container:')) return parseNetwork(v, have).mode
   if (v === 'host' || v === 'none') return v
   if (v === 'pasta' || v === 'slirp4netns') {
     if (!have[v]) throw missingHelper(`--network=${v}: ${v} is not installed`)
@@ -116,12 +155,13 @@ export function pastaPortSpec(ports: PortMapping[], proto: 'tcp' | 'udp'): strin
 export const PASTA_DNS = '169.254.1.1'
 export const SLIRP = { ip: '10.0.2.100', gateway: '10.0.2.2', dns: '10.0.2.3', prefix: 24 } as const
 
-export function pastaArgs(ports: PortMapping[]): string[] {
-  return ['-f', '-q', '--config-net', '--dns-forward', PASTA_DNS, '-t', pastaPortSpec(ports, 'tcp'), '-u', pastaPortSpec(ports, 'udp'), '-T', 'none', '-U', 'none']
+export function pastaArgs(ports: PortMapping[], hostLoopback = false): string[] {
+  return ['-f', '-q', '--config-net', '--dns-forward', PASTA_DNS, ...(hostLoopback ? [] : ['--no-map-gw']),
+    '-t', pastaPortSpec(ports, 'tcp'), '-u', pastaPortSpec(ports, 'udp'), '-T', 'none', '-U', 'none']
 }
 
-export function slirpArgs(apiSocket: string | undefined): string[] {
-  return ['--configure', '--mtu=65520', ...(apiSocket ? ['--api-socket', apiSocket] : [])]
+export function slirpArgs(apiSocket: string | undefined, hostLoopback = false): string[] {
+  return ['--configure', '--mtu=65520', ...(hostLoopback ? [] : ['--disable-host-loopback']), ...(apiSocket ? ['--api-socket', apiSocket] : [])]
 }
 
 export interface DnsOptions {
@@ -158,11 +198,20 @@ export function resolvConf(mode: 'pasta' | 'slirp4netns' | 'host' | 'none' | 'co
   ].join('\n') + '\n'
 }
 
-/** --add-host NAME:IP (Docker also accepts NAME=IP). */
-export function parseAddHost(text: string): { name: string; ip: string } {
+/**
+ * --add-host NAME:IP (Docker also accepts NAME=IP). IP `host-gateway` is the address that leads
+ * to the host: `hostGateway`, which is there only where the host's loopback was asked for.
+ */
+export function parseAddHost(text: string, hostGateway?: string): { name: string; ip: string } {
   const m = /^([^:=\s]+)[:=](.+)$/.exec(text)
   if (!m) throw new SkiffError('E_USAGE', `--add-host ${text}: expected NAME:IP`, { hint: 'e.g. --add-host db:10.0.0.5' })
-  return { name: m[1]!, ip: m[2]!.replace(/^\[(.*)\]$/, '$1') }
+  const ip = m[2]!.replace(/^\[(.*)\]$/, '$1')
+  if (ip === 'host-gateway') {
+    if (!hostGateway) throw new SkiffError('E_USAGE', `--add-host ${text}: this container's network does not reach the host`, { hint: LOOPBACK_HINT })
+    return { name: m[1]!, ip: hostGateway }
+  }
+  if (!/^[\d.]+$|^[0-9a-fA-F:]+$/.test(ip)) throw new SkiffError('E_USAGE', `--add-host ${text}: ${ip} is not an IP address`, { hint: 'e.g. --add-host db:10.0.0.5, or NAME:host-gateway' })
+  return { name: m[1]!, ip }
 }
 
 /** The container's /etc/hosts. */

@@ -4,15 +4,12 @@
 import { planIdMap } from './idmap.js'
 import type { IdRange } from './plan.js'
 import type { HostContext, ProbeItem } from './probe-types.js'
-import { findExecutable, runBriefly, shellQuote } from './probe-tools.js'
+import { findExecutable, runBriefly } from './probe-tools.js'
 import { NOSUID_FIX, findIdmapHelpers, readSubids, type IdmapHelpers, type SubidRange, type Subids } from './subid.js'
 import type { UsernsTrial } from './probe-kernel.js'
 
 export const INSTALL_UIDMAP = 'Debian/Ubuntu: sudo apt install uidmap; Fedora/RHEL: sudo dnf install shadow-utils'
-/** A range as big as Docker's and Podman's default, from a start no one else usually has. */
-export function addRangesFix(user: string): string {
-  return `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${shellQuote(user)} (pick a range no other user has; LDAP/FreeIPA users: ask for subid: sss in /etc/nsswitch.conf)`
-}
+const ASK_ADMIN = 'ask your administrator for a subordinate id range (/etc/subuid and /etc/subgid)'
 /** Fewer ids than this and common images (nobody = 65534) have files no container id can own. */
 const FULL_RANGE = 65536
 
@@ -71,12 +68,12 @@ export function judgeSubids(s: Subids, ctx: Pick<HostContext, 'uid' | 'user'>): 
   const files = s.source === 'files' ? '/etc/subuid, /etc/subgid' : s.source
   if (s.uid.length === 0 || s.gid.length === 0) {
     const missing = [s.uid.length === 0 && 'uids', s.gid.length === 0 && 'gids'].filter(Boolean).join(' or ')
-    return item('warning', `none for ${ctx.user} (no ${missing} in ${files})${s.note ? `; ${s.note}` : ''}: only your own id is mapped`, addRangesFix(ctx.user))
+    return item('warning', `none for ${ctx.user} (no ${missing} in ${files})${s.note ? `; ${s.note}` : ''}: only your own id is mapped`, s.fix ?? ASK_ADMIN)
   }
   const value = `${details.uidCount} uids (${formatRanges(s.uid)}), ${details.gidCount} gids (${formatRanges(s.gid)}) from ${files}`
   const small = Math.min(details.uidCount, details.gidCount)
   if (small < FULL_RANGE - 1) {
-    return item('warning', `${value}: fewer than ${FULL_RANGE}, so images with files owned by ids above ${small} fail`, `ask for ${FULL_RANGE} ids: ${addRangesFix(ctx.user)}`)
+    return item('warning', `${value}: fewer than ${FULL_RANGE}, so images with files owned by ids above ${small} fail`, `ask for ${FULL_RANGE} ids: ${s.fix ?? ASK_ADMIN}`)
   }
   return item('ok', value)
 }

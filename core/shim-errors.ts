@@ -84,7 +84,7 @@ export function shimErrorToSkiffError(e: ShimError, plan: LaunchPlan): SkiffErro
     case 'gid_map':
     case 'setgroups':
       return new SkiffError('E_IDMAP', `cannot write the id map (${what})`, {
-        hint: 'install uidmap and give your user a subordinate range: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER',
+        hint: 'install uidmap and give your user a subordinate id range (`skiff info` prints the command, with a range no other user has)',
       })
     case 'mount-rootfs': {
       const overlay = plan.rootfs?.kind === 'overlay'

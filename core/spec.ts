@@ -206,7 +206,7 @@ function unmapped(kind: 'uid' | 'gid', id: number, idmap: IdMapPlan): SkiffError
   const size = map.reduce((n, r) => n + r.count, 0)
   return new SkiffError('E_UNMAPPED_ID', `the container ${kind} ${id} has no host id: this user namespace maps ${kind}s 0-${size - 1}`, {
     hint: size === 1
-      ? 'give your user a subordinate range (sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER; see `skiff info`), or run as --user 0'
+      ? 'give your user a subordinate id range (`skiff info` prints the command, with a range no other user has), or run as --user 0'
       : 'use a smaller id, or ask for a larger subordinate range in /etc/subuid and /etc/subgid',
   })
 }

@@ -79,7 +79,7 @@ export async function runStorageJobs(jobs: StorageJob[]): Promise<StorageResult[
           })
         }
       }
-      writeFileSync(join(job.staging, 'layer.json'), JSON.stringify({ diffID: job.diffID, opaque: r.opaque }))
+      writeFileSync(join(job.staging, 'layer.json'), JSON.stringify({ diffID: job.diffID, opaque: r.opaque }), { mode: 0o644 })
       try {
         renameSync(job.staging, job.dest)
       } catch (err) {

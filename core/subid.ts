@@ -4,7 +4,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs'
 import { INSTALL_HELPERS_FIX, type SubidRange } from './idmap.js'
 import { mountFor, readMountinfo } from './probe-mounts.js'
-import { findExecutable } from './probe-tools.js'
+import { findExecutable, shellQuote } from './probe-tools.js'
 import { ST_NOSUID, nativeAddon } from './native.js'
 
 export type { SubidRange }
@@ -74,6 +74,8 @@ export interface Subids {
   source: string
   /** set when the answer may be incomplete, with why */
   note?: string
+  /** where the user has no range or a small one: the command that gives one (addRangesFix) */
+  fix?: string
 }
 
 export interface SubidFiles {
@@ -98,6 +100,12 @@ function readOr(path: string): string {
  * the answer (a few ms, only on such hosts).
  */
 export function readSubids(user: { name: string; uid: number }, files: SubidFiles = SYSTEM_FILES): Subids {
+  const s = readSubidSources(user, files)
+  const small = (r: SubidRange[]) => r.reduce((n, x) => n + x.count, 0) < SUB_COUNT - 1
+  return small(s.uid) || small(s.gid) ? { ...s, fix: addRangesFix(user.name, files) } : s
+}
+
+function readSubidSources(user: { name: string; uid: number }, files: SubidFiles): Subids {
   const sources = parseNsswitchSubid(readOr(files.nsswitch))
   const module = sources.find((s) => s !== 'files')
   if (module) {
@@ -123,6 +131,46 @@ function readFromFiles(user: { name: string; uid: number }, files: SubidFiles): 
     gid: parseSubidFile(readOr(files.subgid), user.name, user.uid),
     source: 'files',
   }
+}
+
+/** useradd's defaults (login.defs SUB_UID_MIN, SUB_UID_MAX, SUB_UID_COUNT). */
+const SUB_MIN = 100000
+const SUB_MAX = 600100000
+const SUB_COUNT = 65536
+
+/**
+ * The lowest block of `count` ids at or above 100000 that no range of any user in either file
+ * overlaps, as useradd picks one; undefined when none is left below 600100000.
+ *   freeSubidStart('ann:100000:65536\n', 'bob:165536:65536\n') → 231072
+ */
+export function freeSubidStart(subuidText: string, subgidText: string, count = SUB_COUNT): number | undefined {
+  const taken: SubidRange[] = []
+  for (const raw of `${subuidText}\n${subgidText}`.split('\n')) {
+    const parts = raw.trim().split(':')
+    const r = parts.length === 3 && !raw.trim().startsWith('#') ? range(parts[1], parts[2]) : undefined
+    if (r) taken.push(r)
+  }
+  taken.sort((a, b) => a.start - b.start)
+  let start = SUB_MIN
+  for (const r of taken) {
+    if (r.start >= start + count) break
+    if (r.start + r.count > start) start = r.start + r.count
+  }
+  return start + count - 1 <= SUB_MAX ? start : undefined
+}
+
+/**
+ * The command that gives `user` subordinate ids: a block no one in /etc/subuid or /etc/subgid has
+ * (a fixed one could be another user's, and two users with the same ids reach each other's
+ * container files), or, where ids come from a directory service, whom to ask.
+ */
+export function addRangesFix(user: string, files: SubidFiles = SYSTEM_FILES): string {
+  const module = parseNsswitchSubid(readOr(files.nsswitch)).find((s) => s !== 'files')
+  if (module) return `ask your administrator for a subordinate id range for ${user} (this host takes them from ${module}, per /etc/nsswitch.conf)`
+  const start = freeSubidStart(readOr(files.subuid), readOr(files.subgid))
+  if (start === undefined) return `ask your administrator for a subordinate id range for ${user} (no free block of ${SUB_COUNT} ids is left in /etc/subuid and /etc/subgid)`
+  const r = `${start}-${start + SUB_COUNT - 1}`
+  return `sudo usermod --add-subuids ${r} --add-subgids ${r} ${shellQuote(user)} (a block no user has in /etc/subuid and /etc/subgid now; or ask your administrator)`
 }
 
 /** NoNewPrivs from /proc/self/status text: set, setuid and file capabilities grant nothing. */

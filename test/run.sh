@@ -118,6 +118,10 @@ if [ "$(id -u)" -eq 0 ]; then
     SKIFF_TESTS_MUST_RUN="${SKIFF_TESTS_MUST_RUN:-1}" SKIFF_BIN="$stage/dist/skiff" \
     SKIFF_TEST_TIMEOUT="${SKIFF_TEST_TIMEOUT:-}" SKIFF_TEST_KEEP="${SKIFF_TEST_KEEP:-}" SKIFF_DEBUG="${SKIFF_DEBUG:-}" \
     bash -c 'cd "$1" && shift && exec node test/uvu.mjs --integration "$@"' _ "$stage" "${run_filters[@]}"
+
+  # Two users against each other (test/*.root.test.ts): root only switches between them.
+  part two-users env SKIFF_BIN="$stage/dist/skiff" SKIFF_TEST_USER="$test_user" SKIFF_TEST_OTHER_USER=skiff-test-b \
+    SKIFF_TESTS_MUST_RUN="${SKIFF_TESTS_MUST_RUN:-1}" node test/uvu.mjs --root "${run_filters[@]}"
 else
   install_modules
   build_ok=1

@@ -11,7 +11,8 @@
 # What a laptop running Debian/Ubuntu/Fedora has and a bare CI machine may not:
 #   - packages: newuidmap/newgidmap (uidmap), fuse-overlayfs, pasta (passt), slirp4netns; and for
 #     the tests: busybox-static (fixture images), python3 (pty driver), skopeo (cross-checks)
-#   - an ordinary user with subordinate id ranges in /etc/subuid and /etc/subgid (65536 each)
+#   - an ordinary user with subordinate id ranges in /etc/subuid and /etc/subgid (65536 each),
+#     and a second one, skiff-test-b, without (the other user in the two-user tests)
 #   - /dev/fuse and /dev/net/tun mode 0666 (udev does this on a distro; here they are 0600)
 #   - /run/user/UID, owned by the user, mode 0700 (logind makes it at login)
 #   - unprivileged user namespaces enabled
@@ -107,6 +108,14 @@ if ! has_range /etc/subuid || ! has_range /etc/subgid; then
   usermod "${args[@]}" "$user"
 fi
 say "$user: uid $uid, subuid $(grep -E "^($user|$uid):" /etc/subuid | head -1 | cut -d: -f2-), subgid $(grep -E "^($user|$uid):" /etc/subgid | head -1 | cut -d: -f2-)"
+
+# A second ordinary user, without subordinate ids: the other user of a shared machine in the
+# two-user tests (test/*.root.test.ts), who tries to take over the first one's paths.
+other=skiff-test-b
+if ! id -u "$other" >/dev/null 2>&1; then
+  say "creating user $other (the other user of the two-user tests)"
+  useradd --create-home --shell /bin/bash --user-group "$other"
+fi
 
 # newuidmap/newgidmap must be setuid root (Debian) or carry file capabilities (Fedora).
 for tool in newuidmap newgidmap; do

@@ -5,6 +5,8 @@
 //   node test/uvu.mjs                      every test file (unit, then integration)
 //   node test/uvu.mjs --unit               files not named *.int.test.ts (pure, any user)
 //   node test/uvu.mjs --integration        test/**/*.int.test.ts (need dist/skiff, namespaces)
+//   node test/uvu.mjs --root               test/**/*.root.test.ts: run as root, they act as two
+//                                          unprivileged users (runuser) against each other
 //   node test/uvu.mjs store run            files whose path contains "store" or "run"
 //
 // Options: --no-build (run what is in .build/test), --bail (stop after the first failing file),
@@ -34,7 +36,7 @@ const uvuBin = join(repo, 'node_modules', 'uvu', 'bin.js')
 
 function usage(code) {
   process.stdout.write(
-    'usage: node test/uvu.mjs [--unit | --integration] [--no-build] [--bail] [--allow-none] [-j N] [--timeout S] [FILTER...]\n',
+    'usage: node test/uvu.mjs [--unit | --integration | --root] [--no-build] [--bail] [--allow-none] [-j N] [--timeout S] [FILTER...]\n',
   )
   process.exit(code)
 }
@@ -50,6 +52,7 @@ function parseArgs(argv) {
     }
     if (a === '--unit') o.kind = 'unit'
     else if (a === '--integration' || a === '--int') o.kind = 'integration'
+    else if (a === '--root') o.kind = 'root'
     else if (a === '--all') o.kind = 'all'
     else if (a === '--no-build') o.build = false
     else if (a === '--bail') o.bail = true
@@ -63,7 +66,9 @@ function parseArgs(argv) {
   return o
 }
 
-const isIntegration = (rel) => rel.endsWith('.int.test.ts')
+const kindOf = (rel) => (rel.endsWith('.root.test.ts') ? 'root' : rel.endsWith('.int.test.ts') ? 'integration' : 'unit')
+/** Integration and root files: they run dist/skiff, one at a time. */
+const isIntegration = (rel) => kindOf(rel) !== 'unit'
 
 /** test/**\/*.test.ts, as paths relative to test/ ("store.test.ts", "sub/x.int.test.ts"). */
 function findTests(dir, prefix = '') {
@@ -232,8 +237,7 @@ function line(r) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
   let files = findTests(testDir).filter((f) => {
-    if (opts.kind === 'unit' && isIntegration(f)) return false
-    if (opts.kind === 'integration' && !isIntegration(f)) return false
+    if (opts.kind !== 'all' && kindOf(f) !== opts.kind) return false
     return opts.filters.length === 0 || opts.filters.some((s) => `test/${f}`.includes(s))
   })
   // Unit files first: they are fast and say the most when something is broken.

@@ -18,6 +18,11 @@
  * on hosts with many mounts):
  *   noNewPrivs() -> 1 or 0 (prctl PR_GET_NO_NEW_PRIVS), or a negative errno
  *   mountFlags(path) -> statvfs(path).f_flag (ST_NOSUID is 2), or a negative errno
+ *
+ * And the store's locks (core/lock.ts): a lock the kernel drops with its holder, so that no
+ * kill -9 at any instant can leave one that blocks later commands:
+ *   flock(fd, exclusive) -> 0, or a negative errno (-EWOULDBLOCK: another process holds it)
+ *       never waits (LOCK_NB): the caller polls, with its own deadline and message
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -31,6 +36,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
@@ -336,6 +342,25 @@ static napi_value mount_flags_fn(napi_env env, napi_callback_info info)
 	return out;
 }
 
+static napi_value flock_fn(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value args[2], out;
+	CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+	int32_t fd;
+	bool exclusive;
+	if (argc < 2 || napi_get_value_int32(env, args[0], &fd) != napi_ok || napi_get_value_bool(env, args[1], &exclusive) != napi_ok) {
+		napi_throw_type_error(env, NULL, "flock(fd, exclusive)");
+		return NULL;
+	}
+	int r;
+	do
+		r = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+	while (r < 0 && errno == EINTR);
+	CHECK(napi_create_int32(env, r < 0 ? -errno : 0, &out));
+	return out;
+}
+
 NAPI_MODULE_INIT()
 {
 	// A watch thread may outlive the environment that loaded us (a worker's ends; Node then
@@ -346,7 +371,8 @@ NAPI_MODULE_INIT()
 	static const struct {
 		const char *name;
 		napi_callback fn;
-	} fns[] = { { "spawn", spawn_fn }, { "watch", watch_fn }, { "unref", unref_fn }, { "noNewPrivs", no_new_privs_fn }, { "mountFlags", mount_flags_fn } };
+	} fns[] = { { "spawn", spawn_fn }, { "watch", watch_fn }, { "unref", unref_fn }, { "noNewPrivs", no_new_privs_fn }, { "mountFlags", mount_flags_fn },
+		     { "flock", flock_fn } };
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		napi_value f;
 		CHECK(napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f));
