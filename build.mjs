@@ -10,7 +10,7 @@
 // leaving a plain copy of node behind, so the last step checks that dist/skiff really is skiff.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -159,20 +159,70 @@ async function makeExecutable(entryPath, bundlePath, shimPath, spawnPath) {
 }
 
 /**
- * The node to build from: this one, with its debug symbols stripped when `strip` exists (Debian's
- * node carries them: 99 MB → 86 MB). Never downloaded.
+ * The node to build from: a copy of this one, never downloaded, with Node's own --env-file turned
+ * off (below) and its debug symbols stripped when `strip` exists (Debian's node carries them:
+ * 99 MB → 86 MB).
  */
 function localNode() {
   const copy = join(dist, '.node-stripped')
   try {
     execFileSync('cp', [process.execPath, copy])
-    execFileSync('strip', ['--strip-all', copy], { stdio: 'ignore' })
-    execFileSync(copy, ['-e', '0'])
-    return { nodePath: copy }
   } catch {
     rmSync(copy, { force: true })
+    step('warning: cannot copy node: building from it as it is (Node will read `--env-file FILE` itself)')
     return { useLocalNode: true }
   }
+  try {
+    disableNodeEnvFile(copy)
+  } catch (err) {
+    step(`warning: ${err.message}: \`skiff run --env-file FILE\` will be read by Node itself first`)
+  }
+  try {
+    execFileSync('strip', ['--strip-all', copy], { stdio: 'ignore' })
+  } catch {}
+  execFileSync(copy, ['-e', '0'])
+  return { nodePath: copy }
+}
+
+/**
+ * Node 20 reads `--env-file FILE` from the whole command line before any JavaScript runs, even in
+ * a single executable whose arguments are the application's: `skiff run --env-file F` had Node
+ * load F into skiff's own environment, exit 9 on a missing F, and hang on /dev/zero or a FIFO,
+ * before skiff could say a word (issue 19). Later Node versions stop at the application's
+ * arguments; for Node 20 the copy's Dotenv::GetDataFromArgs is made to return no file (x86-64:
+ * the empty vector written to the return slot, then ret). The symbol and the ELF's program
+ * headers give the place; a node without them (stripped) is left alone, with a warning.
+ */
+function disableNodeEnvFile(nodePath) {
+  if (process.arch !== 'x64') throw new Error(`Node's --env-file is left on for ${process.arch} (the patch is x86-64 code)`)
+  const symbols = execFileSync('nm', ['--defined-only', nodePath], { encoding: 'utf8', maxBuffer: 1 << 30 })
+  const m = /^([0-9a-f]+) T _ZN4node6Dotenv15GetDataFromArgsE\S*$/m.exec(symbols)
+  if (!m) throw new Error('this node has no symbol node::Dotenv::GetDataFromArgs')
+  const address = BigInt(`0x${m[1]}`)
+  const elf = readFileSync(nodePath)
+  const phoff = Number(elf.readBigUInt64LE(0x20))
+  const phentsize = elf.readUInt16LE(0x36)
+  let offset
+  for (let i = 0; i < elf.readUInt16LE(0x38); i++) {
+    const h = phoff + i * phentsize
+    if (elf.readUInt32LE(h) !== 1) continue // PT_LOAD
+    const fileOff = elf.readBigUInt64LE(h + 8)
+    const vaddr = elf.readBigUInt64LE(h + 16)
+    const filesz = elf.readBigUInt64LE(h + 32)
+    if (address >= vaddr && address < vaddr + filesz) offset = Number(address - vaddr + fileOff)
+  }
+  if (offset === undefined) throw new Error('node::Dotenv::GetDataFromArgs is in no loaded segment')
+  // mov rax,rdi; mov qword [rdi],0; mov qword [rdi+8],0; mov qword [rdi+16],0; ret
+  const code = Buffer.from('4889f848c7070000000048c747080000000048c7471000000000c3', 'hex')
+  const fd = openSync(nodePath, 'r+')
+  try {
+    writeSync(fd, code, 0, code.length, offset)
+  } finally {
+    closeSync(fd)
+  }
+  // Node must run, and no longer see --env-file in argv
+  const r = spawnSync(nodePath, ['--env-file', '/nonexistent/skiff-build-check', '-e', 'process.stdout.write("ok")'], { encoding: 'utf8' })
+  if (r.stdout !== 'ok') throw new Error(`the patched node does not run as it should: ${r.stderr || r.status}`)
 }
 
 /** dist/skiff must be skiff: its --version is ours (a bare node prints vX.Y.Z), its shim is embedded and its spawn addon loads. */
@@ -196,7 +246,11 @@ function verify(exe) {
   if (!/^skiff trace: code cache built-in: /m.test(trace)) {
     throw new Error(`build: ${exe} did not take its built-in code cache; SKIFF_TRACE=1 \`${exe} version\` printed:\n${trace}`)
   }
-  step(`verified: ${out.split('\n')[0]} (${(statSync(exe).size / 1e6).toFixed(1)} MB)`)
+  // --env-file is skiff's to read (disableNodeEnvFile), where this node could be patched
+  const envFile = spawnSync(exe, ['create', '--env-file', '/nonexistent/skiff-build-check', 'busybox'], { encoding: 'utf8', env: { ...env, SKIFF_TRACE: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const envFileOk = /^skiff: --env-file \/nonexistent\/skiff-build-check: no such file/.test(envFile.stderr)
+  rmSync(env.XDG_CACHE_HOME, { recursive: true, force: true })
+  step(`verified: ${out.split('\n')[0]} (${(statSync(exe).size / 1e6).toFixed(1)} MB)${envFileOk ? '' : `; warning: --env-file is read by Node first (${envFile.stderr.trim()})`}`)
 }
 
 mkdirSync(dist, { recursive: true })

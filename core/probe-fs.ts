@@ -4,6 +4,7 @@
 import { realpathSync, statSync, statfsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { resolvePaths } from './paths.js'
+import { fallbackMemo, unsafeReason } from './private-dir.js'
 import { versionAtLeast } from './probe-kernel.js'
 import { mountFor, type MountEntry } from './probe-mounts.js'
 import type { HostContext, ProbeItem } from './probe-types.js'
@@ -149,6 +150,12 @@ export interface RuntimeFacts {
   xdgRuntimeDir?: string
   /** XDG_RUNTIME_DIR exists, is a directory and belongs to the user */
   xdgOwned: boolean
+  /** the directory exists and is not safe for skiff (core/private-dir.ts): why */
+  unsafe?: string
+  /** the fallback skiff picked instead of an unsafe one in $TMPDIR, as remembered in the cache */
+  replacement?: string
+  /** the directory is the fallback in $TMPDIR (not SKIFF_RUNROOT's or XDG_RUNTIME_DIR's) */
+  inTmp?: boolean
 }
 
 export function gatherRuntime(path: string, ctx: Pick<HostContext, 'env' | 'mounts' | 'uid'>): RuntimeFacts {
@@ -160,7 +167,15 @@ export function gatherRuntime(path: string, ctx: Pick<HostContext, 'env' | 'moun
       xdgOwned = st.isDirectory() && st.uid === ctx.uid
     } catch {}
   }
-  return { dir: gatherDir(path, ctx.mounts), xdgRuntimeDir: xdg, xdgOwned }
+  const paths = resolvePaths(ctx.env, ctx.uid)
+  const why = unsafeReason(path, ctx.uid)
+  const facts: RuntimeFacts = { dir: gatherDir(path, ctx.mounts), xdgRuntimeDir: xdg, xdgOwned, ...(paths.runtimeInTmp ? { inTmp: true } : {}) }
+  if (why && why !== 'missing') {
+    facts.unsafe = why
+    const memo = readText(fallbackMemo(paths.cache, 'run'))?.trim()
+    if (memo && memo.startsWith(`${path}-`) && unsafeReason(memo, ctx.uid) === undefined) facts.replacement = memo
+  }
+  return facts
 }
 
 export function judgeRuntime(r: RuntimeFacts, ctx: Pick<HostContext, 'uid' | 'env'>): ProbeItem {
@@ -168,8 +183,13 @@ export function judgeRuntime(r: RuntimeFacts, ctx: Pick<HostContext, 'uid' | 'en
   const details = { ...dirDetails(d), xdgRuntimeDir: r.xdgRuntimeDir ?? null, xdgRuntimeDirOwned: r.xdgOwned }
   const item = (status: ProbeItem['status'], value: string, fix?: string): ProbeItem => ({ id: 'runtime', name: 'runtime', section: 'storage', status, value, fix, details })
   const value = `${d.path} (${typeOf(d)})`
-  if (d.exists && d.owner !== undefined && d.owner !== ctx.uid) {
-    return item('error', `${value}: owned by uid ${d.owner}, not you (made by someone else first?)`, `export SKIFF_RUNROOT=$(mktemp -d) or log in so that XDG_RUNTIME_DIR is set (ssh, machinectl shell)`)
+  if (r.unsafe && r.inTmp) {
+    // another user made it first (or a symlink is there): skiff uses a private one beside it
+    const instead = r.replacement ? `skiff uses ${r.replacement} instead` : 'skiff makes a private one beside it when it needs one'
+    return item('warning', `${value}: not safe to use (${r.unsafe}, made by someone else first?); ${instead}`, 'log in so that XDG_RUNTIME_DIR is set (ssh, machinectl shell), or export SKIFF_RUNROOT to a directory of yours (mode 0700)')
+  }
+  if (r.unsafe) {
+    return item('error', `${value}: not safe to use (${r.unsafe})`, 'export SKIFF_RUNROOT to a directory of yours (mode 0700), or log in so that XDG_RUNTIME_DIR is set (ssh, machinectl shell)')
   }
   if (r.xdgRuntimeDir && !r.xdgOwned && !ctx.env.SKIFF_RUNROOT) {
     return item('warning', `${value}: XDG_RUNTIME_DIR=${r.xdgRuntimeDir} is not yours (after su or sudo?)`, 'log in as yourself (ssh, or machinectl shell USER@) for a proper XDG_RUNTIME_DIR; skiff uses the directory above meanwhile')

@@ -1,5 +1,6 @@
 // Networking for real: pasta and slirp4netns attached to the container's own namespace, ports
-// published to the host (TCP and UDP), the host's loopback reached as host.containers.internal, a
+// published to the host (TCP and UDP), the host's loopback out of reach unless asked for (then
+// host.containers.internal), a
 // tiny DNS server on the host's loopback, modes none/host/container, and no helper left behind.
 // All traffic stays on this machine.
 import { createSocket } from 'node:dgram'
@@ -147,7 +148,10 @@ net('pasta: -p TCP and UDP from the host, the host\'s loopback, another containe
   assert.is(sb.run(['load', '-q', '-i', udpEchoImage()]).status, 0)
   // UDP on every address: Debian 12's pasta (2023-03-09) sends no replies to UDP that came in on
   // the host's loopback (docs/troubleshooting.md); the test talks to the host's own address
-  const web = sb.run(['run', '-d', '--name', 'web', '-p', '127.0.0.1::80', '-p', '9999/udp', 'udpecho', 'sh', '-c',
+  // --map-gw: Debian 12's pasta sends the UDP replies to a client on the host's own address (which
+  // reach the container from the gateway's address) to the real gateway under --no-map-gw, the
+  // default since issue 19 (docs/troubleshooting.md)
+  const web = sb.run(['run', '-d', '--name', 'web', '--network', 'pasta:--map-gw', '-p', '127.0.0.1::80', '-p', '9999/udp', 'udpecho', 'sh', '-c',
     'mkdir -p /w; echo hello-from-web > /w/index.html; httpd -p 80 -h /w; exec udpecho 9999'])
   assert.is(web.status, 0, web.describe())
   const ports = sb.run(['port', 'web']).stdout
@@ -180,14 +184,20 @@ net('pasta: -p TCP and UDP from the host, the host\'s loopback, another containe
   assert.match(sb.run(['port', all.stdout.trim()]).stdout, /^7\/udp -> 0\.0\.0\.0:\d+\n80\/tcp -> 0\.0\.0\.0:\d+\n$/)
   assert.is(sb.run(['rm', '-f', all.stdout.trim()]).status, 0)
 
-  // a server on the host's loopback, reached as host.containers.internal
+  // a server on the host's loopback: out of reach by default (issue 19), through pasta's gateway
+  // and every address the container knows; reached as host.containers.internal when asked for
   const host = createServer((_, res) => res.end('hello-from-host\n'))
   const hostPort = await listen(host)
-  const fromHost = await sb.start(['run', '--rm', 'busybox', 'wget', '-qO-', `http://host.containers.internal:${hostPort}/`]).done
+  const gateway = JSON.parse(sb.run(['inspect', 'web']).stdout)[0].NetworkSettings.Gateway
+  assert.ok(gateway, 'pasta copies the host\'s gateway')
+  const closed = await sb.start(['run', '--rm', 'busybox', 'sh', '-c',
+    `for a in ${gateway} 10.0.2.2 ${hostIp} host.containers.internal; do timeout 3 wget -qO- http://$a:${hostPort}/ 2>/dev/null; done; echo end`]).done
+  assert.is(closed.stdout, 'end\n', closed.describe())
+  const fromHost = await sb.start(['run', '--rm', '--network', 'pasta:--map-gw', 'busybox', 'wget', '-qO-', `http://host.containers.internal:${hostPort}/`]).done
   host.close()
   assert.is(fromHost.stdout, 'hello-from-host\n', fromHost.describe())
-  // the first container's published port, from a second container
-  const other = sb.run(['run', '--rm', 'busybox', 'wget', '-qO-', `http://host.containers.internal:${tcp}/`])
+  // the first container's published port (on the host's loopback), from a second container
+  const other = sb.run(['run', '--rm', '--network=pasta:--map-gw', 'busybox', 'wget', '-qO-', `http://host.containers.internal:${tcp}/`])
   assert.is(other.stdout, 'hello-from-web\n', other.describe())
   // --network=container: the same network namespace
   const shared = sb.run(['run', '--rm', '--network=container:web', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:80/'])
@@ -197,7 +207,7 @@ net('pasta: -p TCP and UDP from the host, the host\'s loopback, another containe
   const dns = await tinyDns()
   let look
   try {
-    look = await sb.start(['run', '--rm', 'busybox', 'sh', '-c', `nslookup test.skiff.internal $(awk '/host.containers.internal/ {print $1}' /etc/hosts):${dns.port}`]).done
+    look = await sb.start(['run', '--rm', '--network', 'pasta:--map-gw', 'busybox', 'sh', '-c', `nslookup test.skiff.internal $(awk '/host.containers.internal/ {print $1}' /etc/hosts):${dns.port}`]).done
   } finally {
     dns.close()
   }
@@ -207,7 +217,7 @@ net('pasta: -p TCP and UDP from the host, the host\'s loopback, another containe
   const conf = sb.run(['run', '--rm', '--dns', '10.9.9.9', '--dns-search', 'example.org', '--add-host', 'db:10.1.2.3', '-h', 'box', '--name', 'named', 'busybox',
     'sh', '-c', 'cat /etc/resolv.conf; grep -E "db|box|host.containers" /etc/hosts; cat /etc/hostname'])
   assert.match(conf.stdout, /^search example\.org\nnameserver 10\.9\.9\.9\n/)
-  assert.match(conf.stdout, /\tbox named\n.*\thost\.containers\.internal host\.docker\.internal\n10\.1\.2\.3\tdb\nbox\n$/)
+  assert.match(conf.stdout, /\tbox named\n10\.1\.2\.3\tdb\nbox\n$/, 'no host.containers.internal where the host is out of reach')
 
   assert.ok(helpers().length > before.length, 'pasta runs while web does')
   assert.is(sb.run(['rm', '-f', 'web']).status, 0)
@@ -269,9 +279,14 @@ net('slirp4netns: -p through its API, the host\'s loopback as 10.0.2.2; kill -9 
   assert.equal(i.NetworkSettings.Ports['80/tcp'], [{ HostIp: '127.0.0.1', HostPort: String(port) }])
   const host = createServer((_, res) => res.end('hello-from-host\n'))
   const hostPort = await listen(host)
-  const fromHost = await sb.start(['run', '--rm', '--network=slirp4netns', 'busybox', 'wget', '-qO-', `http://10.0.2.2:${hostPort}/`]).done
+  // out of reach by default (issue 19); 10.0.2.2 and host.containers.internal when asked for
+  const closed = await sb.start(['run', '--rm', '--network=slirp4netns', 'busybox', 'sh', '-c',
+    `for a in 10.0.2.2 host.containers.internal; do timeout 3 wget -qO- http://$a:${hostPort}/ 2>/dev/null; done; echo end`]).done
+  assert.is(closed.stdout, 'end\n', closed.describe())
+  const fromHost = await sb.start(['run', '--rm', '--network=slirp4netns:allow_host_loopback=true', '--add-host', 'h:host-gateway', 'busybox', 'sh', '-c',
+    `wget -qO- http://10.0.2.2:${hostPort}/ && wget -qO- http://host.containers.internal:${hostPort}/ && grep -c '^10.0.2.2\th$' /etc/hosts`]).done
   host.close()
-  assert.is(fromHost.stdout, 'hello-from-host\n', fromHost.describe())
+  assert.is(fromHost.stdout, 'hello-from-host\nhello-from-host\n1\n', fromHost.describe())
 
   // the container's pid 1 killed behind skiff's back: its helper goes with it
   process.kill(i.State.Pid, 'SIGKILL')

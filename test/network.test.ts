@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  defaultRoute, describePorts, exposedPorts, hostsFile, parseAddHost, parseNetworkMode, parsePublish, pastaArgs, pastaPortSpec, resolvConf,
+  defaultRoute, describePorts, exposedPorts, hostsFile, parseAddHost, parseNetwork, parseNetworkMode, parsePublish, pastaArgs, pastaPortSpec, resolvConf, slirpArgs,
 } from '../core/network.js'
 
 const t = suite('network')
@@ -19,6 +19,29 @@ t('modes: slirp picks pasta, then slirp4netns; a missing helper is an error nami
   assert.throws(() => parseNetworkMode('pasta', { pasta: false, slirp4netns: true }), /pasta is not installed/)
   assert.throws(() => parseNetworkMode('bogus', both), /unknown mode/)
   assert.throws(() => parseNetworkMode('container:', both), /needs a container/)
+})
+
+t('the host\'s loopback: closed unless asked for, in podman\'s spellings; other helper options are refused', () => {
+  assert.equal(parseNetwork(undefined, both), { mode: 'pasta', hostLoopback: false })
+  assert.equal(parseNetwork('pasta:--map-gw', both), { mode: 'pasta', hostLoopback: true })
+  assert.equal(parseNetwork('pasta:--no-map-gw', both), { mode: 'pasta', hostLoopback: false })
+  assert.equal(parseNetwork('slirp4netns', both), { mode: 'slirp4netns', hostLoopback: false })
+  assert.equal(parseNetwork('slirp4netns:allow_host_loopback=true', both), { mode: 'slirp4netns', hostLoopback: true })
+  assert.equal(parseNetwork('slirp4netns:allow_host_loopback=false', both), { mode: 'slirp4netns', hostLoopback: false })
+  assert.equal(parseNetwork('container:web', both), { mode: { container: 'web' }, hostLoopback: false })
+  assert.throws(() => parseNetwork('slirp4netns:cidr=10.1.0.0/24', both), /does not support the slirp4netns option "cidr=10.1.0.0\/24"/)
+  assert.throws(() => parseNetwork('pasta:-t,80', both), /does not support the pasta option "-t"/)
+  assert.throws(() => parseNetwork('host:x', both), /the host mode takes no options/)
+  assert.throws(() => parseNetwork('pasta:--map-gw', { pasta: false, slirp4netns: true }), /pasta is not installed/)
+  // what the helpers are told
+  assert.ok(pastaArgs([]).includes('--no-map-gw'))
+  assert.not.ok(pastaArgs([], true).includes('--no-map-gw'))
+  assert.equal(slirpArgs(undefined), ['--configure', '--mtu=65520', '--disable-host-loopback'])
+  assert.equal(slirpArgs('/r/s.sock', true), ['--configure', '--mtu=65520', '--api-socket', '/r/s.sock'])
+  // host-gateway is an address only where the host is reachable
+  assert.equal(parseAddHost('h:host-gateway', '10.0.2.2'), { name: 'h', ip: '10.0.2.2' })
+  assert.throws(() => parseAddHost('h:host-gateway'), (e: Error & { hint: string }) => /does not reach the host/.test(e.message) && /pasta:--map-gw/.test(e.hint))
+  assert.throws(() => parseAddHost('h:not-an-ip'), /not-an-ip is not an IP address/)
 })
 
 t('-p: Docker forms, ranges, protocols, IPv6; errors say what is wrong', () => {

@@ -1,10 +1,20 @@
 // Where skiff keeps things, and the move off network filesystems.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { networkFsOf, resolvePaths } from '../core/paths.js'
+import { chmodSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { networkFsOf, resolvePaths, runtimeDir, socketPath } from '../core/paths.js'
+import { unsafeReason } from '../core/private-dir.js'
+import { tempDir } from './helpers/env.js'
 
 const t = suite('paths')
 const env = { HOME: '/home/ann', TMPDIR: '/tmp' }
+const uid = process.getuid!()
+
+function assertPrivate(dir: string): void {
+  const st = lstatSync(dir)
+  assert.ok(st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0, `${dir}: mode ${(st.mode & 0o7777).toString(8)}, uid ${st.uid}`)
+}
 
 t('storage defaults to ~/.local/share/skiff, or SKIFF_ROOT', () => {
   const local = () => ({ type: 0xef53 })
@@ -19,12 +29,84 @@ t('a home on NFS or Lustre: storage on this node, and why', () => {
     if (p.startsWith('/home/ann/.local')) throw new Error('ENOENT')
     return { type: p.startsWith('/home') ? 0x6969 : 0xef53 }
   }
-  const p = resolvePaths(env, 1000, nfs)
-  assert.is(p.storage, '/tmp/skiff-1000/storage')
+  const tmp = tempDir()
+  const p = resolvePaths({ ...env, TMPDIR: tmp, XDG_CACHE_HOME: join(tmp, 'cache') }, uid, nfs)
+  assert.is(p.storage, join(tmp, `skiff-${uid}`, 'storage'))
+  assertPrivate(join(tmp, `skiff-${uid}`))
   assert.match(p.storageNote!, /^\/home\/ann\/\.local\/share\/skiff is on NFS, where overlay upper directories fail/)
   assert.is(networkFsOf('/lus/x', () => ({ type: 0x0bd00bd0 })), 'Lustre')
   // SKIFF_ROOT is the user's word, even on NFS
   assert.is(resolvePaths({ ...env, SKIFF_ROOT: '/home/ann/s' }, 1000, nfs).storage, '/home/ann/s')
+})
+
+t('a storage fallback made by someone else (open to others, or a symlink): a fresh private one, remembered', () => {
+  const nfs = (p: string) => ({ type: p.startsWith('/home') ? 0x6969 : 0xef53 })
+  for (const plant of ['open', 'symlink'] as const) {
+    const tmp = tempDir()
+    const base = join(tmp, `skiff-${uid}`)
+    if (plant === 'open') {
+      mkdirSync(base)
+      chmodSync(base, 0o777)
+    } else {
+      mkdirSync(join(tmp, 'elsewhere'))
+      symlinkSync(join(tmp, 'elsewhere'), base)
+    }
+    const e = { ...env, TMPDIR: tmp, XDG_CACHE_HOME: join(tmp, 'cache') }
+    const p = resolvePaths(e, uid, nfs)
+    const dir = p.storage.slice(0, -'/storage'.length)
+    assert.ok(dir.startsWith(`${base}-`), dir)
+    assertPrivate(dir)
+    assert.is(readFileSync(join(tmp, 'cache', 'skiff', 'fallback-storage'), 'utf8'), `${dir}\n`)
+    assert.is(resolvePaths(e, uid, nfs).storage, p.storage, 'the same one next time')
+    // a remembered directory that someone else's since (it was removed, then made by another): not used
+    chmodSync(dir, 0o777)
+    assert.is.not(resolvePaths(e, uid, nfs).storage, p.storage)
+  }
+})
+
+t('the runtime directory: XDG_RUNTIME_DIR\'s when ours and closed, else the fallback in TMPDIR, made 0700 when used', () => {
+  const tmp = tempDir()
+  const xdg = join(tmp, 'xdg')
+  mkdirSync(xdg, { mode: 0o700 })
+  const e = { ...env, TMPDIR: tmp, XDG_RUNTIME_DIR: xdg, XDG_CACHE_HOME: join(tmp, 'cache') }
+  assert.is(resolvePaths(e, uid).runtime, join(xdg, 'skiff'))
+  assert.is(runtimeDir(resolvePaths(e, uid), uid), join(xdg, 'skiff'))
+  assertPrivate(join(xdg, 'skiff'))
+  chmodSync(xdg, 0o777) // anyone may write it: not used
+  assert.is(resolvePaths(e, uid).runtime, join(tmp, `skiff-run-${uid}`))
+  const fallback = runtimeDir(resolvePaths(e, uid), uid)
+  assert.is(fallback, join(tmp, `skiff-run-${uid}`))
+  assertPrivate(fallback)
+  // a socket path that would not fit in 108 bytes goes to the fallback, made private
+  const long = join(tmp, 'x'.repeat(100))
+  const sock = socketPath(resolvePaths({ ...e, SKIFF_RUNROOT: long }, uid), 'attach', 'a'.repeat(64), uid, e)
+  assert.is(sock, join(fallback, 'attach-aaaaaaaaaaaa.sock'))
+  // SKIFF_RUNROOT open to others: an error naming it, not a silent use
+  const open = join(tmp, 'open')
+  mkdirSync(open)
+  chmodSync(open, 0o777)
+  assert.throws(() => runtimeDir(resolvePaths({ ...e, SKIFF_RUNROOT: open }, uid), uid), (err: Error & { hint: string }) =>
+    err.message === `the runtime directory ${open} is not safe to use: it is open to other users (mode 0777)` && /SKIFF_RUNROOT/.test(err.hint))
+})
+
+t('unsafeReason: a symlink, a file, another owner, group or other bits, a parent others may change', () => {
+  const tmp = tempDir()
+  mkdirSync(join(tmp, 'ok'), { mode: 0o700 })
+  assert.is(unsafeReason(join(tmp, 'ok'), uid), undefined)
+  assert.is(unsafeReason(join(tmp, 'none'), uid), 'missing')
+  symlinkSync(join(tmp, 'ok'), join(tmp, 'link'))
+  assert.is(unsafeReason(join(tmp, 'link'), uid), 'it is a symbolic link')
+  assert.match(unsafeReason(join(tmp, 'ok'), uid + 1)!, new RegExp(`^it belongs to uid ${uid}, mode 0700$`))
+  mkdirSync(join(tmp, 'g'), { mode: 0o750 })
+  chmodSync(join(tmp, 'g'), 0o750)
+  assert.is(unsafeReason(join(tmp, 'g'), uid), 'it is open to other users (mode 0750)')
+  const shared = join(tmp, 'shared')
+  mkdirSync(shared)
+  chmodSync(shared, 0o777)
+  mkdirSync(join(shared, 'mine'), { mode: 0o700 })
+  assert.match(unsafeReason(join(shared, 'mine'), uid)!, /parent .* can be changed by other users and is not sticky/)
+  chmodSync(shared, 0o1777)
+  assert.is(unsafeReason(join(shared, 'mine'), uid), undefined)
 })
 
 t.run()

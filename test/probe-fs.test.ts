@@ -88,9 +88,14 @@ test('judgeRuntime: XDG_RUNTIME_DIR missing, someone else\'s, a squatted fallbac
   assert.match(su.fix!, /machinectl shell/)
   const ok = judgeRuntime({ dir: dir({ path: '/run/user/1000/skiff', fsType: 'tmpfs' }), xdgRuntimeDir: '/run/user/1000', xdgOwned: true }, ctx)
   assert.equal([ok.status, ok.value], ['ok', '/run/user/1000/skiff (tmpfs)'])
-  const squatted = judgeRuntime({ dir: dir({ path: '/tmp/skiff-run-1000', owner: 1001 }), xdgOwned: false }, ctx)
-  assert.is(squatted.status, 'error')
+  // the fallback in $TMPDIR made first by someone else: skiff works around it, and says so
+  const squatted = judgeRuntime({ dir: dir({ path: '/tmp/skiff-run-1000', owner: 1001 }), xdgOwned: false, inTmp: true, unsafe: 'it belongs to uid 1001, mode 0777', replacement: '/tmp/skiff-run-1000-abc123' }, ctx)
+  assert.is(squatted.status, 'warning')
+  assert.match(squatted.value, /not safe to use \(it belongs to uid 1001, mode 0777, .*\); skiff uses \/tmp\/skiff-run-1000-abc123 instead/)
   assert.match(squatted.fix!, /SKIFF_RUNROOT/)
+  // a SKIFF_RUNROOT that is not safe: an error, as every command that needs it fails
+  const chosen = judgeRuntime({ dir: dir({ path: '/x/run', owner: 1001 }), xdgOwned: false, unsafe: 'it belongs to uid 1001, mode 0755' }, { ...ctx, env: { SKIFF_RUNROOT: '/x/run' } })
+  assert.is(chosen.status, 'error')
 })
 
 test('judgeCache: noexec stops the shim', () => {

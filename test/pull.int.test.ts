@@ -120,7 +120,11 @@ pull('pull, run, images; a second pull downloads nothing', async () => {
   if (!ready('pull')) return
   await startRegistry()
   const name = `127.0.0.1:${port}/x/busybox:1`
-  const r = await sb.start(['pull', name]).done
+  // empty locks, as a pull killed between create and write used to leave (issue 19): no wait
+  mkdirSync(join(sb.root, 'tmp'), { recursive: true })
+  writeFileSync(join(sb.root, 'lock'), '')
+  for (const d of pushed!.layerDigests) writeFileSync(join(sb.root, 'tmp', `partial-${d.slice('sha256:'.length)}.lock`), '')
+  const r = await sb.start(['pull', name], { timeout: 30_000 }).done
   assert.is(r.status, 0, r.describe())
   assert.match(r.stdout, new RegExp(`Pulled ${name.replace(/[.]/g, '\\.')}\\n${pushed!.configDigest}\\n`))
   // the second layer's opaque directory and whiteout hide what the first had

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { findIdmapHelpers, parseGetsubidsOutput, parseNoNewPrivs, parseNsswitchSubid, parseSubidFile, readSubids } from '../core/subid.js'
+import { addRangesFix, findIdmapHelpers, freeSubidStart, parseGetsubidsOutput, parseNoNewPrivs, parseNsswitchSubid, parseSubidFile, readSubids } from '../core/subid.js'
 
 const FILE = [
   '# subordinate ids',
@@ -65,6 +65,35 @@ test('readSubids: files, and what nsswitch.conf says', () => {
     assert.equal(readSubids({ name: 'ann', uid: 1000 }, files), { uid: [{ start: 100000, count: 65536 }], gid: [{ start: 200000, count: 65536 }], source: 'files' })
     // missing files: no ranges, no error
     assert.equal(readSubids({ name: 'ann', uid: 1000 }, { ...files, subuid: join(dir, 'none') }).uid, [])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('freeSubidStart: the lowest block of 65536 ids no user has in either file, as useradd picks it', () => {
+  assert.is(freeSubidStart('', ''), 100000)
+  assert.is(freeSubidStart('ann:100000:65536\n', ''), 165536)
+  // a range in either file counts; gaps too small are skipped; unsorted input, comments, junk
+  assert.is(freeSubidStart('bob:165536:65536\n# x:1:1\nann:100000:65536\n', 'carl:231072:10\n'), 231082)
+  assert.is(freeSubidStart('a:100000:1000\nb:130000:65536\n', 'junk\n'), 195536)
+  assert.is(freeSubidStart('a:100010:5\n', ''), 100015)
+  assert.is(freeSubidStart('a:0:600100000\n', ''), undefined)
+})
+
+test('addRangesFix: a usermod with a free block, or whom to ask', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-subid-'))
+  try {
+    const files = { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid'), nsswitch: join(dir, 'nsswitch.conf') }
+    writeFileSync(files.subuid, 'ann:100000:65536\n')
+    writeFileSync(files.subgid, 'bob:165536:65536\n')
+    writeFileSync(files.nsswitch, 'passwd: files\n')
+    assert.match(addRangesFix('carl', files), /^sudo usermod --add-subuids 231072-296607 --add-subgids 231072-296607 carl \(/)
+    writeFileSync(files.nsswitch, 'subid: sss\n')
+    assert.match(addRangesFix('carl', files), /^ask your administrator .* from sss/)
+    // readSubids gives the fix where the user has no range
+    writeFileSync(files.nsswitch, '')
+    assert.match(readSubids({ name: 'carl', uid: 1002 }, files).fix!, /--add-subuids 231072-296607/)
+    assert.is(readSubids({ name: 'ann', uid: 1000 }, { ...files, subgid: files.subuid }).fix, undefined)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
