@@ -19,12 +19,15 @@ test('helpers and ranges: 0 → user, 1.. → subordinate ranges stacked in orde
 })
 
 test('no subordinate range: single mapping, setgroups denied, warning names the fix', () => {
-  const d = planIdMap({ ...base, subuids: [], subgids: [{ start: 1, count: 5 }] })
+  const fix = 'sudo usermod --add-subuids 231072-296607 --add-subgids 231072-296607 ann'
+  const d = planIdMap({ ...base, subuids: [], subgids: [{ start: 1, count: 5 }], rangesFix: fix })
   assert.is(d.plan.mode, 'self')
   assert.ok(d.plan.denySetgroups)
   assert.equal(d.plan.uidMap, [{ inside: 0, outside: 1000, count: 1 }])
   assert.match(d.warning!, /no subordinate range for ann in \/etc\/subuid/)
-  assert.match(d.warning!, /usermod --add-subuids/)
+  assert.ok(d.warning!.endsWith(`Fix: ${fix}`), d.warning)
+  // no range computed (ids from a directory service): no made-up one either
+  assert.match(planIdMap({ ...base, subuids: [], subgids: [] }).warning!, /Fix: ask your administrator/)
 })
 
 test('helpers missing: single mapping and the package to install', () => {
