@@ -13,7 +13,7 @@
 // A fallback path in /tmp that fails the check is not used: skiff makes a fresh one beside it
 // (mkdtemp: a new name, 0700, created atomically), remembers it in the user's own cache directory
 // for later commands (a file another user cannot write), and says so once.
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
 
@@ -32,6 +32,33 @@ export function unsafeReason(path: string, uid: number, lstat = lstatSync): stri
     return `its parent ${dirname(path)} can be changed by other users and is not sticky (mode ${(parent.mode & 0o7777).toString(8).padStart(4, '0')})`
   }
   return undefined
+}
+
+/**
+ * One of skiff's own roots (the store, the cache, which may be symlinks the user made): it must be
+ * the user's, and no one else may write it: another user who can would swap the shim skiff
+ * executes from the cache, or the layers in the store. A clear error otherwise.
+ */
+export function checkOwnRoot(path: string, what: string, variable: string, uid = process.getuid!()): void {
+  let st
+  try {
+    st = statSync(path)
+  } catch {
+    return // made by the caller next, 0700
+  }
+  const mode = `mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`
+  let why = !st.isDirectory() ? 'it is not a directory' : st.uid !== uid ? `it belongs to uid ${st.uid}, ${mode}` : st.mode & 0o022 ? `other users may write it (${mode})` : undefined
+  if (!why) {
+    // where it really is: a parent others may write (and not sticky) lets them rename it away
+    const parent = dirname(realpathSync(path))
+    const p = statSync(parent)
+    if (p.mode & 0o022 && !(p.mode & 0o1000)) why = `its parent ${parent} can be changed by other users and is not sticky (mode ${(p.mode & 0o7777).toString(8).padStart(4, '0')})`
+  }
+  if (why) {
+    throw new SkiffError('E_UNSAFE_DIR', `the ${what} ${path} is not safe to use: ${why}`, {
+      hint: `use a directory of your own that only you may write (chmod go-w ${path}), or set ${variable} to one`,
+    })
+  }
 }
 
 /** Create `path` (mode 0700) when absent, then require it to be private; else a clear error. */

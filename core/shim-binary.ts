@@ -11,6 +11,7 @@ import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rea
 import { dirname, join } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
 import { resolvePaths } from './paths.js'
+import { checkOwnRoot } from './private-dir.js'
 import { nodeCrypto } from './random.js'
 
 declare const SKIFF_SHIM_SHA256: string
@@ -63,8 +64,19 @@ export function spawnAddonPath(): string {
   return cachedAsset(sea, 'spawn', `spawn-${spawnDigest}.node`, spawnDigest, 'spawn addon')
 }
 
+let cacheChecked = false
+
 function cachedAsset(sea: SeaModule, key: string, name: string, digest: string, what: string): string {
-  const target = join(resolvePaths().cache, name)
+  const cache = resolvePaths().cache
+  // skiff executes what is here: nobody else may be able to swap it
+  if (!cacheChecked) {
+    try {
+      mkdirSync(cache, { recursive: true, mode: 0o700 })
+    } catch {} // writeCopy says why, if it comes to that
+    checkOwnRoot(cache, 'cache directory', 'XDG_CACHE_HOME')
+    cacheChecked = true
+  }
+  const target = join(cache, name)
   if (!isGoodCopy(target)) writeCopy(target, Buffer.from(sea.getRawAsset(key)), digest, what)
   return target
 }

@@ -12,6 +12,7 @@ import { digestHex } from './digest.js'
 import { SkiffError } from './errors.js'
 import { withLock, writeFileAtomic } from './lock.js'
 import type { SkiffPaths } from './paths.js'
+import { checkOwnRoot } from './private-dir.js'
 import { normalizeReference } from './reference.js'
 import type { ImageRunConfig } from './spec.js'
 
@@ -49,6 +50,7 @@ export interface Store {
 
 export async function openStore(paths: Pick<SkiffPaths, 'storage'>): Promise<Store> {
   const root = paths.storage
+  checkOwnRoot(root, 'storage directory', 'SKIFF_ROOT')
   for (const d of ['blobs/sha256', 'layers', 'images', 'tmp', 'containers']) {
     try {
       mkdirSync(join(root, d), { recursive: true, mode: 0o700 })

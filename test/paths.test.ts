@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import { chmodSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { networkFsOf, resolvePaths, runtimeDir, socketPath } from '../core/paths.js'
-import { unsafeReason } from '../core/private-dir.js'
+import { checkOwnRoot, unsafeReason } from '../core/private-dir.js'
 import { tempDir } from './helpers/env.js'
 
 const t = suite('paths')
@@ -107,6 +107,24 @@ t('unsafeReason: a symlink, a file, another owner, group or other bits, a parent
   assert.match(unsafeReason(join(shared, 'mine'), uid)!, /parent .* can be changed by other users and is not sticky/)
   chmodSync(shared, 0o1777)
   assert.is(unsafeReason(join(shared, 'mine'), uid), undefined)
+})
+
+t('checkOwnRoot: the store and the cache may be symlinks of the user\'s, but nobody else may write them or rename them away', () => {
+  const tmp = tempDir()
+  const real = join(tmp, 'real')
+  mkdirSync(real, { mode: 0o755 })
+  chmodSync(real, 0o755)
+  symlinkSync(real, join(tmp, 'link'))
+  checkOwnRoot(join(tmp, 'link'), 'storage directory', 'SKIFF_ROOT', uid)
+  checkOwnRoot(join(tmp, 'missing'), 'storage directory', 'SKIFF_ROOT', uid)
+  assert.throws(() => checkOwnRoot(real, 'storage directory', 'SKIFF_ROOT', uid + 1), /is not safe to use: it belongs to uid/)
+  chmodSync(real, 0o775)
+  assert.throws(() => checkOwnRoot(join(tmp, 'link'), 'storage directory', 'SKIFF_ROOT', uid), (e: Error & { hint: string }) =>
+    /other users may write it \(mode 0775\)/.test(e.message) && /SKIFF_ROOT/.test(e.hint))
+  chmodSync(real, 0o700)
+  chmodSync(tmp, 0o777)
+  assert.throws(() => checkOwnRoot(real, 'cache directory', 'XDG_CACHE_HOME', uid), /its parent .* is not sticky/)
+  chmodSync(tmp, 0o700)
 })
 
 t.run()
