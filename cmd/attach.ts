@@ -8,10 +8,10 @@ const spec: CommandSpec<{ container: string }> = {
   required: 1,
   options: [],
   handler: async (argv) => {
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { findContainer } = await import('../core/containers.js')
-    const { attach } = await import('../core/container-attach.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { attach } = await import('../core/container/attach.js')
     const store = await openStore(resolvePaths())
     const status = await attach(store, findContainer(store, argv.container))
     if (status === undefined) process.stderr.write('read escape sequence\n')

@@ -6,9 +6,9 @@ import { createOptions, parseSize } from './run-options.js'
 import { formatTable } from './table.js'
 
 async function open() {
-  const { openStore } = await import('../core/store.js')
+  const { openStore } = await import('../core/storage/store.js')
   const { resolvePaths } = await import('../core/paths.js')
-  const { findContainer } = await import('../core/containers.js')
+  const { findContainer } = await import('../core/container/records.js')
   const store = await openStore(resolvePaths())
   return { store, find: (name: string) => findContainer(store, name) }
 }
@@ -21,7 +21,7 @@ export const pause: CommandSpec<{ containers: string[] }> = {
   options: [],
   handler: async (argv) => {
     const { store, find } = await open()
-    const { pauseContainer } = await import('../core/container-cgroup.js')
+    const { pauseContainer } = await import('../core/container/cgroup.js')
     for (const n of argv.containers) {
       await pauseContainer(store, find(n))
       process.stdout.write(`${n}\n`)
@@ -37,7 +37,7 @@ export const unpause: CommandSpec<{ containers: string[] }> = {
   options: [],
   handler: async (argv) => {
     const { store, find } = await open()
-    const { unpauseContainer } = await import('../core/container-cgroup.js')
+    const { unpauseContainer } = await import('../core/container/cgroup.js')
     for (const n of argv.containers) {
       await unpauseContainer(store, find(n))
       process.stdout.write(`${n}\n`)
@@ -55,8 +55,8 @@ export const update: CommandSpec<Record<string, unknown> & { containers: string[
   options: createOptions.filter((o) => LIMIT_FLAGS.includes(o.name)),
   handler: async (argv) => {
     const { store, find } = await open()
-    const { updateContainer } = await import('../core/container-cgroup.js')
-    const { parseCpus } = await import('../core/cgroup.js')
+    const { updateContainer } = await import('../core/container/cgroup.js')
+    const { parseCpus } = await import('../core/cgroup/limits.js')
     const size = (v: unknown) => (v === undefined ? undefined : v === '-1' ? -1 : parseSize(String(v)))
     const conf: Record<string, string> = {}
     for (const kv of (argv['cgroup-conf'] as string[]) ?? []) conf[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1)
@@ -95,8 +95,8 @@ export const stats: CommandSpec<{ containers: string[]; 'no-stream': boolean; fo
   ],
   handler: async (argv) => {
     const { store, find } = await open()
-    const { listContainers } = await import('../core/containers.js')
-    const { cgroupOf, readStats } = await import('../core/container-cgroup.js')
+    const { listContainers } = await import('../core/container/records.js')
+    const { cgroupOf, readStats } = await import('../core/container/cgroup.js')
     const targets = argv.containers.length ? argv.containers.map(find) : listContainers(store).filter((c) => c.state.status === 'running')
     const withCg = targets.map((c) => ({ c, cg: cgroupOf(store, c) }))
     for (const t of withCg) {

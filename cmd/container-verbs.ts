@@ -2,7 +2,7 @@
 import type { CommandSpec } from './cli.js'
 
 async function open() {
-  const { openStore } = await import('../core/store.js')
+  const { openStore } = await import('../core/storage/store.js')
   const { resolvePaths } = await import('../core/paths.js')
   return openStore(resolvePaths())
 }
@@ -30,8 +30,8 @@ export const start: CommandSpec<{ containers: string[]; attach: boolean }> = {
   required: 1,
   options: [{ name: 'attach', alias: 'a', type: 'boolean', default: false, describe: "Run in the foreground, with the container's output here" }],
   handler: async (argv) => {
-    const { findContainer } = await import('../core/containers.js')
-    const { startContainer } = await import('../core/container-start.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { startContainer } = await import('../core/container/start.js')
     const store = await open()
     await each(argv.containers, async (name) => {
       const c = findContainer(store, name)
@@ -52,8 +52,8 @@ export const stop: CommandSpec<{ containers: string[]; time?: number }> = {
   required: 1,
   options: [{ name: 'time', alias: 't', type: 'number', placeholder: 'SECONDS', describe: 'Seconds to wait before SIGKILL (default: the container\'s, 10)' }],
   handler: async (argv) => {
-    const { findContainer } = await import('../core/containers.js')
-    const { stopContainer } = await import('../core/container-stop.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { stopContainer } = await import('../core/container/stop.js')
     const store = await open()
     await each(argv.containers, async (name) => {
       const c = findContainer(store, name)
@@ -70,8 +70,8 @@ export const kill: CommandSpec<{ containers: string[]; signal: string }> = {
   required: 1,
   options: [{ name: 'signal', alias: 's', type: 'string', default: 'KILL', placeholder: 'SIGNAL', describe: 'Signal to send' }],
   handler: async (argv) => {
-    const { findContainer } = await import('../core/containers.js')
-    const { parseSignal, signalContainer } = await import('../core/container-stop.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { parseSignal, signalContainer } = await import('../core/container/stop.js')
     const store = await open()
     const signal = parseSignal(argv.signal)
     await each(argv.containers, async (name) => {
@@ -88,9 +88,9 @@ export const restart: CommandSpec<{ containers: string[]; time?: number }> = {
   required: 1,
   options: [{ name: 'time', alias: 't', type: 'number', placeholder: 'SECONDS', describe: 'Seconds to wait before SIGKILL' }],
   handler: async (argv) => {
-    const { findContainer } = await import('../core/containers.js')
-    const { stopContainer } = await import('../core/container-stop.js')
-    const { startContainer } = await import('../core/container-start.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { stopContainer } = await import('../core/container/stop.js')
+    const { startContainer } = await import('../core/container/start.js')
     const store = await open()
     await each(argv.containers, async (name) => {
       const c = findContainer(store, name)
@@ -108,8 +108,8 @@ export const wait: CommandSpec<{ containers: string[] }> = {
   required: 1,
   options: [],
   handler: async (argv) => {
-    const { findContainer } = await import('../core/containers.js')
-    const { waitStopped } = await import('../core/container-stop.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { waitStopped } = await import('../core/container/stop.js')
     const store = await open()
     await each(argv.containers, async (name) => {
       const state = await waitStopped(store, findContainer(store, name))

@@ -18,10 +18,10 @@ const spec: CommandSpec<ContainerArgs> = {
     if (argv.action !== 'prune') {
       throw new SkiffError('E_USAGE', `unknown container command ${argv.action}`, { hint: 'container ls, inspect, rm, start, stop, kill, restart, wait, logs, exec or prune' })
     }
-    const { listContainers } = await import('../core/containers.js')
-    const { openStore } = await import('../core/store.js')
+    const { listContainers } = await import('../core/container/records.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { removeContainers } = await import('../core/container-stop.js')
+    const { removeContainers } = await import('../core/container/stop.js')
     const store = await openStore(resolvePaths())
     const stopped = listContainers(store).filter((c) => c.state.status === 'created' || c.state.status === 'exited')
     const removed = await removeContainers(store, stopped, false)

@@ -19,10 +19,10 @@ const spec: CommandSpec<CpArgs> = {
     { name: 'follow-link', alias: 'L', type: 'boolean', default: false, describe: 'Follow a symlink given as SRC_PATH' },
   ],
   handler: async (argv) => {
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { findContainer } = await import('../core/containers.js')
-    const { copyFromContainer, copyToContainer, parseCpArg } = await import('../core/container-cp.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { copyFromContainer, copyToContainer, parseCpArg } = await import('../core/container/cp.js')
     const src = parseCpArg(argv.src)
     const dest = parseCpArg(argv.dest)
     if (!!src.container === !!dest.container) {

@@ -9,7 +9,7 @@ const spec: CommandSpec<CreateArgs> = {
   required: 1,
   options: createOptions,
   handler: async (argv) => {
-    const { createContainer } = await import('../core/container-create.js')
+    const { createContainer } = await import('../core/container/create.js')
     const { record } = await createContainer(await toCreateOptions(argv))
     process.stdout.write(`${record.id}\n`)
   },

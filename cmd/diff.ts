@@ -9,10 +9,10 @@ const spec: CommandSpec<{ container: string }> = {
   required: 1,
   options: [],
   handler: async (argv) => {
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { containerDir, findContainer } = await import('../core/containers.js')
-    const { diffUpper } = await import('../core/container-diff.js')
+    const { containerDir, findContainer } = await import('../core/container/records.js')
+    const { diffUpper } = await import('../core/container/diff.js')
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)
     const rootfs = c.plan.rootfs

@@ -29,10 +29,10 @@ const spec: CommandSpec<ExecArgs> = {
     if (argv.containerCommand.length === 0) {
       throw new SkiffError('E_USAGE', 'exec needs a command after the container', { hint: `e.g. skiff exec -it ${argv.container} sh` })
     }
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { findContainer } = await import('../core/containers.js')
-    const { execInContainer } = await import('../core/container-exec.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { execInContainer } = await import('../core/container/exec.js')
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)
     process.exitCode = await execInContainer(store, c, {

@@ -10,10 +10,10 @@ const spec: CommandSpec<{ container: string; output?: string }> = {
   required: 1,
   options: [{ name: 'output', alias: 'o', type: 'string', placeholder: 'FILE', describe: 'Write to FILE instead of stdout' }],
   handler: async (argv) => {
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { findContainer } = await import('../core/containers.js')
-    const { exportContainer } = await import('../core/container-cp.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { exportContainer } = await import('../core/container/cp.js')
     if (!argv.output && process.stdout.isTTY) {
       throw new SkiffError('E_USAGE', 'refusing to write a tar archive to a terminal', { hint: 'use -o FILE, or redirect: skiff export CONTAINER > fs.tar' })
     }

@@ -15,20 +15,20 @@ const spec: CommandSpec<ImageArgs> = {
   required: 1,
   options: [{ name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'prune: every image no container uses, not only untagged ones' }],
   handler: async (argv) => {
-    const { findImage, listImages, openStore, removeImage } = await import('../core/store.js')
+    const { findImage, listImages, openStore, removeImage } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const store = await openStore(resolvePaths())
     if (argv.action === 'inspect') {
       if (argv.args.length === 0) throw new SkiffError('E_USAGE', 'image inspect needs an image', { hint: 'skiff image inspect IMAGE' })
-      const { inspectImage } = await import('../core/image-inspect.js')
+      const { inspectImage } = await import('../core/image/inspect.js')
       const out = []
       for (const ref of argv.args) out.push(inspectImage(await findImage(store, ref)))
       process.stdout.write(JSON.stringify(out, null, 4) + '\n')
       return
     }
     if (argv.action === 'prune') {
-      const { listContainers } = await import('../core/containers.js')
-      const { removeTrees } = await import('../core/remove-trees.js')
+      const { listContainers } = await import('../core/container/records.js')
+      const { removeTrees } = await import('../core/storage/remove-trees.js')
       const used = new Set(listContainers(store).map((c) => c.imageId))
       const doomed: string[] = []
       for (const img of listImages(store)) {

@@ -44,7 +44,7 @@ const spec: CommandSpec<ImagesArgs> = {
     { name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON (one array)' },
   ],
   handler: async (argv) => {
-    const { listImages, openStore } = await import('../core/store.js')
+    const { listImages, openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const { parseReference, familiarRepository } = await import('../core/reference.js')
     const { compareText } = await import('../core/clock.js')

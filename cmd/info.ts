@@ -1,7 +1,7 @@
 // skiff info [--format json]: what this machine supports for rootless containers, with fixes.
 import { existsSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import type { ProbeItem, Status, UsernsTrialResult } from '../core/host-probe.js'
+import type { ProbeItem, Status, UsernsTrialResult } from '../core/host/probe.js'
 import type { LaunchPlan } from '../core/plan.js'
 import type { CommandSpec } from './cli.js'
 
@@ -64,9 +64,9 @@ export function renderJson(version: string, items: ProbeItem[]): string {
  */
 async function tryUsernsWithShim(): Promise<UsernsTrialResult> {
   const [{ launch }, { hostIdMap, fallbackIdMap }, { readText }] = await Promise.all([
-    import('../core/launch.js'),
-    import('../core/identity.js'),
-    import('../core/probe-tools.js'),
+    import('../core/launch/launch.js'),
+    import('../core/launch/identity.js'),
+    import('../core/host/tools.js'),
   ])
   const plan = (idmap: LaunchPlan['idmap']): LaunchPlan => ({
     version: 1,
@@ -110,8 +110,8 @@ async function tryUsernsWithShim(): Promise<UsernsTrialResult> {
 
 /** What createContainer would choose now (the overlay probe runs, cached per kernel in the store). */
 async function storageDriver(): Promise<{ driver: string; reason: string }> {
-  const { chooseDriver, probeOverlay, requestedDriver } = await import('../core/storage-driver.js')
-  const { findExecutable, deviceAccess } = await import('../core/probe-tools.js')
+  const { chooseDriver, probeOverlay, requestedDriver } = await import('../core/storage/driver.js')
+  const { findExecutable, deviceAccess } = await import('../core/host/tools.js')
   const { resolvePaths } = await import('../core/paths.js')
   const requested = requestedDriver(undefined)
   const storage = resolvePaths().storage
@@ -141,7 +141,7 @@ const spec: CommandSpec<InfoArgs> = {
       const { SkiffError } = await import('../core/errors.js')
       throw new SkiffError('E_USAGE', `unknown --format ${JSON.stringify(argv.format)}`, { hint: 'use --format json, or no --format for text' })
     }
-    const { probeHost } = await import('../core/host-probe.js')
+    const { probeHost } = await import('../core/host/probe.js')
     const items = await probeHost({ tryUserns: tryUsernsWithShim, shimForProfile: await shimForProfile(), storageDriver })
     const version = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'
     process.stdout.write(argv.format === 'json' ? renderJson(version, items) : renderText(version, items))

@@ -13,11 +13,11 @@ const spec: CommandSpec<InspectArgs> = {
   required: 1,
   options: [{ name: 'type', type: 'string', placeholder: 'container|image', describe: 'Only look for this kind of object' }],
   handler: async (argv) => {
-    const { openStore, findImage } = await import('../core/store.js')
+    const { openStore, findImage } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { containerDir, findContainer } = await import('../core/containers.js')
-    const { inspectContainer } = await import('../core/container-inspect.js')
-    const { inspectImage } = await import('../core/image-inspect.js')
+    const { containerDir, findContainer } = await import('../core/container/records.js')
+    const { inspectContainer } = await import('../core/container/inspect.js')
+    const { inspectImage } = await import('../core/image/inspect.js')
     const { SkiffError } = await import('../core/errors.js')
     const store = await openStore(resolvePaths())
     const out: unknown[] = []

@@ -16,7 +16,7 @@ const spec: CommandSpec<LoadArgs> = {
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Print only the loaded names or ids' },
   ],
   handler: async (argv) => {
-    const { loadImages } = await import('../core/image-load.js')
+    const { loadImages } = await import('../core/image/load.js')
     if (!argv.input && process.stdin.isTTY) {
       throw new SkiffError('E_USAGE', 'no archive given and stdin is a terminal', { hint: 'use skiff load -i FILE, or skiff load < FILE' })
     }

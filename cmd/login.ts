@@ -28,7 +28,7 @@ const spec: CommandSpec<LoginArgs> = {
     if (!argv.username || password === undefined) {
       throw new SkiffError('E_USAGE', 'login needs a user name and a password', { hint: 'skiff login -u USER --password-stdin REGISTRY < password-file' })
     }
-    const { login } = await import('../core/login.js')
+    const { login } = await import('../core/image/login.js')
     const key = await login(argv.registry, argv.username, password, parseTlsVerify(argv['tls-verify']))
     process.stdout.write(`Login Succeeded (${key})\n`)
   },

@@ -9,7 +9,7 @@ const spec: CommandSpec<{ registry: string }> = {
   required: 1,
   options: [],
   handler: async (argv) => {
-    const { logout } = await import('../core/login.js')
+    const { logout } = await import('../core/image/login.js')
     if (!logout(argv.registry)) {
       throw new SkiffError('E_NOT_LOGGED_IN', `not logged in to ${argv.registry}`, { hint: 'nothing to do (credentials in ~/.docker/config.json are docker\'s: use docker logout)' })
     }

@@ -24,10 +24,10 @@ const spec: CommandSpec<LogsArgs> = {
     { name: 'until', type: 'string', placeholder: 'TIME', describe: 'Only lines before TIME' },
   ],
   handler: async (argv) => {
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { containerFile, findContainer, readState } = await import('../core/containers.js')
-    const { parseSince, printLogs } = await import('../core/container-logs.js')
+    const { containerFile, findContainer, readState } = await import('../core/container/records.js')
+    const { parseSince, printLogs } = await import('../core/container/logs.js')
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)
     let tail: number | undefined

@@ -8,9 +8,9 @@ const spec: CommandSpec<{ container: string; port?: string }> = {
   required: 1,
   options: [],
   handler: async (argv) => {
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { findContainer } = await import('../core/containers.js')
+    const { findContainer } = await import('../core/container/records.js')
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)
     const [want, proto] = (argv.port ?? '').split('/')

@@ -21,9 +21,9 @@ const spec: CommandSpec<PsArgs> = {
     { name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON (one array)' },
   ],
   handler: async (argv) => {
-    const { describeStatus, listContainers } = await import('../core/containers.js')
-    const { describePorts } = await import('../core/network.js')
-    const { openStore } = await import('../core/store.js')
+    const { describeStatus, listContainers } = await import('../core/container/records.js')
+    const { describePorts } = await import('../core/net/network.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const all = listContainers(await openStore(resolvePaths()))
     const shown = argv.all ? all : all.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')

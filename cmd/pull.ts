@@ -15,7 +15,7 @@ export function parseTlsVerify(value: string): boolean {
 
 /** Bars on a terminal, lines otherwise, nothing with -q. */
 export async function progressFor(quiet: boolean) {
-  const { plainProgress, quietProgress, terminalProgress } = await import('../core/pull-progress.js')
+  const { plainProgress, quietProgress, terminalProgress } = await import('../core/image/pull-progress.js')
   if (quiet) return quietProgress
   return process.stderr.isTTY ? terminalProgress(process.stderr) : plainProgress((s) => process.stderr.write(s))
 }
@@ -31,7 +31,7 @@ const spec: CommandSpec<PullArgs> = {
     { name: 'tls-verify', type: 'string', default: 'true', placeholder: 'BOOL', describe: 'Require HTTPS with a verified certificate (loopback registries always use HTTP)' },
   ],
   handler: async (argv) => {
-    const { pullImage } = await import('../core/image-pull.js')
+    const { pullImage } = await import('../core/image/pull.js')
     const r = await pullImage(argv.image, {
       tlsVerify: parseTlsVerify(argv['tls-verify']),
       platform: argv.platform,

@@ -17,10 +17,10 @@ const spec: CommandSpec<RmArgs> = {
     { name: 'volumes', alias: 'v', type: 'boolean', default: false, describe: 'Remove their anonymous volumes too' },
   ],
   handler: async (argv) => {
-    const { findContainer } = await import('../core/containers.js')
-    const { openStore } = await import('../core/store.js')
+    const { findContainer } = await import('../core/container/records.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { removeContainers } = await import('../core/container-stop.js')
+    const { removeContainers } = await import('../core/container/stop.js')
     const { SkiffError } = await import('../core/errors.js')
     const store = await openStore(resolvePaths())
     const targets = []
@@ -37,7 +37,7 @@ const spec: CommandSpec<RmArgs> = {
       process.stdout.write(`${argv.containers.includes(c.name) ? c.name : id}\n`)
     }
     if (argv.volumes) {
-      const { getVolume, removeVolumes } = await import('../core/volumes.js')
+      const { getVolume, removeVolumes } = await import('../core/storage/volumes.js')
       const anonymous = targets.flatMap((c) => c.mounts.filter((m) => m.Anonymous && m.Name && getVolume(store, m.Name)).map((m) => m.Name!))
       await removeVolumes(store, anonymous, () => [])
     }

@@ -13,10 +13,10 @@ const spec: CommandSpec<RmiArgs> = {
   required: 1,
   options: [{ name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'Remove images even when containers use them' }],
   handler: async (argv) => {
-    const { openStore, removeImage } = await import('../core/store.js')
+    const { openStore, removeImage } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { listContainers } = await import('../core/containers.js')
-    const { removeTrees } = await import('../core/remove-trees.js')
+    const { listContainers } = await import('../core/container/records.js')
+    const { removeTrees } = await import('../core/storage/remove-trees.js')
     const store = await openStore(resolvePaths())
     const used = new Set(listContainers(store).map((c) => c.imageId))
     const doomed: string[] = []

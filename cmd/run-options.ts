@@ -2,7 +2,7 @@
 // reading --env-file files.
 import { readUserTextFile } from '../core/user-file.js'
 import { SkiffError } from '../core/errors.js'
-import type { CreateOptions } from '../core/container-create.js'
+import type { CreateOptions } from '../core/container/create.js'
 import type { OptionSpec } from './cli.js'
 import { parseTlsVerify } from './pull.js'
 
@@ -120,8 +120,8 @@ export function parseSize(text: string): number {
   return Math.floor(Number(m[1]) * unit)
 }
 
-async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup.js').Limits> {
-  const { parseCpus } = await import('../core/cgroup.js')
+async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup/limits.js').Limits> {
+  const { parseCpus } = await import('../core/cgroup/limits.js')
   if (!['enabled', 'disabled'].includes(argv.cgroups)) {
     throw new SkiffError('E_USAGE', `--cgroups=${argv.cgroups}: expected enabled or disabled`, { hint: "see 'skiff run --help'" })
   }
@@ -160,8 +160,8 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     }
     logMaxBytes = parseSize(value)
   }
-  const { parseRestart } = await import('../core/container-create.js')
-  const { checkTargets, parseMount, parseTmpfs, parseVolume } = await import('../core/mount-spec.js')
+  const { parseRestart } = await import('../core/container/create.js')
+  const { checkTargets, parseMount, parseTmpfs, parseVolume } = await import('../core/launch/mount-spec.js')
   const mountRequests = [...argv.volume.map((v) => parseVolume(v)), ...argv.mount.map((m) => parseMount(m)), ...argv.tmpfs.map(parseTmpfs)]
   checkTargets(mountRequests)
   return {

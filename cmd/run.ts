@@ -22,8 +22,8 @@ const spec: CommandSpec<RunArgs> = {
   handler: async (argv) => {
     const opts = await toCreateOptions(argv)
     mark('options made')
-    const { createContainer } = await import('../core/container-create.js')
-    const { runPrelude, startContainer } = await import('../core/container-start.js')
+    const { createContainer } = await import('../core/container/create.js')
+    const { runPrelude, startContainer } = await import('../core/container/start.js')
     const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, net: opts.net, cgroups: opts.cgroups })
     let created
     try {
@@ -41,8 +41,8 @@ const spec: CommandSpec<RunArgs> = {
       if (opts.rm && !argv.detach) {
         // The shim's waiter removed the directory as root of the user namespace; this catches a
         // failure before it could.
-        const { containerDir } = await import('../core/containers.js')
-        const { releaseName } = await import('../core/names.js')
+        const { containerDir } = await import('../core/container/records.js')
+        const { releaseName } = await import('../core/container/names.js')
         // (asked first: a recursive rmSync loads its rimraf, ~0.7 ms, even for nothing)
         const dir = containerDir(store, record.id)
         try {

@@ -25,7 +25,7 @@ const spec: CommandSpec<SaveArgs> = {
     if (!argv.output && process.stdout.isTTY) {
       throw new SkiffError('E_USAGE', 'refusing to write an archive to a terminal', { hint: 'use -o FILE or redirect stdout' })
     }
-    const { saveImages } = await import('../core/image-save.js')
+    const { saveImages } = await import('../core/image/save.js')
     if (!argv.output) return saveImages(argv.images, argv.format, process.stdout)
     // a partial file never carries the final name
     const tmp = `${argv.output}.skiff-${process.pid}`

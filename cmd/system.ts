@@ -45,8 +45,8 @@ const spec: CommandSpec<SystemArgs> = {
   options: [{ name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON' }],
   handler: async (argv) => {
     if (argv.action !== 'df') throw new SkiffError('E_USAGE', `unknown system command ${argv.action}`, { hint: 'skiff system df' })
-    const { listImages, openStore } = await import('../core/store.js')
-    const { listContainers } = await import('../core/containers.js')
+    const { listImages, openStore } = await import('../core/storage/store.js')
+    const { listContainers } = await import('../core/container/records.js')
     const { resolvePaths } = await import('../core/paths.js')
     const store = await openStore(resolvePaths())
     const images = listImages(store)

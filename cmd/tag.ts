@@ -13,7 +13,7 @@ const spec: CommandSpec<TagArgs> = {
   required: 2,
   options: [],
   handler: async (argv) => {
-    const { openStore, tagImage } = await import('../core/store.js')
+    const { openStore, tagImage } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     await tagImage(await openStore(resolvePaths()), argv.source, argv.targets)
   },

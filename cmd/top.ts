@@ -19,9 +19,9 @@ const spec: CommandSpec<{ container: string }> = {
   required: 1,
   options: [],
   handler: async (argv) => {
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { findContainer } = await import('../core/containers.js')
+    const { findContainer } = await import('../core/container/records.js')
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)
     if (c.state.status !== 'running' || !c.state.pid) throw new SkiffError('E_NOT_RUNNING', `container ${c.name} is not running`, { hint: `skiff start ${c.name}` })

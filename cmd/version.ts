@@ -1,6 +1,6 @@
 // skiff version: the version, the Node inside, the shim the executable carries and how it starts.
 import { isSingleExecutable, shimDigest, shimPath } from '../core/shim-binary.js'
-import { spawnKind } from '../core/shim-process.js'
+import { spawnKind } from '../core/launch/shim-process.js'
 import type { CommandSpec } from './cli.js'
 
 declare const SKIFF_VERSION: string

@@ -24,10 +24,10 @@ const spec: CommandSpec<VolumeArgs> = {
     { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'rm: no error for a missing volume; prune: do not ask (skiff never asks)' },
   ],
   handler: async (argv) => {
-    const { openStore } = await import('../core/store.js')
+    const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const vol = await import('../core/volumes.js')
-    const { listContainers } = await import('../core/containers.js')
+    const vol = await import('../core/storage/volumes.js')
+    const { listContainers } = await import('../core/container/records.js')
     const store = await openStore(resolvePaths())
     const usedBy = (name: string) => listContainers(store).filter((c) => c.mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.id)
     switch (argv.action) {

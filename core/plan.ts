@@ -71,7 +71,7 @@ export type RootfsPlan =
    */
   | { kind: 'fuse-overlayfs'; program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string }
 
-/** Capability sets, as capability numbers (see core/capabilities.ts). */
+/** Capability sets, as capability numbers (see core/launch/capabilities.ts). */
 export interface CapabilityPlan {
   bounding: number[]
   effective: number[]

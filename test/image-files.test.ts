@@ -3,7 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readImageFile } from '../core/image-files.js'
+import { readImageFile } from '../core/image/files.js'
 import { tempDir } from './helpers/env.js'
 
 const t = suite('image-files')

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { gzipSync } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import { layerTar, type LayerEntry } from './fixtures/image.js'
-import { safeComponents, unpackLayer } from '../core/layer-unpack.js'
+import { safeComponents, unpackLayer } from '../core/storage/layer-unpack.js'
 import { requireEnv, tempDir } from './helpers/env.js'
 
 const opts = { preserveOwner: false, idLimit: 1 }

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ST_NOSUID, useNativeAddon } from '../core/native.js'
-import { mountFor, parseMountinfo } from '../core/probe-mounts.js'
-import { findIdmapHelpers, parseNoNewPrivs } from '../core/subid.js'
+import { mountFor, parseMountinfo } from '../core/host/mounts.js'
+import { findIdmapHelpers, parseNoNewPrivs } from '../core/host/subid.js'
 import { repoRoot, requireEnv, tempDir } from './helpers/env.js'
 
 const addonPath = join(repoRoot, 'dist', 'skiff-spawn.node')

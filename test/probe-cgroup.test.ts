@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { cgroupLayout, gatherCgroups, judgeCgroups, parseProcCgroup, v1ControllersOf, type CgroupFacts } from '../core/probe-cgroup.js'
-import { parseMountinfo } from '../core/probe-mounts.js'
+import { cgroupLayout, gatherCgroups, judgeCgroups, parseProcCgroup, v1ControllersOf, type CgroupFacts } from '../core/host/cgroup.js'
+import { parseMountinfo } from '../core/host/mounts.js'
 
 test('parseProcCgroup: v1 lines, the v2 line, colons in paths', () => {
   assert.equal(parseProcCgroup('12:cpu,cpuacct:/\n1:name=systemd:/user\n0::/user.slice/u.scope\n'), {
@@ -40,7 +40,7 @@ for (const [name, mounts, proc, want] of layouts) {
   test(`cgroupLayout: ${name}`, () => {
     const got = cgroupLayout(parseMountinfo(mounts), parseProcCgroup(proc)) as unknown as Record<string, unknown>
     for (const [k, v] of Object.entries(want)) assert.equal(got[k], v, k)
-    // run's shortcut (core/cgroup.ts): v1 controllers in /proc/self/cgroup mean "not v2", mounts unread
+    // run's shortcut (core/cgroup/limits.ts): v1 controllers in /proc/self/cgroup mean "not v2", mounts unread
     if (v1ControllersOf(parseProcCgroup(proc)).length > 0) assert.is.not(got.version, 'v2')
   })
 }

@@ -1,0 +1,277 @@
+// skiff create (and the first half of run): image + options → a container record, its directory
+// and its name. Nothing runs yet. Does I/O (store, files).
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { chooseDriver, probeOverlay, requestedDriver, rootfsPlan, type Driver } from '../storage/driver.js'
+import { hostIdMap } from '../launch/identity.js'
+import { readImageFile } from '../image/files.js'
+import { resolveUser } from '../launch/passwd.js'
+import { resolvePaths, socketPath } from '../paths.js'
+import { planLaunch, type ImageRunConfig, type RunOptions } from '../launch/spec.js'
+import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from '../storage/store.js'
+import { SkiffError } from '../errors.js'
+import { mark } from '../trace.js'
+import { randomHex } from '../random.js'
+import { containerDir, type ContainerRecord } from './records.js'
+import { processStartTime, writeFileAtomic } from '../lock.js'
+import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
+import type { NetworkPlan } from '../plan.js'
+import type { MountRequest } from '../launch/mount-spec.js'
+import { resolveMounts } from './mounts.js'
+import { volumePath } from '../storage/volumes.js'
+import { pastaHelper, planNetwork, type NetworkOptions } from '../net/setup.js'
+import { slirpArgs } from '../net/network.js'
+import { findExecutable } from '../host/tools.js'
+import { limitFiles, type Limits } from '../cgroup/limits.js'
+import { isoTime } from '../clock.js'
+
+export type RestartPolicy = ContainerRecord['hostConfig']['RestartPolicy']
+
+export interface CreateOptions extends RunOptions {
+  image: string
+  user?: string
+  name?: string
+  rm: boolean
+  /** Docker's --pull: always, missing (default), never */
+  pull?: 'always' | 'missing' | 'never'
+  pullOptions?: { tlsVerify: boolean; platform?: string }
+  restart?: RestartPolicy
+  init?: boolean
+  readOnly?: boolean
+  /** --log-opt max-size, bytes (0: no limit) */
+  logMaxBytes?: number
+  stopTimeout?: number
+  stopSignal?: string
+  /** -v, --mount, --tmpfs (see core/launch/mount-spec.ts) */
+  mountRequests?: MountRequest[]
+  /** --network, -p, -P, --dns*, --add-host */
+  net?: NetworkOptions
+  /** --storage-driver */
+  storageDriver?: string
+  /** --memory, --cpus, ... and --cgroups */
+  limits?: Limits
+  cgroups?: 'enabled' | 'disabled'
+}
+
+/** Docker's --restart: no | on-failure[:N] | always | unless-stopped */
+export function parseRestart(text: string): RestartPolicy {
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(text)
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) {
+    throw new SkiffError('E_USAGE', `--restart=${text}: expected no, on-failure[:N], always or unless-stopped`, { hint: "see 'skiff run --help'" })
+  }
+  return { Name: m[1] as RestartPolicy['Name'], MaximumRetryCount: m[2] ? Number(m[2]) : 0 }
+}
+
+/** The image, pulled first when the policy says so (and only then is the registry code loaded). */
+async function imageFor(store: Store, opts: CreateOptions): Promise<ImageRecord> {
+  const pull = async () => {
+    const { pullImage } = await import('../image/pull.js')
+    const { plainProgress, terminalProgress } = await import('../image/pull-progress.js')
+    const progress = process.stderr.isTTY ? terminalProgress(process.stderr) : plainProgress((s) => process.stderr.write(s))
+    const r = await pullImage(opts.image, { tlsVerify: opts.pullOptions?.tlsVerify ?? true, platform: opts.pullOptions?.platform, progress })
+    for (const w of r.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
+    return findImage(store, r.id)
+  }
+  if (opts.pull === 'always') return pull()
+  try {
+    return await findImage(store, opts.image)
+  } catch (err) {
+    if ((err as SkiffError).code !== 'E_NO_IMAGE' || opts.pull === 'never') throw err
+    return pull()
+  }
+}
+
+/** Remove a tree of the user's own files, some of whose directories may have no permissions (overlay's work/work). */
+function removeOwnTree(path: string): void {
+  const open = (p: string) => {
+    const st = lstatSync(p, { throwIfNoEntry: false })
+    if (!st?.isDirectory()) return
+    try {
+      chmodSync(p, 0o700)
+      for (const n of readdirSync(p)) open(join(p, n))
+    } catch {}
+  }
+  open(path)
+  rmSync(path, { recursive: true, force: true })
+}
+
+/**
+ * A container directory is made in tmp/ as "create-<pid>-<id>" and renamed into containers/ with
+ * its record inside, so a create killed halfway leaves no container without a record. This removes
+ * what such a create left (files there are still the user's own).
+ */
+export function sweepStaleCreates(store: Store): void {
+  const tmp = join(store.root, 'tmp')
+  for (const name of readdirSync(tmp)) {
+    // a create, or the overlay probe of one, whose process is gone
+    const pid = Number(/^(?:create|probe)-(\d+)-/.exec(name)?.[1])
+    if (pid && pid !== process.pid && !processStartTime(pid)) removeOwnTree(join(tmp, name))
+  }
+}
+
+/** The storage driver for a new container, and the program fuse-overlayfs needs. */
+async function pickDriver(store: Store, flag: string | undefined): Promise<{ driver: Driver; reason: string; fuseOverlayfs?: string }> {
+  const requested = requestedDriver(flag)
+  // the probe runs once per kernel (cached in the store); a configured driver needs none
+  const overlay = requested ? undefined : await probeOverlay(store.root, join(store.root, 'tmp'))
+  // looked for only where it may serve (a walk of $PATH, on the path of every run otherwise)
+  const fuseOverlayfs = requested?.driver === 'fuse-overlayfs' || overlay?.works === false ? findExecutable('fuse-overlayfs') : undefined
+  let devFuse = false
+  if (!requested && overlay && !overlay.works && fuseOverlayfs) {
+    try {
+      closeSync(openSync('/dev/fuse', 'r+'))
+      devFuse = true
+    } catch {}
+  }
+  return { ...chooseDriver({ requested, overlay, fuseOverlayfs, devFuse }), fuseOverlayfs }
+}
+
+export async function createContainer(opts: CreateOptions): Promise<{ store: Store; record: ContainerRecord }> {
+  mark('modules loaded')
+  const paths = resolvePaths()
+  const store = await openStore(paths)
+  const image = await imageFor(store, opts)
+  mark('image found')
+  const config: ImageRunConfig & { Labels?: Record<string, string> } = image.config.config ?? {}
+  if (image.layers.length === 0) {
+    throw new SkiffError('E_NO_LAYERS', `image ${opts.image} has no layers: there is nothing to run`, { hint: 'load an image with a root filesystem' })
+  }
+  if (opts.rm && opts.restart && opts.restart.Name !== 'no') {
+    throw new SkiffError('E_USAGE', '--rm and --restart cannot be combined', { hint: 'a container that removes itself cannot be restarted: drop one of them' })
+  }
+  // Overlay lists lower layers top-most first; the image lists them base first.
+  const layerDirs = image.layers.map((l) => layerDiffDir(store, l.diffID)).reverse()
+  const layersDir = join(paths.storage, 'layers')
+  const user = resolveUser(opts.user ?? config.User ?? '', readImageFile(layerDirs, 'etc/passwd'), readImageFile(layerDirs, 'etc/group'))
+  mark('user resolved')
+
+  // limits that cannot be enforced here fail now, before anything is made (checked again at start)
+  const limits: Limits = opts.limits ?? { conf: {} }
+  if ((opts.cgroups ?? 'enabled') === 'enabled' && Object.keys(limitFiles(limits)).length) {
+    const { checkCgroup } = await import('../cgroup/limits.js')
+    await checkCgroup(limits)
+  }
+  const id = randomHex(32)
+  const name = opts.name ? checkName(opts.name) : undefined
+  if (name) reserveName(store, name, id)
+  const finalName = name ?? reserveGeneratedName(store, id)
+  const dir = containerDir(store, id)
+  const staging = join(store.root, 'tmp', `create-${process.pid}-${id}`)
+  try {
+    mark('name reserved')
+    sweepStaleCreates(store)
+    const hostname = opts.hostname || id.slice(0, 12)
+    // the upper directory's root is the container's /: it must be traversable by every user
+    mkdirSync(join(staging, 'upper'), { recursive: true, mode: 0o755 })
+    mkdirSync(join(staging, 'work'), { mode: 0o700 })
+    mkdirSync(join(staging, 'merged'), { mode: 0o700 })
+    const hosts = join(dir, 'hosts')
+    const hostnameFile = join(dir, 'hostname')
+    const resolv = join(dir, 'resolv.conf')
+    const net = await planNetwork(opts.net ?? { publish: [], publishAll: false, dns: { servers: [], search: [], options: [] }, addHosts: [] }, {
+      hostname,
+      name: finalName,
+      exposed: image.config.config?.ExposedPorts,
+    })
+    mark('network planned')
+    writeFileSync(join(staging, 'hosts'), net.hosts)
+    writeFileSync(join(staging, 'hostname'), `${hostname}\n`)
+    writeFileSync(join(staging, 'resolv.conf'), net.resolv)
+    mark('files written')
+    const idmap = hostIdMap().plan
+    mark('id map chosen')
+    const gids = idmap.gidMap.reduce((n, r) => n + r.count, 0)
+    const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
+    if (net.mode === 'pasta') network.helper = pastaHelper(net.settings.ports, !!net.settings.hostLoopback)
+    if (net.mode === 'slirp4netns') {
+      // TCP through skiff's own forwarder (splice, as rootlesskit's builtin driver: measured
+      // faster than slirp4netns's API in bench/network.mjs); UDP through slirp4netns's API.
+      // SKIFF_SLIRP_PORTS=api sends TCP through the API too.
+      const own = process.env.SKIFF_SLIRP_PORTS !== 'api'
+      const viaApi = net.settings.ports.filter((p) => !own || p.proto === 'udp')
+      const apiSocket = viaApi.length ? socketPath(paths, 'slirp', id) : undefined
+      network.helper = {
+        kind: 'slirp4netns',
+        path: findExecutable('slirp4netns')!,
+        args: slirpArgs(apiSocket, !!net.settings.hostLoopback),
+        apiSocket,
+        ports: viaApi.map((p) => ({ proto: p.proto, hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
+        forward: own ? net.settings.ports.filter((p) => p.proto === 'tcp').map((p) => ({ hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })) : [],
+      }
+    }
+
+    const mounts = resolveMounts(store, opts.mountRequests ?? [])
+    // --rm takes the container's anonymous volumes with it (the waiter removes them too)
+    const anonymous = mounts.info.filter((m) => m.Anonymous).map((m) => volumePath(store, m.Name!))
+    mark('mounts resolved')
+    const driver = await pickDriver(store, opts.storageDriver)
+    mark('driver picked')
+    if (driver.driver === 'copy') {
+      // the copying driver: the image's layers copied into the container's own directory once
+      const { runSelfInUserns } = await import('../launch/in-userns.js')
+      const layers = [...layerDirs].reverse().map((d) => dirname(d))
+      await runSelfInUserns(['__storage'], JSON.stringify([{ op: 'materialize', layers, dest: join(staging, 'rootfs') }]))
+    }
+    const plan = planLaunch({
+      config,
+      options: { ...opts, hostname },
+      id,
+      user,
+      idmap,
+      rootfs: rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm),
+      etcFiles: { hosts, hostname: hostnameFile, resolv },
+      netns: net.mode === 'host' ? 'host' : typeof net.mode === 'object' ? 'join' : 'own',
+      network: net.mode === 'host' ? undefined : network,
+      hostEnv: process.env,
+      cleanup: opts.rm ? [dir, ...anonymous] : undefined,
+      trash: opts.rm ? join(store.root, 'tmp') : undefined,
+      extraMounts: mounts.ops,
+      readOnly: opts.readOnly,
+    })
+    if (opts.init) plan.process.init = true
+    const record: ContainerRecord = {
+      id,
+      name: finalName,
+      image: opts.image,
+      imageId: image.id,
+      created: isoTime(),
+      plan,
+      config: {
+        Hostname: hostname,
+        User: opts.user ?? config.User ?? '',
+        Env: plan.process.env,
+        Cmd: opts.args.length ? opts.args : opts.entrypoint !== undefined ? [] : (config.Cmd ?? []),
+        Entrypoint: opts.entrypoint !== undefined ? (opts.entrypoint ? [opts.entrypoint] : null) : (config.Entrypoint ?? null),
+        WorkingDir: plan.process.cwd,
+        Tty: opts.tty,
+        OpenStdin: opts.interactive,
+        Image: opts.image,
+        Labels: config.Labels ?? {},
+        StopSignal: opts.stopSignal ?? config.StopSignal ?? 'SIGTERM',
+      },
+      hostConfig: {
+        AutoRemove: opts.rm,
+        RestartPolicy: opts.restart ?? { Name: 'no', MaximumRetryCount: 0 },
+        Init: !!opts.init,
+        ReadonlyRootfs: !!opts.readOnly,
+        LogMaxBytes: opts.logMaxBytes ?? 10 * 1024 * 1024,
+        StopTimeout: opts.stopTimeout ?? 10,
+        Cgroups: opts.cgroups ?? 'enabled',
+        Limits: limits,
+      },
+      mounts: mounts.info,
+      network: net.settings,
+      driver: driver.driver,
+      ...(opts.tty ? { attachSocket: socketPath(paths, 'attach', id) } : {}),
+    }
+    // a --rm container's record lives as long as its process: it need not survive a crash
+    writeFileAtomic(join(staging, 'container.json'), JSON.stringify(record), 0o644, !opts.rm)
+    renameSync(staging, dir)
+    mark('container created')
+    return { store, record }
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true })
+    releaseName(store, finalName, id)
+    throw err
+  }
+}

@@ -1,0 +1,62 @@
+// Run this same skiff executable as root of a fresh user namespace with the user's id maps, for
+// work that needs the container's ids (unpacking layers, removing their files). Does I/O.
+import { capabilityNumbers } from './capabilities.js'
+import { SkiffError } from '../errors.js'
+import { fallbackIdMap, hostIdMap, warnIdMapOnce } from './identity.js'
+import { launch } from './launch.js'
+import type { LaunchPlan } from '../plan.js'
+import { isSingleExecutable, shimPath } from '../shim-binary.js'
+
+/** argv that starts this skiff again: the executable, or node + the bundle in development. */
+export function selfCommand(): string[] {
+  return isSingleExecutable() ? [process.execPath] : [process.execPath, process.argv[1]!]
+}
+
+export async function runSelfInUserns(args: string[], input: string | NodeJS.ReadableStream, opts: { env?: Record<string, string> } = {}): Promise<{ stdout: string }> {
+  let decision = hostIdMap()
+  const all = capabilityNumbers(['ALL'])
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
+  Object.assign(env, { SKIFF_SHIM: shimPath() }, opts.env)
+  const planFor = (idmap: LaunchPlan['idmap']): LaunchPlan => ({
+    version: 1,
+    idmap,
+    namespaces: [],
+    rootPropagation: 'rprivate',
+    mounts: [],
+    process: {
+      args: [...selfCommand(), ...args],
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      cwd: '/',
+      uid: 0,
+      gid: 0,
+      additionalGids: [],
+      terminal: false,
+      stdin: true,
+      noNewPrivileges: true,
+      capabilities: { bounding: all, effective: all, permitted: all, inheritable: [], ambient: [] },
+    },
+  })
+  warnIdMapOnce(decision)
+  let result
+  try {
+    result = await launch(planFor(decision.plan), { stdio: ['pipe', 'pipe', 'pipe'], ...(typeof input === 'string' ? { input } : { inputStream: input }) })
+  } catch (err) {
+    if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
+    decision = fallbackIdMap((err as SkiffError).message)
+    warnIdMapOnce(decision)
+    if (typeof input !== 'string') throw err // a stream cannot be read twice
+    result = await launch(planFor(decision.plan), { stdio: ['pipe', 'pipe', 'pipe'], input })
+  }
+  if (result.status !== 0) {
+    const stderr = (result.stderr ?? '').trim()
+    // The worker reports a SkiffError as "skiff: MESSAGE" and "  hint: HINT" (cmd/main.ts).
+    const lines = stderr.split('\n')
+    const message = lines.find((l) => l.startsWith('skiff: '))?.slice(7)
+    const hint = lines.find((l) => l.startsWith('  hint: '))?.slice(8)
+    throw new SkiffError('E_USERNS_WORKER', message ?? `skiff ${args.join(' ')} inside the user namespace failed (status ${result.status})${stderr ? `: ${stderr}` : ''}`, {
+      hint: hint ?? 'run again with SKIFF_DEBUG=1 for details',
+    })
+  }
+  return { stdout: result.stdout ?? '' }
+}

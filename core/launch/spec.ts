@@ -1,0 +1,212 @@
+// Image config + run options → a complete launch plan for the shim. Pure.
+//
+// Every default here follows Docker/runc (moby's oci/defaults.go): the same mounts, masked and
+// read-only /proc paths, capability set, environment rules and entrypoint/cmd semantics.
+import { SkiffError } from '../errors.js'
+import { DEFAULT_CAPABILITIES, capabilityNumbers } from './capabilities.js'
+import { isMapped } from '../host/idmap.js'
+import type { CapabilityPlan, IdMapPlan, LaunchPlan, MountOp, Namespace, RootfsPlan } from '../plan.js'
+import type { ResolvedUser } from './passwd.js'
+
+/** The `config` object of an OCI image configuration (the parts a run uses). */
+export interface ImageRunConfig {
+  Env?: string[] | null
+  Cmd?: string[] | null
+  Entrypoint?: string[] | null
+  WorkingDir?: string
+  User?: string
+  StopSignal?: string
+}
+
+export interface RunOptions {
+  /** COMMAND [ARG...] after the image name; empty: the image's Cmd */
+  args: string[]
+  /** --entrypoint: replaces the image's Entrypoint and drops its Cmd ("" clears it) */
+  entrypoint?: string
+  /** -e/--env-file, in order: KEY=value, or KEY alone to copy the host's value */
+  env: string[]
+  workdir?: string
+  hostname?: string
+  tty: boolean
+  interactive: boolean
+}
+
+export interface SpecInput {
+  config: ImageRunConfig
+  options: RunOptions
+  /** container id (hex); the default hostname is its first 12 characters */
+  id: string
+  user: ResolvedUser
+  idmap: IdMapPlan
+  rootfs: RootfsPlan
+  /** files skiff writes for the container (/etc/hosts, /etc/hostname, /etc/resolv.conf), bind-mounted */
+  etcFiles: { hosts: string; hostname: string; resolv?: string }
+  /** own: a network namespace of its own (default); host: the host's; join: another container's */
+  netns?: 'own' | 'host' | 'join'
+  network?: import('../plan.js').NetworkPlan
+  /** the host's environment, for `-e KEY` without a value */
+  hostEnv: Record<string, string | undefined>
+  /** host paths of the device nodes to bind (absent ones are skipped) */
+  devices?: string[]
+  /** files to delete after exit, e.g. the --rm container's directory */
+  cleanup?: string[]
+  /** where they are moved first (see LaunchPlan.trash) */
+  trash?: string
+  /** -v, --mount, --tmpfs: after the standard mounts, before the masked paths */
+  extraMounts?: MountOp[]
+  /** --read-only: the root filesystem is remounted read-only once everything is mounted */
+  readOnly?: boolean
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/** Paths hidden from the container (moby oci/defaults.go DefaultLinuxSpec MaskedPaths). */
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+]
+
+/** Paths the container may read but not write (ReadonlyPaths). */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
+
+const DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']
+
+/** KEY=value list with later entries replacing earlier ones of the same key; order of first sight kept. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const map = new Map<string, string>()
+  for (const list of lists) {
+    for (const kv of list) {
+      const eq = kv.indexOf('=')
+      const key = eq < 0 ? kv : kv.slice(0, eq)
+      if (key) map.set(key, kv)
+    }
+  }
+  return [...map.values()]
+}
+
+/** `-e KEY` copies the host's value, and is dropped when the host has none (as Docker). */
+export function expandEnvFlags(flags: string[], hostEnv: Record<string, string | undefined>): string[] {
+  const out: string[] = []
+  for (const f of flags) {
+    if (f.includes('=')) out.push(f)
+    else if (hostEnv[f] !== undefined) out.push(`${f}=${hostEnv[f]}`)
+  }
+  return out
+}
+
+/** Entrypoint + Cmd → argv, with Docker's rules for --entrypoint and a command on the line. */
+export function resolveArgs(config: ImageRunConfig, options: RunOptions): string[] {
+  let entrypoint = config.Entrypoint ?? []
+  let cmd = config.Cmd ?? []
+  if (options.entrypoint !== undefined) {
+    entrypoint = options.entrypoint === '' ? [] : [options.entrypoint]
+    cmd = []
+  }
+  if (options.args.length > 0) cmd = options.args
+  const argv = [...entrypoint, ...cmd]
+  if (argv.length === 0) {
+    throw new SkiffError('E_NO_COMMAND', 'no command specified: the image has no Entrypoint or Cmd', {
+      hint: 'name a command after the image, e.g. skiff run IMAGE sh',
+    })
+  }
+  return argv
+}
+
+export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices' | 'extraMounts' | 'readOnly'>, namespaces: Namespace[]): MountOp[] {
+  const ptsData = ['newinstance', 'ptmxmode=0666', 'mode=0620']
+  // gid=5 (tty) only when the namespace maps it; devpts refuses an unmapped gid.
+  if (isMapped(input.idmap.gidMap, 5)) ptsData.push('gid=5')
+  const mounts: MountOp[] = [
+    { kind: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: ['nosuid', 'noexec', 'nodev'] },
+    { kind: 'mount', source: 'tmpfs', target: '/dev', fstype: 'tmpfs', flags: ['nosuid', 'strictatime'], data: 'mode=755,size=65536k' },
+    { kind: 'mount', source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: ['nosuid', 'noexec'], data: ptsData.join(',') },
+    { kind: 'mount', source: 'shm', target: '/dev/shm', fstype: 'tmpfs', flags: ['nosuid', 'noexec', 'nodev'], data: 'mode=1777,size=65536k' },
+    { kind: 'mount', source: 'mqueue', target: '/dev/mqueue', fstype: 'mqueue', flags: ['nosuid', 'noexec', 'nodev'], optional: true },
+  ]
+  // sysfs may only be mounted by the owner of the network namespace; sharing the host's network
+  // means a read-only bind of the host's /sys instead.
+  if (namespaces.includes('net')) {
+    mounts.push({ kind: 'mount', source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: ['ro', 'nosuid', 'noexec', 'nodev'] })
+  } else {
+    mounts.push({ kind: 'bind', source: '/sys', target: '/sys', flags: ['rec', 'ro', 'nosuid', 'noexec', 'nodev'] })
+  }
+  for (const dev of input.devices ?? DEVICES) {
+    mounts.push({ kind: 'bind', source: dev, target: dev, flags: ['nosuid', 'noexec'], optional: dev === '/dev/tty' })
+  }
+  mounts.push(
+    { kind: 'symlink', target: '/dev/ptmx', linkTo: 'pts/ptmx' },
+    { kind: 'symlink', target: '/dev/fd', linkTo: '/proc/self/fd' },
+    { kind: 'symlink', target: '/dev/stdin', linkTo: '/proc/self/fd/0' },
+    { kind: 'symlink', target: '/dev/stdout', linkTo: '/proc/self/fd/1' },
+    { kind: 'symlink', target: '/dev/stderr', linkTo: '/proc/self/fd/2' },
+    { kind: 'bind', source: input.etcFiles.hosts, target: '/etc/hosts', flags: ['nosuid', 'nodev', 'noexec'] },
+    { kind: 'bind', source: input.etcFiles.hostname, target: '/etc/hostname', flags: ['nosuid', 'nodev', 'noexec'] },
+  )
+  if (input.etcFiles.resolv) mounts.push({ kind: 'bind', source: input.etcFiles.resolv, target: '/etc/resolv.conf', flags: ['nosuid', 'nodev', 'noexec'] })
+  mounts.push(...(input.extraMounts ?? []))
+  for (const target of MASKED_PATHS) mounts.push({ kind: 'mask', target })
+  for (const target of READONLY_PATHS) mounts.push({ kind: 'readonly', target })
+  // last: every mount point above had to be created in the root first
+  if (input.readOnly) mounts.push({ kind: 'readonly', target: '/' })
+  return mounts
+}
+
+/** Docker's rule: root keeps the default set; any other user starts with none (bounding stays). */
+export function planCapabilities(uid: number): CapabilityPlan {
+  const defaults = capabilityNumbers(DEFAULT_CAPABILITIES)
+  if (uid === 0) return { bounding: defaults, effective: defaults, permitted: defaults, inheritable: [], ambient: [] }
+  return { bounding: defaults, effective: [], permitted: [], inheritable: [], ambient: [] }
+}
+
+export function planLaunch(input: SpecInput): LaunchPlan {
+  const { config, options, user } = input
+  // a joined network namespace comes with its user namespace (the shim's waiter joins both)
+  const namespaces: Namespace[] = ['mount', 'pid', 'uts', 'ipc', ...((input.netns ?? 'own') === 'own' ? ['net' as const] : []), 'cgroup']
+  const hostname = options.hostname || input.id.slice(0, 12)
+  const args = resolveArgs(config, options)
+  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`]
+  if (options.tty) base.push('TERM=xterm')
+  const env = mergeEnv(base, config.Env ?? [], expandEnvFlags(options.env, input.hostEnv))
+  if (!env.some((kv) => kv.startsWith('HOME='))) env.push(`HOME=${user.home}`)
+  // Without setgroups (single mapping) the kernel refuses any supplementary group list.
+  const additionalGids = input.idmap.denySetgroups ? [] : user.additionalGids
+  if (!isMapped(input.idmap.uidMap, user.uid)) throw unmapped('uid', user.uid, input.idmap)
+  for (const id of [user.gid, ...additionalGids]) {
+    if (!isMapped(input.idmap.gidMap, id)) throw unmapped('gid', id, input.idmap)
+  }
+  return {
+    version: 1,
+    idmap: input.idmap,
+    namespaces,
+    rootfs: input.rootfs,
+    rootPropagation: 'rprivate',
+    mounts: planMounts(input, namespaces),
+    hostname,
+    process: {
+      args,
+      env,
+      cwd: options.workdir || config.WorkingDir || '/',
+      uid: user.uid,
+      gid: user.gid,
+      additionalGids,
+      terminal: options.tty,
+      stdin: options.interactive,
+      noNewPrivileges: true,
+      capabilities: planCapabilities(user.uid),
+    },
+    cleanup: input.cleanup,
+    trash: input.trash,
+    ...(input.network ? { network: input.network } : {}),
+  }
+}
+
+function unmapped(kind: 'uid' | 'gid', id: number, idmap: IdMapPlan): SkiffError {
+  const map = kind === 'uid' ? idmap.uidMap : idmap.gidMap
+  const size = map.reduce((n, r) => n + r.count, 0)
+  return new SkiffError('E_UNMAPPED_ID', `the container ${kind} ${id} has no host id: this user namespace maps ${kind}s 0-${size - 1}`, {
+    hint: size === 1
+      ? 'give your user a subordinate id range (`skiff info` prints the command, with a range no other user has), or run as --user 0'
+      : 'use a smaller id, or ask for a larger subordinate range in /etc/subuid and /etc/subgid',
+  })
+}

@@ -1,0 +1,97 @@
+// Storage work done inside the user namespace (`skiff __storage`): unpack layers, remove trees
+// owned by mapped ids. Does I/O. The jobs arrive as JSON on stdin; results go to stdout.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { SkiffError } from '../errors.js'
+import { unpackLayer } from './layer-unpack.js'
+import { materializeLayers } from './rootfs-copy.js'
+
+export type StorageJob =
+  /** blob "-": the layer arrives on stdin as it is downloaded (one such job per worker) */
+  | { op: 'unpack'; blob: string; diffID: string; dest: string; staging: string }
+  | { op: 'remove'; path: string }
+  /** the copying driver: `layers` (layer dirs, base first) copied into `dest` */
+  | { op: 'materialize'; layers: string[]; dest: string }
+
+export interface StorageResult {
+  diffID?: string
+  skippedDevices?: number
+  squashedOwners?: number
+}
+
+/** How many ids from 0 up have a mapping here (/proc/self/uid_map and gid_map). */
+export function mappedIdLimit(uidMap: string, gidMap: string): number {
+  const limit = (text: string) => {
+    let n = 0
+    for (const line of text.trim().split('\n')) {
+      const [inside, , count] = line.trim().split(/\s+/).map(Number)
+      if (inside === n && count) n += count // contiguous from 0
+    }
+    return n
+  }
+  return Math.min(limit(uidMap), limit(gidMap))
+}
+
+/** NUL-separated records for `skiff-shim fsops` (see shims/README.md). */
+export function fsopsRecords(whiteouts: string[], opaque: string[]): Buffer {
+  const fields: string[] = []
+  for (const w of whiteouts) fields.push('whiteout', w)
+  for (const d of opaque) fields.push('xattr', d || '.', 'user.overlay.opaque', Buffer.from('y').toString('hex'))
+  return Buffer.from(fields.map((f) => `${f}\0`).join(''))
+}
+
+export async function runStorageJobs(jobs: StorageJob[]): Promise<StorageResult[]> {
+  process.umask(0) // modes come from the layer, not from our umask
+  const root = process.getuid?.() === 0
+  const idLimit = root ? mappedIdLimit(readFileSync('/proc/self/uid_map', 'utf8'), readFileSync('/proc/self/gid_map', 'utf8')) : 0
+  const results: StorageResult[] = []
+  for (const job of jobs) {
+    if (job.op === 'materialize') {
+      materializeLayers(job.layers, job.dest)
+      results.push({})
+      continue
+    }
+    if (job.op === 'remove') {
+      rmSync(job.path, { recursive: true, force: true })
+      results.push({})
+      continue
+    }
+    if (existsSync(join(job.dest, 'diff'))) {
+      results.push({ diffID: job.diffID })
+      continue
+    }
+    try {
+      const r = await unpackLayer(job.blob === '-' ? process.stdin : job.blob, join(job.staging, 'diff'), { preserveOwner: root, idLimit: Math.max(idLimit, 1) })
+      if (r.diffID !== job.diffID) {
+        throw new SkiffError('E_DIFFID', `layer ${job.blob} unpacks to ${r.diffID}, but the image config says ${job.diffID}`, {
+          hint: 'the image is damaged (or was altered); load or pull it again from a trusted source',
+        })
+      }
+      if (r.whiteouts.length > 0 || r.opaque.length > 0) {
+        const shim = process.env.SKIFF_SHIM
+        if (!shim) throw new SkiffError('E_NO_SHIM', 'SKIFF_SHIM is not set in the storage worker', { hint: 'this is a bug in skiff' })
+        const ops = spawnSync(shim, ['fsops', join(job.staging, 'diff')], { input: fsopsRecords(r.whiteouts, r.opaque), encoding: 'utf8' })
+        if (ops.status !== 0) {
+          const msg = (ops.stdout || ops.stderr || '').trim()
+          throw new SkiffError('E_FSOPS', `cannot write whiteouts of layer ${job.diffID}: ${msg}`, {
+            hint: 'whiteouts need Linux 5.8+ (mknod of 0/0 in a user namespace) and a local filesystem for storage',
+          })
+        }
+      }
+      writeFileSync(join(job.staging, 'layer.json'), JSON.stringify({ diffID: job.diffID, opaque: r.opaque }), { mode: 0o644 })
+      try {
+        renameSync(job.staging, job.dest)
+      } catch (err) {
+        // another load put the same layer in place first: ours is a duplicate
+        if (!existsSync(join(job.dest, 'diff'))) throw err
+        rmSync(job.staging, { recursive: true, force: true })
+      }
+      results.push({ diffID: job.diffID, skippedDevices: r.skippedDevices, squashedOwners: r.squashedOwners })
+    } catch (err) {
+      rmSync(job.staging, { recursive: true, force: true })
+      throw err
+    }
+  }
+  return results
+}
