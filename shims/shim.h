@@ -26,7 +26,7 @@ int json_bool(const struct json *obj, const char *key);
 char **json_strv(const struct json *arr);
 int json_has_string(const struct json *arr, const char *s);
 
-// Report a failure as data on the status fd, then _exit: 125, or 126/127 for exec.
+// util.c, at the bottom: report a failure as data on the status fd, then _exit: 125, or 126/127 for exec.
 void die_errno(const char *op, const char *path, int err) __attribute__((noreturn));
 void die_detail(const char *op, const char *path, int err, const char *detail) __attribute__((noreturn));
 // A small file (procfs, cgroupfs) in one read, NUL-terminated: its length, or -1 (buf is "").
@@ -38,6 +38,18 @@ void json_escape(char *out, size_t cap, const char *s);
 // SKIFF_TRACE=1: "skiff-shim trace: <ms> [pid] what" on stderr
 void trace_mark(const char *what);
 int trace_enabled(void);
+// One line from fd (a plan is a few KB), without its newline; the rest is kept for the next call.
+char *read_line(int fd);
+// Write text to an existing file (procfs, cgroupfs): 0, or -1 with errno.
+int write_file(const char *path, const char *text);
+int write_all(int fd, const char *buf, size_t len);
+// Parent death kills us; exits at once when the parent is already not the one expected.
+void die_with_parent(pid_t parent);
+// One byte each way on a socket between two roles; 0 from sync_read means the other side died.
+void sync_write(int fd, char c);
+char sync_read(int fd);
+// 0, 1 and 2 onto /dev/null (stderr kept when tracing).
+void quiet_stdio(void);
 
 int fsops_main(int argc, char **argv);
 // tar.c: the builtins of `skiff cp` (tar-out, tar-in), argv as in the process plan

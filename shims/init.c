@@ -1,0 +1,280 @@
+// init: the container's process (pid 1 of its pid namespace, forked by the waiter), from its new
+// namespaces and root filesystem to the exec of the command; and the part `exec` shares with it
+// (become_process: terminal, working directory, capabilities, ids, no_new_privs, exec). See
+// README.md, step 4.
+#include "run.h"
+
+/* Init reads the supervisor's "network configured" here (the waiter's end of the sync socket). */
+int network_ready_fd = -1;
+
+static int ns_flags(void)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} table[] = { { "mount", CLONE_NEWNS }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC }, { "cgroup", CLONE_NEWCGROUP } };
+	// the network namespace is the waiter's (net.c): its helper is attached before init exists
+	const struct json *ns = json_get(plan, "namespaces");
+	int flags = 0;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (json_has_string(ns, table[i].name))
+			flags |= table[i].flag;
+	return flags;
+}
+
+static unsigned long long cap_mask(const struct json *caps, const char *key)
+{
+	unsigned long long m = 0;
+	const struct json *arr = json_get(caps, key);
+	for (const struct json *c = arr ? arr->child : NULL; c; c = c->next)
+		if (c->type == JSON_NUMBER && c->num >= 0 && c->num < 64)
+			m |= 1ULL << (int)c->num;
+	return m;
+}
+
+static int last_cap(void)
+{
+	char buf[16];
+	return read_small_file("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) > 0 ? atoi(buf) : 40;
+}
+
+/* A pty in the container's own devpts; the master goes to the waiter, the slave becomes stdio. */
+static void open_terminal(int sendfd, uid_t uid, gid_t gid)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		die_errno("open-pty", "/dev/ptmx", errno);
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		die_errno("unlockpt", "/dev/ptmx", errno);
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		die_errno("open-pty-peer", "/dev/ptmx", errno);
+	if (fchown(slave, uid, gid) < 0) {
+		// gid 5 (tty) may be what devpts gave it; ownership is a nicety, the fd is what counts
+	}
+	char dummy = 'm';
+	struct iovec iov = { &dummy, 1 };
+	char ctrl[CMSG_SPACE(sizeof(int))];
+	memset(ctrl, 0, sizeof(ctrl));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(sendfd, &msg, 0) < 0)
+		die_errno("send-pty", NULL, errno);
+	close(master);
+	close(sendfd);
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		die_errno("ioctl-tiocsctty", NULL, errno);
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			die_errno("dup2-pty", NULL, errno);
+	if (slave > 2)
+		close(slave);
+}
+
+static void mkdir_p(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+	mkdir(buf, 0755);
+}
+
+/* execvpe with the PATH of the container's environment, not ours. */
+static void exec_command(char **argv, char **envp)
+{
+	const char *cmd = argv[0];
+	if (!cmd)
+		die_detail("exec", "", ENOENT, "empty command");
+	if (strchr(cmd, '/')) {
+		execve(cmd, argv, envp);
+		die_errno("exec", cmd, errno);
+	}
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (char **e = envp; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	int saw_eacces = 0;
+	char full[4096];
+	const char *p = path;
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		size_t dirlen = colon ? (size_t)(colon - p) : strlen(p);
+		snprintf(full, sizeof(full), "%.*s/%s", (int)dirlen, dirlen ? p : ".", cmd);
+		execve(full, argv, envp);
+		if (errno == EACCES)
+			saw_eacces = 1;
+		else if (errno != ENOENT && errno != ENOTDIR)
+			die_errno("exec", cmd, errno);
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	die_errno("exec", cmd, saw_eacces ? EACCES : ENOENT);
+}
+
+static void reset_signals(const sigset_t *oldmask)
+{
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	for (size_t s = 0; s < nforwarded; s++)
+		signal(forwarded[s], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+/*
+ * --init: stay as pid 1, run the command as our child, forward every signal to it, reap every
+ * orphan, and exit with the command's status (as tini and catatonit do).
+ */
+static void run_as_init(char **argv, char **envp, const sigset_t *oldmask)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	pid_t child = fork();
+	if (child < 0)
+		die_errno("fork-init", NULL, errno);
+	if (child == 0) {
+		setpgid(0, 0);
+		reset_signals(oldmask);
+		exec_command(argv, envp);
+	}
+	prctl(PR_SET_NAME, "init", 0, 0, 0);
+	// The command holds the status fd and the exec pipe until it execs; pid 1 lets go of them.
+	syscall(SYS_close_range, 3, ~0U, 0);
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	for (;;) {
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		int sig = (int)si.ssi_signo;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		int st;
+		pid_t p;
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (p != child)
+				continue;
+			_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
+		}
+	}
+}
+
+/*
+ * The process part, shared by run and exec: terminal, working directory, capabilities, ids,
+ * no_new_privs, then exec (or --init).
+ */
+void become_process(int ptysock, const sigset_t *oldmask)
+{
+	const struct json *proc = json_get(plan, "process");
+	uid_t uid = (uid_t)json_num(proc, "uid", 0);
+	gid_t gid = (gid_t)json_num(proc, "gid", 0);
+	if (json_bool(proc, "terminal"))
+		open_terminal(ptysock, uid, gid);
+	else if (ptysock >= 0)
+		close(ptysock);
+
+	const char *cwd = json_str(proc, "cwd");
+	if (cwd && *cwd) {
+		if (chdir(cwd) < 0) {
+			mkdir_p(cwd);
+			if (chdir(cwd) < 0)
+				die_errno("chdir", cwd, errno);
+		}
+	}
+
+	const struct json *caps = json_get(proc, "capabilities");
+	unsigned long long bounding = cap_mask(caps, "bounding");
+	int last = last_cap();
+	for (int c = 0; c <= last; c++)
+		if (!(bounding & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			die_errno("capbset-drop", NULL, errno);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		die_errno("keepcaps", NULL, errno);
+
+	const struct json *groups = json_get(proc, "additionalGids");
+	size_t ngroups = groups ? groups->len : 0;
+	gid_t gids[256];
+	size_t i = 0;
+	for (const struct json *g = groups ? groups->child : NULL; g && i < 256; g = g->next)
+		gids[i++] = (gid_t)g->num;
+	// With setgroups denied (single mapping) the kernel refuses even an empty list.
+	if (!json_bool(json_get(plan, "idmap"), "denySetgroups") && setgroups(ngroups, gids) < 0)
+		die_errno("setgroups-process", NULL, errno);
+	if (setresgid(gid, gid, gid) < 0)
+		die_errno("setresgid", NULL, errno);
+	if (setresuid(uid, uid, uid) < 0)
+		die_errno("setresuid", NULL, errno);
+
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	unsigned long long eff = cap_mask(caps, "effective"), prm = cap_mask(caps, "permitted"), inh = cap_mask(caps, "inheritable");
+	data[0].effective = (__u32)eff;
+	data[1].effective = (__u32)(eff >> 32);
+	data[0].permitted = (__u32)prm;
+	data[1].permitted = (__u32)(prm >> 32);
+	data[0].inheritable = (__u32)inh;
+	data[1].inheritable = (__u32)(inh >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die_errno("capset", NULL, errno);
+	unsigned long long amb = cap_mask(caps, "ambient");
+	for (int c = 0; c <= last; c++)
+		if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			die_errno("cap-ambient", NULL, errno);
+	if (json_bool(proc, "noNewPrivileges") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die_errno("no_new_privs", NULL, errno);
+
+	// A change of credentials clears the parent-death signal (prctl(2)): set it again.
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	// Every fd above stdio closes at exec; the status fd stays open until then for errors.
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (int fd = 3; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	char **argv = json_strv(json_get(proc, "args"));
+	char **envp = json_strv(json_get(proc, "env"));
+	if (json_bool(proc, "builtin")) {
+		// skiff cp: the shim's own tar code, in the container's mount namespace
+		reset_signals(oldmask);
+		_exit(tar_builtin(argv));
+	}
+	if (json_bool(proc, "init"))
+		run_as_init(argv, envp, oldmask);
+	reset_signals(oldmask);
+	exec_command(argv, envp);
+}
+
+/* run: the new namespaces and root filesystem, then the process. */
+void become_container_process(int ptysock, const sigset_t *oldmask)
+{
+	int flags = ns_flags();
+	if (flags && unshare(flags) < 0)
+		die_errno("unshare", NULL, errno);
+	// Never part of skiff's terminal session: a terminal's signals reach the container only
+	// through skiff, once.
+	setsid();
+	setup_rootfs(plan);
+
+	const char *hostname = json_str(plan, "hostname");
+	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+		die_errno("sethostname", hostname, errno);
+	trace_mark("root filesystem ready");
+	// the network helper was started while the filesystem was set up: the command needs it ready
+	if (network_ready_fd >= 0) {
+		if (sync_read(network_ready_fd) != 'c')
+			_exit(125); // the supervisor reported why
+		close(network_ready_fd);
+	}
+	become_process(ptysock, oldmask);
+}
