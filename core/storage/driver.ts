@@ -1,7 +1,7 @@
 // Storage drivers for containers' root filesystems: kernel overlayfs in the user namespace, else
 // fuse-overlayfs, else a copy. The choice (pure) and its reason; the one-time probe of the kernel's
 // overlay (cached per kernel); the root filesystem plan of each driver. Does I/O where marked.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { release } from 'node:os'
 import { join, relative } from 'node:path'
 import { SkiffError } from '../errors.js'
@@ -79,10 +79,11 @@ export async function probeOverlay(storage: string, tmp: string): Promise<Overla
     const c = JSON.parse(readFileSync(cache, 'utf8')) as OverlayProbe
     if (c.kernel === release()) return c
   } catch {}
-  const dir = join(tmp, `probe-${process.pid}-overlay`)
-  rmSync(dir, { recursive: true, force: true })
+  // a fresh name (mkdtemp, 0700): `tmp` is /tmp when there is no store yet, where a predictable
+  // name could be someone else's directory or symlink first
+  const dir = mkdtempSync(join(tmp, `probe-${process.pid}-overlay-`)) // (the pid: sweepStaleCreates)
   for (const d of ['l1', 'l2', 'upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 })
-  writeFileSync(join(dir, 'l1', 'probe'), 'ok\n')
+  writeFileSync(join(dir, 'l1', 'probe'), 'ok\n', { mode: 0o644 })
   let result: OverlayProbe
   try {
     const { launch } = await import('../launch/launch.js')
