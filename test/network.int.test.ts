@@ -193,6 +193,22 @@ net('pasta: -p TCP and UDP from the host, the host\'s loopback, another containe
   const closed = await sb.start(['run', '--rm', 'busybox', 'sh', '-c',
     `for a in ${gateway} 10.0.2.2 ${hostIp} host.containers.internal; do timeout 3 wget -qO- http://$a:${hostPort}/ 2>/dev/null; done; echo end`]).done
   assert.is(closed.stdout, 'end\n', closed.describe())
+  // and the IPv6 loopback (::1) through pasta's IPv6 gateway, where the host has one
+  const v6 = createServer((_, res) => res.end('hello-from-host-v6\n'))
+  const v6Port = await new Promise<number>((r, reject) => {
+    v6.once('error', reject)
+    v6.listen(0, '::1', () => r((v6.address() as { port: number }).port))
+  }).catch(() => 0)
+  if (v6Port) {
+    const script = `gw=$(ip -6 route | awk '/^default/ {print $3}'); [ -n "$gw" ] || { echo no-v6; exit 0; }; timeout 3 wget -qO- "http://[$gw]:${v6Port}/" 2>/dev/null; echo end`
+    const v6Closed = await sb.start(['run', '--rm', 'busybox', 'sh', '-c', script]).done
+    const v6Open = await sb.start(['run', '--rm', '--network', 'pasta:--map-gw', 'busybox', 'sh', '-c', script]).done
+    v6.close()
+    if (v6Closed.stdout !== 'no-v6\n') {
+      assert.is(v6Closed.stdout, 'end\n', v6Closed.describe())
+      assert.is(v6Open.stdout, 'hello-from-host-v6\nend\n', v6Open.describe())
+    }
+  }
   const fromHost = await sb.start(['run', '--rm', '--network', 'pasta:--map-gw', 'busybox', 'wget', '-qO-', `http://host.containers.internal:${hostPort}/`]).done
   host.close()
   assert.is(fromHost.stdout, 'hello-from-host\n', fromHost.describe())

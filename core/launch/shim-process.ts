@@ -8,7 +8,7 @@
 // against ~0.3 ms for these bindings (docs/architecture.md, "Start-up"). Why the addon: Node
 // forks, and a fork of skiff's ~50 MB process took ~11 ms there, against ~2 ms for the vfork.
 // The bindings are Node's internals; skiff carries its own Node (the single executable), and
-// test/shim-process.test.ts runs every case with both ways and fails on a Node that lacks them.
+// test/launch/shim-process.test.ts runs every case with both ways and fails on a Node that lacks them.
 //
 // fds 0-2 given as 'pipe' (exec's captured output, cp's tar stream) become net.Sockets as in
 // child_process: those paths are not start-up's, and their users want streams.

@@ -1,7 +1,7 @@
 // -v, --mount and --tmpfs as Docker reads them.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { checkTargets, parseMount, parseTmpfs, parseVolume } from '../core/launch/mount-spec.js'
+import { checkTargets, parseMount, parseTmpfs, parseVolume } from '../../core/launch/mount-spec.js'
 
 const t = suite('mount-spec')
 

@@ -1,8 +1,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { formatIdMap, formatRanges, judgeHelpers, judgeIdMapping, judgeSubids, parseGetcap, parseIdMapText } from '../core/host/ids.js'
-import type { UsernsTrial } from '../core/host/kernel.js'
-import { NO_NEW_PRIVS_FIX, type IdmapHelpers, type Subids } from '../core/host/subid.js'
+import { formatIdMap, formatRanges, judgeHelpers, judgeIdMapping, judgeSubids, parseGetcap, parseIdMapText } from '../../core/host/ids.js'
+import type { UsernsTrial } from '../../core/host/kernel.js'
+import { NO_NEW_PRIVS_FIX, type IdmapHelpers, type Subids } from '../../core/host/subid.js'
 
 const getcaps: [string, string, string, boolean][] = [
   ['/usr/bin/newuidmap cap_setuid=ep\n', '/usr/bin/newuidmap', 'cap_setuid', true],

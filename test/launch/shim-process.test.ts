@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { useNativeAddon } from '../core/native.js'
-import { spawnKind, spawnShimProcess, type ShimChild } from '../core/launch/shim-process.js'
-import { repoRoot, requireEnv } from './helpers/env.js'
+import { useNativeAddon } from '../../core/native.js'
+import { spawnKind, spawnShimProcess, type ShimChild } from '../../core/launch/shim-process.js'
+import { repoRoot, requireEnv } from '../helpers/env.js'
 
 const sh = (script: string, stdio: ['inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore', 'inherit' | 'pipe' | 'ignore'] = ['ignore', 'ignore', 'inherit']) => spawnShimProcess('/bin/sh', ['-c', script], stdio)
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { isMapped, planIdMap } from '../core/host/idmap.js'
+import { isMapped, planIdMap } from '../../core/host/idmap.js'
 
 const base = { uid: 1000, gid: 1000, user: 'ann', newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap' }
 

@@ -7,9 +7,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { gzipSync } from 'node:zlib'
 import { createHash } from 'node:crypto'
-import { layerTar, type LayerEntry } from './fixtures/image.js'
-import { safeComponents, unpackLayer } from '../core/storage/layer-unpack.js'
-import { requireEnv, tempDir } from './helpers/env.js'
+import { layerTar, type LayerEntry } from '../fixtures/image.js'
+import { safeComponents, unpackLayer } from '../../core/storage/layer-unpack.js'
+import { requireEnv, tempDir } from '../helpers/env.js'
 
 const opts = { preserveOwner: false, idLimit: 1 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { deviceAccess, deviceFix, findExecutable, parseToolVersion, runBriefly, shellQuote } from '../core/host/tools.js'
+import { deviceAccess, deviceFix, findExecutable, parseToolVersion, runBriefly, shellQuote } from '../../core/host/tools.js'
 
 // Real `--version` texts of the versions on Debian 12 and a few others.
 const versions: [string, string, string | undefined][] = [

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { judgeDevNetTun, judgeNetHelpers, judgePing, judgePorts, parsePingGroupRange, pingAllowed } from '../core/host/net.js'
+import { judgeDevNetTun, judgeNetHelpers, judgePing, judgePorts, parsePingGroupRange, pingAllowed } from '../../core/host/net.js'
 
 test('parsePingGroupRange', () => {
   assert.equal(parsePingGroupRange('1\t0\n'), [1, 0])

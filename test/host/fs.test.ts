@@ -5,8 +5,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   formatBytes, fsTypeName, gatherDir, isNetworkFs, judgeCache, judgeDevFuse, judgeFuseOverlayfs, judgeOverlay, judgeRuntime, judgeStorage, type DirFacts,
-} from '../core/host/fs.js'
-import { readMountinfo } from '../core/host/mounts.js'
+} from '../../core/host/fs.js'
+import { readMountinfo } from '../../core/host/mounts.js'
 
 const magics: [number, string][] = [
   [0x6969, 'nfs'],

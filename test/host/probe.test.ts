@@ -1,8 +1,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { renderJson, renderText } from '../cmd/info.js'
-import { probeHost, type ProbeItem } from '../core/host/probe.js'
-import { mappedIdLimit } from '../core/storage/jobs.js'
+import { renderJson, renderText } from '../../cmd/info.js'
+import { probeHost, type ProbeItem } from '../../core/host/probe.js'
+import { mappedIdLimit } from '../../core/storage/jobs.js'
 
 /** Every item `skiff info` shows, in order: ids are the stable JSON keys. */
 const IDS = [

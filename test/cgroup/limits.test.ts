@@ -1,7 +1,7 @@
 // Docker's limit flags as cgroup v2 files.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { controllersFor, limitFiles, parseCpus } from '../core/cgroup/limits.js'
+import { controllersFor, limitFiles, parseCpus } from '../../core/cgroup/limits.js'
 
 const t = suite('cgroup')
 

@@ -1,7 +1,7 @@
 // Choosing a storage driver, and storage.conf.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chooseDriver, mountableAgain, parseStorageConf, rootfsPlan } from '../core/storage/driver.js'
+import { chooseDriver, mountableAgain, parseStorageConf, rootfsPlan } from '../../core/storage/driver.js'
 
 const t = suite('storage-driver')
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parsePasswd, resolveUser } from '../core/launch/passwd.js'
+import { parsePasswd, resolveUser } from '../../core/launch/passwd.js'
 
 const passwd = 'root:x:0:0:root:/root:/bin/sh\n# comment\ndaemon:x:1:1::/usr/sbin:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\nbroken:line\n'
 const group = 'root:x:0:\ntty:x:5:app\napp:x:1000:\nextra:x:2000:app,other\nother:x:3000:someone\n'

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { addRangesFix, findIdmapHelpers, freeSubidStart, parseGetsubidsOutput, parseNoNewPrivs, parseNsswitchSubid, parseSubidFile, readSubids } from '../core/host/subid.js'
+import { addRangesFix, findIdmapHelpers, freeSubidStart, parseGetsubidsOutput, parseNoNewPrivs, parseNsswitchSubid, parseSubidFile, readSubids } from '../../core/host/subid.js'
 
 const FILE = [
   '# subordinate ids',

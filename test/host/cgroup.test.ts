@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { cgroupLayout, gatherCgroups, judgeCgroups, parseProcCgroup, v1ControllersOf, type CgroupFacts } from '../core/host/cgroup.js'
-import { parseMountinfo } from '../core/host/mounts.js'
+import { cgroupLayout, gatherCgroups, judgeCgroups, parseProcCgroup, v1ControllersOf, type CgroupFacts } from '../../core/host/cgroup.js'
+import { parseMountinfo } from '../../core/host/mounts.js'
 
 test('parseProcCgroup: v1 lines, the v2 line, colons in paths', () => {
   assert.equal(parseProcCgroup('12:cpu,cpuacct:/\n1:name=systemd:/user\n0::/user.slice/u.scope\n'), {

@@ -1,13 +1,13 @@
 // Pure parts of the container lifecycle: derived state, signals, restart policies, logs, sizes.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { deriveState, describeStatus } from '../core/container/records.js'
-import { parseRestart } from '../core/container/create.js'
-import { parseSignal } from '../core/container/stop.js'
-import { parseLogLine, parseSince, selectEntries } from '../core/container/logs.js'
-import { createValueOptions, parseSize } from '../cmd/run-options.js'
-import { RUN_VALUE_OPTIONS } from '../cmd/commands.js'
-import { frame, inputFrames, sizeFrame } from '../core/container/attach.js'
+import { deriveState, describeStatus } from '../../core/container/records.js'
+import { parseRestart } from '../../core/container/create.js'
+import { parseSignal } from '../../core/container/stop.js'
+import { parseLogLine, parseSince, selectEntries } from '../../core/container/logs.js'
+import { createValueOptions, parseSize } from '../../cmd/run-options.js'
+import { RUN_VALUE_OPTIONS } from '../../cmd/commands.js'
+import { frame, inputFrames, sizeFrame } from '../../core/container/attach.js'
 
 const t = suite('containers')
 

@@ -3,7 +3,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   defaultRoute, describePorts, exposedPorts, hostsFile, parseAddHost, parseNetwork, parseNetworkMode, parsePublish, pastaArgs, pastaPortSpec, resolvConf, slirpArgs,
-} from '../core/net/network.js'
+} from '../../core/net/network.js'
 
 const t = suite('network')
 const both = { pasta: true, slirp4netns: true }

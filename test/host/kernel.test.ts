@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { apparmorFix, apparmorProfile, compareVersions, judgeUserns, parseKernelVersion, versionAtLeast, type UsernsKnobs, type UsernsTrial } from '../core/host/kernel.js'
+import { apparmorFix, apparmorProfile, compareVersions, judgeUserns, parseKernelVersion, versionAtLeast, type UsernsKnobs, type UsernsTrial } from '../../core/host/kernel.js'
 
 const releases: [string, number[]][] = [
   ['6.18.44-fc-v669', [6, 18, 44]],

@@ -1,9 +1,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { capabilityMask } from '../core/launch/capabilities.js'
-import { planIdMap } from '../core/host/idmap.js'
-import type { MountOp } from '../core/plan.js'
-import { expandEnvFlags, mergeEnv, planLaunch, resolveArgs, type SpecInput } from '../core/launch/spec.js'
+import { capabilityMask } from '../../core/launch/capabilities.js'
+import { planIdMap } from '../../core/host/idmap.js'
+import type { MountOp } from '../../core/plan.js'
+import { expandEnvFlags, mergeEnv, planLaunch, resolveArgs, type SpecInput } from '../../core/launch/spec.js'
 
 const helpers = planIdMap({ uid: 1000, gid: 1000, user: 'u', subuids: [{ start: 100000, count: 65536 }], subgids: [{ start: 100000, count: 65536 }], newuidmap: '/x', newgidmap: '/y' }).plan
 const single = planIdMap({ uid: 1000, gid: 1000, user: 'u', subuids: [], subgids: [] }).plan

@@ -3,8 +3,8 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readImageFile } from '../core/image/files.js'
-import { tempDir } from './helpers/env.js'
+import { readImageFile } from '../../core/image/files.js'
+import { tempDir } from '../helpers/env.js'
 
 const t = suite('image-files')
 

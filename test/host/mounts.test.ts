@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mountFor, parseMountinfo, unescapeMountPath, type MountEntry } from '../core/host/mounts.js'
+import { mountFor, parseMountinfo, unescapeMountPath, type MountEntry } from '../../core/host/mounts.js'
 
 test('parseMountinfo: fields, optional fields, escapes', () => {
   const text = [

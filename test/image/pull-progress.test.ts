@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { bar, plainProgress, terminalProgress } from '../core/image/pull-progress.js'
+import { bar, plainProgress, terminalProgress } from '../../core/image/pull-progress.js'
 
 test('bars', () => {
   assert.is(bar(0, 100, 10), '[>         ] 0B/100B')
