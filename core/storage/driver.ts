@@ -81,6 +81,7 @@ export async function probeOverlay(storage: string, tmp: string): Promise<Overla
   } catch {}
   // a fresh name (mkdtemp, 0700): `tmp` is /tmp when there is no store yet, where a predictable
   // name could be someone else's directory or symlink first
+  mkdirSync(tmp, { recursive: true, mode: 0o700 }) // a store's tmp/ may not be made yet
   const dir = mkdtempSync(join(tmp, `probe-${process.pid}-overlay-`)) // (the pid: sweepStaleCreates)
   for (const d of ['l1', 'l2', 'upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 })
   writeFileSync(join(dir, 'l1', 'probe'), 'ok\n', { mode: 0o644 })
