@@ -1,6 +1,6 @@
-// skiff images [-q] [--no-trunc] [--digests] [--format json]
+// skiff images [-q] [--no-trunc] [--digests] [--format json|TEMPLATE]
 import type { CommandSpec } from './cli.js'
-import { formatTable } from './table.js'
+import { formatTable, goTime } from './table.js'
 
 interface ImagesArgs {
   quiet: boolean
@@ -33,6 +33,11 @@ export function humanSize(bytes: number): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0).replace(/\.0+$/, '')}${units[i]}`
 }
 
+/** The column of each field in `--format 'table …'`, as Docker names them. */
+const IMAGE_HEADERS: Record<string, string> = {
+  ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE',
+}
+
 const spec: CommandSpec<ImagesArgs> = {
   usage: 'images [OPTIONS]',
   describe: 'List images',
@@ -41,7 +46,7 @@ const spec: CommandSpec<ImagesArgs> = {
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Only show image ids' },
     { name: 'no-trunc', type: 'boolean', default: false, describe: "Don't truncate ids" },
     { name: 'digests', type: 'boolean', default: false, describe: 'Show manifest digests' },
-    { name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON (one array)' },
+    { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "json (one array), or a Go template: '{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Size}}' (fields: ID Repository Tag Digest CreatedSince CreatedAt Size)" },
   ],
   handler: async (argv) => {
     const { listImages, openStore } = await import('../core/storage/store.js')
@@ -66,21 +71,32 @@ const spec: CommandSpec<ImagesArgs> = {
       process.stdout.write([...new Set(images.map((i) => id(i.id)))].map((s) => `${s}\n`).join(''))
       return
     }
-    const table: string[][] = [['REPOSITORY', 'TAG', ...(argv.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE']]
-    for (const img of images) {
-      const size = humanSize(img.layers.reduce((n, l) => n + l.size, 0))
-      const names = img.names.length > 0 ? img.names : ['<none>:<none>']
-      for (const name of names) {
-        let repo = '<none>'
-        let tag = '<none>'
-        if (name !== '<none>:<none>') {
-          const r = parseReference(name)
-          repo = familiarRepository(r)
-          tag = r.tag ?? '<none>'
-        }
-        table.push([repo, tag, ...(argv.digests ? [img.manifestDigest ?? '<none>'] : []), id(img.id), ago(img.created), size])
+    // one row per name, as Docker lists them
+    const rows = images.flatMap((img) => (img.names.length > 0 ? img.names : ['<none>:<none>']).map((name) => {
+      let repo = '<none>'
+      let tag = '<none>'
+      if (name !== '<none>:<none>') {
+        const r = parseReference(name)
+        repo = familiarRepository(r)
+        tag = r.tag ?? '<none>'
       }
+      return {
+        ID: id(img.id),
+        Repository: repo,
+        Tag: tag,
+        Digest: img.manifestDigest ?? '<none>',
+        CreatedSince: ago(img.created),
+        CreatedAt: goTime(img.created),
+        Size: humanSize(img.layers.reduce((n, l) => n + l.size, 0)),
+      }
+    }))
+    if (argv.format !== undefined) {
+      const { formatRows } = await import('./format.js')
+      process.stdout.write(formatRows(argv.format, rows, IMAGE_HEADERS, `{{.Repository}}\t{{.Tag}}\t${argv.digests ? '{{.Digest}}\t' : ''}{{.ID}}\t{{.CreatedSince}}\t{{.Size}}`))
+      return
     }
+    const table: string[][] = [['REPOSITORY', 'TAG', ...(argv.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE']]
+    for (const r of rows) table.push([r.Repository, r.Tag, ...(argv.digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size])
     process.stdout.write(formatTable(table))
   },
 }

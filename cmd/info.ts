@@ -132,18 +132,26 @@ async function shimForProfile(): Promise<string | undefined> {
 }
 
 const spec: CommandSpec<InfoArgs> = {
-  usage: 'info [--format json]',
+  usage: 'info [--format json|TEMPLATE]',
   describe: 'Show what this machine supports for rootless containers',
   positionals: [],
-  options: [{ name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON (stable keys)' }],
+  options: [{ name: 'format', alias: 'f', type: 'string', placeholder: 'FORMAT', describe: "json (stable keys), or a Go template: '{{.Status}}', '{{.Items.storageDriver.Value}}'" }],
   handler: async (argv) => {
-    if (argv.format !== undefined && argv.format !== 'json') {
-      const { SkiffError } = await import('../core/errors.js')
-      throw new SkiffError('E_USAGE', `unknown --format ${JSON.stringify(argv.format)}`, { hint: 'use --format json, or no --format for text' })
-    }
+    // a template is checked before the probes run (a second or so)
+    const template = argv.format !== undefined && argv.format !== 'json' ? (await import('./template.js')).parseTemplate(argv.format.replace(/\\t/g, '\t').replace(/\\n/g, '\n')) : undefined
     const { probeHost } = await import('../core/host/probe.js')
     const items = await probeHost({ tryUserns: tryUsernsWithShim, shimForProfile: await shimForProfile(), storageDriver })
     const version = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'
+    if (template) {
+      // Docker-style names: {{.Status}}, {{.Items.storageDriver.Value}}
+      const value = {
+        Version: version,
+        Status: overall(items),
+        Items: Object.fromEntries(items.map((i) => [i.id, { Name: i.name, Section: i.section, Status: i.status, Value: i.value, Fix: i.fix ?? null, Details: i.details }])),
+      }
+      const { render } = await import('./template.js')
+      return void process.stdout.write(`${render(template, value)}\n`)
+    }
     process.stdout.write(argv.format === 'json' ? renderJson(version, items) : renderText(version, items))
   },
 }

@@ -4,14 +4,18 @@ import type { CommandSpec } from './cli.js'
 interface InspectArgs {
   names: string[]
   type?: string
+  format?: string
 }
 
 const spec: CommandSpec<InspectArgs> = {
-  usage: 'inspect [--type container|image] NAME [NAME...]',
+  usage: 'inspect [--type container|image] [-f FORMAT] NAME [NAME...]',
   describe: 'Show containers or images as Docker-compatible JSON',
   positionals: ['names...'],
   required: 1,
-  options: [{ name: 'type', type: 'string', placeholder: 'container|image', describe: 'Only look for this kind of object' }],
+  options: [
+    { name: 'type', type: 'string', placeholder: 'container|image', describe: 'Only look for this kind of object' },
+    { name: 'format', alias: 'f', type: 'string', placeholder: 'FORMAT', describe: "A Go template applied to each object, e.g. '{{.State.Pid}}' or '{{json .Config}}'" },
+  ],
   handler: async (argv) => {
     const { openStore, findImage } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
@@ -37,6 +41,11 @@ const spec: CommandSpec<InspectArgs> = {
         if ((err as InstanceType<typeof SkiffError>).code !== 'E_NO_IMAGE') throw err
         throw new SkiffError('E_NO_OBJECT', `no such container or image: ${name}`, { hint: '`skiff ps -a` lists containers, `skiff images` images' })
       }
+    }
+    if (argv.format !== undefined && argv.format !== 'json') {
+      const { formatObject } = await import('./format.js')
+      process.stdout.write(out.map((o) => formatObject(argv.format!, o)).join(''))
+      return
     }
     process.stdout.write(JSON.stringify(out, null, 4) + '\n')
   },

@@ -1,6 +1,6 @@
-// skiff ps [-a] [-q] [--no-trunc] [--format json]
+// skiff ps [-a] [-q] [--no-trunc] [--format json|TEMPLATE]
 import type { CommandSpec } from './cli.js'
-import { formatTable } from './table.js'
+import { formatTable, goTime } from './table.js'
 import { ago } from './images.js'
 
 interface PsArgs {
@@ -10,6 +10,13 @@ interface PsArgs {
   format?: string
 }
 
+/** The column of each field in `--format 'table …'`, as Docker names them. */
+const PS_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS',
+  State: 'STATE', Status: 'STATUS', Names: 'NAMES', Labels: 'LABELS', Label: 'LABEL', Mounts: 'MOUNTS', Networks: 'NETWORKS',
+}
+const PS_TABLE = '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}'
+
 const spec: CommandSpec<PsArgs> = {
   usage: 'ps [OPTIONS]',
   describe: 'List containers',
@@ -18,7 +25,7 @@ const spec: CommandSpec<PsArgs> = {
     { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'Show all containers (default: running ones)' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Only show container ids' },
     { name: 'no-trunc', type: 'boolean', default: false, describe: "Don't truncate output" },
-    { name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON (one array)' },
+    { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "json (one array), or a Go template: '{{.Names}}', 'table {{.ID}}\\t{{.Status}}' (fields: ID Image Command CreatedAt RunningFor Ports State Status Names Labels Label Mounts Networks)" },
   ],
   handler: async (argv) => {
     const { describeStatus, listContainers } = await import('../core/container/records.js')
@@ -50,6 +57,32 @@ const spec: CommandSpec<PsArgs> = {
         Networks: [c.network?.mode ?? 'none'],
       }))
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n')
+      return
+    }
+    if (argv.format !== undefined) {
+      // a Go template over Docker's fields (docker/cli formatter/container.go)
+      const { formatRows } = await import('./format.js')
+      const rows = shown.map((c) => {
+        const labels: Record<string, string> = c.config.Labels ?? {}
+        let cmd = c.plan.process.args.join(' ')
+        if (!argv['no-trunc'] && cmd.length > 20) cmd = `${cmd.slice(0, 19)}…`
+        return {
+          ID: id(c.id),
+          Image: c.image,
+          Command: `"${cmd}"`,
+          CreatedAt: goTime(c.created),
+          RunningFor: ago(c.created),
+          Ports: describePorts(c.network?.ports ?? []),
+          State: c.state.status,
+          Status: describeStatus(c.state, ago),
+          Names: c.name,
+          Labels: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(','),
+          Label: (key: unknown) => labels[String(key)] ?? '',
+          Mounts: c.mounts.map((m) => m.Name ?? m.Source).join(','),
+          Networks: c.network?.mode ?? 'none',
+        }
+      })
+      process.stdout.write(formatRows(argv.format, rows, PS_HEADERS, PS_TABLE))
       return
     }
     const table = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']]

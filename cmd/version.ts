@@ -5,12 +5,26 @@ import type { CommandSpec } from './cli.js'
 
 declare const SKIFF_VERSION: string
 
-const spec: CommandSpec = {
-  usage: 'version',
+const spec: CommandSpec<{ format?: string }> = {
+  usage: 'version [--format FORMAT]',
   describe: 'Show the version of skiff and of its parts',
-  options: [],
+  options: [{ name: 'format', alias: 'f', type: 'string', placeholder: 'FORMAT', describe: "json, or a Go template over {Client: {Version, NodeVersion, Os, Arch, Shim}}, e.g. '{{.Client.Version}}'" }],
   positionals: [],
-  handler: () => {
+  handler: async (argv) => {
+    if (argv.format !== undefined) {
+      const value = {
+        Client: {
+          Version: typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev',
+          NodeVersion: process.version,
+          Os: process.platform,
+          Arch: process.arch === 'x64' ? 'amd64' : process.arch,
+          Shim: `sha256:${shimDigest || 'unknown'}`,
+        },
+      }
+      if (argv.format === 'json') return void process.stdout.write(`${JSON.stringify(value)}\n`)
+      const { formatObject } = await import('./format.js')
+      return void process.stdout.write(formatObject(argv.format, value))
+    }
     const lines = [
       `skiff version ${typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'}`,
       `node: ${process.version}`,

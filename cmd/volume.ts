@@ -13,14 +13,14 @@ interface VolumeArgs {
 }
 
 const spec: CommandSpec<VolumeArgs> = {
-  usage: 'volume create [NAME] [--label K=V] | ls [-q] [--format json] | inspect NAME... | rm [-f] NAME... | prune [-f]',
+  usage: 'volume create [NAME] [--label K=V] | ls [-q] [--format FORMAT] | inspect [--format FORMAT] NAME... | rm [-f] NAME... | prune [-f]',
   describe: 'Manage named volumes',
   positionals: ['action', 'names...'],
   required: 1,
   options: [
     { name: 'label', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'create: a label' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'ls: names only' },
-    { name: 'format', type: 'string', placeholder: 'json', describe: 'ls: as JSON' },
+    { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "ls, inspect: json, or a Go template ('{{.Name}}'; ls fields: Name Driver Scope Mountpoint Labels Label)" },
     { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'rm: no error for a missing volume; prune: do not ask (skiff never asks)' },
   ],
   handler: async (argv) => {
@@ -43,6 +43,22 @@ const spec: CommandSpec<VolumeArgs> = {
         const all = vol.listVolumes(store)
         if (argv.quiet) return void process.stdout.write(all.map((v) => `${v.Name}\n`).join(''))
         if (argv.format === 'json') return void process.stdout.write(JSON.stringify(all, null, 2) + '\n')
+        if (argv.format !== undefined) {
+          const { formatRows } = await import('./format.js')
+          const rows = all.map((v) => {
+            const labels: Record<string, string> = v.Labels ?? {}
+            return {
+              Name: v.Name,
+              Driver: v.Driver,
+              Scope: v.Scope ?? 'local',
+              Mountpoint: v.Mountpoint,
+              Labels: Object.entries(labels).map(([k, x]) => `${k}=${x}`).join(','),
+              Label: (key: unknown) => labels[String(key)] ?? '',
+            }
+          })
+          const headers = { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Label: 'LABEL' }
+          return void process.stdout.write(formatRows(argv.format, rows, headers, '{{.Driver}}\t{{.Name}}'))
+        }
         process.stdout.write(formatTable([['DRIVER', 'VOLUME NAME'], ...all.map((v) => [v.Driver, v.Name])]))
         return
       }
@@ -53,6 +69,10 @@ const spec: CommandSpec<VolumeArgs> = {
           if (!v) throw new SkiffError('E_NO_VOLUME', `no such volume: ${n}`, { hint: '`skiff volume ls` lists volumes' })
           return v
         })
+        if (argv.format !== undefined && argv.format !== 'json') {
+          const { formatObject } = await import('./format.js')
+          return void process.stdout.write(out.map((v) => formatObject(argv.format!, v)).join(''))
+        }
         process.stdout.write(JSON.stringify(out, null, 4) + '\n')
         return
       }
