@@ -248,7 +248,7 @@ function verify(exe) {
   }
   // --env-file is skiff's to read (disableNodeEnvFile), where this node could be patched
   const envFile = spawnSync(exe, ['create', '--env-file', '/nonexistent/skiff-build-check', 'busybox'], { encoding: 'utf8', env: { ...env, SKIFF_TRACE: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const envFileOk = /^skiff: --env-file \/nonexistent\/skiff-build-check: no such file/.test(envFile.stderr)
+  const envFileOk = /^Error: --env-file \/nonexistent\/skiff-build-check: no such file/.test(envFile.stderr)
   rmSync(env.XDG_CACHE_HOME, { recursive: true, force: true })
   step(`verified: ${out.split('\n')[0]} (${(statSync(exe).size / 1e6).toFixed(1)} MB)${envFileOk ? '' : `; warning: --env-file is read by Node first (${envFile.stderr.trim()})`}`)
 }

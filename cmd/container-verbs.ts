@@ -1,5 +1,6 @@
 // start, stop, kill, restart, wait: the verbs that change a container's state. Each is a spec.
 import type { CommandSpec } from './cli.js'
+import { printError } from './report.js'
 
 async function open() {
   const { openStore } = await import('../core/storage/store.js')
@@ -15,8 +16,7 @@ async function each(names: string[], fn: (name: string) => Promise<void>): Promi
       await fn(name)
     } catch (err) {
       if (names.length === 1) throw err
-      const e = err as Error & { hint?: string }
-      process.stderr.write(`skiff: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`)
+      printError(err)
       failed = err
     }
   }

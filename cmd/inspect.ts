@@ -39,7 +39,7 @@ const spec: CommandSpec<InspectArgs> = {
         out.push(inspectImage(await findImage(store, name)))
       } catch (err) {
         if ((err as InstanceType<typeof SkiffError>).code !== 'E_NO_IMAGE') throw err
-        throw new SkiffError('E_NO_OBJECT', `no such container or image: ${name}`, { hint: '`skiff ps -a` lists containers, `skiff images` images' })
+        throw new SkiffError('E_NO_OBJECT', `No such object: ${name}`, { hint: '`skiff ps -a` lists containers, `skiff images` images' })
       }
     }
     if (argv.format !== undefined && argv.format !== 'json') {

@@ -1,25 +1,13 @@
 // skiff's entry point: pick the verb, load only its module, parse its options, report errors.
-import { isSkiffError } from '../core/errors.js'
 import { mark } from '../core/trace.js'
 import { helpText, parseArgs } from './cli.js'
 import { commands } from './commands.js'
+import { reportError } from './report.js'
 import { splitAtCommand } from './split-argv.js'
 
 declare const SKIFF_VERSION: string
 
 const version = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'
-
-export function reportError(err: unknown): number {
-  if (isSkiffError(err)) {
-    process.stderr.write(`skiff: ${err.message}\n`)
-    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`)
-    if (process.env.SKIFF_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
-    return err.exitCode
-  }
-  process.stderr.write(`skiff: internal error (a bug; please report it with this trace):\n`)
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
-  return 125
-}
 
 function overview(): string {
   const visible = commands.filter((c) => !c.hidden)
@@ -58,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = commands.find((c) => c.name === first || c.aliases?.includes(first))
   if (!entry) {
-    process.stderr.write(`skiff: unknown command ${JSON.stringify(first)}\n  hint: run 'skiff --help' for the list\n`)
+    process.stderr.write(`Error: unknown command ${JSON.stringify(first)}\n  hint: run 'skiff --help' for the list\n`)
     return 125
   }
   let rest = argv.slice(1)
@@ -79,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     mark('arguments parsed')
     await spec.handler(args)
   } catch (err) {
-    return reportError(err)
+    return reportError(err, entry.name)
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0
 }

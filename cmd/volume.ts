@@ -66,7 +66,7 @@ const spec: CommandSpec<VolumeArgs> = {
         if (!argv.names.length) throw new SkiffError('E_USAGE', 'volume inspect needs a name', { hint: 'skiff volume inspect NAME' })
         const out = argv.names.map((n) => {
           const v = vol.getVolume(store, n)
-          if (!v) throw new SkiffError('E_NO_VOLUME', `no such volume: ${n}`, { hint: '`skiff volume ls` lists volumes' })
+          if (!v) throw new SkiffError('E_NO_VOLUME', `No such volume: ${n}`, { hint: '`skiff volume ls` lists volumes' })
           return v
         })
         if (argv.format !== undefined && argv.format !== 'json') {

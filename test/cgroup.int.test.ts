@@ -18,7 +18,7 @@ cg('limits: enforced with a delegated subtree, else a clear refusal; --cgroups=d
     assert.is(r.stdout, '7\n')
   } else {
     assert.is(r.status, 125, r.describe())
-    assert.match(r.stderr, /^skiff: cannot enforce pids limits here: .+\n  hint: .+; or run with --cgroups=disabled to go on without limits\n$/)
+    assert.match(r.stderr, /^Error: cannot enforce pids limits here: .+\n  hint: .+; or run with --cgroups=disabled to go on without limits\n$/)
     assert.equal(JSON.parse(sb.run(['ps', '-a', '--format', 'json']).stdout), [], 'refused before anything was made')
   }
   const off = sb.run(['run', '--rm', '--network=none', '--cgroups=disabled', '--memory', '64m', 'busybox', 'echo', 'ran'])

@@ -35,7 +35,7 @@ t('ps, images, inspect -f, volume, version and info take Go templates as Docker 
     const bad = sb.run(['ps', '-a', '--format', '{{.Nmes}}'])
     assert.is(bad.status, 125, bad.describe())
     assert.is(bad.stdout, '')
-    assert.match(bad.stderr, /^skiff: template: executing at <\.Nmes>: can't evaluate field Nmes; the fields here are ID, Image, .*Names/)
+    assert.match(bad.stderr, /^Error: template: executing at <\.Nmes>: can't evaluate field Nmes; the fields here are ID, Image, .*Names/)
     const badInspect = sb.run(['inspect', '-f', '{{.State.Pidd}}', 'web'])
     assert.is(badInspect.status, 125)
     assert.match(badInspect.stderr, /can't evaluate field Pidd; the fields here are Status, Running, .*Pid/)

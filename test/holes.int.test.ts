@@ -86,7 +86,7 @@ t('--env-file of a device, a FIFO or nothing: one clear line, exit 125, no hang'
   for (const [file, why] of [['/dev/zero', 'it is a device'], [fifo, 'it is a pipe'], ['/nonexistent', 'no such file']] as const) {
     const r = sb.run(['run', '--rm', '--env-file', file, 'busybox', 'true'], PROMPT)
     assert.is(r.status, 125, r.describe())
-    assert.match(r.stderr, new RegExp(`^skiff: --env-file ${file}: ${why}`), r.describe())
+    assert.match(r.stderr, new RegExp(`^Error: --env-file ${file}: ${why}`), r.describe())
     noCrash(r)
   }
 })
@@ -98,7 +98,7 @@ t('-v with a host path that cannot be made, and an archive naming ../../ paths: 
   mkdirSync(ro, { mode: 0o500 })
   const v = sb.run(['run', '--rm', '-v', `${ro}/evil:/v`, 'busybox', 'true'], PROMPT)
   assert.is(v.status, 125, v.describe())
-  assert.match(v.stderr, new RegExp(`^skiff: cannot create the bind source ${ro}/evil: permission denied`), v.describe())
+  assert.match(v.stderr, new RegExp(`^Error: cannot create the bind source ${ro}/evil: permission denied`), v.describe())
   noCrash(v)
   // a docker save archive whose manifest names files outside it
   const dir = tempDir()
@@ -107,7 +107,7 @@ t('-v with a host path that cannot be made, and an archive naming ../../ paths: 
   execFileSync('tar', ['-C', dir, '-cf', tar, 'manifest.json'])
   const l = sb.run(['load', '-i', tar], PROMPT)
   assert.is(l.status, 125, l.describe())
-  assert.match(l.stderr, /^skiff: manifest.json Config: the archive names a path outside itself: \.\.\/\.\.\/etc\/passwd\n  hint: /, l.describe())
+  assert.match(l.stderr, /^Error: manifest.json Config: the archive names a path outside itself: \.\.\/\.\.\/etc\/passwd\n  hint: /, l.describe())
   noCrash(l)
 })
 

@@ -196,10 +196,10 @@ load('errors: missing file, not an archive, unknown image', () => {
   assert.match(missing.stderr, /cannot read the archive \/nonexistent\.tar/)
   const junk = join(tempDir(), 'junk.tar')
   writeFileSync(junk, 'not a tar at all')
-  assert.match(sb.run(['load', '-i', junk]).stderr, /skiff: .*\n  hint: /)
+  assert.match(sb.run(['load', '-i', junk]).stderr, /^Error: .*\n  hint: /)
   const r = sb.run(['run', '--rm', '--pull=never', 'nosuchimage', 'true'])
   assert.is(r.status, 125)
-  assert.match(r.stderr, /no image nosuchimage/)
+  assert.match(r.stderr, /^Error: No such image: nosuchimage\n/)
   assert.match(r.stderr, /skiff load/)
 })
 

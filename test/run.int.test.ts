@@ -168,7 +168,7 @@ run('--rm leaves nothing behind; without it the container is listed by ps -a unt
   assert.is(rm.status, 0, rm.describe())
   assert.equal(dirEntries(join(sb.root, 'containers')), [])
   assert.equal(dirEntries(join(sb.root, 'tmp')), [])
-  assert.match(sb.run(['rm', id]).stderr, /no such container/)
+  assert.match(sb.run(['rm', id]).stderr, /No such container/)
 })
 
 /** Waits (up to 10 s) until `ok()`: for work a command leaves to go on behind its answer. */

@@ -150,7 +150,7 @@ t('a symlink planted at the runtime fallback is not followed; a SKIFF_RUNROOT of
     // a directory the user named but does not own: an error that names it, its owner and mode
     const refused = as(a, [skiffBin, 'run', '-d', '-t', '--name', 'refused', 'busybox', 'sh'], { SKIFF_RUNROOT: bDir })
     assert.is(refused.status, 125, refused.describe())
-    assert.match(refused.stderr, new RegExp(`^skiff: the runtime directory ${bDir} is not safe to use: it belongs to uid ${b.uid}, mode 0777\\n  hint: .*SKIFF_RUNROOT`))
+    assert.match(refused.stderr, new RegExp(`^Error: the runtime directory ${bDir} is not safe to use: it belongs to uid ${b.uid}, mode 0777\\n  hint: .*SKIFF_RUNROOT`))
     assert.equal(readdirSync(bDir), [])
     assert.not.match(refused.stderr, /internal error|at .*\.js/)
   } finally {

@@ -202,7 +202,7 @@ export function findContainer(store: Store, ref: string): Container {
       throw new SkiffError('E_AMBIGUOUS_ID', `container id prefix ${ref} matches ${found.length} containers`, { hint: 'give more characters of the id, or the name' })
     }
   }
-  throw new SkiffError('E_NO_CONTAINER', `no such container: ${ref}`, { hint: '`skiff ps -a` lists containers with their names and ids' })
+  throw new SkiffError('E_NO_CONTAINER', `No such container: ${ref}`, { hint: '`skiff ps -a` lists containers with their names and ids' })
 }
 
 /** The id a name points to (names/<name> is a symlink to the id), if any. */

@@ -141,7 +141,7 @@ export async function findImage(store: Store, ref: string): Promise<ImageRecord>
       throw new SkiffError('E_AMBIGUOUS_ID', `image id prefix ${idText} matches ${matches.length} images`, { hint: 'give more characters of the id' })
     }
   }
-  throw new SkiffError('E_NO_IMAGE', `no image ${ref} in the store (${store.root})`, {
+  throw new SkiffError('E_NO_IMAGE', `No such image: ${ref}`, {
     hint: 'pull it (`skiff pull NAME`) or load it (`skiff load -i FILE`, a docker-save or OCI archive); `skiff images` lists what is there',
   })
 }

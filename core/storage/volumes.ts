@@ -91,7 +91,7 @@ export function listVolumes(store: Store): Volume[] {
 /** Remove volumes; `usedBy(name)` names the containers that use one (then it is refused). */
 export async function removeVolumes(store: Store, names: string[], usedBy: (name: string) => string[]): Promise<string[]> {
   for (const n of names) {
-    if (!getVolume(store, n)) throw new SkiffError('E_NO_VOLUME', `no such volume: ${n}`, { hint: '`skiff volume ls` lists volumes' })
+    if (!getVolume(store, n)) throw new SkiffError('E_NO_VOLUME', `No such volume: ${n}`, { hint: '`skiff volume ls` lists volumes' })
     const users = usedBy(n)
     if (users.length) {
       throw new SkiffError('E_VOLUME_IN_USE', `volume ${n} is in use by container ${users.map((u) => u.slice(0, 12)).join(', ')}`, {
