@@ -45,11 +45,16 @@ info('text: one line per item, fixes under problems, a closing summary, well und
   assert.ok(ms < 1000, `took ${ms} ms`)
 })
 
-info('an unknown --format is a usage error', () => {
+info('--format is json or a Go template, as Docker\'s: a field that is not there is an error', () => {
   if (!need('info format', probe.skiff())) return
-  const r = sb.run(['info', '--format', 'yaml'])
+  const r = sb.run(['info', '--format', '{{.Nope}}'])
   assert.is(r.status, 125, r.describe())
-  assert.match(r.stderr, /unknown --format "yaml"/)
+  assert.match(r.stderr, /^Error: template: executing at <\.Nope>: can't evaluate field Nope; the fields here are Version, Status, Items/)
+  const bad = sb.run(['info', '--format', '{{if .Status}}'])
+  assert.is(bad.status, 125, bad.describe())
+  assert.match(bad.stderr, /^Error: template: .*\{\{end\}\}/)
+  // text without actions is printed as it is (docker info --format yaml prints "yaml")
+  assert.is(sb.run(['info', '--format', 'yaml']).stdout, 'yaml\n')
 })
 
 info('version: the shim and the addon are written to the cache, and an old version\'s unused copies removed', () => {
