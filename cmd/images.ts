@@ -3,6 +3,9 @@ import type { CommandSpec } from './cli.js'
 import { formatTable, goTime } from './table.js'
 
 interface ImagesArgs {
+  repository?: string
+  filter: string[]
+  all: boolean
   quiet: boolean
   'no-trunc': boolean
   digests: boolean
@@ -39,10 +42,12 @@ const IMAGE_HEADERS: Record<string, string> = {
 }
 
 const spec: CommandSpec<ImagesArgs> = {
-  usage: 'images [OPTIONS]',
+  usage: 'images [OPTIONS] [REPOSITORY[:TAG]]',
   describe: 'List images',
-  positionals: [],
+  positionals: ['repository'],
   options: [
+    { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'All images (skiff keeps no intermediate images: the same list)' },
+    { name: 'filter', alias: 'f', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Only images that match: dangling, label, before, since, reference' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Only show image ids' },
     { name: 'no-trunc', type: 'boolean', default: false, describe: "Don't truncate ids" },
     { name: 'digests', type: 'boolean', default: false, describe: 'Show manifest digests' },
@@ -53,7 +58,23 @@ const spec: CommandSpec<ImagesArgs> = {
     const { resolvePaths } = await import('../core/paths.js')
     const { parseReference, familiarRepository } = await import('../core/reference.js')
     const { compareText } = await import('../core/clock.js')
-    const images = listImages(await openStore(resolvePaths())).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
+    const store = await openStore(resolvePaths())
+    let references: string[] | undefined
+    // a row (one name of an image) shown: with a reference filter, only the names it matches
+    let rowFilter: (repo: string, tag: string) => boolean = () => true
+    let images = listImages(store).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
+    if (argv.filter.length || argv.repository) {
+      const { imageFilters, imageMatches, rowMatches } = await import('../core/image/filter.js')
+      const { findImage } = await import('../core/storage/store.js')
+      const filters = imageFilters(argv.filter)
+      // IMAGE[:TAG] given as an argument is Docker's reference filter
+      if (argv.repository) filters.set('reference', [...(filters.get('reference') ?? []), argv.repository])
+      const created = new Map<string, string | undefined>()
+      for (const v of [...(filters.get('before') ?? []), ...(filters.get('since') ?? [])]) created.set(v, (await findImage(store, v)).created)
+      images = images.filter((i) => imageMatches(i, filters, (ref) => created.get(ref)))
+      references = filters.get('reference')
+      if (references) rowFilter = (repo, tag) => rowMatches(repo, tag, references!)
+    }
     const id = (full: string) => (argv['no-trunc'] ? full : full.slice(7, 19))
     if (argv.format === 'json') {
       const rows = images.map((i) => ({
@@ -72,7 +93,7 @@ const spec: CommandSpec<ImagesArgs> = {
       return
     }
     // one row per name, as Docker lists them
-    const rows = images.flatMap((img) => (img.names.length > 0 ? img.names : ['<none>:<none>']).map((name) => {
+    const rows = images.flatMap((img) => (img.names.length > 0 ? img.names : ['<none>:<none>']).flatMap((name) => {
       let repo = '<none>'
       let tag = '<none>'
       if (name !== '<none>:<none>') {
@@ -80,7 +101,8 @@ const spec: CommandSpec<ImagesArgs> = {
         repo = familiarRepository(r)
         tag = r.tag ?? '<none>'
       }
-      return {
+      if (!rowFilter(repo, tag)) return []
+      return [{
         ID: id(img.id),
         Repository: repo,
         Tag: tag,
@@ -88,7 +110,7 @@ const spec: CommandSpec<ImagesArgs> = {
         CreatedSince: ago(img.created),
         CreatedAt: goTime(img.created),
         Size: humanSize(img.layers.reduce((n, l) => n + l.size, 0)),
-      }
+      }]
     }))
     if (argv.format !== undefined) {
       const { formatRows } = await import('./format.js')

@@ -4,6 +4,7 @@ import { formatTable, goTime } from './table.js'
 import { ago } from './images.js'
 
 interface PsArgs {
+  filter: string[]
   all: boolean
   quiet: boolean
   'no-trunc': boolean
@@ -23,6 +24,7 @@ const spec: CommandSpec<PsArgs> = {
   positionals: [],
   options: [
     { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'Show all containers (default: running ones)' },
+    { name: 'filter', alias: 'f', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Only containers that match: id, name, label, status, exited, ancestor, before, since, volume, network, publish, expose, health' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Only show container ids' },
     { name: 'no-trunc', type: 'boolean', default: false, describe: "Don't truncate output" },
     { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "json (one array), or a Go template: '{{.Names}}', 'table {{.ID}}\\t{{.Status}}' (fields: ID Image Command CreatedAt RunningFor Ports State Status Names Labels Label Mounts Networks)" },
@@ -32,8 +34,27 @@ const spec: CommandSpec<PsArgs> = {
     const { describePorts } = await import('../core/net/network.js')
     const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const all = listContainers(await openStore(resolvePaths()))
-    const shown = argv.all ? all : all.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
+    const store = await openStore(resolvePaths())
+    const all = listContainers(store)
+    let shown = all
+    if (argv.filter.length) {
+      const { containerFilters, containerMatches } = await import('../core/container/filter.js')
+      const { findImage } = await import('../core/storage/store.js')
+      const filters = containerFilters(argv.filter)
+      // the images ancestor= names, looked up once
+      const imageIds = new Map<string, string | undefined>()
+      for (const v of filters.get('ancestor') ?? []) imageIds.set(v, await findImage(store, v).then((i) => i.id, () => undefined))
+      const look = {
+        imageId: (ref: string) => imageIds.get(ref),
+        container: (ref: string) => {
+          const byPrefix = all.filter((c) => c.id.startsWith(ref))
+          return all.find((c) => c.name === ref || c.id === ref) ?? (byPrefix.length === 1 ? byPrefix[0] : undefined)
+        },
+      }
+      shown = all.filter((c) => containerMatches(c, filters, look))
+      // a status or exit-code filter looks at every container, as Docker's does
+      if (!argv.all && !filters.has('status') && !filters.has('exited')) shown = shown.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
+    } else if (!argv.all) shown = all.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
     const id = (s: string) => (argv['no-trunc'] ? s : s.slice(0, 12))
     if (argv.quiet) {
       process.stdout.write(shown.map((c) => `${id(c.id)}\n`).join(''))

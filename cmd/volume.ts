@@ -7,19 +7,21 @@ interface VolumeArgs {
   action: string
   names: string[]
   label: string[]
+  filter: string[]
   quiet: boolean
   format?: string
   force: boolean
 }
 
 const spec: CommandSpec<VolumeArgs> = {
-  usage: 'volume create [NAME] [--label K=V] | ls [-q] [--format FORMAT] | inspect [--format FORMAT] NAME... | rm [-f] NAME... | prune [-f]',
+  usage: 'volume create [NAME] [--label K=V] | ls [-q] [--filter KEY=VALUE] [--format FORMAT] | inspect [--format FORMAT] NAME... | rm [-f] NAME... | prune [-f]',
   describe: 'Manage named volumes',
   positionals: ['action', 'names...'],
   required: 1,
   options: [
     { name: 'label', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'create: a label' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'ls: names only' },
+    { name: 'filter', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'ls: only volumes that match: name, label, dangling (used by no container), driver' },
     { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "ls, inspect: json, or a Go template ('{{.Name}}'; ls fields: Name Driver Scope Mountpoint Labels Label)" },
     { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'rm: no error for a missing volume; prune: do not ask (skiff never asks)' },
   ],
@@ -40,7 +42,17 @@ const spec: CommandSpec<VolumeArgs> = {
       }
       case 'ls':
       case 'list': {
-        const all = vol.listVolumes(store)
+        let all = vol.listVolumes(store)
+        if (argv.filter.length) {
+          const { filterBool, labelsMatch, matchFilters, nameMatches, parseFilters } = await import('../core/filters.js')
+          const filters = parseFilters(argv.filter, ['name', 'label', 'dangling', 'driver'], 'volume ls')
+          for (const d of filters.get('dangling') ?? []) filterBool('dangling', d)
+          all = all.filter((v) => matchFilters(filters, (key, x) =>
+            key === 'name' ? nameMatches(v.Name, x)
+              : key === 'label' ? labelsMatch(v.Labels, [x])
+                : key === 'dangling' ? filterBool(key, x) === (usedBy(v.Name).length === 0)
+                  : v.Driver === x))
+        }
         if (argv.quiet) return void process.stdout.write(all.map((v) => `${v.Name}\n`).join(''))
         if (argv.format === 'json') return void process.stdout.write(JSON.stringify(all, null, 2) + '\n')
         if (argv.format !== undefined) {

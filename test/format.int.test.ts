@@ -45,4 +45,41 @@ t('ps, images, inspect -f, volume, version and info take Go templates as Docker 
   }
 })
 
+t('--filter on ps, images and volume ls, combined as Docker combines them', () => {
+  if (!need('--filter', probe.skiff(), probe.rootless(), probe.busybox())) return
+  assert.is(sb.run(['load', '-q', '-i', busyboxArchive('docker')]).status, 0)
+  assert.is(sb.run(['tag', 'busybox', 'example.org/team/tool:2']).status, 0)
+  assert.is(sb.run(['volume', 'create', 'used']).status, 0)
+  assert.is(sb.run(['volume', 'create', '--label', 'keep=yes', 'spare']).status, 0)
+  assert.is(sb.run(['run', '-d', '--name', 'up', '-v', 'used:/u', '-p', '127.0.0.1::80', 'busybox', 'sleep', '60']).status, 0)
+  assert.is(sb.run(['run', '--name', 'done', 'busybox', 'sh', '-c', 'exit 3']).status, 3)
+  try {
+    const names = (...args: string[]) => sb.run(['ps', ...args, '--format', '{{.Names}}']).stdout.trim().split('\n').filter(Boolean).sort()
+    assert.equal(names(), ['up'])
+    // a status filter looks at every container, running or not
+    assert.equal(names('--filter', 'status=exited'), ['done'])
+    assert.equal(names('-f', 'status=exited', '-f', 'status=running'), ['done', 'up'])
+    assert.equal(names('-a', '--filter', 'exited=3'), ['done'])
+    assert.equal(names('-a', '--filter', 'name=^d'), ['done'])
+    assert.equal(names('-a', '--filter', 'volume=used'), ['up'])
+    assert.equal(names('-a', '--filter', 'ancestor=busybox'), ['done', 'up'])
+    assert.equal(names('-a', '--filter', 'since=up'), ['done'])
+    assert.equal(names('-a', '--filter', 'expose=80'), ['up'])
+    assert.equal(names('-a', '--filter', 'status=running', '--filter', 'name=done'), [])
+    const bad = sb.run(['ps', '--filter', 'colour=red'])
+    assert.is(bad.status, 125)
+    assert.match(bad.stderr, /^Error: --filter "colour=red": ps has no filter "colour"\n  hint: ps filters on id, name, label, status/)
+    // images: a REPOSITORY[:TAG] argument and the reference filter show only the names that match
+    assert.is(sb.run(['images', '--format', '{{.Repository}}:{{.Tag}}', 'example.org/team/tool']).stdout, 'example.org/team/tool:2\n')
+    assert.is(sb.run(['images', '--format', '{{.Repository}}', '--filter', 'reference=busy*']).stdout, 'busybox\n')
+    assert.is(sb.run(['images', '-q', '--filter', 'dangling=true']).stdout, '')
+    // volume ls: dangling (no container uses it), label, name
+    assert.is(sb.run(['volume', 'ls', '-q', '--filter', 'dangling=true']).stdout, 'spare\n')
+    assert.is(sb.run(['volume', 'ls', '-q', '--filter', 'label=keep=yes']).stdout, 'spare\n')
+    assert.is(sb.run(['volume', 'ls', '-q', '--filter', 'name=us']).stdout, 'used\n')
+  } finally {
+    sb.run(['rm', '-f', 'up', 'done'])
+  }
+})
+
 t.run()
