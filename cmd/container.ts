@@ -21,9 +21,12 @@ const spec: CommandSpec<ContainerArgs> = {
     const { listContainers } = await import('../core/container/records.js')
     const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
-    const { removeContainers } = await import('../core/container/stop.js')
+    const { dependents, removeContainers } = await import('../core/container/stop.js')
     const store = await openStore(resolvePaths())
-    const stopped = listContainers(store).filter((c) => c.state.status === 'created' || c.state.status === 'exited')
+    const all = listContainers(store)
+    const isStopped = (c: (typeof all)[number]) => c.state.status === 'created' || c.state.status === 'exited'
+    // one whose network a container that stays (a running one) shares, stays too
+    const stopped = all.filter((c) => isStopped(c) && dependents(all, c).every(isStopped))
     const removed = await removeContainers(store, stopped, false)
     process.stdout.write(removed.length ? `Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}` : '')
   },

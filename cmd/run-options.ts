@@ -120,12 +120,18 @@ export function parseSize(text: string): number {
   return Math.floor(Number(m[1]) * unit)
 }
 
+/** -1 for memory is no limit too. */
+function positive(n: number | undefined): number | undefined {
+  return n !== undefined && n > 0 ? n : undefined
+}
+
 async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup/limits.js').Limits> {
   const { parseCpus } = await import('../core/cgroup/limits.js')
   if (!['enabled', 'disabled'].includes(argv.cgroups)) {
     throw new SkiffError('E_USAGE', `--cgroups=${argv.cgroups}: expected enabled or disabled`, { hint: "see 'skiff run --help'" })
   }
-  const size = (v: string | undefined) => (v === undefined ? undefined : v === '-1' ? -1 : parseSize(v))
+  // 0 is Docker's "no limit" for every one of these (and -1 for pids and swap): nothing is written
+  const size = (v: string | undefined) => (v === undefined ? undefined : v === '-1' ? -1 : parseSize(v) || undefined)
   const conf: Record<string, string> = {}
   for (const kv of argv['cgroup-conf']) {
     const eq = kv.indexOf('=')
@@ -133,15 +139,15 @@ async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup/limits
     conf[kv.slice(0, eq)] = kv.slice(eq + 1)
   }
   return {
-    memory: size(argv.memory),
+    memory: positive(size(argv.memory)),
     memoryReservation: size(argv['memory-reservation']),
     memorySwap: size(argv['memory-swap']),
-    cpus: argv.cpus !== undefined ? parseCpus(argv.cpus) : undefined,
+    cpus: argv.cpus !== undefined && Number(argv.cpus) !== 0 ? parseCpus(argv.cpus) : undefined,
     cpuShares: argv['cpu-shares'],
     cpuWeight: argv['cpu-weight'],
     cpusetCpus: argv['cpuset-cpus'],
     cpusetMems: argv['cpuset-mems'],
-    pidsLimit: argv['pids-limit'],
+    pidsLimit: argv['pids-limit'] !== undefined && argv['pids-limit'] > 0 ? argv['pids-limit'] : undefined,
     blkioWeight: argv['blkio-weight'],
     conf,
   }
@@ -162,8 +168,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
   }
   const { parseRestart } = await import('../core/container/create.js')
   const { checkTargets, parseMount, parseTmpfs, parseVolume } = await import('../core/launch/mount-spec.js')
-  const mountRequests = [...argv.volume.map((v) => parseVolume(v)), ...argv.mount.map((m) => parseMount(m)), ...argv.tmpfs.map(parseTmpfs)]
-  checkTargets(mountRequests)
+  const mountRequests = checkTargets([...argv.volume.map((v) => parseVolume(v)), ...argv.mount.map((m) => parseMount(m)), ...argv.tmpfs.map(parseTmpfs)])
   return {
     image: argv.image,
     args: argv.containerCommand,

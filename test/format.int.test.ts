@@ -23,7 +23,7 @@ t('ps, images, inspect -f, volume, version and info take Go templates as Docker 
     const pid = JSON.parse(sb.run(['inspect', 'web']).stdout)[0].State.Pid
     assert.is(sb.run(['inspect', '-f', '{{.State.Pid}}', 'web']).stdout, `${pid}\n`)
     assert.is(sb.run(['inspect', '--format', '{{.Name}} {{.State.Running}} {{range .Mounts}}{{.Name}}:{{.Destination}}{{end}}', 'web']).stdout, '/web true data:/data\n')
-    assert.match(sb.run(['inspect', '-f', '{{.Config.Env}}', 'web']).stdout, /^\[PATH=\S+ HOSTNAME=\S+ HOME=\/root\]\n$/)
+    assert.match(sb.run(['inspect', '-f', '{{.Config.Env}}', 'web']).stdout, /^\[PATH=\S+ HOSTNAME=\S+ container=oci HOME=\/root\]\n$/)
     assert.is(sb.run(['inspect', '-f', '{{.Id}}', 'web', 'busybox']).stdout.split('\n').length, 3)
     assert.is(sb.run(['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout, 'busybox:latest\n')
     assert.match(sb.run(['images', '--format', 'table']).stdout, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\nbusybox\s+latest\s+[0-9a-f]{12}\s/)

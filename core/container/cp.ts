@@ -152,8 +152,9 @@ function placeLink(into: string, rel: string, target: string): void {
 /** Host (or a tar stream on stdin with SRC "-") → container. */
 export async function copyToContainer(store: Store, rec: ContainerRecord, src: string, dest: string, opts: { archive: boolean }): Promise<void> {
   let input: NodeJS.ReadableStream
+  const failure: { error?: Error } = {}
   if (src === '-') {
-    input = process.stdin
+    input = await plainTar(process.stdin, failure)
   } else {
     const contents = /\/\.$/.test(src)
     const path = resolve(contents ? src.slice(0, -2) : src)
@@ -165,9 +166,52 @@ export async function copyToContainer(store: Store, rec: ContainerRecord, src: s
   }
   const args = ['tar-in', absolute(dest), ...(opts.archive ? ['keep-owner'] : [])]
   const result = await launch(planFor(store, rec, builtinProcess(args, true)), { stdio: ['pipe', 'ignore', 'pipe'], inputStream: input })
+  if (failure.error) {
+    throw new SkiffError('E_CP', `cannot read the archive on stdin: ${failure.error.message}`, { hint: 'give a tar archive, plain or compressed with gzip or zstd' })
+  }
   if (result.status !== 0) throw cpFailed(result.stderr)
   const warnings = (result.stderr ?? '').trim()
   if (warnings) process.stderr.write(`${warnings}\n`)
+}
+
+/**
+ * A tar stream from stdin, decompressed when it is gzip or zstd (Docker and podman take compressed
+ * archives; skiff took them as plain tar and extracted nothing, exit 0). bzip2 and xz, which Node
+ * cannot read, are an error. A decoding failure ends the stream and is left in `failure`.
+ */
+async function plainTar(input: NodeJS.ReadableStream, failure: { error?: Error }): Promise<NodeJS.ReadableStream> {
+  // loaded here, for the one command that needs them
+  const { PassThrough, Readable } = require('node:stream') as typeof import('node:stream')
+  const it = (input as Readable)[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const first = await it.next()
+  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value)
+  const rest = Readable.from((async function* () {
+    if (head.length) yield head
+    for (;;) {
+      const n = await it.next()
+      if (n.done) return
+      yield n.value
+    }
+  })())
+  const magic = (bytes: number[]) => bytes.every((b, i) => head[i] === b)
+  if (magic([0x42, 0x5a, 0x68]) || magic([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) {
+    throw new SkiffError('E_CP', `the archive on stdin is compressed with ${head[0] === 0x42 ? 'bzip2' : 'xz'}, which skiff does not read`, {
+      hint: `decompress it first (${head[0] === 0x42 ? 'bunzip2' : 'xz -d'} -c FILE | skiff cp - CONTAINER:PATH), or give it plain or gzip- or zstd-compressed`,
+    })
+  }
+  let decoder: NodeJS.ReadWriteStream | undefined
+  if (magic([0x1f, 0x8b])) decoder = (require('node:zlib') as typeof import('node:zlib')).createGunzip()
+  else if (magic([0x28, 0xb5, 0x2f, 0xfd])) decoder = (await import('../storage/zstd-stream.js')).createZstdDecompress()
+  if (!decoder) return rest
+  const out = new PassThrough()
+  const fail = (err: Error) => {
+    failure.error ??= err
+    out.end()
+  }
+  rest.on('error', fail)
+  decoder.on('error', fail)
+  rest.pipe(decoder).pipe(out)
+  return out
 }
 
 function cpFailed(stderr: string | undefined): SkiffError {

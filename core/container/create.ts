@@ -7,7 +7,7 @@ import { hostIdMap } from '../launch/identity.js'
 import { readImageFile } from '../image/files.js'
 import { resolveUser } from '../launch/passwd.js'
 import { resolvePaths, socketPath } from '../paths.js'
-import { planLaunch, type ImageRunConfig, type RunOptions } from '../launch/spec.js'
+import { entrypointArgs, planLaunch, type ImageRunConfig, type RunOptions } from '../launch/spec.js'
 import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from '../storage/store.js'
 import { SkiffError } from '../errors.js'
 import { mark } from '../trace.js'
@@ -51,6 +51,15 @@ export interface CreateOptions extends RunOptions {
   /** --memory, --cpus, ... and --cgroups */
   limits?: Limits
   cgroups?: 'enabled' | 'disabled'
+}
+
+declare const SKIFF_VERSION: string
+
+/** /run/.containerenv as podman writes it: key="value" lines about the container. */
+export function containerEnv(c: { name: string; id: string; image: string; imageId: string }): string {
+  const q = (v: string) => JSON.stringify(v)
+  const engine = `skiff-${typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'}`
+  return `engine=${q(engine)}\nname=${q(c.name)}\nid=${q(c.id)}\nimage=${q(c.image)}\nimageid=${q(c.imageId.replace(/^sha256:/, ''))}\nrootless=${process.getuid?.() === 0 ? 0 : 1}\n`
 }
 
 /** Docker's --restart: no | on-failure[:N] | always | unless-stopped */
@@ -173,10 +182,12 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       name: finalName,
       exposed: image.config.config?.ExposedPorts,
     })
+    for (const w of net.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
     mark('network planned')
     writeFileSync(join(staging, 'hosts'), net.hosts)
     writeFileSync(join(staging, 'hostname'), `${hostname}\n`)
     writeFileSync(join(staging, 'resolv.conf'), net.resolv)
+    writeFileSync(join(staging, 'containerenv'), containerEnv({ name: finalName, id, image: opts.image, imageId: image.id }), { mode: 0o644 })
     mark('files written')
     const idmap = hostIdMap().plan
     mark('id map chosen')
@@ -219,7 +230,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       user,
       idmap,
       rootfs: rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm),
-      etcFiles: { hosts, hostname: hostnameFile, resolv },
+      etcFiles: { hosts, hostname: hostnameFile, resolv, containerenv: join(dir, 'containerenv') },
       netns: net.mode === 'host' ? 'host' : typeof net.mode === 'object' ? 'join' : 'own',
       network: net.mode === 'host' ? undefined : network,
       hostEnv: process.env,
@@ -241,7 +252,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         User: opts.user ?? config.User ?? '',
         Env: plan.process.env,
         Cmd: opts.args.length ? opts.args : opts.entrypoint !== undefined ? [] : (config.Cmd ?? []),
-        Entrypoint: opts.entrypoint !== undefined ? (opts.entrypoint ? [opts.entrypoint] : null) : (config.Entrypoint ?? null),
+        Entrypoint: opts.entrypoint !== undefined ? (opts.entrypoint ? entrypointArgs(opts.entrypoint) : null) : (config.Entrypoint ?? null),
         WorkingDir: plan.process.cwd,
         Tty: opts.tty,
         OpenStdin: opts.interactive,

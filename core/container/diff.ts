@@ -14,7 +14,6 @@ export interface Change {
 /** `mountPoints`: targets skiff mounts over; when skiff had to create them they are not the container's changes. */
 export function diffUpper(upper: string, lowers: string[], mountPoints: string[] = []): Change[] {
   const hidden = new Set(mountPoints)
-  const out: Change[] = []
   const inImage = (rel: string) =>
     lowers.some((l) => {
       try {
@@ -24,26 +23,37 @@ export function diffUpper(upper: string, lowers: string[], mountPoints: string[]
         return false
       }
     })
-  const walk = (rel: string) => {
+  // the changes under `rel`, and whether everything there is a mount point skiff made (then a
+  // directory added only to hold one, /run for /run/.containerenv, is not a change either)
+  const walk = (rel: string): { changes: Change[]; onlyHidden: boolean } => {
     let names: string[]
     try {
       names = readdirSync(join(upper, rel)).sort()
     } catch {
-      return // a directory only a mapped id may read
+      return { changes: [], onlyHidden: false } // a directory only a mapped id may read
     }
+    const changes: Change[] = []
+    let hiddenHere = 0
     for (const name of names) {
       const path = `${rel}/${name}`
       const st = lstatSync(join(upper, path))
       if (st.isCharacterDevice() && st.rdev === 0) {
-        out.push({ kind: 'D', path })
+        changes.push({ kind: 'D', path })
         continue
       }
       const kind = inImage(path) ? 'C' : 'A'
-      if (kind === 'A' && hidden.has(path)) continue
-      out.push({ kind, path })
-      if (st.isDirectory()) walk(path)
+      if (kind === 'A' && hidden.has(path)) {
+        hiddenHere++
+        continue
+      }
+      const sub = st.isDirectory() ? walk(path) : { changes: [], onlyHidden: false }
+      if (kind === 'A' && sub.onlyHidden) {
+        hiddenHere++
+        continue
+      }
+      changes.push({ kind, path }, ...sub.changes)
     }
+    return { changes, onlyHidden: names.length > 0 && hiddenHere === names.length }
   }
-  walk('')
-  return out
+  return walk('').changes
 }

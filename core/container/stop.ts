@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeCgroup } from '../cgroup/limits.js'
 import { killCgroup } from './cgroup.js'
-import { containerDir, containerFile, readState, type Container, type ContainerRecord, type ContainerState } from './records.js'
+import { containerDir, containerFile, listContainers, readState, type Container, type ContainerRecord, type ContainerState } from './records.js'
 import { SkiffError } from '../errors.js'
 import { releaseName } from './names.js'
 import { removeTrees } from '../storage/remove-trees.js'
@@ -104,7 +104,31 @@ export async function stopContainer(store: Store, rec: ContainerRecord, timeoutS
 }
 
 /** Docker's rm [-f]: a running container is refused, or killed first with force. */
+/** The containers of `all` that share `c`'s network namespace (--network container:C). */
+export function dependents(all: Container[], c: Container): Container[] {
+  return all.filter((o) => {
+    const mode = o.network?.mode ?? ''
+    if (o.id === c.id || !mode.startsWith('container:')) return false
+    const ref = mode.slice('container:'.length)
+    return ref === c.name || ref === c.id || (ref.length >= 3 && c.id.startsWith(ref))
+  })
+}
+
 export async function removeContainers(store: Store, containers: Container[], force: boolean): Promise<string[]> {
+  if (!force) {
+    // another container in this one's network namespace (--network container:X) would lose its
+    // network with it: podman refuses too, unless forced
+    const going = new Set(containers.map((c) => c.id))
+    const others = listContainers(store).filter((o) => !going.has(o.id))
+    for (const c of containers) {
+      const users = dependents(others, c)
+      if (users.length) {
+        throw new SkiffError('E_CONTAINER_DEPENDED', `container ${c.name} has dependents: ${users.map((u) => u.name).join(', ')} ${users.length > 1 ? 'use' : 'uses'} its network (--network container:${c.name})`, {
+          hint: `remove ${users.map((u) => u.name).join(' ')} first, or skiff rm -f ${c.name} to remove it all the same`,
+        })
+      }
+    }
+  }
   const removed: string[] = []
   const dirs: string[] = []
   const releases: (() => void)[] = []

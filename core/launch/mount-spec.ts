@@ -133,10 +133,17 @@ export function parseTmpfs(spec: string): MountRequest {
 }
 
 /** Two mounts on one container path are an error, as in Docker. */
-export function checkTargets(reqs: MountRequest[]): void {
-  const seen = new Set<string>()
+export function checkTargets(reqs: MountRequest[]): MountRequest[] {
+  const seen = new Map<string, string>()
+  const out: MountRequest[] = []
   for (const r of reqs) {
-    if (seen.has(r.target)) throw new SkiffError('E_USAGE', `two mounts on ${r.target}`, { hint: 'give each -v, --mount and --tmpfs its own container path' })
-    seen.add(r.target)
+    const same = JSON.stringify(r)
+    const before = seen.get(r.target)
+    // the very same mount given twice is one mount (podman takes it so); two different ones on a path are an error
+    if (before === same) continue
+    if (before !== undefined) throw new SkiffError('E_USAGE', `two mounts on ${r.target}`, { hint: 'give each -v, --mount and --tmpfs its own container path' })
+    seen.set(r.target, same)
+    out.push(r)
   }
+  return out
 }

@@ -92,7 +92,8 @@ export function resolveUser(spec: string, passwdText = '', groupText = ''): Reso
   } else {
     gid = entry?.gid ?? 0
     if (entry) {
-      additionalGids = groups.filter((g) => g.members.includes(entry!.name) && g.gid !== gid).map((g) => g.gid)
+      // every group the image lists the user in, its primary one too (as runc and podman: `id` shows groups=0(root),1(bin),...)
+      additionalGids = groups.filter((g) => g.members.includes(entry!.name)).map((g) => g.gid)
     }
   }
   return { uid, gid, additionalGids: [...new Set(additionalGids)], home: entry?.home || (uid === 0 ? '/root' : '/') }

@@ -40,7 +40,8 @@ export interface SpecInput {
   idmap: IdMapPlan
   rootfs: RootfsPlan
   /** files skiff writes for the container (/etc/hosts, /etc/hostname, /etc/resolv.conf), bind-mounted */
-  etcFiles: { hosts: string; hostname: string; resolv?: string }
+  /** /etc/hosts, /etc/hostname, /etc/resolv.conf, and /run/.containerenv (podman's: a program learns it runs in a container) */
+  etcFiles: { hosts: string; hostname: string; resolv?: string; containerenv?: string }
   /** own: a network namespace of its own (default); host: the host's; join: another container's */
   netns?: 'own' | 'host' | 'join'
   network?: import('../plan.js').NetworkPlan
@@ -95,12 +96,28 @@ export function expandEnvFlags(flags: string[], hostEnv: Record<string, string |
   return out
 }
 
+/**
+ * --entrypoint as argv: "" clears it, a JSON array of strings is the exec form (as Docker takes
+ * it), anything else is one program.
+ *   entrypointArgs('["/bin/echo","x"]') → ['/bin/echo', 'x'];  entrypointArgs('/bin/sh') → ['/bin/sh']
+ */
+export function entrypointArgs(text: string): string[] {
+  if (text === '') return []
+  if (text.trimStart().startsWith('[')) {
+    try {
+      const v = JSON.parse(text) as unknown
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[]
+    } catch {}
+  }
+  return [text]
+}
+
 /** Entrypoint + Cmd → argv, with Docker's rules for --entrypoint and a command on the line. */
 export function resolveArgs(config: ImageRunConfig, options: RunOptions): string[] {
   let entrypoint = config.Entrypoint ?? []
   let cmd = config.Cmd ?? []
   if (options.entrypoint !== undefined) {
-    entrypoint = options.entrypoint === '' ? [] : [options.entrypoint]
+    entrypoint = entrypointArgs(options.entrypoint)
     cmd = []
   }
   if (options.args.length > 0) cmd = options.args
@@ -144,6 +161,7 @@ export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'device
     { kind: 'bind', source: input.etcFiles.hostname, target: '/etc/hostname', flags: ['nosuid', 'nodev', 'noexec'] },
   )
   if (input.etcFiles.resolv) mounts.push({ kind: 'bind', source: input.etcFiles.resolv, target: '/etc/resolv.conf', flags: ['nosuid', 'nodev', 'noexec'] })
+  if (input.etcFiles.containerenv) mounts.push({ kind: 'bind', source: input.etcFiles.containerenv, target: '/run/.containerenv', flags: ['ro', 'nosuid', 'nodev', 'noexec'] })
   mounts.push(...(input.extraMounts ?? []))
   for (const target of MASKED_PATHS) mounts.push({ kind: 'mask', target })
   for (const target of READONLY_PATHS) mounts.push({ kind: 'readonly', target })
@@ -165,7 +183,9 @@ export function planLaunch(input: SpecInput): LaunchPlan {
   const namespaces: Namespace[] = ['mount', 'pid', 'uts', 'ipc', ...((input.netns ?? 'own') === 'own' ? ['net' as const] : []), 'cgroup']
   const hostname = options.hostname || input.id.slice(0, 12)
   const args = resolveArgs(config, options)
-  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`]
+  // container=oci: how systemd and others tell a container (podman sets container=podman); the
+  // image and -e may set it otherwise
+  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, 'container=oci']
   if (options.tty) base.push('TERM=xterm')
   const env = mergeEnv(base, config.Env ?? [], expandEnvFlags(options.env, input.hostEnv))
   if (!env.some((kv) => kv.startsWith('HOME='))) env.push(`HOME=${user.home}`)

@@ -118,6 +118,8 @@ export async function checkHostPorts(ports: PortMapping[]): Promise<void> {
 
 export interface PlannedNetwork {
   mode: NetworkMode
+  /** what the user asked for that was dropped, and why */
+  warnings: string[]
   settings: NetworkSettings
   hosts: string
   resolv: string
@@ -130,9 +132,15 @@ export interface PlannedNetwork {
 export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string; name: string; exposed?: Record<string, object> }): Promise<PlannedNetwork> {
   const { mode, hostLoopback } = parseNetwork(opts.network, installed)
   let ports = [...opts.publish.flatMap(parsePublish), ...(opts.publishAll ? exposedPorts(ctx.exposed) : [])]
-  if (ports.length && (mode === 'host' || mode === 'none' || typeof mode === 'object')) {
+  const warnings: string[] = []
+  if (ports.length && mode === 'host') {
+    // Docker and podman say so and go on: the container uses the host's ports directly
+    warnings.push('published ports are discarded with --network=host: the container uses the host\'s ports directly')
+    ports = []
+  }
+  if (ports.length && (mode === 'none' || typeof mode === 'object')) {
     throw new SkiffError('E_USAGE', `-p/-P cannot be used with --network=${typeof mode === 'object' ? `container:${mode.container}` : mode}`, {
-      hint: mode === 'host' ? 'with --network=host the container uses the host\'s ports directly' : 'publish ports on a container with its own network (the default)',
+      hint: 'publish ports on a container with its own network (the default)',
     })
   }
   ports = await Promise.all(ports.map(async (p) => (p.hostPort ? p : { ...p, hostPort: await freePort(p.proto, p.hostIp) })))
@@ -160,6 +168,7 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
   const addHosts = opts.addHosts.map((h) => parseAddHost(h, toHost))
   return {
     mode,
+    warnings,
     settings: { mode: typeof mode === 'object' ? `container:${mode.container}` : mode, ports, ip, gateway, ...(hostLoopback ? { hostLoopback } : {}) },
     hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, ip: mode === 'host' ? undefined : ip, gateway: hostLoopback ? gateway : undefined, addHosts, hostHosts }),
     resolv: resolvConf(modeName, readOr('/etc/resolv.conf'), opts.dns),

@@ -31,6 +31,9 @@ t('--tmpfs: options; two mounts on one path are an error', () => {
   assert.equal(parseTmpfs('/x:exec,dev').flags, ['nosuid'])
   assert.throws(() => parseTmpfs('/x:huge'), /unknown option "huge"/)
   assert.throws(() => checkTargets([parseVolume('/a:/x'), parseTmpfs('/x')]), /two mounts on \/x/)
+  assert.throws(() => checkTargets([parseVolume('/a:/x'), parseVolume('/a:/x:ro')]), /two mounts on \/x/)
+  // the same mount twice is one mount
+  assert.equal(checkTargets([parseVolume('/a:/x'), parseVolume('/a:/x'), parseVolume('v:/y')]), [parseVolume('/a:/x'), parseVolume('v:/y')])
 })
 
 t.run()

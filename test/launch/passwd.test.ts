@@ -29,6 +29,11 @@ test('unknown names are clear errors', () => {
   assert.throws(() => resolveUser('app:nogroup', passwd, group), /unable to find group nogroup/)
 })
 
+test('the groups an image lists a user in include its primary group (id: groups=0(root),1(bin),...)', () => {
+  const debianish = 'root:x:0:root\nbin:x:1:root,bin\ndaemon:x:2:root\nwheel:x:10:root\n'
+  assert.equal(resolveUser('', passwd, debianish).additionalGids, [0, 1, 2, 10])
+})
+
 test('an image without /etc/passwd still runs numeric users', () => {
   assert.equal(resolveUser('7:8'), { uid: 7, gid: 8, additionalGids: [], home: '/' })
   assert.equal(resolveUser(''), { uid: 0, gid: 0, additionalGids: [], home: '/root' })

@@ -36,7 +36,7 @@ test('env: defaults < image < flags; KEY alone copies the host value or is dropp
   assert.equal(expandEnvFlags(['FROM_HOST', 'MISSING', 'B=2'], { FROM_HOST: 'h' }), ['FROM_HOST=h', 'B=2'])
   assert.equal(mergeEnv(['A=1', 'B=1'], ['A=2'], ['C=3', 'B=']), ['A=2', 'B=', 'C=3'])
   const plan = planLaunch(input({}, { env: ['A=flag', 'FROM_HOST'], tty: true }))
-  assert.equal(plan.process.env, ['PATH=/bin', 'HOSTNAME=abcdef012345', 'TERM=xterm', 'A=flag', 'FROM_HOST=h', 'HOME=/root'])
+  assert.equal(plan.process.env, ['PATH=/bin', 'HOSTNAME=abcdef012345', 'container=oci', 'TERM=xterm', 'A=flag', 'FROM_HOST=h', 'HOME=/root'])
 })
 
 test('hostname defaults to the id prefix; cwd to the image WorkingDir', () => {
