@@ -23,7 +23,7 @@ export interface CommandEntry {
  */
 export const RUN_VALUE_OPTIONS = [
   '-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint', '--name', '--restart',
-  '--log-opt', '--stop-timeout', '--stop-signal', '--network', '--net', '-p', '--publish', '--dns', '--dns-search', '--dns-option',
+  '--log-opt', '--stop-timeout', '--stop-signal', '--network', '--net', '-p', '--publish', '--dns', '--dns-search', '--dns-option', '--dns-opt', '-l', '--label', '--label-file', '--cidfile', '--log-driver', '--tz',
   '--add-host', '-v', '--volume', '--mount', '--tmpfs', '--storage-driver', '-m', '--memory', '--memory-reservation', '--memory-swap', '--cpus', '-c', '--cpu-shares',
   '--cpu-weight', '--cpuset-cpus', '--cpuset-mems', '--pids-limit', '--blkio-weight', '--cgroup-conf', '--cgroups', '--pull', '--platform', '--tls-verify',
 ]
@@ -50,6 +50,8 @@ export const commands: CommandEntry[] = [
   { name: 'top', describe: 'Show the processes of a running container', load: () => import('./top.js') },
   { name: 'diff', describe: "Show a container's file changes since its image", load: () => import('./diff.js') },
   { name: 'inspect', describe: 'Show containers or images as JSON', load: () => import('./inspect.js') },
+  { name: 'history', describe: 'Show the history of an image', load: () => import('./history.js') },
+  { name: 'rename', describe: 'Rename a container', load: () => import('./rename.js') },
   { name: 'container', describe: 'Manage containers (container prune, container ls, ...)', load: () => import('./container.js') },
   { name: 'pull', describe: 'Pull an image from a registry', load: () => import('./pull.js') },
   { name: 'login', describe: 'Log in to a registry', load: () => import('./login.js') },

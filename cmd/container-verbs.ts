@@ -23,17 +23,25 @@ async function each(names: string[], fn: (name: string) => Promise<void>): Promi
   if (failed) process.exitCode = 1
 }
 
-export const start: CommandSpec<{ containers: string[]; attach: boolean }> = {
-  usage: 'start [-a] CONTAINER [CONTAINER...]',
+export const start: CommandSpec<{ containers: string[]; attach: boolean; all: boolean }> = {
+  usage: 'start [-a] CONTAINER [CONTAINER...] | start --all',
   describe: 'Start stopped or created containers',
   positionals: ['containers...'],
-  required: 1,
-  options: [{ name: 'attach', alias: 'a', type: 'boolean', default: false, describe: "Run in the foreground, with the container's output here" }],
+  options: [
+    { name: 'attach', alias: 'a', type: 'boolean', default: false, describe: "Run in the foreground, with the container's output here" },
+    { name: 'all', type: 'boolean', default: false, describe: 'Start every container that is not running (as podman start --all)' },
+  ],
   handler: async (argv) => {
-    const { findContainer } = await import('../core/container/records.js')
+    const { findContainer, listContainers } = await import('../core/container/records.js')
     const { startContainer } = await import('../core/container/start.js')
+    const { SkiffError } = await import('../core/errors.js')
+    if (argv.all === (argv.containers.length > 0)) {
+      throw new SkiffError('E_USAGE', argv.all ? 'start --all starts every stopped container: name none' : 'start needs a container (or --all)', { hint: 'skiff start CONTAINER, or skiff start --all' })
+    }
+    if (argv.all && argv.attach) throw new SkiffError('E_USAGE', 'start --all cannot attach to several containers', { hint: 'start them detached, or one with -a' })
     const store = await open()
-    await each(argv.containers, async (name) => {
+    const names = argv.all ? listContainers(store).filter((c) => c.state.status === 'created' || c.state.status === 'exited').map((c) => c.name) : argv.containers
+    await each(names, async (name) => {
       const c = findContainer(store, name)
       if (argv.attach) {
         process.exitCode = await startContainer(store, c, { detach: false })
@@ -101,19 +109,40 @@ export const restart: CommandSpec<{ containers: string[]; time?: number }> = {
   },
 }
 
-export const wait: CommandSpec<{ containers: string[] }> = {
-  usage: 'wait CONTAINER [CONTAINER...]',
-  describe: 'Wait for containers to stop, then print their exit codes',
+export const wait: CommandSpec<{ containers: string[]; condition: string[] }> = {
+  usage: 'wait [--condition STATE] CONTAINER [CONTAINER...]',
+  describe: 'Wait for containers to stop (or reach another state), then print their exit codes',
   positionals: ['containers...'],
   required: 1,
-  options: [],
+  options: [
+    { name: 'condition', type: 'string', array: true, placeholder: 'STATE', describe: 'stopped (the default; also exited, not-running) or running: wait until any of them holds' },
+  ],
   handler: async (argv) => {
-    const { findContainer } = await import('../core/container/records.js')
+    const { findContainer, readState } = await import('../core/container/records.js')
     const { waitStopped } = await import('../core/container/stop.js')
+    const { SkiffError } = await import('../core/errors.js')
+    const conditions = new Set(argv.condition.map((c) => (c === 'exited' || c === 'not-running' ? 'stopped' : c)))
+    if (!conditions.size) conditions.add('stopped')
+    for (const c of conditions) {
+      if (c !== 'stopped' && c !== 'running') throw new SkiffError('E_USAGE', `--condition ${c}: skiff waits for stopped (exited, not-running) or running`, { hint: 'e.g. --condition running' })
+    }
     const store = await open()
     await each(argv.containers, async (name) => {
-      const state = await waitStopped(store, findContainer(store, name))
-      process.stdout.write(`${state?.exitCode ?? 0}\n`)
+      const rec = findContainer(store, name)
+      for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+        const state = readState(store, rec)
+        const up = state.status === 'running' || state.status === 'restarting'
+        if (conditions.has('running') && state.status === 'running') return void process.stdout.write('-1\n')
+        if (conditions.has('stopped') && !up) {
+          const done = await waitStopped(store, rec)
+          return void process.stdout.write(`${done?.exitCode ?? 0}\n`)
+        }
+        if (!conditions.has('running')) {
+          const done = await waitStopped(store, rec)
+          return void process.stdout.write(`${done?.exitCode ?? 0}\n`)
+        }
+        await new Promise((r) => setTimeout(r, delay))
+      }
     })
   },
 }

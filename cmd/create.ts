@@ -1,6 +1,6 @@
 // skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]: a container, ready to start.
 import type { CommandSpec } from './cli.js'
-import { createOptions, toCreateOptions, type CreateArgs } from './run-options.js'
+import { checkCidfile, createOptions, toCreateOptions, writeCidfile, type CreateArgs } from './run-options.js'
 
 const spec: CommandSpec<CreateArgs> = {
   usage: 'create [OPTIONS] IMAGE [COMMAND] [ARG...]',
@@ -10,7 +10,10 @@ const spec: CommandSpec<CreateArgs> = {
   options: createOptions,
   handler: async (argv) => {
     const { createContainer } = await import('../core/container/create.js')
-    const { record } = await createContainer(await toCreateOptions(argv))
+    const opts = await toCreateOptions(argv)
+    const cidfile = checkCidfile(argv.cidfile)
+    const { record } = await createContainer(opts)
+    writeCidfile(cidfile, record.id)
     process.stdout.write(`${record.id}\n`)
   },
 }

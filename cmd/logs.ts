@@ -30,6 +30,9 @@ const spec: CommandSpec<LogsArgs> = {
     const { parseSince, printLogs } = await import('../core/container/logs.js')
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)
+    if (c.hostConfig.LogDriver === 'none' || c.hostConfig.LogDriver === 'passthrough') {
+      throw new SkiffError('E_NO_LOGS', `container ${c.name} keeps no logs (--log-driver ${c.hostConfig.LogDriver})`, { hint: 'run it with --log-driver k8s-file (the default) to keep its output' })
+    }
     let tail: number | undefined
     if (argv.tail !== 'all') {
       if (!/^\d+$/.test(argv.tail)) throw new SkiffError('E_USAGE', `--tail ${argv.tail}: expected a number or "all"`, { hint: 'e.g. --tail 20' })

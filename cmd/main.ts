@@ -3,6 +3,7 @@ import { mark } from '../core/trace.js'
 import { helpText, parseArgs } from './cli.js'
 import { commands } from './commands.js'
 import { reportError } from './report.js'
+import { SkiffError } from '../core/errors.js'
 import { splitAtCommand } from './split-argv.js'
 
 declare const SKIFF_VERSION: string
@@ -20,6 +21,9 @@ function overview(): string {
     'Commands:',
     ...visible.map((c) => `  ${c.name.padEnd(width)}${c.describe}`),
     '',
+    'Global options (before the command): --root DIR (storage), --runroot DIR (runtime state),',
+    '  --storage-driver DRIVER, --log-level LEVEL (debug: the stack of every error)',
+    '',
     "Run 'skiff COMMAND --help' for the options of a command.",
     '',
   ].join('\n')
@@ -28,10 +32,39 @@ function overview(): string {
 /** `container ls -a` → `ps -a`, `container rm x` → `rm x`: Docker's management-command spelling. */
 const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps', inspect: 'inspect', rm: 'rm', start: 'start', stop: 'stop', kill: 'kill', restart: 'restart', wait: 'wait', logs: 'logs', create: 'create', run: 'run', exec: 'exec', cp: 'cp', top: 'top', diff: 'diff', export: 'export', port: 'port', attach: 'attach', pause: 'pause', unpause: 'unpause', update: 'update', stats: 'stats' }
 
+/** Options before the verb, as podman has them: each sets what its environment variable would. */
+const GLOBAL_OPTIONS: Record<string, (v: string) => void> = {
+  '--root': (v) => void (process.env.SKIFF_ROOT = v),
+  '--runroot': (v) => void (process.env.SKIFF_RUNROOT = v),
+  '--storage-driver': (v) => void (process.env.SKIFF_STORAGE_DRIVER = v),
+  '--log-level': (v) => {
+    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'panic'].includes(v)) {
+      throw new SkiffError('E_USAGE', `--log-level ${v}: expected trace, debug, info, warn, error, fatal or panic`, { hint: 'skiff prints errors and warnings; debug adds the stack of every error' })
+    }
+    if (v === 'debug' || v === 'trace') process.env.SKIFF_DEBUG = '1'
+  },
+}
+
+/** `skiff --root DIR --log-level debug ps`: the global options applied, the rest returned. */
+function globalOptions(argv: string[]): string[] {
+  let i = 0
+  while (i < argv.length && argv[i]!.startsWith('--')) {
+    const [name, inline] = [argv[i]!.split('=')[0]!, argv[i]!.includes('=') ? argv[i]!.slice(argv[i]!.indexOf('=') + 1) : undefined]
+    const apply = GLOBAL_OPTIONS[name]
+    if (!apply) break
+    const value = inline ?? argv[++i]
+    if (value === undefined) throw new SkiffError('E_USAGE', `${name} needs a value`, { hint: "see 'skiff --help'" })
+    apply(value)
+    i++
+  }
+  return argv.slice(i)
+}
+
 async function main(argv: string[]): Promise<number> {
   // nothing skiff writes carries group or other write bits, whatever the caller's umask (0000 in
   // some CI jobs and containers); a stricter umask stays as it is
   process.umask(process.umask(0o022) | 0o022)
+  if (argv[0]?.startsWith('--') && GLOBAL_OPTIONS[argv[0].split('=')[0]!]) argv = globalOptions(argv)
   if (argv[0] === 'container' && argv[1] && CONTAINER_VERBS[argv[1]]) {
     argv = [CONTAINER_VERBS[argv[1]]!, ...(argv[1] === 'inspect' ? ['--type', 'container'] : []), ...argv.slice(2)]
   }

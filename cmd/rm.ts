@@ -5,15 +5,18 @@ interface RmArgs {
   containers: string[]
   force: boolean
   volumes: boolean
+  all: boolean
+  time?: number
 }
 
 const spec: CommandSpec<RmArgs> = {
-  usage: 'rm [-f] [-v] CONTAINER [CONTAINER...]',
+  usage: 'rm [-f] [-t SECONDS] [-v] CONTAINER [CONTAINER...] | rm -a [-f]',
   describe: 'Remove containers',
   positionals: ['containers...'],
-  required: 1,
   options: [
-    { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'Kill running containers first' },
+    { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'Stop running containers first (SIGKILL, or the stop signal and -t)' },
+    { name: 'time', alias: 't', type: 'number', placeholder: 'SECONDS', describe: 'With -f: stop running containers with their stop signal, then SIGKILL after SECONDS' },
+    { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'Remove every container (running ones only with -f), as podman rm -a' },
     { name: 'volumes', alias: 'v', type: 'boolean', default: false, describe: 'Remove their anonymous volumes too' },
   ],
   handler: async (argv) => {
@@ -22,8 +25,16 @@ const spec: CommandSpec<RmArgs> = {
     const { resolvePaths } = await import('../core/paths.js')
     const { removeContainers } = await import('../core/container/stop.js')
     const { SkiffError } = await import('../core/errors.js')
+    if (!argv.all && argv.containers.length === 0) throw new SkiffError('E_USAGE', 'rm needs a container (or -a for all of them)', { hint: 'skiff rm CONTAINER' })
+    if (argv.all && argv.containers.length) throw new SkiffError('E_USAGE', 'rm -a removes every container: name none', { hint: 'skiff rm -a, or skiff rm CONTAINER...' })
+    if (argv.time !== undefined && (argv.time < 0 || !Number.isInteger(argv.time))) throw new SkiffError('E_USAGE', `--time ${argv.time}: expected whole seconds`, { hint: 'e.g. -t 5' })
     const store = await openStore(resolvePaths())
     const targets = []
+    const { listContainers } = await import('../core/container/records.js')
+    if (argv.all) {
+      // the running ones only with -f, as podman; the others are removed
+      targets.push(...listContainers(store).filter((c) => argv.force || !['running', 'restarting'].includes(c.state.status)))
+    }
     for (const name of argv.containers) {
       try {
         targets.push(findContainer(store, name))
@@ -31,6 +42,11 @@ const spec: CommandSpec<RmArgs> = {
         // rm -f of a container that is not there is not an error (Docker)
         if (!(argv.force && (err as InstanceType<typeof SkiffError>).code === 'E_NO_CONTAINER')) throw err
       }
+    }
+    if (argv.force && argv.time !== undefined) {
+      // -t: the stop signal first, SIGKILL only after the time (rm -f alone kills at once)
+      const { stopContainer } = await import('../core/container/stop.js')
+      for (const c of targets) if (['running', 'restarting'].includes(c.state.status)) await stopContainer(store, c, argv.time)
     }
     for (const id of await removeContainers(store, targets, argv.force)) {
       const c = targets.find((t) => t.id === id)!

@@ -31,6 +31,13 @@ export interface CreateArgs {
   dns: string[]
   'dns-search': string[]
   'dns-option': string[]
+  'dns-opt': string[]
+  label: string[]
+  'label-file': string[]
+  cidfile?: string
+  'log-driver': string
+  tz?: string
+  'sig-proxy': boolean
   'add-host': string[]
   volume: string[]
   mount: string[]
@@ -77,6 +84,13 @@ export const createOptions: OptionSpec[] = [
   { name: 'dns', type: 'string', array: true, placeholder: 'IP', describe: 'DNS server for the container' },
   { name: 'dns-search', type: 'string', array: true, placeholder: 'DOMAIN', describe: 'DNS search domain' },
   { name: 'dns-option', type: 'string', array: true, placeholder: 'OPTION', describe: 'resolv.conf option' },
+  { name: 'dns-opt', type: 'string', array: true, placeholder: 'OPTION', describe: 'Same as --dns-option (Docker\'s spelling)', hidden: true },
+  { name: 'label', alias: 'l', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'A label on the container (over the image\'s)' },
+  { name: 'label-file', type: 'string', array: true, placeholder: 'FILE', describe: 'Read labels from a file of KEY=VALUE lines' },
+  { name: 'cidfile', type: 'string', placeholder: 'FILE', describe: 'Write the container id to FILE (which must not exist)' },
+  { name: 'log-driver', type: 'string', default: 'k8s-file', placeholder: 'DRIVER', describe: 'k8s-file (the default; json-file is the same, as in podman), none (keep no output of a detached container), passthrough (attached runs only)' },
+  { name: 'tz', type: 'string', placeholder: 'ZONE', describe: 'Time zone of the container: local (the host\'s) or Area/City' },
+  { name: 'sig-proxy', type: 'boolean', default: true, describe: 'Pass signals on to the container (true only: an attached container ends with skiff)' },
   { name: 'add-host', type: 'string', array: true, placeholder: 'NAME:IP', describe: 'Add a line to /etc/hosts' },
   { name: 'volume', alias: 'v', type: 'string', array: true, placeholder: '[SRC:]DST[:ro]', describe: 'Bind a host path (/path or ./path) or a named volume; DST alone: an anonymous volume' },
   { name: 'mount', type: 'string', array: true, placeholder: 'type=bind|volume|tmpfs,...', describe: 'Mount with key=value options (source, target, readonly, tmpfs-size, tmpfs-mode)' },
@@ -153,7 +167,67 @@ async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup/limits
   }
 }
 
+/** --cidfile: a file that must not exist yet (Docker's rule: it may be another container's). */
+export function checkCidfile(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined
+  const { existsSync } = require('node:fs') as typeof import('node:fs')
+  if (existsSync(path)) {
+    throw new SkiffError('E_CIDFILE', `--cidfile ${path}: the file exists: another container may be using it`, { hint: `remove ${path} if that container is gone, or name another file` })
+  }
+  return path
+}
+
+/** Write the new container's id to the --cidfile (created now, never overwritten). */
+export function writeCidfile(path: string | undefined, id: string): void {
+  if (path === undefined) return
+  const { writeFileSync } = require('node:fs') as typeof import('node:fs')
+  try {
+    writeFileSync(path, id, { flag: 'wx', mode: 0o644 })
+  } catch (err) {
+    throw new SkiffError('E_CIDFILE', `--cidfile ${path}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`, { hint: 'name a file in a directory you may write, which does not exist yet' })
+  }
+}
+
+/** --label KEY=VALUE (KEY alone: an empty value), later ones over earlier ones. */
+export function parseLabels(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const l of list) {
+    const eq = l.indexOf('=')
+    const key = eq < 0 ? l : l.slice(0, eq)
+    if (!key) throw new SkiffError('E_USAGE', `--label ${JSON.stringify(l)}: no key`, { hint: 'e.g. --label app=shop' })
+    out[key] = eq < 0 ? '' : l.slice(eq + 1)
+  }
+  return out
+}
+
+/** --log-driver: what skiff does for each, or an error for one it cannot be. */
+function logDriver(text: string): 'k8s-file' | 'none' | 'passthrough' {
+  if (text === 'k8s-file' || text === 'json-file') return 'k8s-file'
+  if (text === 'none' || text === 'passthrough') return text
+  throw new SkiffError('E_USAGE', `--log-driver ${text}: skiff has k8s-file (json-file is the same, as in podman), none and passthrough`, { hint: 'e.g. --log-driver none' })
+}
+
+/** --tz: the host's zone file to show as /etc/localtime; checked on this host now. */
+function timeZone(text: string): { name: string; file: string } {
+  const { existsSync, realpathSync } = require('node:fs') as typeof import('node:fs')
+  if (text === 'local') {
+    try {
+      return { name: 'local', file: realpathSync('/etc/localtime') }
+    } catch {
+      throw new SkiffError('E_USAGE', '--tz local: this host has no /etc/localtime', { hint: 'name a zone instead, e.g. --tz Europe/Paris' })
+    }
+  }
+  const file = `/usr/share/zoneinfo/${text}`
+  if (!/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/.test(text) || !existsSync(file)) {
+    throw new SkiffError('E_USAGE', `--tz ${text}: no such time zone in /usr/share/zoneinfo`, { hint: 'use local, or an Area/City zone such as Europe/Paris (package tzdata)' })
+  }
+  return { name: text, file: realpathSync(file) }
+}
+
 export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> {
+  if (!argv['sig-proxy']) {
+    throw new SkiffError('E_USAGE', '--sig-proxy=false cannot be honoured: an attached container ends with skiff, so skiff passes signals on', { hint: 'run it detached (-d) and use skiff attach or skiff logs, which signals do not reach' })
+  }
   const fromFiles = argv['env-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--env-file')))
   if (!['always', 'missing', 'never'].includes(argv.pull)) {
     throw new SkiffError('E_USAGE', `--pull=${argv.pull}: expected always, missing or never`, { hint: "see 'skiff run --help'" })
@@ -195,9 +269,12 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
       network: argv.network ?? (argv as unknown as { net?: string }).net,
       publish: argv.publish,
       publishAll: argv['publish-all'],
-      dns: { servers: argv.dns, search: argv['dns-search'], options: argv['dns-option'] },
+      dns: { servers: argv.dns, search: argv['dns-search'], options: [...argv['dns-option'], ...argv['dns-opt']] },
       addHosts: argv['add-host'],
     },
+    labels: parseLabels([...argv['label-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--label-file'))), ...argv.label]),
+    logDriver: logDriver(argv['log-driver']),
+    tz: argv.tz !== undefined ? timeZone(argv.tz) : undefined,
     pull: argv.pull as 'always' | 'missing' | 'never',
     pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
   }

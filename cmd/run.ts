@@ -2,7 +2,7 @@
 import { existsSync, rmSync } from 'node:fs'
 import { mark } from '../core/trace.js'
 import type { CommandSpec } from './cli.js'
-import { createOptions, toCreateOptions, type CreateArgs } from './run-options.js'
+import { checkCidfile, createOptions, toCreateOptions, writeCidfile, type CreateArgs } from './run-options.js'
 
 export { parseEnvFile } from './run-options.js'
 
@@ -21,6 +21,11 @@ const spec: CommandSpec<RunArgs> = {
   ],
   handler: async (argv) => {
     const opts = await toCreateOptions(argv)
+    const cidfile = checkCidfile(argv.cidfile)
+    if (opts.logDriver === 'passthrough' && argv.detach) {
+      const { SkiffError } = await import('../core/errors.js')
+      throw new SkiffError('E_USAGE', '--log-driver passthrough passes the output to this terminal: it cannot be used with -d', { hint: 'drop -d, or use --log-driver k8s-file (the default) or none' })
+    }
     mark('options made')
     const { createContainer } = await import('../core/container/create.js')
     const { runPrelude, startContainer } = await import('../core/container/start.js')
@@ -33,6 +38,7 @@ const spec: CommandSpec<RunArgs> = {
       throw err
     }
     const { store, record } = created
+    writeCidfile(cidfile, record.id)
     try {
       const status = await startContainer(store, record, { detach: argv.detach, prelude })
       if (argv.detach) process.stdout.write(`${record.id}\n`)

@@ -1,4 +1,5 @@
-// skiff system df: what the store holds and what could be reclaimed.
+// skiff system df (what the store holds and what could be reclaimed) and system prune (that
+// reclaimed: stopped containers, unused images, with --volumes unused volumes).
 import { lstatSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError } from '../core/errors.js'
@@ -9,6 +10,9 @@ import { humanSize } from './images.js'
 interface SystemArgs {
   action: string
   format?: string
+  all: boolean
+  volumes: boolean
+  force: boolean
 }
 
 /** Bytes under `dir`, not following symlinks (hard links counted once). */
@@ -38,13 +42,29 @@ export function duTree(dir: string, seen = new Set<string>()): number {
 }
 
 const spec: CommandSpec<SystemArgs> = {
-  usage: 'system df [--format json]',
-  describe: 'Show disk usage of images, layers and containers',
+  usage: 'system df [--format json] | system prune [-a] [--volumes] [-f]',
+  describe: 'Show disk usage, or remove what no container needs',
   positionals: ['action'],
   required: 1,
-  options: [{ name: 'format', type: 'string', placeholder: 'json', describe: 'Print as JSON' }],
+  options: [
+    { name: 'format', type: 'string', placeholder: 'json', describe: 'df: print as JSON' },
+    { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'prune: every image no container uses, not only untagged ones' },
+    { name: 'volumes', type: 'boolean', default: false, describe: 'prune: volumes no container uses too' },
+    { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'prune: do not ask (skiff never asks)' },
+  ],
   handler: async (argv) => {
-    if (argv.action !== 'df') throw new SkiffError('E_USAGE', `unknown system command ${argv.action}`, { hint: 'skiff system df' })
+    if (argv.action === 'prune') {
+      const { openStore } = await import('../core/storage/store.js')
+      const { resolvePaths } = await import('../core/paths.js')
+      const { pruneContainers, pruneImages, pruneVolumes } = await import('../core/container/prune.js')
+      const store = await openStore(resolvePaths())
+      const list = (title: string, items: string[]) => (items.length ? `${title}:\n${items.map((i) => `${i}\n`).join('')}\n` : '')
+      process.stdout.write(list('Deleted Containers', await pruneContainers(store)))
+      if (argv.volumes) process.stdout.write(list('Deleted Volumes', await pruneVolumes(store)))
+      process.stdout.write(list('Deleted Images', await pruneImages(store, argv.all)))
+      return
+    }
+    if (argv.action !== 'df') throw new SkiffError('E_USAGE', `unknown system command ${argv.action}`, { hint: 'skiff system df, or skiff system prune' })
     const { listImages, openStore } = await import('../core/storage/store.js')
     const { listContainers } = await import('../core/container/records.js')
     const { resolvePaths } = await import('../core/paths.js')

@@ -96,13 +96,18 @@ const spec: CommandSpec<VolumeArgs> = {
         return
       }
       case 'prune': {
-        const unused = vol.listVolumes(store).filter((v) => usedBy(v.Name).length === 0).map((v) => v.Name)
-        await vol.removeVolumes(store, unused, usedBy)
+        const { pruneVolumes } = await import('../core/container/prune.js')
+        const unused = await pruneVolumes(store)
         process.stdout.write(unused.length ? `Deleted Volumes:\n${unused.map((n) => `${n}\n`).join('')}` : '')
         return
       }
+      case 'exists': {
+        if (argv.names.length !== 1) throw new SkiffError('E_USAGE', 'volume exists takes one name', { hint: 'skiff volume exists NAME' })
+        process.exitCode = vol.getVolume(store, argv.names[0]!) ? 0 : 1
+        return
+      }
     }
-    throw new SkiffError('E_USAGE', `unknown volume command ${argv.action}`, { hint: 'create, ls, inspect, rm or prune' })
+    throw new SkiffError('E_USAGE', `unknown volume command ${argv.action}`, { hint: 'create, ls, inspect, rm, prune or exists' })
   },
 }
 export default spec

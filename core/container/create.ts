@@ -48,6 +48,12 @@ export interface CreateOptions extends RunOptions {
   net?: NetworkOptions
   /** --storage-driver */
   storageDriver?: string
+  /** --label, over the image's labels */
+  labels?: Record<string, string>
+  /** --log-driver: k8s-file (ctr.log), none, passthrough (attached only) */
+  logDriver?: 'k8s-file' | 'none' | 'passthrough'
+  /** --tz: the host's zone file, shown as /etc/localtime */
+  tz?: { name: string; file: string }
   /** --memory, --cpus, ... and --cgroups */
   limits?: Limits
   cgroups?: 'enabled' | 'disabled'
@@ -236,7 +242,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       hostEnv: process.env,
       cleanup: opts.rm ? [dir, ...anonymous] : undefined,
       trash: opts.rm ? join(store.root, 'tmp') : undefined,
-      extraMounts: mounts.ops,
+      extraMounts: opts.tz ? [...mounts.ops, { kind: 'bind', source: opts.tz.file, target: '/etc/localtime', flags: ['ro', 'nosuid', 'nodev', 'noexec'] }] : mounts.ops,
       readOnly: opts.readOnly,
     })
     if (opts.init) plan.process.init = true
@@ -257,7 +263,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         Tty: opts.tty,
         OpenStdin: opts.interactive,
         Image: opts.image,
-        Labels: config.Labels ?? {},
+        Labels: { ...(config.Labels ?? {}), ...(opts.labels ?? {}) },
         StopSignal: opts.stopSignal ?? config.StopSignal ?? 'SIGTERM',
       },
       hostConfig: {
@@ -266,6 +272,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         Init: !!opts.init,
         ReadonlyRootfs: !!opts.readOnly,
         LogMaxBytes: opts.logMaxBytes ?? 10 * 1024 * 1024,
+        ...(opts.logDriver && opts.logDriver !== 'k8s-file' ? { LogDriver: opts.logDriver } : {}),
         StopTimeout: opts.stopTimeout ?? 10,
         Cgroups: opts.cgroups ?? 'enabled',
         Limits: limits,

@@ -52,7 +52,7 @@ export function inspectContainer(c: Container, dir: string): Record<string, unkn
       PidsLimit: c.hostConfig.Limits?.pidsLimit ?? 0,
       BlkioWeight: c.hostConfig.Limits?.blkioWeight ?? 0,
       ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
-      LogConfig: { Type: 'k8s-file', Config: { 'max-size': String(c.hostConfig.LogMaxBytes) } },
+      LogConfig: { Type: c.hostConfig.LogDriver ?? 'k8s-file', Config: { 'max-size': String(c.hostConfig.LogMaxBytes) } },
       NetworkMode: c.network?.mode ?? 'none',
       PortBindings: portMap(c, (p) => [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]),
       Binds: c.mounts.filter((m) => m.Type === 'bind').map((m) => `${m.Source}:${m.Destination}${m.RW ? '' : ':ro'}`),

@@ -92,3 +92,4 @@ export function releaseName(store: Store, name: string, id: string): void {
     if (readlinkSync(path) === id) unlinkSync(path)
   } catch {}
 }
+

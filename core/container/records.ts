@@ -51,6 +51,8 @@ export interface ContainerRecord {
     Init: boolean
     ReadonlyRootfs: boolean
     LogMaxBytes: number
+    /** --log-driver when not k8s-file (ctr.log) */
+    LogDriver?: 'none' | 'passthrough'
     StopTimeout: number
     /** --cgroups, and the limits asked for (records of earlier versions have neither) */
     Cgroups?: 'enabled' | 'disabled'

@@ -74,6 +74,9 @@ export async function runPrelude(o: { detach: boolean; interactive: boolean; tty
 
 /** Starts the container; attached, resolves to its exit status (128+N after signal N). */
 export async function startContainer(store: Store, rec: ContainerRecord, opts: StartOptions): Promise<number> {
+  if (opts.detach && rec.hostConfig.LogDriver === 'passthrough') {
+    throw new SkiffError('E_USAGE', `container ${rec.name} has --log-driver passthrough: its output goes to the terminal that starts it`, { hint: `start it attached: skiff start -a ${rec.name}` })
+  }
   const dir = containerDir(store, rec.id)
   let release: (() => void) | undefined = lockContainer(store, rec)
   let cgroupPath: string | undefined
@@ -100,7 +103,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
       supervisor: {
         dir,
         detach,
-        log: detach ? { path: join(dir, 'ctr.log'), maxBytes: rec.hostConfig.LogMaxBytes } : undefined,
+        log: detach && rec.hostConfig.LogDriver !== 'none' ? { path: join(dir, 'ctr.log'), maxBytes: rec.hostConfig.LogMaxBytes } : undefined,
         restart: detach ? { policy: rec.hostConfig.RestartPolicy.Name, maxRetries: rec.hostConfig.RestartPolicy.MaximumRetryCount } : undefined,
         attachSocket: detach ? rec.attachSocket : undefined,
       },
