@@ -67,5 +67,7 @@ export const commands: CommandEntry[] = [
   { name: 'system', describe: 'Disk usage of the store (system df)', load: () => import('./system.js') },
   { name: 'info', describe: 'Show what this machine supports for rootless containers', load: () => import('./info.js') },
   { name: 'version', describe: 'Show the version of skiff and of its parts', load: () => import('./version.js') },
+  { name: 'completion', describe: 'Print a shell completion script (bash, zsh, fish)', load: () => import('./completion.js') },
+  { name: '__complete', describe: 'internal: names for the completion scripts', hidden: true, load: () => import('./completion.js').then((m) => ({ default: m.complete })) },
   { name: '__storage', describe: 'internal: storage work inside the user namespace', hidden: true, load: () => import('./storage-worker.js') },
 ]

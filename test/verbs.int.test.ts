@@ -1,11 +1,12 @@
 // Flags and verbs scripts written for Docker and Podman use (issue 21): labels, --cidfile,
 // --log-driver, --tz, --dns-opt, global options, rename, history, exists, wait --condition,
 // rm -a/-t, start --all, rmi -a and the prunes.
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { busyboxArchive, need, probe, useSandbox } from './helpers/env.js'
+import { busyboxArchive, need, probe, skiffBin, useSandbox } from './helpers/env.js'
 
 const t = suite('verbs')
 const sb = useSandbox(t)
@@ -113,6 +114,28 @@ t('rm -a and -t, start --all, rmi -a, and the prunes', () => {
   assert.is(sb.run(['image', 'prune', '-f']).stdout, '')
   assert.is(sb.run(['rmi', '-a']).status, 0)
   assert.is(sb.run(['images', '-q']).stdout, '')
+})
+
+t('completion: bash completes verbs, flags and names from the store; zsh and fish scripts are made too', () => {
+  if (!ready('completion') || !need('bash', probe.command('bash'))) return
+  assert.is(sb.run(['create', '--name', 'compl', 'busybox', 'true']).status, 0)
+  assert.is(sb.run(['volume', 'create', 'vcompl']).status, 0)
+  const script = join(sb.tmp, 'skiff.bash')
+  writeFileSync(script, sb.run(['completion', 'bash']).stdout)
+  // the script runs COMP_WORDS[0] __complete: the executable under test, in this sandbox
+  const complete = (...words: string[]) => {
+    const line = `source ${script}; COMP_WORDS=(${[skiffBin, ...words].map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length}; _skiff; printf '%s\\n' "\${COMPREPLY[@]}"`
+    return spawnSync('bash', ['-c', line], { env: sb.env(), encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean)
+  }
+  assert.ok(complete('ru').includes('run'))
+  assert.ok(complete('rm', 'com').includes('compl'), complete('rm', 'com').join(' '))
+  assert.ok(complete('rmi', 'busy').includes('busybox'))
+  assert.ok(complete('volume', 'rm', 'vco').includes('vcompl'))
+  assert.ok(complete('ps', '--fil').includes('--filter'))
+  assert.match(sb.run(['completion', 'zsh']).stdout, /^#compdef skiff\n/)
+  assert.match(sb.run(['completion', 'fish']).stdout, /complete -c skiff -n '__fish_seen_subcommand_from rm' -a '\(skiff __complete containers/)
+  assert.is(sb.run(['completion', 'tcsh']).status, 125)
+  assert.is(sb.run(['rm', 'compl']).status, 0)
 })
 
 t.run()
