@@ -50,6 +50,7 @@ export const commands: CommandEntry[] = [
   { name: 'top', describe: 'Show the processes of a running container', load: () => import('./top.js') },
   { name: 'diff', describe: "Show a container's file changes since its image", load: () => import('./diff.js') },
   { name: 'inspect', describe: 'Show containers or images as JSON', load: () => import('./inspect.js') },
+  { name: 'events', describe: 'Show events of containers, images and volumes', load: () => import('./events.js') },
   { name: 'history', describe: 'Show the history of an image', load: () => import('./history.js') },
   { name: 'rename', describe: 'Rename a container', load: () => import('./rename.js') },
   { name: 'container', describe: 'Manage containers (container prune, container ls, ...)', load: () => import('./container.js') },

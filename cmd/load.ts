@@ -22,7 +22,10 @@ const spec: CommandSpec<LoadArgs> = {
     }
     const result = await loadImages(argv.input ?? process.stdin)
     for (const w of result.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
+    const { makeEvent, recordEvent } = await import('../core/events.js')
+    const { resolvePaths } = await import('../core/paths.js')
     for (const img of result.images) {
+      recordEvent(resolvePaths().storage, makeEvent('image', 'load', img.id, { name: img.names[0] ?? img.id }))
       if (img.names.length === 0) process.stdout.write(argv.quiet ? `${img.id}\n` : `Loaded image ID: ${img.id}\n`)
       for (const n of img.names) process.stdout.write(argv.quiet ? `${n}\n` : `Loaded image: ${n}\n`)
     }

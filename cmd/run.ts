@@ -55,6 +55,8 @@ const spec: CommandSpec<RunArgs> = {
           if (existsSync(dir)) rmSync(dir, { recursive: true, force: true })
         } catch {}
         releaseName(store, record.name, record.id)
+        const { containerEvent } = await import('../core/container/records.js')
+        containerEvent(store, record, 'destroy')
       }
     }
   },

@@ -37,3 +37,8 @@ export function isoTime(ms: number = Date.now()): string {
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
+
+/** Nanoseconds since the epoch, as Docker's events count them (exact to a few hundred ns: a double). */
+export function nowNs(): number {
+  return Date.now() * 1e6 + Number(process.hrtime.bigint() % 1000000n)
+}

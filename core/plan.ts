@@ -118,6 +118,8 @@ export interface SupervisorPlan {
   restart?: { policy: 'no' | 'on-failure' | 'always' | 'unless-stopped'; maxRetries: number }
   /** detached with a terminal: the waiter serves `skiff attach` on this unix socket */
   attachSocket?: string
+  /** the events journal (core/events.ts), where the supervisor appends "die" at each end */
+  events?: { path: string; id: string; name: string; image: string }
 }
 
 export interface LaunchPlan {

@@ -143,6 +143,9 @@ static void relay_end(void)
 	char *nl = strchr(line, '\n');
 	if (nl)
 		*nl = 0;
+	// the journal's "die" before skiff's "destroy": Docker's order
+	const char *st = strstr(line, "\"status\":"), *sig = strstr(line, "\"signal\":");
+	record_die(st ? atoi(st + 9) : sig ? 128 + atoi(sig + 9) : 0);
 	send_message(line);
 	trace_mark("end told");
 }
@@ -372,6 +375,7 @@ int run_main(void)
 		snprintf(exitjson, sizeof(exitjson), "{\"round\":%d,\"status\":%d,\"finishedAt\":\"%s\",\"restarts\":%d,\"oomKilled\":%s}\n",
 			 sup.round, status, finished, restarts, oom ? "true" : "false");
 		write_state_file("exit.json", exitjson, 1);
+		record_die(status);
 		if (!sup.detach || !should_restart(status, restarts) || !restart_delay(sfd, restarts))
 			break;
 		restarts++;

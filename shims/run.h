@@ -85,5 +85,6 @@ const char *cgroup_path(void);
 void setup_scope_cgroup(const struct json *scope);
 void join_cgroup(pid_t pid);
 long oom_kills(void);
+void record_die(int status);
 
 #endif

@@ -138,4 +138,37 @@ t('completion: bash completes verbs, flags and names from the store; zsh and fis
   assert.is(sb.run(['rm', 'compl']).status, 0)
 })
 
+t('events: every process\'s events in Docker\'s shape, filtered, as a template, and followed', async () => {
+  if (!ready('events')) return
+  assert.is(sb.run(['run', '--rm', '--name', 'ev1', 'busybox', 'sh', '-c', 'exit 2']).status, 2)
+  assert.is(sb.run(['run', '-d', '--name', 'ev2', 'busybox', 'sleep', '60']).status, 0)
+  assert.is(sb.run(['stop', '-t', '0', 'ev2']).status, 0)
+  assert.is(sb.run(['rm', 'ev2']).status, 0)
+  assert.is(sb.run(['volume', 'create', 'evv']).status, 0)
+  assert.is(sb.run(['tag', 'busybox', 'evtag:1']).status, 0)
+  const past = sb.run(['events', '--since', '5m', '--until', '0s', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'])
+  assert.is(past.status, 0, past.describe())
+  const lines = past.stdout.trim().split('\n')
+  // ev1: create, start, die (written by its supervisor, the C shim), destroy; in that order. ev2's
+  // stop: SIGTERM, which sleep as pid 1 ignores, then SIGKILL after -t 0: two kills, as Docker's
+  assert.equal(lines.filter((l) => l.endsWith(' ev1')), ['container create ev1', 'container start ev1', 'container die ev1', 'container destroy ev1'])
+  assert.equal(lines.filter((l) => l.endsWith(' ev2')), ['container create ev2', 'container start ev2', 'container kill ev2', 'container kill ev2', 'container die ev2', 'container stop ev2', 'container destroy ev2'])
+  assert.ok(lines.includes('volume create <no value>') || lines.some((l) => l.startsWith('volume create')), past.stdout)
+  assert.ok(lines.includes('image tag docker.io/library/evtag:1'), past.stdout)
+  const die = sb.run(['events', '--since', '5m', '--until', '0s', '--filter', 'event=die', '--filter', 'container=ev1', '--format', '{{.Actor.Attributes.exitCode}}'])
+  assert.is(die.stdout, '2\n')
+  const json = sb.run(['events', '--since', '5m', '--until', '0s', '--filter', 'type=volume', '--format', 'json'])
+  assert.is(JSON.parse(json.stdout.trim()).Actor.ID, 'evv')
+  assert.match(sb.run(['events', '--since', '5m', '--until', '0s', '--filter', 'type=container']).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container create [0-9a-f]{64} \(image=busybox, name=ev1\)\n/)
+  // followed: a reader started first sees what another process does after
+  const follow = sb.start(['events', '--filter', 'event=start', '--format', '{{.Actor.Attributes.name}}'], { timeout: 20_000 })
+  await new Promise((r) => setTimeout(r, 700))
+  assert.is(sb.run(['run', '--rm', '--name', 'ev3', 'busybox', 'true']).status, 0)
+  // the reader looks every 200 ms
+  await new Promise((r) => setTimeout(r, 1000))
+  follow.child.kill('SIGTERM')
+  const seen = await follow.done
+  assert.is(seen.stdout, 'ev3\n', seen.describe())
+})
+
 t.run()

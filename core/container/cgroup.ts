@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { limitFiles, type Limits } from '../cgroup/limits.js'
-import { containerDir, readState, writeRecord, type ContainerRecord } from './records.js'
+import { containerDir, containerEvent, readState, writeRecord, type ContainerRecord } from './records.js'
 import { SkiffError } from '../errors.js'
 import type { Store } from '../storage/store.js'
 
@@ -45,10 +45,12 @@ async function freeze(cg: string, on: boolean): Promise<void> {
 
 export async function pauseContainer(store: Store, rec: ContainerRecord): Promise<void> {
   await freeze(needCgroup(store, rec, 'paused'), true)
+  containerEvent(store, rec, 'pause')
 }
 
 export async function unpauseContainer(store: Store, rec: ContainerRecord): Promise<void> {
   await freeze(needCgroup(store, rec, 'unpaused'), false)
+  containerEvent(store, rec, 'unpause')
 }
 
 /** Thaw (signals wait while frozen) and kill every process of the cgroup at once. */

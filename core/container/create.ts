@@ -12,7 +12,7 @@ import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from
 import { SkiffError } from '../errors.js'
 import { mark } from '../trace.js'
 import { randomHex } from '../random.js'
-import { containerDir, type ContainerRecord } from './records.js'
+import { containerDir, containerEvent, type ContainerRecord } from './records.js'
 import { processStartTime, writeFileAtomic } from '../lock.js'
 import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
 import type { NetworkPlan } from '../plan.js'
@@ -285,6 +285,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     // a --rm container's record lives as long as its process: it need not survive a crash
     writeFileAtomic(join(staging, 'container.json'), JSON.stringify(record), 0o644, !opts.rm)
     renameSync(staging, dir)
+    containerEvent(store, record, 'create')
     mark('container created')
     return { store, record }
   } catch (err) {

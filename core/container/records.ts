@@ -11,6 +11,7 @@
 //   lock             held while a command changes the container (start, stop, rm)
 // The status is derived, never stored: "running" only while the supervisor process lives (same
 // pid and start time), so kill -9 of anything leaves `ps` truthful.
+import { makeEvent, recordEvent } from '../events.js'
 import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError } from '../errors.js'
@@ -233,4 +234,9 @@ export function describeStatus(s: ContainerState, ago: (iso?: string) => string)
     case 'exited':
       return `Exited (${s.exitCode ?? '?'})${s.finishedAt ? ` ${ago(s.finishedAt)}` : ''}`
   }
+}
+
+/** Record a container event in the store's journal (core/events.ts): Docker's attributes, labels too. */
+export function containerEvent(store: Store, rec: Pick<ContainerRecord, 'id' | 'name' | 'image' | 'config'>, action: string, extra: Record<string, string> = {}): void {
+  recordEvent(store.root, makeEvent('container', action, rec.id, { ...(rec.config?.Labels ?? {}), image: rec.image, name: rec.name, ...extra }))
 }

@@ -2,7 +2,7 @@
 import { SkiffError } from '../errors.js'
 import type { Store } from '../storage/store.js'
 import { checkName, releaseName, reserveName } from './names.js'
-import { writeRecord, type ContainerRecord } from './records.js'
+import { containerEvent, writeRecord, type ContainerRecord } from './records.js'
 import { lockContainer } from './start.js'
 
 /**
@@ -25,6 +25,7 @@ export function renameContainer(store: Store, rec: ContainerRecord, newName: str
     release?.()
   }
   releaseName(store, rec.name, rec.id)
+  containerEvent(store, { ...rec, name }, 'rename', { oldName: rec.name })
 }
 
 /** A record as container.json holds it: without the live state that readers add. */

@@ -2,7 +2,8 @@
 // under a supervisor, attached to this terminal or detached. Does I/O (processes, files).
 import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { containerDir, containerFile, readState, type ContainerRecord } from './records.js'
+import { containerDir, containerEvent, containerFile, readState, type ContainerRecord } from './records.js'
+import { EVENTS_FILE } from '../events.js'
 import { SkiffError } from '../errors.js'
 import { fallbackIdMap, hostIdMap, warnIdMapOnce } from '../launch/identity.js'
 import { launch, startPrelude, type Prelude } from '../launch/launch.js'
@@ -106,6 +107,8 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         log: detach && rec.hostConfig.LogDriver !== 'none' ? { path: join(dir, 'ctr.log'), maxBytes: rec.hostConfig.LogMaxBytes } : undefined,
         restart: detach ? { policy: rec.hostConfig.RestartPolicy.Name, maxRetries: rec.hostConfig.RestartPolicy.MaximumRetryCount } : undefined,
         attachSocket: detach ? rec.attachSocket : undefined,
+        // the supervisor writes "die" to the journal when the command ends
+        events: { path: join(store.root, EVENTS_FILE), id: rec.id, name: rec.name, image: rec.image },
       },
     }
     await prepareNetwork(store, rec, plan)
@@ -131,14 +134,19 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     // terminal on fd 0 for its size and raw mode (it reads from it only with -i).
     const stdio = shimStdio(detach, !!plan.process.stdin, !!plan.process.terminal)
     mark('start planned')
+    // once the command runs: the lock goes, and the journal says so
+    const onStart = () => {
+      unlock()
+      containerEvent(store, rec, 'start')
+    }
     const go = async (p: LaunchPlan) => {
       const early = opts.prelude && !opts.prelude.used
       try {
-        return await launch(p, { stdio: [...stdio], detach, onStart: unlock, wrap: cg.wrap, prelude: opts.prelude })
+        return await launch(p, { stdio: [...stdio], detach, onStart, wrap: cg.wrap, prelude: opts.prelude })
       } catch (err) {
         // a prelude's shim that died without a word (it was gone before the plan could be
         // written): nothing of the container ran, so start it the ordinary way
-        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart: unlock, wrap: cg.wrap })
+        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart, wrap: cg.wrap })
         throw err
       }
     }

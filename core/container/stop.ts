@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeCgroup } from '../cgroup/limits.js'
 import { killCgroup } from './cgroup.js'
-import { containerDir, containerFile, listContainers, readState, type Container, type ContainerRecord, type ContainerState } from './records.js'
+import { containerDir, containerEvent, containerFile, listContainers, readState, type Container, type ContainerRecord, type ContainerState } from './records.js'
 import { SkiffError } from '../errors.js'
 import { releaseName } from './names.js'
 import { removeTrees } from '../storage/remove-trees.js'
@@ -57,6 +57,7 @@ export function signalContainer(store: Store, rec: ContainerRecord, signal: numb
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
   }
+  containerEvent(store, rec, 'kill', { signal: String(signal) })
   return state
 }
 
@@ -88,12 +89,12 @@ export async function stopContainer(store: Store, rec: ContainerRecord, timeoutS
     if ((err as SkiffError).code !== 'E_NOT_RUNNING') throw err
     return
   }
-  if (await waitStopped(store, rec, timeoutSec * 1000)) return
+  if (await waitStopped(store, rec, timeoutSec * 1000)) return containerEvent(store, rec, 'stop')
   try {
     signalContainer(store, rec, constants.signals.SIGKILL)
   } catch (err) {
     if ((err as SkiffError).code !== 'E_NOT_RUNNING') throw err
-    return
+    return containerEvent(store, rec, 'stop')
   }
   if (!(await waitStopped(store, rec, 10_000))) {
     state = readState(store, rec)
@@ -101,9 +102,9 @@ export async function stopContainer(store: Store, rec: ContainerRecord, timeoutS
       hint: `kill the supervisor process: kill -9 ${state.supervisorPid}`,
     })
   }
+  containerEvent(store, rec, 'stop')
 }
 
-/** Docker's rm [-f]: a running container is refused, or killed first with force. */
 /** The containers of `all` that share `c`'s network namespace (--network container:C). */
 export function dependents(all: Container[], c: Container): Container[] {
   return all.filter((o) => {
@@ -114,6 +115,7 @@ export function dependents(all: Container[], c: Container): Container[] {
   })
 }
 
+/** Docker's rm [-f]: a running container is refused, or killed first with force. */
 export async function removeContainers(store: Store, containers: Container[], force: boolean): Promise<string[]> {
   if (!force) {
     // another container in this one's network namespace (--network container:X) would lose its
@@ -158,6 +160,7 @@ export async function removeContainers(store: Store, containers: Container[], fo
       } catch {}
       dirs.push(containerDir(store, c.id))
       removed.push(c.id)
+      containerEvent(store, c, 'destroy')
     }
     // Everything inside belongs to mapped ids: removed inside the user namespace, after a rename
     // that makes each container disappear at once.

@@ -14,6 +14,7 @@ import { digestHex, READ_CHUNK, sha256 } from '../digest.js'
 import { withLock } from '../lock.js'
 import { mark } from '../trace.js'
 import type { PullProgress } from './pull-progress.js'
+import { makeEvent, recordEvent } from '../events.js'
 import { SkiffError } from '../errors.js'
 import { storeImages, unpackWarnings } from './load.js'
 import { runSelfInUserns } from '../launch/in-userns.js'
@@ -264,6 +265,7 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
   opts.progress.finish()
   const image: ArchiveImage = { configDigest: configDesc.digest, config, configFile, layers, names: [name], manifestDigest: ctx.manifestDigest }
   const warnings = [...unpackWarnings(streamed), ...(await storeImages(store, [image], true))]
+  recordEvent(store.root, makeEvent('image', 'pull', name, { name }))
   return { id: image.configDigest, name, warnings }
 }
 

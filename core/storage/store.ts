@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { digestHex } from '../digest.js'
 import { SkiffError } from '../errors.js'
 import { withLock, writeFileAtomic } from '../lock.js'
+import { makeEvent, recordEvent } from '../events.js'
 import type { SkiffPaths } from '../paths.js'
 import { checkOwnRoot } from '../private-dir.js'
 import { normalizeReference } from '../reference.js'
@@ -162,6 +163,7 @@ export async function tagImage(store: Store, ref: string, names: string[]): Prom
   const img = await findImage(store, ref)
   const targets = names.map((n) => normalizeReference(n))
   await saveImage(store, img, targets)
+  for (const t of targets) recordEvent(store.root, makeEvent('image', 'tag', img.id, { name: t }))
   return targets
 }
 
@@ -195,7 +197,10 @@ export async function removeImage(store: Store, ref: string, force: boolean, inU
     for (const n of untagged) delete refs[n]
     writeFileAtomic(join(store.root, 'refs.json'), JSON.stringify(refs, null, 1))
     const removal: Removal = { untagged, unusedLayers: [], unusedBlobs: [] }
-    if (!deleting) return removal
+    if (!deleting) {
+      for (const n of untagged) recordEvent(store.root, makeEvent('image', 'untag', img.id, { name: n }))
+      return removal
+    }
     const hex = digestHex(img.id, 'image id')
     rmSync(join(store.root, 'images', `${hex}.json`), { force: true })
     removal.deleted = img.id
@@ -208,6 +213,8 @@ export async function removeImage(store: Store, ref: string, force: boolean, inU
     }
     if (!usedBlobs.has(img.id)) removal.unusedBlobs.push(blobPath(store, img.id))
     for (const b of removal.unusedBlobs) rmSync(b, { force: true })
+    for (const n of untagged) recordEvent(store.root, makeEvent('image', 'untag', img.id, { name: n }))
+    recordEvent(store.root, makeEvent('image', 'delete', img.id, { name: untagged[0] ?? img.id }))
     return removal
   })
 }

@@ -7,6 +7,7 @@
 import { randomHex } from '../random.js'
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { makeEvent, recordEvent } from '../events.js'
 import { SkiffError, errnoCode } from '../errors.js'
 import { VOLUME_NAME } from '../launch/mount-spec.js'
 import { removeTrees } from './remove-trees.js'
@@ -70,6 +71,7 @@ export function ensureVolume(store: Store, name: string, labels: Record<string, 
   writeFileSync(join(staging, 'volume.json'), JSON.stringify(volume, null, 2))
   try {
     renameSync(staging, volumePath(store, n))
+    recordEvent(store.root, makeEvent('volume', 'create', n, { driver: 'local' }))
     return { volume, created: true }
   } catch (err) {
     rmSync(staging, { recursive: true, force: true })
@@ -101,5 +103,6 @@ export async function removeVolumes(store: Store, names: string[], usedBy: (name
   }
   // files written in a container may belong to mapped ids: removed inside the user namespace
   await removeTrees(store, names.map((n) => volumePath(store, n)), 'volume')
+  for (const n of names) recordEvent(store.root, makeEvent('volume', 'destroy', n, { driver: 'local' }))
   return names
 }
