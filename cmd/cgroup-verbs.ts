@@ -86,12 +86,12 @@ export const update: CommandSpec<Record<string, unknown> & { containers: string[
 const mb = (n: number) => (n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(2)}GiB` : `${(n / (1 << 20)).toFixed(2)}MiB`)
 
 export const stats: CommandSpec<{ containers: string[]; 'no-stream': boolean; format?: string }> = {
-  usage: 'stats [--no-stream] [--format json] [CONTAINER...]',
+  usage: 'stats [--no-stream] [--format json|TEMPLATE] [CONTAINER...]',
   describe: 'CPU, memory, pids and block I/O of running containers (from their cgroups)',
   positionals: ['containers...'],
   options: [
     { name: 'no-stream', type: 'boolean', default: false, describe: 'One reading, then exit' },
-    { name: 'format', type: 'string', placeholder: 'json', describe: 'One JSON array per reading' },
+    { name: 'format', type: 'string', placeholder: 'FORMAT', describe: 'json (one JSON array per reading), or a Go template (fields: Container ID Name CPUPerc MemUsage MemPerc BlockIO PIDs)' },
   ],
   handler: async (argv) => {
     const { store, find } = await open()
@@ -115,7 +115,22 @@ export const stats: CommandSpec<{ containers: string[]; 'no-stream': boolean; fo
         return { id: t.c.id, name: t.c.name, cpuPercent: Number(cpu.toFixed(2)), memoryUsage: s.memory, memoryLimit: s.memoryLimit, pids: s.pids, blockRead: s.ioRead, blockWrite: s.ioWrite, cpus: ncpu }
       })
       if (argv.format === 'json') process.stdout.write(JSON.stringify(rows) + '\n')
-      else {
+      else if (argv.format !== undefined) {
+        // Docker's stats fields (docker/cli formatter/stats.go)
+        const { formatRows } = await import('./format.js')
+        const view = rows.map((r) => ({
+          Container: r.id.slice(0, 12),
+          ID: r.id.slice(0, 12),
+          Name: r.name,
+          CPUPerc: `${r.cpuPercent.toFixed(2)}%`,
+          MemUsage: `${mb(r.memoryUsage)} / ${r.memoryLimit === 'max' ? 'unlimited' : mb(r.memoryLimit)}`,
+          MemPerc: r.memoryLimit === 'max' ? '--' : `${((r.memoryUsage / Number(r.memoryLimit)) * 100).toFixed(2)}%`,
+          BlockIO: `${mb(r.blockRead)} / ${mb(r.blockWrite)}`,
+          PIDs: String(r.pids),
+        }))
+        const headers = { Container: 'CONTAINER', ID: 'CONTAINER ID', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', BlockIO: 'BLOCK I/O', PIDs: 'PIDS' }
+        process.stdout.write(formatRows(argv.format, view, headers, '{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.PIDs}}\t{{.BlockIO}}'))
+      } else {
         const table = [['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'PIDS', 'BLOCK I/O']]
         for (const r of rows) table.push([r.id.slice(0, 12), r.name, `${r.cpuPercent.toFixed(2)}%`, `${mb(r.memoryUsage)} / ${r.memoryLimit === 'max' ? 'unlimited' : mb(r.memoryLimit)}`, String(r.pids), `${mb(r.blockRead)} / ${mb(r.blockWrite)}`])
         process.stdout.write((argv['no-stream'] ? '' : '\x1b[2J\x1b[H') + formatTable(table))

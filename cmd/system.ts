@@ -47,7 +47,7 @@ const spec: CommandSpec<SystemArgs> = {
   positionals: ['action'],
   required: 1,
   options: [
-    { name: 'format', type: 'string', placeholder: 'json', describe: 'df: print as JSON' },
+    { name: 'format', type: 'string', placeholder: 'FORMAT', describe: 'df: json, or a Go template (fields: Type TotalCount Active Size Reclaimable)' },
     { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'prune: every image no container uses, not only untagged ones' },
     { name: 'volumes', type: 'boolean', default: false, describe: 'prune: volumes no container uses too' },
     { name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'prune: do not ask (skiff never asks)' },
@@ -85,6 +85,13 @@ const spec: CommandSpec<SystemArgs> = {
     rows[2]!.Reclaimable = rows[2]!.Size
     if (argv.format === 'json') {
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n')
+      return
+    }
+    if (argv.format !== undefined) {
+      const { formatRows } = await import('./format.js')
+      const view = rows.map((r) => ({ Type: r.Type, TotalCount: String(r.Total), Active: String(r.Active), Size: humanSize(r.Size), Reclaimable: humanSize(r.Reclaimable) }))
+      const headers = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }
+      process.stdout.write(formatRows(argv.format, view, headers, '{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}'))
       return
     }
     const table = [['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], ...rows.map((r) => [r.Type, String(r.Total), String(r.Active), humanSize(r.Size), humanSize(r.Reclaimable)])]

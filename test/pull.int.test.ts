@@ -145,7 +145,7 @@ pull('run pulls a missing image (--pull=missing), never with --pull=never', asyn
   const name = `127.0.0.1:${port}/x/busybox:1`
   const never = sb.run(['run', '--rm', '--pull=never', name, 'true'])
   assert.is(never.status, 125)
-  assert.match(never.stderr, /no image/)
+  assert.match(never.stderr, /^Error: No such image: /)
   const r = await sb.start(['run', '--rm', name, 'echo', 'auto']).done
   assert.is(r.stdout, 'auto\n', r.describe())
 })

@@ -60,7 +60,7 @@ drivers('overlay: a --rm container is mounted volatile (its end syncs no filesys
   const start = sb.run(['start', '-a', 'once'])
   assert.is(start.status, 0, start.describe())
   assert.is(start.stdout, 'from the host\n')
-  assert.match(sb.run(['inspect', 'once']).stderr, /no such container/i, 'removed after its run')
+  assert.match(sb.run(['inspect', 'once']).stderr, /No such object: once/, 'removed after its run')
 })
 
 drivers('an unknown or missing driver is a clear error', () => {
