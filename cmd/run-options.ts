@@ -38,6 +38,7 @@ export interface CreateArgs {
   'log-driver': string
   tz?: string
   'sig-proxy': boolean
+  userns?: string
   'add-host': string[]
   volume: string[]
   mount: string[]
@@ -90,6 +91,7 @@ export const createOptions: OptionSpec[] = [
   { name: 'cidfile', type: 'string', placeholder: 'FILE', describe: 'Write the container id to FILE (which must not exist)' },
   { name: 'log-driver', type: 'string', default: 'k8s-file', placeholder: 'DRIVER', describe: 'k8s-file (the default; json-file is the same, as in podman), none (keep no output of a detached container), passthrough (attached runs only)' },
   { name: 'tz', type: 'string', placeholder: 'ZONE', describe: 'Time zone of the container: local (the host\'s) or Area/City' },
+  { name: 'userns', type: 'string', placeholder: 'MODE', describe: 'host (the default of rootless podman and of skiff: you are root inside, your subordinate ids the rest)' },
   { name: 'sig-proxy', type: 'boolean', default: true, describe: 'Pass signals on to the container (true only: an attached container ends with skiff)' },
   { name: 'add-host', type: 'string', array: true, placeholder: 'NAME:IP', describe: 'Add a line to /etc/hosts' },
   { name: 'volume', alias: 'v', type: 'string', array: true, placeholder: '[SRC:]DST[:ro]', describe: 'Bind a host path (/path or ./path) or a named volume; DST alone: an anonymous volume' },
@@ -225,6 +227,12 @@ function timeZone(text: string): { name: string; file: string } {
 }
 
 export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> {
+  // rootless podman's --userns=host is skiff's only mode yet: the user's own namespace mapping
+  if (argv.userns !== undefined && argv.userns !== '' && argv.userns !== 'host') {
+    throw new SkiffError('E_USAGE', `--userns=${argv.userns}: skiff has one user namespace mode yet, host (you are root inside; as rootless podman's default)`, {
+      hint: 'leave --userns out, or give --userns=host; keep-id, auto and nomap are not there yet',
+    })
+  }
   if (!argv['sig-proxy']) {
     throw new SkiffError('E_USAGE', '--sig-proxy=false cannot be honoured: an attached container ends with skiff, so skiff passes signals on', { hint: 'run it detached (-d) and use skiff attach or skiff logs, which signals do not reach' })
   }

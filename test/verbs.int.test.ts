@@ -46,6 +46,10 @@ t('run flags: --label and --label-file, --cidfile, --log-driver, --tz, --dns-opt
   }
   assert.match(sb.run(['run', '--rm', '--tz', 'Nowhere/Atlantis', 'busybox', 'true']).stderr, /no such time zone/)
   assert.match(sb.run(['run', '--rm', '--dns-opt', 'ndots:3', 'busybox', 'cat', '/etc/resolv.conf']).stdout, /options ndots:3/)
+  assert.is(sb.run(['run', '--rm', '--userns=host', 'busybox', 'true']).status, 0)
+  const keep = sb.run(['run', '--rm', '--userns=keep-id', 'busybox', 'true'])
+  assert.is(keep.status, 125)
+  assert.match(keep.stderr, /^Error: --userns=keep-id: skiff has one user namespace mode yet, host/)
   const proxy = sb.run(['run', '--rm', '--sig-proxy=false', 'busybox', 'true'])
   assert.is(proxy.status, 125)
   assert.match(proxy.stderr, /--sig-proxy=false cannot be honoured/)
