@@ -388,6 +388,16 @@ life('attach to a detached terminal: input, output, window size; Ctrl-P Ctrl-Q d
   assert.is(first.error, null, first.output)
   assert.is(first.status, 0, first.output)
   assert.is(inspect('term').State.Status, 'running', 'detached, not stopped')
+  // --detach-keys: other keys detach (that Ctrl-P Ctrl-Q is then input: test/container/records.test.ts)
+  const other = await sb.pty(['attach', '--detach-keys', 'ctrl-a,d', 'term'], [
+    { send: 'echo still-$((1+1))\r' },
+    { expect: /still-2/ },
+    { send: '\x01d' },
+  ])
+  assert.is(other.error, null, other.output)
+  assert.is(other.status, 0, other.output)
+  assert.is(inspect('term').State.Status, 'running', 'detached by ctrl-a,d')
+  assert.match(sb.run(['attach', '--detach-keys', 'ctrl-p,qq', 'term']).stderr, /"qq" is not a key/)
   const second = await sb.pty(['attach', 'term'], [{ send: 'exit 3\r' }])
   assert.is(second.status, 3, second.output)
   assert.match(sb.run(['logs', 'term']).stdout, /sum-42/)

@@ -1,5 +1,5 @@
 // skiff attach: this terminal to a detached container's terminal, through the waiter's socket.
-// Does I/O. Ctrl-P Ctrl-Q detaches and leaves the container running (as Docker).
+// Does I/O. Ctrl-P Ctrl-Q (or --detach-keys) detaches and leaves the container running (as Docker).
 import { connect } from 'node:net'
 import { dirname } from 'node:path'
 import { unsafeReason } from '../private-dir.js'
@@ -23,19 +23,47 @@ export function sizeFrame(rows: number, cols: number): Buffer {
   return frame('r', b)
 }
 
-/** Input split into frames of at most 64 KiB; `detached` when Ctrl-P Ctrl-Q was typed. */
-export function inputFrames(chunk: Buffer, state: { sawCtrlP: boolean }): { frames: Buffer[]; detached: boolean } {
+/** Docker's default detach keys: Ctrl-P Ctrl-Q. */
+export const DEFAULT_DETACH_KEYS = [0x10, 0x11]
+
+/**
+ * --detach-keys as Docker reads it: comma-separated keys, each a character or ctrl-X (X a
+ * letter, or one of @ [ \ ] ^ _); "" turns detaching off.
+ *   parseDetachKeys('ctrl-p,ctrl-q') → [0x10, 0x11];  parseDetachKeys('ctrl-a,x') → [0x01, 0x78]
+ */
+export function parseDetachKeys(text: string): number[] {
+  if (text === '') return []
+  return text.split(',').map((k) => {
+    const m = /^ctrl-(.)$/i.exec(k)
+    if (m) {
+      const c = m[1]!.toUpperCase().charCodeAt(0)
+      if (c >= 0x40 && c <= 0x5f) return c - 0x40
+    } else if (k.length === 1) return k.charCodeAt(0)
+    throw new SkiffError('E_USAGE', `--detach-keys ${JSON.stringify(text)}: ${JSON.stringify(k)} is not a key`, { hint: 'keys are single characters or ctrl-<letter>, joined with commas: e.g. ctrl-p,ctrl-q' })
+  })
+}
+
+/**
+ * Input split into frames of at most 64 KiB; `detached` when the detach keys were typed (a key
+ * sequence may span reads: `state.matched` counts how much of it came so far). The keys of a
+ * sequence in progress are passed on as they come, as the shell behind expects them.
+ */
+export function inputFrames(chunk: Buffer, state: { matched: number }, keys: number[] = DEFAULT_DETACH_KEYS): { frames: Buffer[]; detached: boolean } {
   const frames: Buffer[] = []
-  for (let i = 0; i < chunk.length; i++) {
-    if (state.sawCtrlP && chunk[i] === 0x11) return { frames: [...frames, ...(i > 1 ? [frame('d', chunk.subarray(0, i - 1))] : [])], detached: true }
-    state.sawCtrlP = chunk[i] === 0x10
+  for (let i = 0; keys.length && i < chunk.length; i++) {
+    state.matched = chunk[i] === keys[state.matched] ? state.matched + 1 : chunk[i] === keys[0] ? 1 : 0
+    if (state.matched === keys.length) {
+      // what came before the sequence in this read goes on; the sequence itself does not
+      const start = Math.max(0, i + 1 - keys.length)
+      return { frames: start > 0 ? [frame('d', chunk.subarray(0, start))] : [], detached: true }
+    }
   }
   for (let at = 0; at < chunk.length; at += 65535) frames.push(frame('d', chunk.subarray(at, at + 65535)))
   return { frames, detached: false }
 }
 
 /** Resolves to the container's exit status once it ends, or undefined after a detach. */
-export async function attach(store: Store, rec: ContainerRecord): Promise<number | undefined> {
+export async function attach(store: Store, rec: ContainerRecord, detachKeys: number[] = DEFAULT_DETACH_KEYS): Promise<number | undefined> {
   const state = readState(store, rec)
   if (state.status !== 'running') throw new SkiffError('E_NOT_RUNNING', `container ${rec.name} is not running`, { hint: `skiff start ${rec.name}` })
   if (!rec.attachSocket || !rec.config.Tty) {
@@ -61,10 +89,10 @@ export async function attach(store: Store, rec: ContainerRecord): Promise<number
   }
   sendSize()
   process.on('SIGWINCH', sendSize)
-  const keys = { sawCtrlP: false }
+  const seen = { matched: 0 }
   let detached = false
   const onData = (chunk: Buffer) => {
-    const r = inputFrames(chunk, keys)
+    const r = inputFrames(chunk, seen, detachKeys)
     for (const f of r.frames) sock.write(f)
     if (r.detached) {
       detached = true

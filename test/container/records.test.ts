@@ -7,7 +7,7 @@ import { parseSignal } from '../../core/container/stop.js'
 import { parseLogLine, parseSince, selectEntries } from '../../core/container/logs.js'
 import { createValueOptions, parseSize } from '../../cmd/run-options.js'
 import { RUN_VALUE_OPTIONS } from '../../cmd/commands.js'
-import { frame, inputFrames, sizeFrame } from '../../core/container/attach.js'
+import { frame, inputFrames, parseDetachKeys, sizeFrame } from '../../core/container/attach.js'
 
 const t = suite('containers')
 
@@ -87,13 +87,28 @@ t('sizes and the value options of run/create', () => {
 t('attach frames; Ctrl-P Ctrl-Q detaches, a lone Ctrl-P is input', () => {
   assert.equal([...frame('d', Buffer.from('hi'))], [0x64, 0, 2, 0x68, 0x69])
   assert.equal([...sizeFrame(30, 100)], [0x72, 0, 4, 0, 30, 0, 100])
-  const state = { sawCtrlP: false }
+  const state = { matched: 0 }
   const a = inputFrames(Buffer.from('ls\x10'), state)
   assert.equal([a.detached, a.frames.length], [false, 1])
   const b = inputFrames(Buffer.from('\x11'), state)
   assert.is(b.detached, true, 'split across reads')
-  const c = inputFrames(Buffer.from('ab\x10\x11cd'), { sawCtrlP: false })
+  const c = inputFrames(Buffer.from('ab\x10\x11cd'), { matched: 0 })
   assert.equal([c.detached, c.frames.map((f) => f.subarray(3).toString())], [true, ['ab']])
+  // a lone Ctrl-P, and one followed by something else, are input
+  assert.equal(inputFrames(Buffer.from('\x10x\x11'), { matched: 0 }).detached, false)
+  assert.equal(inputFrames(Buffer.from('\x10\x10\x11'), { matched: 0 }).detached, true)
+})
+
+t('--detach-keys: Docker\'s spelling; other keys detach, "" never', () => {
+  assert.equal(parseDetachKeys('ctrl-p,ctrl-q'), [0x10, 0x11])
+  assert.equal(parseDetachKeys('ctrl-a,d'), [0x01, 0x64])
+  assert.equal(parseDetachKeys('ctrl-@,ctrl-_'), [0x00, 0x1f])
+  assert.equal(parseDetachKeys(''), [])
+  assert.throws(() => parseDetachKeys('ctrl-p,qq'), /"qq" is not a key/)
+  const keys = parseDetachKeys('ctrl-a,d')
+  assert.equal(inputFrames(Buffer.from('x\x01d'), { matched: 0 }, keys).detached, true)
+  assert.equal(inputFrames(Buffer.from('\x10\x11'), { matched: 0 }, keys).detached, false)
+  assert.equal(inputFrames(Buffer.from('\x10\x11'), { matched: 0 }, []).detached, false)
 })
 
 t.run()
