@@ -8,8 +8,17 @@ interface ExecArgs {
   tty: boolean
   detach: boolean
   env: string[]
+  'env-file': string[]
   user?: string
   workdir?: string
+}
+
+/** --env-file as run reads it: regular text files of KEY=VALUE lines. */
+async function envFromFiles(files: string[]): Promise<string[]> {
+  if (!files.length) return []
+  const { readUserTextFile } = await import('../core/user-file.js')
+  const { parseEnvFile } = await import('./run-options.js')
+  return files.flatMap((f) => parseEnvFile(readUserTextFile(f, '--env-file')))
 }
 
 const spec: CommandSpec<ExecArgs> = {
@@ -22,6 +31,7 @@ const spec: CommandSpec<ExecArgs> = {
     { name: 'tty', alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-terminal' },
     { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'Run the command in the background' },
     { name: 'env', alias: 'e', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Set an environment variable' },
+    { name: 'env-file', type: 'string', array: true, placeholder: 'FILE', describe: 'Read environment variables from a file (KEY=VALUE lines)' },
     { name: 'user', alias: 'u', type: 'string', placeholder: 'USER[:GROUP]', describe: 'User name or uid, and group' },
     { name: 'workdir', alias: 'w', type: 'string', placeholder: 'DIR', describe: 'Working directory inside the container' },
   ],
@@ -37,7 +47,7 @@ const spec: CommandSpec<ExecArgs> = {
     const c = findContainer(store, argv.container)
     process.exitCode = await execInContainer(store, c, {
       args: argv.containerCommand,
-      env: argv.env,
+      env: [...(await envFromFiles(argv['env-file'])), ...argv.env],
       user: argv.user,
       workdir: argv.workdir,
       tty: argv.tty,

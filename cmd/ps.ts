@@ -5,6 +5,8 @@ import { ago } from './images.js'
 
 interface PsArgs {
   filter: string[]
+  latest: boolean
+  last?: number
   all: boolean
   quiet: boolean
   'no-trunc': boolean
@@ -24,6 +26,8 @@ const spec: CommandSpec<PsArgs> = {
   positionals: [],
   options: [
     { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'Show all containers (default: running ones)' },
+    { name: 'latest', alias: 'l', type: 'boolean', default: false, describe: 'Only the container created last (of any state)' },
+    { name: 'last', alias: 'n', type: 'number', placeholder: 'N', describe: 'Only the N containers created last (of any state)' },
     { name: 'filter', alias: 'f', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Only containers that match: id, name, label, status, exited, ancestor, before, since, volume, network, publish, expose, health' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Only show container ids' },
     { name: 'no-trunc', type: 'boolean', default: false, describe: "Don't truncate output" },
@@ -54,7 +58,14 @@ const spec: CommandSpec<PsArgs> = {
       shown = all.filter((c) => containerMatches(c, filters, look))
       // a status or exit-code filter looks at every container, as Docker's does
       if (!argv.all && !filters.has('status') && !filters.has('exited')) shown = shown.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
-    } else if (!argv.all) shown = all.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
+    } else if (!argv.all && !argv.latest && argv.last === undefined) shown = all.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
+    // -l and -n look at every container, newest first (as Docker's); listContainers is newest first
+    if (argv.last !== undefined && (argv.last < 0 || !Number.isInteger(argv.last))) {
+      const { SkiffError } = await import('../core/errors.js')
+      throw new SkiffError('E_USAGE', `--last ${argv.last}: expected a count`, { hint: 'e.g. -n 3' })
+    }
+    if (argv.latest) shown = shown.slice(0, 1)
+    else if (argv.last !== undefined && argv.last > 0) shown = shown.slice(0, argv.last)
     const id = (s: string) => (argv['no-trunc'] ? s : s.slice(0, 12))
     if (argv.quiet) {
       process.stdout.write(shown.map((c) => `${id(c.id)}\n`).join(''))

@@ -81,6 +81,19 @@ t('rename, history, exists, wait --condition', () => {
   } finally {
     sb.run(['rm', '-f', 'second', 'first'])
   }
+  // ps -l / -n: the containers created last, running or not; exec --env-file as run's
+  assert.is(sb.run(['create', '--name', 'older', 'busybox', 'true']).status, 0)
+  assert.is(sb.run(['create', '--name', 'newest', 'busybox', 'true']).status, 0)
+  assert.is(sb.run(['ps', '-l', '--format', '{{.Names}}']).stdout, 'newest\n')
+  assert.is(sb.run(['ps', '-n', '2', '--format', '{{.Names}}']).stdout, 'newest\nolder\n')
+  assert.is(sb.run(['ps', '-lq']).stdout.trim().length, 12)
+  assert.is(sb.run(['rm', 'newest', 'older']).status, 0)
+  assert.is(sb.run(['run', '-d', '--name', 'envd', 'busybox', 'sleep', '60']).status, 0)
+  const envFile = join(sb.tmp, 'exec.env')
+  writeFileSync(envFile, 'FROM_FILE=yes\n')
+  assert.is(sb.run(['exec', '--env-file', envFile, 'envd', 'sh', '-c', 'echo $FROM_FILE']).stdout, 'yes\n')
+  assert.match(sb.run(['exec', '--env-file', '/dev/zero', 'envd', 'true']).stderr, /it is a device/)
+  assert.is(sb.run(['rm', '-f', 'envd']).status, 0)
   assert.is(sb.run(['image', 'exists', 'busybox']).status, 0)
   assert.is(sb.run(['image', 'exists', 'nosuch']).status, 1)
   assert.is(sb.run(['volume', 'create', 'v1']).status, 0)
