@@ -118,7 +118,7 @@ export const wait: CommandSpec<{ containers: string[]; condition: string[] }> = 
     { name: 'condition', type: 'string', array: true, placeholder: 'STATE', describe: 'stopped (the default; also exited, not-running) or running: wait until any of them holds' },
   ],
   handler: async (argv) => {
-    const { findContainer, readState } = await import('../core/container/records.js')
+    const { findContainer, isUp, readState } = await import('../core/container/records.js')
     const { waitStopped } = await import('../core/container/stop.js')
     const { SkiffError } = await import('../core/errors.js')
     const conditions = new Set(argv.condition.map((c) => (c === 'exited' || c === 'not-running' ? 'stopped' : c)))
@@ -131,7 +131,7 @@ export const wait: CommandSpec<{ containers: string[]; condition: string[] }> = 
       const rec = findContainer(store, name)
       for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
         const state = readState(store, rec)
-        const up = state.status === 'running' || state.status === 'restarting'
+        const up = isUp(state)
         if (conditions.has('running') && state.status === 'running') return void process.stdout.write('-1\n')
         if (conditions.has('stopped') && !up) {
           const done = await waitStopped(store, rec)

@@ -33,19 +33,18 @@ function prepare(format: string): { table: boolean; body: string } {
 }
 
 /**
- * `rows` through `format`. `headers` names each field's column (ID → "CONTAINER ID"); a table
- * whose template is empty (`--format table`) uses `defaultTable`.
+ * `rows` through `format`. `headers` names each field's column (ID → "CONTAINER ID"; a method,
+ * `{{.Label "k"}}`, gets a function that gives its name); a table whose template is empty
+ * (`--format table`) uses `defaultTable`.
  */
-export function formatRows(format: string, rows: object[], headers: Record<string, string>, defaultTable: string): string {
+export function formatRows(format: string, rows: object[], headers: Record<string, string | (() => string)>, defaultTable: string): string {
   const { table, body } = prepare(format)
   const template = parseTemplate(table && !body.trim() ? prepare(defaultTable).body : body)
   const out: string[] = []
   // the header: the same template over the column names. Rendered for every format, so that a
   // field that does not exist is an error even when there is no row to show.
   const names: Record<string, unknown> = { ...headers }
-  for (const [k, v] of Object.entries(rows[0] ?? {})) if (!(k in names)) names[k] = typeof v === 'function' ? v : k.toUpperCase()
-  // a method's column ({{.Label "x"}}) is its name too
-  for (const [k, v] of Object.entries(names)) if (typeof rows[0]?.[k as keyof object] === 'function' || (k === 'Label' && typeof v === 'string')) names[k] = () => headers[k] ?? k.toUpperCase()
+  for (const k of Object.keys(rows[0] ?? {})) if (!(k in names)) names[k] = k.toUpperCase()
   const header = render(template, names)
   if (table) out.push(header)
   for (const row of rows) out.push(render(template, row))

@@ -43,7 +43,7 @@ const spec: CommandSpec<HistoryArgs> = {
     if (argv.format !== undefined) {
       const { formatRows } = await import('./format.js')
       const headers = { ID: 'IMAGE', CreatedAt: 'CREATED AT', CreatedSince: 'CREATED', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }
-      return void process.stdout.write(formatRows(argv.format, view, headers, '{{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}'))
+      return void process.stdout.write(formatRows(argv.format, view, headers, '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}'))
     }
     process.stdout.write(formatTable([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...view.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])]))
   },

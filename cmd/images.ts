@@ -59,7 +59,6 @@ const spec: CommandSpec<ImagesArgs> = {
     const { parseReference, familiarRepository } = await import('../core/reference.js')
     const { compareText } = await import('../core/clock.js')
     const store = await openStore(resolvePaths())
-    let references: string[] | undefined
     // a row (one name of an image) shown: with a reference filter, only the names it matches
     let rowFilter: (repo: string, tag: string) => boolean = () => true
     let images = listImages(store).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
@@ -72,8 +71,8 @@ const spec: CommandSpec<ImagesArgs> = {
       const created = new Map<string, string | undefined>()
       for (const v of [...(filters.get('before') ?? []), ...(filters.get('since') ?? [])]) created.set(v, (await findImage(store, v)).created)
       images = images.filter((i) => imageMatches(i, filters, (ref) => created.get(ref)))
-      references = filters.get('reference')
-      if (references) rowFilter = (repo, tag) => rowMatches(repo, tag, references!)
+      const references = filters.get('reference')
+      if (references) rowFilter = (repo, tag) => rowMatches(repo, tag, references)
     }
     const id = (full: string) => (argv['no-trunc'] ? full : full.slice(7, 19))
     if (argv.format === 'json') {

@@ -14,9 +14,9 @@ interface PsArgs {
 }
 
 /** The column of each field in `--format 'table …'`, as Docker names them. */
-const PS_HEADERS: Record<string, string> = {
+const PS_HEADERS: Record<string, string | (() => string)> = {
   ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS',
-  State: 'STATE', Status: 'STATUS', Names: 'NAMES', Labels: 'LABELS', Label: 'LABEL', Mounts: 'MOUNTS', Networks: 'NETWORKS',
+  State: 'STATE', Status: 'STATUS', Names: 'NAMES', Labels: 'LABELS', Label: () => 'LABEL', Mounts: 'MOUNTS', Networks: 'NETWORKS',
 }
 const PS_TABLE = '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}'
 
@@ -34,36 +34,39 @@ const spec: CommandSpec<PsArgs> = {
     { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "json (one array), or a Go template: '{{.Names}}', 'table {{.ID}}\\t{{.Status}}' (fields: ID Image Command CreatedAt RunningFor Ports State Status Names Labels Label Mounts Networks)" },
   ],
   handler: async (argv) => {
-    const { describeStatus, listContainers } = await import('../core/container/records.js')
+    const { describeStatus, findContainer, isUp, listContainers } = await import('../core/container/records.js')
     const { describePorts } = await import('../core/net/network.js')
     const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const store = await openStore(resolvePaths())
     const all = listContainers(store)
-    let shown = all
-    if (argv.filter.length) {
-      const { containerFilters, containerMatches } = await import('../core/container/filter.js')
-      const { findImage } = await import('../core/storage/store.js')
-      const filters = containerFilters(argv.filter)
-      // the images ancestor= names, looked up once
-      const imageIds = new Map<string, string | undefined>()
-      for (const v of filters.get('ancestor') ?? []) imageIds.set(v, await findImage(store, v).then((i) => i.id, () => undefined))
-      const look = {
-        imageId: (ref: string) => imageIds.get(ref),
-        container: (ref: string) => {
-          const byPrefix = all.filter((c) => c.id.startsWith(ref))
-          return all.find((c) => c.name === ref || c.id === ref) ?? (byPrefix.length === 1 ? byPrefix[0] : undefined)
-        },
-      }
-      shown = all.filter((c) => containerMatches(c, filters, look))
-      // a status or exit-code filter looks at every container, as Docker's does
-      if (!argv.all && !filters.has('status') && !filters.has('exited')) shown = shown.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
-    } else if (!argv.all && !argv.latest && argv.last === undefined) shown = all.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
-    // -l and -n look at every container, newest first (as Docker's); listContainers is newest first
     if (argv.last !== undefined && (argv.last < 0 || !Number.isInteger(argv.last))) {
       const { SkiffError } = await import('../core/errors.js')
       throw new SkiffError('E_USAGE', `--last ${argv.last}: expected a count`, { hint: 'e.g. -n 3' })
     }
+    const filters = argv.filter.length ? (await import('../core/container/filter.js')).containerFilters(argv.filter) : undefined
+    // every container with -a, -l, -n, or a status or exit-code filter (as Docker's); else the running ones
+    const everyState = argv.all || argv.latest || argv.last !== undefined || !!filters?.has('status') || !!filters?.has('exited')
+    let shown = everyState ? all : all.filter((c) => isUp(c.state))
+    if (filters) {
+      const { containerMatches } = await import('../core/container/filter.js')
+      const { findImage } = await import('../core/storage/store.js')
+      // the images ancestor= names, looked up once
+      const imageIds = new Map<string, string | undefined>()
+      for (const v of filters.get('ancestor') ?? []) imageIds.set(v, await findImage(store, v).then((i) => i.id, () => undefined))
+      // and the containers before= and since= name, resolved as every verb resolves them
+      const others = new Map<string, ReturnType<typeof findContainer> | undefined>()
+      for (const v of [...(filters.get('before') ?? []), ...(filters.get('since') ?? [])]) {
+        try {
+          others.set(v, findContainer(store, v))
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'E_NO_CONTAINER') throw err
+        }
+      }
+      const look = { imageId: (ref: string) => imageIds.get(ref), container: (ref: string) => others.get(ref) }
+      shown = shown.filter((c) => containerMatches(c, filters, look))
+    }
+    // listContainers gives the newest first
     if (argv.latest) shown = shown.slice(0, 1)
     else if (argv.last !== undefined && argv.last > 0) shown = shown.slice(0, argv.last)
     const id = (s: string) => (argv['no-trunc'] ? s : s.slice(0, 12))

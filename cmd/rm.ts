@@ -30,10 +30,10 @@ const spec: CommandSpec<RmArgs> = {
     if (argv.time !== undefined && (argv.time < 0 || !Number.isInteger(argv.time))) throw new SkiffError('E_USAGE', `--time ${argv.time}: expected whole seconds`, { hint: 'e.g. -t 5' })
     const store = await openStore(resolvePaths())
     const targets = []
-    const { listContainers } = await import('../core/container/records.js')
+    const { isUp, listContainers } = await import('../core/container/records.js')
     if (argv.all) {
       // the running ones only with -f, as podman; the others are removed
-      targets.push(...listContainers(store).filter((c) => argv.force || !['running', 'restarting'].includes(c.state.status)))
+      targets.push(...listContainers(store).filter((c) => argv.force || !isUp(c.state)))
     }
     for (const name of argv.containers) {
       try {
@@ -46,7 +46,7 @@ const spec: CommandSpec<RmArgs> = {
     if (argv.force && argv.time !== undefined) {
       // -t: the stop signal first, SIGKILL only after the time (rm -f alone kills at once)
       const { stopContainer } = await import('../core/container/stop.js')
-      for (const c of targets) if (['running', 'restarting'].includes(c.state.status)) await stopContainer(store, c, argv.time)
+      for (const c of targets) if (isUp(c.state)) await stopContainer(store, c, argv.time)
     }
     for (const id of await removeContainers(store, targets, argv.force)) {
       const c = targets.find((t) => t.id === id)!

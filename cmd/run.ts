@@ -47,7 +47,7 @@ const spec: CommandSpec<RunArgs> = {
       if (opts.rm && !argv.detach) {
         // The shim's waiter removed the directory as root of the user namespace; this catches a
         // failure before it could.
-        const { containerDir } = await import('../core/container/records.js')
+        const { containerDir, containerEvent } = await import('../core/container/records.js')
         const { releaseName } = await import('../core/container/names.js')
         // (asked first: a recursive rmSync loads its rimraf, ~0.7 ms, even for nothing)
         const dir = containerDir(store, record.id)
@@ -55,7 +55,6 @@ const spec: CommandSpec<RunArgs> = {
           if (existsSync(dir)) rmSync(dir, { recursive: true, force: true })
         } catch {}
         releaseName(store, record.name, record.id)
-        const { containerEvent } = await import('../core/container/records.js')
         containerEvent(store, record, 'destroy')
       }
     }

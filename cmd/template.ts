@@ -41,7 +41,8 @@ interface Pipe {
 }
 
 type Arg =
-  | { t: 'field'; base: 'dot' | { v: string } | Arg; path: string[] }
+  /** .A.B on dot, $x.A.B on a variable, (pipeline).A.B on an operand */
+  | { t: 'field'; base: { dot: true } | { variable: string } | { of: Arg }; path: string[] }
   | { t: 'ident'; name: string }
   | { t: 'lit'; v: Value }
   | { t: 'pipe'; pipe: Pipe }
@@ -244,10 +245,10 @@ function pipeline(toks: Tok[], where: string, rangeDecl = false): Pipe {
     const t = toks[pos++]
     if (!t) fail(`${where}: missing value`)
     let arg: Arg
-    if (t.k === 'field') arg = { t: 'field', base: 'dot', path: t.v === '.' ? [] : t.v.slice(1).split('.') }
+    if (t.k === 'field') arg = { t: 'field', base: { dot: true }, path: t.v === '.' ? [] : t.v.slice(1).split('.') }
     else if (t.k === 'var') {
       const [name, ...path] = t.v.split('.')
-      arg = { t: 'field', base: { v: name! }, path }
+      arg = { t: 'field', base: { variable: name! }, path }
     } else if (t.k === 'str') arg = { t: 'lit', v: t.v }
     else if (t.k === 'char') arg = { t: 'lit', v: t.v.codePointAt(0) ?? 0 }
     else if (t.k === 'num') arg = { t: 'lit', v: num(t.v, where) }
@@ -265,7 +266,7 @@ function pipeline(toks: Tok[], where: string, rangeDecl = false): Pipe {
     } else return fail(`${where}: unexpected ${JSON.stringify(t.v)} in operand`)
     // a field chain right after an operand: (index .A 0).Name, $x.Name
     while (toks[pos]?.k === 'field' && toks[pos]!.v !== '.' && arg.t !== 'ident' && isAdjacentField(toks[pos - 1]!)) {
-      arg = { t: 'field', base: arg, path: toks[pos++]!.v.slice(1).split('.') }
+      arg = { t: 'field', base: { of: arg }, path: toks[pos++]!.v.slice(1).split('.') }
     }
     return arg
   }
@@ -535,10 +536,11 @@ function evalArg(a: Arg, s: Scope, where: string, final?: Value[]): Value {
     case 'pipe':
       return evalPipe(a.pipe, s, where)
     case 'ident':
-      return call(a.name, final ?? [], s, where)
+      return call(a.name, final ?? [], where)
     case 'field': {
-      const base = a.base === 'dot' ? s.dot : 'v' in a.base && typeof a.base.v === 'string' && !('t' in a.base) ? lookupVar(s, a.base.v, where) : evalArg(a.base as Arg, s, where)
-      const shown = `${a.base === 'dot' ? '' : 'v' in a.base && !('t' in a.base) ? a.base.v : '(…)'}.${a.path.join('.')}`
+      const b = a.base
+      const base = 'dot' in b ? s.dot : 'variable' in b ? lookupVar(s, b.variable, where) : evalArg(b.of, s, where)
+      const shown = `${'dot' in b ? '' : 'variable' in b ? b.variable : '(…)'}.${a.path.join('.')}`
       const v = field(base, a.path, shown, where)
       if (typeof v === 'function') return (v as Method)(...(final ?? []))
       if (final?.length) fail(`${where}: executing at <${shown}>: ${a.path[a.path.length - 1]} is not a method but has arguments`)
@@ -547,8 +549,7 @@ function evalArg(a: Arg, s: Scope, where: string, final?: Value[]): Value {
   }
 }
 
-function call(name: string, args: Value[], s: Scope, where: string): Value {
-  void s
+function call(name: string, args: Value[], where: string): Value {
   const fn = FUNCS[name]
   if (!fn) fail(`${where}: function ${JSON.stringify(name)} not defined`)
   return fn(args, where)

@@ -29,9 +29,9 @@ const spec: CommandSpec<VolumeArgs> = {
     const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const vol = await import('../core/storage/volumes.js')
-    const { listContainers } = await import('../core/container/records.js')
     const store = await openStore(resolvePaths())
-    const usedBy = (name: string) => listContainers(store).filter((c) => c.mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.id)
+    const { volumeUsers } = await import('../core/container/prune.js')
+    const usedBy = volumeUsers(store)
     switch (argv.action) {
       case 'create': {
         if (argv.names.length > 1) throw new SkiffError('E_USAGE', 'volume create takes one name', { hint: 'skiff volume create NAME' })
@@ -68,7 +68,7 @@ const spec: CommandSpec<VolumeArgs> = {
               Label: (key: unknown) => labels[String(key)] ?? '',
             }
           })
-          const headers = { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Label: 'LABEL' }
+          const headers = { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Label: () => 'LABEL' }
           return void process.stdout.write(formatRows(argv.format, rows, headers, '{{.Driver}}\t{{.Name}}'))
         }
         process.stdout.write(formatTable([['DRIVER', 'VOLUME NAME'], ...all.map((v) => [v.Driver, v.Name])]))

@@ -17,21 +17,26 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSy
 import { dirname, join } from 'node:path'
 import { SkiffError, errnoCode } from './errors.js'
 
+/** "mode 0755" */
+const modeText = (mode: number) => `mode ${(mode & 0o7777).toString(8).padStart(4, '0')}`
+
+/** Why `parent` lets other users rename its entries away (writable by them, not sticky as /tmp is), or undefined. */
+function openParent(parent: string, st: { mode: number } | undefined): string | undefined {
+  return st && st.mode & 0o022 && !(st.mode & 0o1000) ? `its parent ${parent} can be changed by other users and is not sticky (${modeText(st.mode)})` : undefined
+}
+
+/** The variable that chooses a directory of this kind. */
+const variableFor = (what: string) => (what.startsWith('storage') ? 'SKIFF_ROOT' : 'SKIFF_RUNROOT')
+
 /** Why `path` is not a private directory of `uid`, or undefined when it is one; 'missing' when absent. */
 export function unsafeReason(path: string, uid: number, lstat = lstatSync): string | undefined {
   const st = lstat(path, { throwIfNoEntry: false })
   if (!st) return 'missing'
   if (st.isSymbolicLink()) return 'it is a symbolic link'
   if (!st.isDirectory()) return 'it is not a directory'
-  const mode = `mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`
-  if (st.uid !== uid) return `it belongs to uid ${st.uid}, ${mode}`
-  if (st.mode & 0o077) return `it is open to other users (${mode})`
-  const parent = lstat(dirname(path), { throwIfNoEntry: false })
-  // another user may rename entries of a parent they can write, unless it is sticky (as /tmp is)
-  if (parent && parent.mode & 0o022 && !(parent.mode & 0o1000)) {
-    return `its parent ${dirname(path)} can be changed by other users and is not sticky (mode ${(parent.mode & 0o7777).toString(8).padStart(4, '0')})`
-  }
-  return undefined
+  if (st.uid !== uid) return `it belongs to uid ${st.uid}, ${modeText(st.mode)}`
+  if (st.mode & 0o077) return `it is open to other users (${modeText(st.mode)})`
+  return openParent(dirname(path), lstat(dirname(path), { throwIfNoEntry: false }))
 }
 
 /**
@@ -46,13 +51,11 @@ export function checkOwnRoot(path: string, what: string, variable: string, uid =
   } catch {
     return // made by the caller next, 0700
   }
-  const mode = `mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`
-  let why = !st.isDirectory() ? 'it is not a directory' : st.uid !== uid ? `it belongs to uid ${st.uid}, ${mode}` : st.mode & 0o022 ? `other users may write it (${mode})` : undefined
+  let why = !st.isDirectory() ? 'it is not a directory' : st.uid !== uid ? `it belongs to uid ${st.uid}, ${modeText(st.mode)}` : st.mode & 0o022 ? `other users may write it (${modeText(st.mode)})` : undefined
   if (!why) {
-    // where it really is: a parent others may write (and not sticky) lets them rename it away
+    // where it really is (the user's symlink followed)
     const parent = dirname(realpathSync(path))
-    const p = statSync(parent)
-    if (p.mode & 0o022 && !(p.mode & 0o1000)) why = `its parent ${parent} can be changed by other users and is not sticky (mode ${(p.mode & 0o7777).toString(8).padStart(4, '0')})`
+    why = openParent(parent, statSync(parent))
   }
   if (why) {
     throw new SkiffError('E_UNSAFE_DIR', `the ${what} ${path} is not safe to use: ${why}`, {
@@ -80,7 +83,7 @@ export function ensurePrivateDir(path: string, uid = process.getuid!(), what = '
   const why = unsafeReason(path, uid)
   if (why) {
     throw new SkiffError('E_UNSAFE_DIR', `the ${what} ${path} is not safe to use: ${why}`, {
-      hint: `skiff needs a directory of its own there (owner you, mode 0700): remove it if it is not yours (or ask its owner or an admin), or set ${what.startsWith('storage') ? 'SKIFF_ROOT' : 'SKIFF_RUNROOT'} to a directory of yours`,
+      hint: `skiff needs a directory of its own there (owner you, mode 0700): remove it if it is not yours (or ask its owner or an admin), or set ${variableFor(what)} to a directory of yours`,
     })
   }
   return path
@@ -88,7 +91,7 @@ export function ensurePrivateDir(path: string, uid = process.getuid!(), what = '
 
 function cannotCreate(path: string, what: string, err: unknown): SkiffError {
   return new SkiffError('E_DIR', `cannot create the ${what} ${path}: ${(err as Error).message}`, {
-    hint: errnoCode(err) === 'ENOSPC' ? 'free some disk space there' : `set ${what.startsWith('storage') ? 'SKIFF_ROOT' : 'SKIFF_RUNROOT'} to a directory of yours`,
+    hint: errnoCode(err) === 'ENOSPC' ? 'free some disk space there' : `set ${variableFor(what)} to a directory of yours`,
     cause: err,
   })
 }
@@ -119,8 +122,15 @@ export function privateFallback(base: string, memo: string, uid = process.getuid
     const r = unsafeReason(remembered, uid)
     if (r === undefined) return remembered
   }
-  const fresh = mkdtempSync(`${base}-`)
+  let fresh: string
   try {
+    fresh = mkdtempSync(`${base}-`)
+  } catch (err) {
+    throw cannotCreate(`${base}-XXXXXX`, what, err)
+  }
+  try {
+    // not lock.ts's writeFileAtomic: lock.ts loads the native addon, and paths.ts (which every
+    // command loads) comes here
     mkdirSync(dirname(memo), { recursive: true, mode: 0o700 })
     writeFileSync(`${memo}.tmp-${process.pid}`, `${fresh}\n`, { mode: 0o600 })
     renameSync(`${memo}.tmp-${process.pid}`, memo)

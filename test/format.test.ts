@@ -4,7 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { formatObject, formatRows, tabwrite } from '../cmd/format.js'
 
-const headers = { ID: 'CONTAINER ID', Names: 'NAMES', Status: 'STATUS', Label: 'LABEL' }
+const headers = { ID: 'CONTAINER ID', Names: 'NAMES', Status: 'STATUS', Label: () => 'LABEL' }
 const row = (id: string, names: string, labels: Record<string, string> = {}) => ({ ID: id, Names: names, Status: 'Up 2 minutes', Label: (k: unknown) => labels[String(k)] ?? '' })
 const rows = [row('abc', 'web', { tier: 'front' }), row('defghijklmnop', 'db')]
 

@@ -29,10 +29,15 @@ export async function pruneImages(store: Store, all: boolean): Promise<string[]>
   return deleted
 }
 
+/** Who mounts a volume: the ids of the containers (of any state) that name it. */
+export function volumeUsers(store: Store): (name: string) => string[] {
+  const containers = listContainers(store)
+  return (name) => containers.filter((c) => c.mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.id)
+}
+
 /** Volumes no container mounts. Their names. */
 export async function pruneVolumes(store: Store): Promise<string[]> {
-  const containers = listContainers(store)
-  const usedBy = (name: string) => containers.filter((c) => c.mounts.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.id)
+  const usedBy = volumeUsers(store)
   const unused = listVolumes(store).filter((v) => usedBy(v.Name).length === 0).map((v) => v.Name)
   await removeVolumes(store, unused, usedBy)
   return unused

@@ -107,6 +107,11 @@ export interface Container extends ContainerRecord {
   state: ContainerState
 }
 
+/** Running or between restarts: what `ps` shows without -a, and what `rm` refuses without -f. */
+export function isUp(s: Pick<ContainerState, 'status'>): boolean {
+  return s.status === 'running' || s.status === 'restarting'
+}
+
 export function containerDir(store: Store, id: string): string {
   return join(store.root, 'containers', id)
 }

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeCgroup } from '../cgroup/limits.js'
 import { killCgroup } from './cgroup.js'
-import { containerDir, containerEvent, containerFile, listContainers, readState, type Container, type ContainerRecord, type ContainerState } from './records.js'
+import { containerDir, containerEvent, containerFile, isUp, listContainers, readState, type Container, type ContainerRecord, type ContainerState } from './records.js'
 import { SkiffError } from '../errors.js'
 import { releaseName } from './names.js'
 import { removeTrees } from '../storage/remove-trees.js'
@@ -33,7 +33,6 @@ export function parseSignal(text: string): number {
   throw new SkiffError('E_USAGE', `unknown signal ${JSON.stringify(text)}`, { hint: 'use a name like TERM, SIGHUP or KILL, or a number (see kill -l)' })
 }
 
-const isUp = (s: ContainerState) => s.status === 'running' || s.status === 'restarting'
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
