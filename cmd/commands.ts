@@ -29,14 +29,14 @@ export const RUN_VALUE_OPTIONS = [
 ]
 
 export const commands: CommandEntry[] = [
-  { name: 'run', describe: 'Run a command in a new container', valueOptions: RUN_VALUE_OPTIONS, load: () => import('./run.js') },
+  { name: 'run', describe: 'Run a command in a new container', valueOptions: [...RUN_VALUE_OPTIONS, '--detach-keys', '--preserve-fds'], load: () => import('./run.js') },
   { name: 'create', describe: 'Create a container without starting it', valueOptions: RUN_VALUE_OPTIONS, load: () => import('./create.js') },
   { name: 'start', describe: 'Start stopped or created containers', load: () => import('./start.js') },
   { name: 'stop', describe: 'Stop containers (stop signal, then SIGKILL)', load: () => import('./stop.js') },
   { name: 'restart', describe: 'Stop and start containers', load: () => import('./restart.js') },
   { name: 'kill', describe: 'Send a signal to containers', load: () => import('./kill.js') },
   { name: 'wait', describe: 'Wait for containers to stop, print exit codes', load: () => import('./wait.js') },
-  { name: 'exec', describe: 'Run a command in a running container', valueOptions: ['-e', '--env', '--env-file', '-u', '--user', '-w', '--workdir'], load: () => import('./exec.js') },
+  { name: 'exec', describe: 'Run a command in a running container', valueOptions: ['-e', '--env', '--env-file', '-u', '--user', '-w', '--workdir', '--detach-keys', '--preserve-fds'], load: () => import('./exec.js') },
   { name: 'attach', describe: "Attach to a detached container's terminal", load: () => import('./attach.js') },
   { name: 'logs', describe: 'Show the output of a detached container', load: () => import('./logs.js') },
   { name: 'cp', describe: 'Copy files between a container and the host', load: () => import('./cp.js') },

@@ -23,13 +23,14 @@ async function each(names: string[], fn: (name: string) => Promise<void>): Promi
   if (failed) process.exitCode = 1
 }
 
-export const start: CommandSpec<{ containers: string[]; attach: boolean; all: boolean }> = {
-  usage: 'start [-a] CONTAINER [CONTAINER...] | start --all',
+export const start: CommandSpec<{ containers: string[]; attach: boolean; all: boolean; 'detach-keys'?: string }> = {
+  usage: 'start [-a [--detach-keys KEYS]] CONTAINER [CONTAINER...] | start --all',
   describe: 'Start stopped or created containers',
   positionals: ['containers...'],
   options: [
     { name: 'attach', alias: 'a', type: 'boolean', default: false, describe: "Run in the foreground, with the container's output here" },
     { name: 'all', type: 'boolean', default: false, describe: 'Start every container that is not running (as podman start --all)' },
+    { name: 'detach-keys', type: 'string', placeholder: 'KEYS', describe: 'With -a and a terminal, the keys that detach, e.g. ctrl-a,d ("": none); default ctrl-p,ctrl-q' },
   ],
   handler: async (argv) => {
     const { findContainer, listContainers } = await import('../core/container/records.js')
@@ -39,12 +40,14 @@ export const start: CommandSpec<{ containers: string[]; attach: boolean; all: bo
       throw new SkiffError('E_USAGE', argv.all ? 'start --all starts every stopped container: name none' : 'start needs a container (or --all)', { hint: 'skiff start CONTAINER, or skiff start --all' })
     }
     if (argv.all && argv.attach) throw new SkiffError('E_USAGE', 'start --all cannot attach to several containers', { hint: 'start them detached, or one with -a' })
+    const detachKeys = argv['detach-keys'] === undefined ? undefined : (await import('../core/container/detach-keys.js')).parseDetachKeys(argv['detach-keys'])
     const store = await open()
     const names = argv.all ? listContainers(store).filter((c) => c.state.status === 'created' || c.state.status === 'exited').map((c) => c.name) : argv.containers
     await each(names, async (name) => {
       const c = findContainer(store, name)
       if (argv.attach) {
-        process.exitCode = await startContainer(store, c, { detach: false })
+        // undefined: the user detached, and it runs on
+        process.exitCode = (await startContainer(store, c, { detach: false, detachKeys })) ?? 0
         return
       }
       await startContainer(store, c, { detach: true })

@@ -7,6 +7,8 @@ interface ExecArgs {
   interactive: boolean
   tty: boolean
   detach: boolean
+  'detach-keys'?: string
+  'preserve-fds': number
   env: string[]
   'env-file': string[]
   user?: string
@@ -30,6 +32,8 @@ const spec: CommandSpec<ExecArgs> = {
     { name: 'interactive', alias: 'i', type: 'boolean', default: false, describe: 'Keep stdin open' },
     { name: 'tty', alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-terminal' },
     { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'Run the command in the background' },
+    { name: 'detach-keys', type: 'string', placeholder: 'KEYS', describe: 'With -it, the keys that detach and leave it running, e.g. ctrl-a,d ("": none); default ctrl-p,ctrl-q' },
+    { name: 'preserve-fds', type: 'number', default: 0, placeholder: 'N', describe: "Pass skiff's fds 3 to 3+N-1 on to the command (as podman)" },
     { name: 'env', alias: 'e', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Set an environment variable' },
     { name: 'env-file', type: 'string', array: true, placeholder: 'FILE', describe: 'Read environment variables from a file (KEY=VALUE lines)' },
     { name: 'user', alias: 'u', type: 'string', placeholder: 'USER[:GROUP]', describe: 'User name or uid, and group' },
@@ -43,6 +47,7 @@ const spec: CommandSpec<ExecArgs> = {
     const { resolvePaths } = await import('../core/paths.js')
     const { findContainer } = await import('../core/container/records.js')
     const { execInContainer } = await import('../core/container/exec.js')
+    const detachKeys = argv['detach-keys'] === undefined ? undefined : (await import('../core/container/detach-keys.js')).parseDetachKeys(argv['detach-keys'])
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)
     process.exitCode = await execInContainer(store, c, {
@@ -53,6 +58,8 @@ const spec: CommandSpec<ExecArgs> = {
       tty: argv.tty,
       interactive: argv.interactive,
       detach: argv.detach,
+      detachKeys,
+      preserveFds: argv['preserve-fds'] ? (await import('./run-options.js')).checkPreserveFds(argv['preserve-fds']) : 0,
     })
   },
 }

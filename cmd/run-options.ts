@@ -1,5 +1,6 @@
 // The options `run` and `create` share, and their translation into CreateOptions. Pure but for
-// reading --env-file files.
+// reading --env-file files and /proc/self/fd for --preserve-fds.
+import { readlinkSync } from 'node:fs'
 import { readUserTextFile } from '../core/user-file.js'
 import { SkiffError } from '../core/errors.js'
 import type { CreateOptions } from '../core/container/create.js'
@@ -286,4 +287,26 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     pull: argv.pull as 'always' | 'missing' | 'never',
     pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
   }
+}
+
+/**
+ * --preserve-fds N: a whole number of fds (from 3), at most 256, each given to skiff by its
+ * caller. Node's start-up takes the lowest free fds for its event loop (an epoll and eventfds):
+ * one of those where the caller gave nothing is refused. (Node's own pipes cannot be told from
+ * the caller's: as with podman, give skiff the fds you name.)
+ */
+export function checkPreserveFds(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 256) {
+    throw new SkiffError('E_USAGE', `--preserve-fds ${n}: a number of fds from 0 to 256 is expected`, { hint: 'e.g. --preserve-fds 1 passes fd 3 on to the command' })
+  }
+  for (let fd = 3; fd < 3 + n; fd++) {
+    let target = ''
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`)
+    } catch {}
+    if (!target || /^anon_inode:\[(eventpoll|eventfd|signalfd|timerfd)\]$/.test(target)) {
+      throw new SkiffError('E_USAGE', `--preserve-fds ${n}: fd ${fd} was not given to skiff`, { hint: `open fds 3 to ${2 + n} for skiff, e.g. skiff run --preserve-fds 1 IMAGE CMD 3<file` })
+    }
+  }
+  return n
 }

@@ -2,12 +2,14 @@
 import { existsSync, rmSync } from 'node:fs'
 import { mark } from '../core/trace.js'
 import type { CommandSpec } from './cli.js'
-import { checkCidfile, createOptions, toCreateOptions, writeCidfile, type CreateArgs } from './run-options.js'
+import { checkCidfile, checkPreserveFds, createOptions, toCreateOptions, writeCidfile, type CreateArgs } from './run-options.js'
 
 export { parseEnvFile } from './run-options.js'
 
 interface RunArgs extends CreateArgs {
   detach: boolean
+  'detach-keys'?: string
+  'preserve-fds': number
 }
 
 const spec: CommandSpec<RunArgs> = {
@@ -17,11 +19,14 @@ const spec: CommandSpec<RunArgs> = {
   required: 1,
   options: [
     { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'Run in the background and print the container id' },
+    { name: 'detach-keys', type: 'string', placeholder: 'KEYS', describe: 'With -it, the keys that detach and leave it running, e.g. ctrl-a,d ("": none); default ctrl-p,ctrl-q' },
+    { name: 'preserve-fds', type: 'number', default: 0, placeholder: 'N', describe: "Pass skiff's fds 3 to 3+N-1 on to the command (as podman)" },
     ...createOptions,
   ],
   handler: async (argv) => {
     const opts = await toCreateOptions(argv)
     const cidfile = checkCidfile(argv.cidfile)
+    const detachKeys = argv['detach-keys'] === undefined ? undefined : (await import('../core/container/detach-keys.js')).parseDetachKeys(argv['detach-keys'])
     if (opts.logDriver === 'passthrough' && argv.detach) {
       const { SkiffError } = await import('../core/errors.js')
       throw new SkiffError('E_USAGE', '--log-driver passthrough passes the output to this terminal: it cannot be used with -d', { hint: 'drop -d, or use --log-driver k8s-file (the default) or none' })
@@ -29,7 +34,8 @@ const spec: CommandSpec<RunArgs> = {
     mark('options made')
     const { createContainer } = await import('../core/container/create.js')
     const { runPrelude, startContainer } = await import('../core/container/start.js')
-    const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, net: opts.net, cgroups: opts.cgroups })
+    const preserveFds = argv['preserve-fds'] ? checkPreserveFds(argv['preserve-fds']) : 0
+    const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, net: opts.net, cgroups: opts.cgroups, preserveFds })
     let created
     try {
       created = await createContainer(opts)
@@ -39,12 +45,14 @@ const spec: CommandSpec<RunArgs> = {
     }
     const { store, record } = created
     writeCidfile(cidfile, record.id)
+    let detached = argv.detach
     try {
-      const status = await startContainer(store, record, { detach: argv.detach, prelude })
+      const status = await startContainer(store, record, { detach: argv.detach, prelude, detachKeys, preserveFds })
       if (argv.detach) process.stdout.write(`${record.id}\n`)
+      else if (status === undefined) detached = true
       else process.exitCode = status
     } finally {
-      if (opts.rm && !argv.detach) {
+      if (opts.rm && !detached) {
         // The shim's waiter removed the directory as root of the user namespace; this catches a
         // failure before it could.
         const { containerDir, containerEvent } = await import('../core/container/records.js')

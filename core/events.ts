@@ -5,7 +5,7 @@
 // An append of one line is one write(2) with O_APPEND: Linux holds the file's lock for the whole
 // write, so lines of two writers never mix. Past 1 MiB the file is renamed to events.log.1 (the
 // one before is dropped); a reader that follows notices the new file by its inode.
-import { closeSync, openSync, renameSync, statSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { nowNs } from './clock.js'
 
@@ -63,6 +63,30 @@ export function parseEvents(text: string): SkiffEvent[] {
     } catch {}
   }
   return out
+}
+
+/**
+ * The exit code in the last "die" of container `id` at or after `sinceNs`, from the journal's
+ * last 64 KiB: what a --rm container leaves once its directory is gone.
+ */
+export function lastExitCode(storeRoot: string, id: string, sinceNs: number): number | undefined {
+  let text = ''
+  try {
+    const fd = openSync(join(storeRoot, EVENTS_FILE), 'r')
+    try {
+      const size = statSync(join(storeRoot, EVENTS_FILE)).size
+      const buf = Buffer.alloc(Math.min(size, 1 << 16))
+      readSync(fd, buf, 0, buf.length, size - buf.length)
+      text = buf.toString('utf8')
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return undefined
+  }
+  const die = parseEvents(text).reverse().find((e) => e.Action === 'die' && e.Actor.ID === id && e.timeNano >= sinceNs)
+  const code = die ? Number(die.Actor.Attributes.exitCode) : NaN
+  return Number.isInteger(code) ? code : undefined
 }
 
 /** Docker's text form: "2026-12-07T13:05:09.123456789Z container start ID (image=busybox, name=web)". */

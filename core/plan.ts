@@ -94,6 +94,16 @@ export interface ProcessPlan {
   terminal: boolean
   /** when `terminal`: whether to read stdin at all (`-i`); without it the pty gets no input */
   stdin: boolean
+  /**
+   * when `terminal` and `stdin`, attached: the keys (bytes) that detach this terminal and leave
+   * the process running (Docker's Ctrl-P Ctrl-Q); absent or empty: none do
+   */
+  detachKeys?: number[]
+  /**
+   * --preserve-fds: skiff's fds 3... (this many) become the process's fds 3...; the shim gets
+   * them as fds 4... (its fd 3 is the control socket) and init moves them into place
+   */
+  preserveFds?: number
   noNewPrivileges: boolean
   capabilities: CapabilityPlan
   /** --init: the shim stays as pid 1, reaps orphans and forwards signals to the command */
@@ -217,3 +227,5 @@ export type ShimMessage =
   | { type: 'started' }
   /** the container's first process ended */
   | { type: 'exit'; status?: number; signal?: number }
+  /** the user typed the detach keys: the process runs on without skiff */
+  | { type: 'detached' }

@@ -175,6 +175,23 @@ static void run_as_init(char **argv, char **envp, const sigset_t *oldmask)
  * The process part, shared by run and exec: terminal, working directory, capabilities, ids,
  * no_new_privs, then exec (or --init).
  */
+/*
+ * --preserve-fds N: skiff's fds 3.. came as our fds 4.. (fd 3 is the status fd). The status fd
+ * moves above them, and each moves down one, open across exec (dup2 clears close-on-exec).
+ */
+static void place_preserved_fds(int n)
+{
+	if (n <= 0)
+		return;
+	int moved = fcntl(status_fd, F_DUPFD_CLOEXEC, 4 + n);
+	if (moved < 0)
+		die_errno("preserve-fds", NULL, errno);
+	status_fd = moved;
+	for (int i = 0; i < n; i++)
+		if (dup2(4 + i, 3 + i) < 0)
+			die_errno("preserve-fds", NULL, errno);
+}
+
 void become_process(int ptysock, const sigset_t *oldmask)
 {
 	const struct json *proc = json_get(plan, "process");
@@ -242,6 +259,7 @@ void become_process(int ptysock, const sigset_t *oldmask)
 		for (int fd = 3; fd < 1024; fd++)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
+	place_preserved_fds((int)json_num(proc, "preserveFds", 0));
 	char **argv = json_strv(json_get(proc, "args"));
 	char **envp = json_strv(json_get(proc, "env"));
 	if (json_bool(proc, "builtin")) {

@@ -229,6 +229,14 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
+		if ((int)si.ssi_signo == SIG_DETACHED) {
+			// the user detached (waiter.c): we stay without skiff, out of its session
+			prctl(PR_SET_PDEATHSIG, 0);
+			quiet_stdio();
+			setsid();
+			send_message("{\"type\":\"detached\"}");
+			continue;
+		}
 		if ((int)si.ssi_signo != SIGCHLD) {
 			kill(waiter, (int)si.ssi_signo);
 			continue;
@@ -301,6 +309,17 @@ static int restart_delay(int sfd, int restarts)
 
 /* ---- `skiff-shim run` ------------------------------------------------------------------------------ */
 
+/*
+ * --preserve-fds: fds 4... are the container's (init.c places them). Forks keep them; no program
+ * the shim executes (the network helper, newuidmap) gets them.
+ */
+void keep_preserved_fds_from_helpers(void)
+{
+	int n = (int)json_num(json_get(plan, "process"), "preserveFds", 0);
+	for (int i = 0; i < n; i++)
+		fcntl(4 + i, F_SETFD, FD_CLOEXEC);
+}
+
 int run_main(void)
 {
 	if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) < 0) {
@@ -322,6 +341,7 @@ int run_main(void)
 	}
 	if (!plan || plan->type != JSON_OBJECT)
 		die_detail("plan", NULL, EINVAL, "the launch plan is not valid JSON");
+	keep_preserved_fds_from_helpers();
 	const struct json *supervisor = json_get(plan, "supervisor");
 	sup.dir = json_str(supervisor, "dir");
 	sup.detach = json_bool(supervisor, "detach");
@@ -341,6 +361,7 @@ int run_main(void)
 		sigaddset(&mask, forwarded[i]);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIG_KILL_CONTAINER);
+	sigaddset(&mask, SIG_DETACHED);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)

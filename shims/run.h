@@ -41,6 +41,7 @@
 
 /* Signals with a meaning of their own to the supervisor and the waiter (see README.md). */
 #define SIG_KILL_CONTAINER 64 /* SIGRTMAX: SIGKILL the container's pid 1 (a signal skiff cannot forward) */
+#define SIG_DETACHED 63       /* the waiter to the supervisor: the user detached from the terminal */
 
 /* outer.c: the signals passed on to the container, the plan, and what its supervisor section says */
 extern const int forwarded[];
@@ -81,6 +82,8 @@ void read_start_time(pid_t pid, char *out, size_t cap);
 void write_state_file(const char *name, const char *text, int durable);
 int log_start(const char *path, long long max);
 int log_drain(int fd, const char *stream);
+void log_write(const char *stream, const char *buf, size_t len);
+void keep_preserved_fds_from_helpers(void);
 const char *cgroup_path(void);
 void setup_scope_cgroup(const struct json *scope);
 void join_cgroup(pid_t pid);

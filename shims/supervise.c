@@ -70,7 +70,7 @@ static void log_open(void)
 	logfile.size = logfile.fd >= 0 && fstat(logfile.fd, &st) == 0 ? st.st_size : 0;
 }
 
-static void log_write(const char *stream, const char *buf, size_t len)
+void log_write(const char *stream, const char *buf, size_t len)
 {
 	if (logfile.fd < 0)
 		return;

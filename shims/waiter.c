@@ -8,6 +8,9 @@
 /* the attached --rm run's end, told to the supervisor (outer.c: end_pipe's write end) */
 static int end_fd = -1;
 
+/* the supervisor (outer.c) of a `run`'s waiter; 0 for `exec`, whose waiter is skiff's own child */
+static pid_t supervisor_pid;
+
 /* The waiter's last word to the supervisor: the exit message skiff gets. */
 static void report_end(const char *msg)
 {
@@ -206,6 +209,56 @@ static int attach_read(int client, int master, int input)
 	return 0;
 }
 
+/* ---- detaching from a foreground terminal: Ctrl-P Ctrl-Q (or --detach-keys) ----------------------- */
+
+/*
+ * Match the detach keys in the terminal's input. `*matched` counts the keys seen so far (a
+ * sequence may span reads); keys of a sequence in progress are passed on as they come. Returns
+ * how many bytes of buf go to the container: all of them, or, when the sequence is complete,
+ * those before it (*detach set).
+ */
+static size_t match_detach_keys(const struct json *keys, const unsigned char *buf, size_t n, int *matched, int *detach)
+{
+	int nkeys = 0;
+	for (const struct json *k = keys ? keys->child : NULL; k; k = k->next)
+		nkeys++;
+	for (size_t i = 0; nkeys && i < n; i++) {
+		const struct json *want = keys->child, *first = keys->child;
+		for (int j = 0; j < *matched; j++)
+			want = want->next;
+		*matched = buf[i] == (unsigned char)want->num ? *matched + 1 : buf[i] == (unsigned char)first->num ? 1 : 0;
+		if (*matched == nkeys) {
+			*detach = 1;
+			return i + 1 >= (size_t)nkeys ? i + 1 - (size_t)nkeys : 0;
+		}
+	}
+	return n;
+}
+
+/*
+ * The user detached: the terminal goes back to the shell, this process and the supervisor leave
+ * skiff's session (its hangup is not the container's), and skiff is told and returns. A `run`
+ * from here is as if started detached: `skiff attach` reaches it, its output goes to its log.
+ */
+static void detach_from_terminal(int *listener)
+{
+	restore_terminal();
+	termios_saved = 0;
+	quiet_stdio();
+	setsid();
+	if (supervisor_pid > 0) {
+		*listener = attach_listen();
+		const struct json *log = json_get(json_get(plan, "supervisor"), "log");
+		if (json_str(log, "path"))
+			log_start(json_str(log, "path"), (long long)json_num(log, "maxBytes", 0));
+		// the supervisor drops skiff (its parent-death signal, the terminal) and tells it
+		kill(supervisor_pid, SIG_DETACHED);
+	} else {
+		prctl(PR_SET_PDEATHSIG, 0);
+		send_message("{\"type\":\"detached\"}");
+	}
+}
+
 /* ---- the waiter's loop: signals, the terminal, attach clients, until init ends --------------------- */
 
 int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
@@ -234,7 +287,8 @@ int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 	int in_open = terminal && json_bool(proc, "stdin") && master >= 0 && !sup.detach;
 	int listener = terminal && master >= 0 && sup.detach ? attach_listen() : -1;
 	int client = -1;
-	int status = 0, done = 0;
+	int status = 0, done = 0, matched = 0, detached = 0;
+	const struct json *keys = json_get(proc, "detachKeys");
 	char buf[65536];
 	while (!done || master >= 0) {
 		struct pollfd fds[6] = { { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 }, { listener, POLLIN, 0 }, { client, POLLIN, 0 }, { fwd_channel[1], POLLIN, 0 } };
@@ -294,7 +348,9 @@ int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 				close(client);
 				client = -1;
 			}
-			if (n > 0)
+			if (n > 0 && detached)
+				log_write("stdout", buf, (size_t)n);
+			else if (n > 0)
 				write_all(1, buf, (size_t)n);
 			else if (n < 0 && errno == EINTR)
 				continue;
@@ -306,7 +362,11 @@ int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 		if (in_open && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
 			ssize_t n = read(0, buf, sizeof(buf));
 			if (n > 0) {
-				write_all(master, buf, (size_t)n);
+				write_all(master, buf, match_detach_keys(keys, (unsigned char *)buf, (size_t)n, &matched, &detached));
+				if (detached) {
+					in_open = 0;
+					detach_from_terminal(&listener);
+				}
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 				// EOF on our stdin: pass it on as the terminal's EOF character
 				char eof = 4;
@@ -348,6 +408,7 @@ int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_t *oldmask, int logout, int logerr)
 {
 	die_with_parent(outer);
+	supervisor_pid = outer;
 	close(syncfd[0]);
 	if (end_pipe[0] >= 0) {
 		close(end_pipe[0]);

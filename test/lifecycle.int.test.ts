@@ -405,4 +405,66 @@ life('attach to a detached terminal: input, output, window size; Ctrl-P Ctrl-Q d
   assertAllGone([])
 })
 
+life('Ctrl-P Ctrl-Q detaches a foreground run -it and exec -it; both run on, attach and logs reach the container', async () => {
+  if (!need('detach keys', probe.skiff(), probe.rootless(), probe.busybox(), probe.python())) return
+  load(sb)
+  const run = await sb.pty(['run', '-it', '--rm', '--name', 'fg', 'busybox', 'sh'], [
+    { send: 'echo before-$((6*7))\r' },
+    { expect: /before-42/ },
+    { send: '\x10\x11' },
+  ])
+  assert.is(run.error, null, run.output)
+  assert.is(run.status, 0, run.output)
+  await sleep(200)
+  assert.is(inspect('fg').State.Status, 'running', 'detached from the foreground run, still running')
+  // its own keys for exec; the exec'd sleep runs on after the detach
+  const exec = await sb.pty(['exec', '-it', '--detach-keys', 'ctrl-a,d', 'fg', 'sh', '-c', 'echo in-exec; exec sleep 1000'], [
+    { expect: /in-exec/ },
+    { send: '\x01d' },
+  ])
+  assert.is(exec.error, null, exec.output)
+  assert.is(exec.status, 0, exec.output)
+  assert.match(sb.run(['top', 'fg']).stdout, /sleep 1000/, 'the exec\'d process runs on')
+  const back = await sb.pty(['attach', 'fg'], [
+    { send: 'echo after-detach\r' },
+    { expect: /after-detach/ },
+    { send: 'exit 4\r' },
+  ])
+  assert.is(back.status, 4, back.output)
+  await sleep(300)
+  assert.is(sb.run(['container', 'exists', 'fg']).status, 1, '--rm removed it once it ended')
+  // --detach-keys "" turns detaching off: the keys go to the shell
+  const none = await sb.pty(['run', '-it', '--rm', '--detach-keys', '', 'busybox', 'sh'], [
+    { send: '\x10\x11echo no-detach\r' },
+    { expect: /no-detach/ },
+    { send: 'exit 5\r' },
+  ])
+  assert.is(none.status, 5, none.output)
+  assert.match(sb.run(['run', '--detach-keys', 'ctrl-', 'busybox', 'true']).stderr, /is not a key/)
+  assertAllGone([])
+})
+
+life('--preserve-fds N: the caller\'s fds 3.. reach the command of run, run -d and exec; fds not given are an error', async () => {
+  if (!need('preserve-fds', probe.skiff(), probe.rootless(), probe.busybox())) return
+  load(sb)
+  writeFileSync(join(sb.home, 'f3'), 'three\n')
+  writeFileSync(join(sb.home, 'f4'), 'four\n')
+  const sh = (script: string) => spawnSync('sh', ['-c', script], { env: sb.env(), cwd: sb.home, encoding: 'utf8', timeout: 60_000 })
+  const run = sh(`"${skiffBin}" run --rm --preserve-fds 2 busybox sh -c 'cat <&3; cat <&4; ls /proc/self/fd | sort -n | tr "\\n" " "' 3<f3 4<f4`)
+  assert.is(run.status, 0, run.stderr)
+  // the two files, and no fd of skiff's or the shim's beyond them
+  assert.is(run.stdout, 'three\nfour\n0 1 2 3 4 5 ', run.stderr)
+  assert.is(sh(`"${skiffBin}" run -d --name keep --preserve-fds 1 busybox sh -c 'cat <&3 > /got; sleep 1000' 3<f3`).status, 0)
+  await sleep(300)
+  assert.is(sb.run(['exec', 'keep', 'cat', '/got']).stdout, 'three\n')
+  const exec = sh(`"${skiffBin}" exec --preserve-fds 1 keep sh -c 'cat <&3' 3<f4`)
+  assert.is(exec.stdout, 'four\n', exec.stderr)
+  const missing = sh(`"${skiffBin}" run --rm --preserve-fds 1 busybox true`)
+  assert.is(missing.status, 125, missing.stderr)
+  assert.match(missing.stderr, /--preserve-fds 1: fd 3 was not given to skiff/)
+  assert.match(sb.run(['run', '--preserve-fds', '-1', 'busybox', 'true']).stderr, /--preserve-fds/)
+  sb.run(['rm', '-f', 'keep'])
+  assertAllGone([])
+})
+
 life.run()

@@ -5,6 +5,10 @@ import { dirname } from 'node:path'
 import { unsafeReason } from '../private-dir.js'
 import { readState, type ContainerRecord } from './records.js'
 import { SkiffError } from '../errors.js'
+import { nowNs } from '../clock.js'
+import { DEFAULT_DETACH_KEYS } from './detach-keys.js'
+
+export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js'
 import type { Store } from '../storage/store.js'
 
 /** A frame for the waiter: 'd' + length + data, or 'r' + 4 + rows + cols. Pure. */
@@ -21,26 +25,6 @@ export function sizeFrame(rows: number, cols: number): Buffer {
   b.writeUInt16BE(rows, 0)
   b.writeUInt16BE(cols, 2)
   return frame('r', b)
-}
-
-/** Docker's default detach keys: Ctrl-P Ctrl-Q. */
-export const DEFAULT_DETACH_KEYS = [0x10, 0x11]
-
-/**
- * --detach-keys as Docker reads it: comma-separated keys, each a character or ctrl-X (X a
- * letter, or one of @ [ \ ] ^ _); "" turns detaching off.
- *   parseDetachKeys('ctrl-p,ctrl-q') → [0x10, 0x11];  parseDetachKeys('ctrl-a,x') → [0x01, 0x78]
- */
-export function parseDetachKeys(text: string): number[] {
-  if (text === '') return []
-  return text.split(',').map((k) => {
-    const m = /^ctrl-(.)$/i.exec(k)
-    if (m) {
-      const c = m[1]!.toUpperCase().charCodeAt(0)
-      if (c >= 0x40 && c <= 0x5f) return c - 0x40
-    } else if (k.length === 1) return k.charCodeAt(0)
-    throw new SkiffError('E_USAGE', `--detach-keys ${JSON.stringify(text)}: ${JSON.stringify(k)} is not a key`, { hint: 'keys are single characters or ctrl-<letter>, joined with commas: e.g. ctrl-p,ctrl-q' })
-  })
 }
 
 /**
@@ -76,6 +60,7 @@ export async function attach(store: Store, rec: ContainerRecord, detachKeys: num
       hint: 'another user may be listening in: do not attach; stop the container (skiff stop), remove that directory if it is not yours, and start it again',
     })
   }
+  const since = nowNs()
   const sock = connect(rec.attachSocket)
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', resolve)
@@ -109,5 +94,13 @@ export async function attach(store: Store, rec: ContainerRecord, detachKeys: num
   if (detached) return undefined
   const { waitStopped } = await import('./stop.js')
   const end = await waitStopped(store, rec, 10_000)
-  return end?.exitCode
+  if (end?.exitCode !== undefined) return end.exitCode
+  // a --rm container is gone with its exit file: its supervisor's "die" in the journal says it
+  const { lastExitCode } = await import('../events.js')
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    const code = lastExitCode(store.root, rec.id, since)
+    if (code !== undefined) return code
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new SkiffError('E_ATTACH', `the exit status of ${rec.name} is not known: it ended and is gone`, { hint: 'its end is in skiff events --filter container=' + rec.name })
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { execCgroupWrap } from '../cgroup/limits.js'
 import { containerDir, readState, type ContainerRecord } from './records.js'
 import { SkiffError } from '../errors.js'
+import { DEFAULT_DETACH_KEYS } from './detach-keys.js'
 import { readImageFile } from '../image/files.js'
 import { launch } from '../launch/launch.js'
 import { resolveUser } from '../launch/passwd.js'
@@ -19,6 +20,10 @@ export interface ExecOptions {
   tty: boolean
   interactive: boolean
   detach: boolean
+  /** with -it, attached: the keys that detach (default Ctrl-P Ctrl-Q; empty: none) */
+  detachKeys?: number[]
+  /** --preserve-fds: skiff's fds 3... that the command gets as its own */
+  preserveFds?: number
 }
 
 /** Plan of an exec: the container's process settings with the exec's own changes. Pure. */
@@ -40,6 +45,8 @@ export function planExec(rec: ContainerRecord, pid: number, opts: ExecOptions, u
       additionalGids: rec.plan.idmap.denySetgroups ? [] : user.additionalGids,
       terminal: opts.tty,
       stdin: opts.interactive,
+      ...(opts.tty && opts.interactive && !opts.detach ? { detachKeys: opts.detachKeys ?? DEFAULT_DETACH_KEYS } : {}),
+      ...(opts.preserveFds ? { preserveFds: opts.preserveFds } : {}),
       capabilities: planCapabilities(user.uid),
       init: false,
     },
@@ -74,5 +81,6 @@ export async function execInContainer(store: Store, rec: ContainerRecord, opts: 
     ? (['ignore', 'ignore', 'ignore'] as const)
     : ([opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'] as const)
   const result = await launch(plan, { stdio: [...stdio], detach: opts.detach, wrap })
-  return result.status
+  // detached by the keys: it runs on, and exec returns 0 as Docker's does
+  return result.detached ? 0 : result.status
 }

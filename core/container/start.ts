@@ -6,7 +6,7 @@ import { containerDir, containerEvent, containerFile, readState, type ContainerR
 import { EVENTS_FILE } from '../events.js'
 import { SkiffError } from '../errors.js'
 import { fallbackIdMap, hostIdMap, warnIdMapOnce } from '../launch/identity.js'
-import { launch, startPrelude, type Prelude } from '../launch/launch.js'
+import { launch, startPrelude, type LaunchResult, type Prelude } from '../launch/launch.js'
 import { acquireLock, writeFileAtomic } from '../lock.js'
 import type { LaunchPlan } from '../plan.js'
 import type { NetworkOptions } from '../net/setup.js'
@@ -15,6 +15,7 @@ import { cgroupUsesScope, prepareCgroup, removeCgroup } from '../cgroup/limits.j
 import { mark } from '../trace.js'
 import { ensurePrivateDir } from '../private-dir.js'
 import { isoTime } from '../clock.js'
+import { DEFAULT_DETACH_KEYS } from './detach-keys.js'
 
 /** The container's lock: start, stop and rm take it, so two of them never interleave. */
 export function lockContainer(store: Store, rec: ContainerRecord, timeoutMs = 30_000): () => void {
@@ -51,7 +52,13 @@ export interface StartOptions {
   detach: boolean
   /** a shim started early (run), mapping the user namespace while the container was made */
   prelude?: Prelude
+  /** attached with -it: the keys that detach (default Ctrl-P Ctrl-Q; empty: none) */
+  detachKeys?: number[]
+  /** --preserve-fds: skiff's fds 3... that the command gets as its own */
+  preserveFds?: number
 }
+
+const outcome = (r: LaunchResult) => (r.detached ? undefined : r.status)
 
 /** The shim's stdin, stdout, stderr: Docker's (without -i, stdin is empty; -t needs the terminal). */
 export function shimStdio(detach: boolean, interactive: boolean, tty: boolean): ['inherit' | 'ignore', 'inherit' | 'ignore', 'inherit' | 'ignore'] {
@@ -64,8 +71,9 @@ export function shimStdio(detach: boolean, interactive: boolean, tty: boolean): 
  * can start before the container exists (its network is then configured meanwhile too). Not when
  * the container joins another's namespaces or its shim must start in a systemd scope.
  */
-export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; net?: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'>; cgroups?: 'enabled' | 'disabled' }): Promise<Prelude | undefined> {
-  if (o.net?.network?.startsWith('container:')) return undefined
+export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; net?: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'>; cgroups?: 'enabled' | 'disabled'; preserveFds?: number }): Promise<Prelude | undefined> {
+  // (with --preserve-fds the shim needs them from its start)
+  if (o.net?.network?.startsWith('container:') || o.preserveFds) return undefined
   if (o.cgroups !== 'disabled' && (await cgroupUsesScope())) return undefined
   const idmap = hostIdMap().plan
   mark('id maps decided')
@@ -73,8 +81,11 @@ export async function runPrelude(o: { detach: boolean; interactive: boolean; tty
   return startPrelude(idmap, earlyNetwork(o.net), shimStdio(o.detach, o.interactive, o.tty))
 }
 
-/** Starts the container; attached, resolves to its exit status (128+N after signal N). */
-export async function startContainer(store: Store, rec: ContainerRecord, opts: StartOptions): Promise<number> {
+/**
+ * Starts the container; attached, resolves to its exit status (128+N after signal N), or to
+ * undefined when the user detached (it runs on, as if started detached).
+ */
+export async function startContainer(store: Store, rec: ContainerRecord, opts: StartOptions): Promise<number | undefined> {
   if (opts.detach && rec.hostConfig.LogDriver === 'passthrough') {
     throw new SkiffError('E_USAGE', `container ${rec.name} has --log-driver passthrough: its output goes to the terminal that starts it`, { hint: `start it attached: skiff start -a ${rec.name}` })
   }
@@ -99,14 +110,19 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     const present = new Set(readdirSync(dir))
     for (const f of ['state.json', 'exit.json', 'stop-requested', 'cgroup']) if (present.has(f)) unlinkSync(join(dir, f))
     const detach = opts.detach
+    // attached with -it, the user may detach later: it then goes on as a detached one, so it
+    // has what that needs (a socket to attach to, a log) ready
+    const keys = !detach && rec.plan.process.terminal && rec.plan.process.stdin ? (opts.detachKeys ?? DEFAULT_DETACH_KEYS) : []
+    const detachable = detach || keys.length > 0
     const plan: LaunchPlan = {
       ...rec.plan,
+      process: keys.length || opts.preserveFds ? { ...rec.plan.process, ...(keys.length ? { detachKeys: keys } : {}), ...(opts.preserveFds ? { preserveFds: opts.preserveFds } : {}) } : rec.plan.process,
       supervisor: {
         dir,
         detach,
-        log: detach && rec.hostConfig.LogDriver !== 'none' ? { path: join(dir, 'ctr.log'), maxBytes: rec.hostConfig.LogMaxBytes } : undefined,
+        log: detachable && rec.hostConfig.LogDriver !== 'none' ? { path: join(dir, 'ctr.log'), maxBytes: rec.hostConfig.LogMaxBytes } : undefined,
         restart: detach ? { policy: rec.hostConfig.RestartPolicy.Name, maxRetries: rec.hostConfig.RestartPolicy.MaximumRetryCount } : undefined,
-        attachSocket: detach ? rec.attachSocket : undefined,
+        attachSocket: detachable ? rec.attachSocket : undefined,
         // the supervisor writes "die" to the journal when the command ends
         events: { path: join(store.root, EVENTS_FILE), id: rec.id, name: rec.name, image: rec.image },
       },
@@ -126,7 +142,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
       if (at >= 0) plan.mounts.splice(at + 1, 0, { kind: 'mount', source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: ['ro', 'nosuid', 'noexec', 'nodev'], optional: true })
     }
     // made at create; checked again, as /tmp may have been emptied (and its name taken) since
-    if (detach && rec.attachSocket) ensurePrivateDir(dirname(rec.attachSocket), process.getuid!(), 'runtime directory')
+    if (detachable && rec.attachSocket) ensurePrivateDir(dirname(rec.attachSocket), process.getuid!(), 'runtime directory')
     const decision = hostIdMap()
     plan.idmap = decision.plan
     warnIdMapOnce(decision)
@@ -152,7 +168,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     }
     try {
       try {
-        return (await go(plan)).status
+        return outcome(await go(plan))
       } catch (err) {
         // A helper that cannot work here: run with the mapping that needs none, and say why.
         if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
@@ -162,7 +178,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         plan.process = { ...plan.process, additionalGids: [] }
         // only the user's own gid is mapped now: devpts cannot be given gid 5 (tty)
         plan.mounts = plan.mounts.map((m) => (m.kind === 'mount' && m.fstype === 'devpts' && m.data ? { ...m, data: m.data.split(',').filter((o) => o !== 'gid=5').join(',') } : m))
-        return (await go(plan)).status
+        return outcome(await go(plan))
       }
     } catch (err) {
       removeCgroup(cgroupPath)

@@ -35,8 +35,8 @@ export interface LaunchOptions {
 
 type Stdio = NonNullable<LaunchOptions['stdio']>
 
-function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[]): ShimChild {
-  const child = wrap.length ? spawnShimProcess(wrap[0]!, [...wrap.slice(1), shimPath(), mode], stdio) : spawnShimProcess(shimPath(), [mode], stdio)
+function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[], preserve = 0): ShimChild {
+  const child = wrap.length ? spawnShimProcess(wrap[0]!, [...wrap.slice(1), shimPath(), mode], stdio, preserve) : spawnShimProcess(shimPath(), [mode], stdio, preserve)
   mark('shim spawned')
   return child
 }
@@ -81,6 +81,8 @@ export interface LaunchResult {
   status: number
   signal?: number
   pid?: number
+  /** the user typed the detach keys: the process runs on, its status is not known here */
+  detached?: boolean
   stdout?: string
   stderr?: string
 }
@@ -95,17 +97,18 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   // a network namespace if the plan wants one of its own, and its network helper (if it started
   // one) the plan's
   const early = !!prelude && !wrap.length && mode === 'run' && JSON.stringify((plan as LaunchPlan).idmap) === JSON.stringify(prelude.idmap) &&
-    prelude.netns === (plan as LaunchPlan).namespaces.includes('net') &&
+    prelude.netns === (plan as LaunchPlan).namespaces.includes('net') && !plan.process.preserveFds &&
     (!prelude.helper || JSON.stringify(prelude.helper) === JSON.stringify((plan as LaunchPlan).network?.helper))
   if (prelude && !early) prelude.cancel()
   if (early) prelude!.used = true
-  const child = early ? prelude!.child : spawnShim(mode, stdio, wrap)
+  const child = early ? prelude!.child : spawnShim(mode, stdio, wrap, plan.process.preserveFds)
   const messages: ShimMessage[] = []
   let pid: number | undefined
   let settled = false
   let onStarted = () => {}
   let onFailed = (_msg: ShimMessage) => {}
   let onExit = (_msg: ShimMessage) => {}
+  let onDetached = () => {}
   // what a prelude's shim said before this plan came (an id map that failed) comes first
   child.onLine((line) => {
     const msg = JSON.parse(line) as ShimMessage
@@ -119,6 +122,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
     if (msg.type === 'started') onStarted()
     if (msg.type === 'error') onFailed(msg)
     if (msg.type === 'exit') onExit(msg)
+    if (msg.type === 'detached') onDetached()
   })
   if (!messages.some((m) => m.type === 'error')) child.send(JSON.stringify(plan) + '\n')
 
@@ -171,8 +175,22 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
         resolve({ status: msg.signal ? 128 + msg.signal : (msg.status ?? 0), signal: msg.signal, pid })
       }
     }
+    // Ctrl-P Ctrl-Q: the shim stays without us, and skiff returns
+    onDetached = () => {
+      if (settled) return
+      settled = true
+      for (const sig of FORWARDED) process.off(sig, forward)
+      child.release()
+      resolve({ status: 0, pid, detached: true })
+    }
     const failedToSpawn = (err: Error) => {
       for (const sig of FORWARDED) process.off(sig, forward)
+      const n = plan.process.preserveFds
+      if (n && (err as NodeJS.ErrnoException).code === 'EBADF') {
+        return reject(new SkiffError('E_USAGE', `--preserve-fds ${n}: fds 3 to ${2 + n} must all be open and given to skiff by its caller`, {
+          hint: `open them for skiff, e.g. skiff run --preserve-fds 1 IMAGE CMD 3<file`,
+        }))
+      }
       reject(new SkiffError('E_SHIM_EXEC', `cannot start the shim ${shimPath()}: ${err.message}`, {
         hint: 'check that the cache directory is not mounted noexec, or set XDG_CACHE_HOME to one that is not',
         cause: err,

@@ -77,16 +77,17 @@ interface Started {
 }
 
 /**
- * Start it with fds 0-2 as given and a socket pair on fd 3; the handles of our ends of the pipes
- * ([fd0, fd1, fd2, control]), or a negative errno.
+ * Start it with fds 0-2 as given, a socket pair on fd 3 and skiff's fds 3.. 3+preserve-1 as its
+ * fds 4...; the handles of our ends of the pipes ([fd0, fd1, fd2, control]), or a negative errno.
  */
-function start(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind]): { started: Started; handles: (PipeHandle | undefined)[] } | number {
+function start(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind], preserve: number): { started: Started; handles: (PipeHandle | undefined)[] } | number {
   const { Process, Pipe, socketType } = load()
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`)
   const kinds = [...stdio, 'pipe' as const]
+  const extra = Array.from({ length: preserve }, (_, i) => 3 + i)
   const a = nativeAddon()
   if (a) {
-    const r = a.spawn(file, [file, ...args], env, kinds.map((k) => STDIO_CODE[k]))
+    const r = a.spawn(file, [file, ...args], env, [...kinds.map((k) => STDIO_CODE[k]), ...extra])
     if (typeof r === 'number') return r
     const [pid, ...ends] = r as [number, ...number[]]
     const handles = ends.map((fd) => {
@@ -117,9 +118,12 @@ function start(file: string, args: string[], stdio: [StdioKind, StdioKind, Stdio
     file,
     args: [file, ...args],
     envPairs: env,
-    stdio: kinds.map((kind, fd) =>
-      kind === 'pipe' ? { type: 'pipe', handle: handles[fd], readable: fd !== 1 && fd !== 2, writable: fd > 0 } : kind === 'ignore' ? { type: 'ignore' } : { type: 'fd', fd },
-    ),
+    stdio: [
+      ...kinds.map((kind, fd) =>
+        kind === 'pipe' ? { type: 'pipe', handle: handles[fd], readable: fd !== 1 && fd !== 2, writable: fd > 0 } : kind === 'ignore' ? { type: 'ignore' } : { type: 'fd', fd },
+      ),
+      ...extra.map((fd) => ({ type: 'fd', fd })),
+    ],
     // A session of its own: a terminal's Ctrl-C reaches skiff only, which forwards it once.
     detached: true,
   })
@@ -179,10 +183,13 @@ export interface ShimChild {
   release(): void
 }
 
-/** Start `file args` with fds 0-2 as given and a control socket on fd 3, in a session of its own. */
-export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind]): ShimChild {
+/**
+ * Start `file args` with fds 0-2 as given, a control socket on fd 3 and skiff's fds 3... as fds
+ * 4... (`preserve` of them), in a session of its own.
+ */
+export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind], preserve = 0): ShimChild {
   const { stream } = load()
-  const result = start(file, args, stdio)
+  const result = start(file, args, stdio, preserve)
   if (typeof result === 'number') {
     const name = getSystemErrorName(result)
     const error = Object.assign(new Error(`spawn ${file} ${name}`), { code: name, errno: result, path: file })

@@ -9,7 +9,9 @@
  * own, fds 0-3 as asked and no other (skiff's fds are close-on-exec).
  *
  *   spawn(file, argv, env, stdio) -> [pid, fd0, fd1, fd2, fd3] or a negative errno
- *       stdio[i]: -1 inherit, -2 /dev/null, -3 a socket pair (its other end is returned)
+ *       stdio[i]: -1 inherit, -2 /dev/null, -3 a socket pair (its other end is returned);
+ *       stdio[4...]: skiff's fds given to the child as fds 4... (--preserve-fds); each must be
+ *       open, else -EBADF (inherited ones too are close-on-exec: Node's start-up marks them so)
  *   watch(pid, onexit(code, signal)) -> handle   awaits pid's exit on a thread, reaps it and calls back on Node's
  *   unref(handle)                                 let Node exit while pid runs on
  *
@@ -81,16 +83,24 @@ static void free_vector(char **v)
 	free(v);
 }
 
-static int start(const char *file, char **argv, char **envp, const int32_t kinds[NFDS], pid_t *pid, int parent_end[NFDS])
+static int start(const char *file, char **argv, char **envp, const int32_t *kinds, uint32_t nkinds, pid_t *pid, int parent_end[NFDS])
 {
 	int child_end[NFDS];
 	int err = 0;
 	for (int i = 0; i < NFDS; i++)
 		parent_end[i] = child_end[i] = -1;
+	for (uint32_t i = NFDS; i < nkinds; i++) {
+		if (kinds[i] < 0 || fcntl(kinds[i], F_GETFD) < 0)
+			return EBADF;
+	}
 	posix_spawn_file_actions_t actions;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&actions);
 	posix_spawnattr_init(&attr);
+	// the extra fds first, from the highest: a source (3, 4...) is copied before a lower
+	// destination is written over it, and fd 3 before the control socket takes its place
+	for (uint32_t i = nkinds; i-- > NFDS && !err;)
+		err = posix_spawn_file_actions_adddup2(&actions, kinds[i], (int)i);
 	for (int i = 0; i < NFDS && !err; i++) {
 		if (kinds[i] == STDIO_PIPE) {
 			int sp[2];
@@ -145,8 +155,14 @@ static napi_value spawn_fn(napi_env env, napi_callback_info info)
 	char file[4096];
 	size_t len;
 	CHECK(napi_get_value_string_utf8(env, args[0], file, sizeof(file), &len));
-	int32_t kinds[NFDS];
-	for (uint32_t i = 0; i < NFDS; i++) {
+	int32_t kinds[NFDS + 256];
+	uint32_t nkinds;
+	CHECK(napi_get_array_length(env, args[3], &nkinds));
+	if (nkinds < NFDS || nkinds > NFDS + 256) {
+		napi_throw_range_error(env, NULL, "spawn: stdio has 4 entries, and at most 256 more");
+		return NULL;
+	}
+	for (uint32_t i = 0; i < nkinds; i++) {
 		CHECK(napi_get_element(env, args[3], i, &v));
 		CHECK(napi_get_value_int32(env, v, &kinds[i]));
 	}
@@ -154,7 +170,7 @@ static napi_value spawn_fn(napi_env env, napi_callback_info info)
 	char **envp = argv ? string_vector(env, args[2]) : NULL;
 	pid_t pid = -1;
 	int ends[NFDS];
-	int err = argv && envp ? start(file, argv, envp, kinds, &pid, ends) : ENOMEM;
+	int err = argv && envp ? start(file, argv, envp, kinds, nkinds, &pid, ends) : ENOMEM;
 	free_vector(argv);
 	free_vector(envp);
 	if (err) {
