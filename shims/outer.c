@@ -234,6 +234,7 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 			prctl(PR_SET_PDEATHSIG, 0);
 			quiet_stdio();
 			setsid();
+			sup.detached_later = 1;
 			send_message("{\"type\":\"detached\"}");
 			continue;
 		}
@@ -397,6 +398,10 @@ int run_main(void)
 			 sup.round, status, finished, restarts, oom ? "true" : "false");
 		write_state_file("exit.json", exitjson, 1);
 		record_die(status);
+		// --rm without skiff waiting for it (started detached, or detached since): the waiter
+		// removed it, and its "destroy" follows the "die", as Docker's does
+		if (json_str(plan, "trash") && (sup.detach || sup.detached_later))
+			record_event("destroy", -1);
 		if (!sup.detach || !should_restart(status, restarts) || !restart_delay(sfd, restarts))
 			break;
 		restarts++;

@@ -50,6 +50,7 @@ extern const struct json *plan;
 struct supervision {
 	const char *dir;     // state.json and exit.json go here; NULL: no state
 	int detach;          // outlive skiff, log the container's output
+	int detached_later;  // started attached, the user detached (Ctrl-P Ctrl-Q): skiff is gone
 	int round;           // 1 for the first start, +1 for every restart
 	char start_time[32]; // the supervisor's start time (/proc/PID/stat field 22)
 };
@@ -84,6 +85,7 @@ int log_start(const char *path, long long max);
 int log_drain(int fd, const char *stream);
 void log_write(const char *stream, const char *buf, size_t len);
 void keep_preserved_fds_from_helpers(void);
+void record_event(const char *action, int status);
 const char *cgroup_path(void);
 void setup_scope_cgroup(const struct json *scope);
 void join_cgroup(pid_t pid);

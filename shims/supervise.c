@@ -208,29 +208,28 @@ long oom_kills(void)
 }
 
 /*
- * The container's end in the events journal (core/events.ts), as Docker writes "die": one line
- * appended with O_APPEND, which no other writer's line can split. Once per round.
+ * A container event in the journal (core/events.ts), as Docker writes it: one line appended with
+ * O_APPEND, which no other writer's line can split. "die" carries the exit code (status >= 0).
  */
-static int die_recorded_round;
-
-void record_die(int status)
+void record_event(const char *action, int status)
 {
 	const struct json *ev = json_get(json_get(plan, "supervisor"), "events");
 	const char *path = json_str(ev, "path");
-	if (!path || die_recorded_round == sup.round)
+	if (!path)
 		return;
-	die_recorded_round = sup.round;
-	char id[160], name[600], image[2100], line[4096];
+	char id[160], name[600], image[2100], line[4096], code[48] = "";
 	json_escape(id, sizeof(id), json_str(ev, "id"));
 	json_escape(name, sizeof(name), json_str(ev, "name"));
 	json_escape(image, sizeof(image), json_str(ev, "image"));
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (status >= 0)
+		snprintf(code, sizeof(code), "\"exitCode\":\"%d\",", status);
 	int n = snprintf(line, sizeof(line),
-			 "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"%s\",\"Attributes\":{\"exitCode\":\"%d\",\"image\":\"%s\",\"name\":\"%s\"}},"
-			 "\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld,\"status\":\"die\",\"id\":\"%s\",\"from\":\"%s\"}\n",
-			 id, status, image, name, (long long)ts.tv_sec, ns, id, image);
+			 "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\":{%s\"image\":\"%s\",\"name\":\"%s\"}},"
+			 "\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld,\"status\":\"%s\",\"id\":\"%s\",\"from\":\"%s\"}\n",
+			 action, id, code, image, name, (long long)ts.tv_sec, ns, action, id, image);
 	if (n <= 0 || n >= (int)sizeof(line))
 		return;
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -239,4 +238,15 @@ void record_die(int status)
 	if (write(fd, line, (size_t)n) < 0) {
 	}
 	close(fd);
+}
+
+/* The container's end ("die"), once per round. */
+static int die_recorded_round;
+
+void record_die(int status)
+{
+	if (die_recorded_round == sup.round)
+		return;
+	die_recorded_round = sup.round;
+	record_event("die", status);
 }

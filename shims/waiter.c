@@ -11,6 +11,7 @@ static int end_fd = -1;
 /* the supervisor (outer.c) of a `run`'s waiter; 0 for `exec`, whose waiter is skiff's own child */
 static pid_t supervisor_pid;
 
+
 /* The waiter's last word to the supervisor: the exit message skiff gets. */
 static void report_end(const char *msg)
 {

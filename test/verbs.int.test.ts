@@ -161,6 +161,10 @@ t('events: every process\'s events in Docker\'s shape, filtered, as a template, 
   assert.is(sb.run(['run', '-d', '--name', 'ev2', 'busybox', 'sleep', '60']).status, 0)
   assert.is(sb.run(['stop', '-t', '0', 'ev2']).status, 0)
   assert.is(sb.run(['rm', 'ev2']).status, 0)
+  // -d --rm: the supervisor removes it and journals its destroy after its die
+  assert.is(sb.run(['run', '-d', '--rm', '--name', 'ev4', 'busybox', 'true']).status, 0)
+  for (let i = 0; i < 50 && sb.run(['container', 'exists', 'ev4']).status === 0; i++) await new Promise((r) => setTimeout(r, 100))
+  await new Promise((r) => setTimeout(r, 200))
   assert.is(sb.run(['volume', 'create', 'evv']).status, 0)
   assert.is(sb.run(['tag', 'busybox', 'evtag:1']).status, 0)
   const past = sb.run(['events', '--since', '5m', '--until', '0s', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'])
@@ -169,6 +173,7 @@ t('events: every process\'s events in Docker\'s shape, filtered, as a template, 
   // ev1: create, start, die (written by its supervisor, the C shim), destroy; in that order. ev2's
   // stop: SIGTERM, which sleep as pid 1 ignores, then SIGKILL after -t 0: two kills, as Docker's
   assert.equal(lines.filter((l) => l.endsWith(' ev1')), ['container create ev1', 'container start ev1', 'container die ev1', 'container destroy ev1'])
+  assert.equal(lines.filter((l) => l.endsWith(' ev4')), ['container create ev4', 'container start ev4', 'container die ev4', 'container destroy ev4'])
   assert.equal(lines.filter((l) => l.endsWith(' ev2')), ['container create ev2', 'container start ev2', 'container kill ev2', 'container kill ev2', 'container die ev2', 'container stop ev2', 'container destroy ev2'])
   assert.ok(lines.includes('volume create <no value>') || lines.some((l) => l.startsWith('volume create')), past.stdout)
   assert.ok(lines.includes('image tag docker.io/library/evtag:1'), past.stdout)
