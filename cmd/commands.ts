@@ -52,6 +52,7 @@ export const commands: CommandEntry[] = [
   { name: 'inspect', describe: 'Show containers or images as JSON', load: () => import('./inspect.js') },
   { name: 'events', describe: 'Show events of containers, images and volumes', load: () => import('./events.js') },
   { name: 'history', describe: 'Show the history of an image', load: () => import('./history.js') },
+  { name: 'build', describe: 'Build an image from a Dockerfile', load: () => import('./build.js') },
   { name: 'rename', describe: 'Rename a container', load: () => import('./rename.js') },
   { name: 'container', describe: 'Manage containers (container prune, container ls, ...)', load: () => import('./container.js') },
   { name: 'pull', describe: 'Pull an image from a registry', load: () => import('./pull.js') },

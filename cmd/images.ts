@@ -46,7 +46,7 @@ const spec: CommandSpec<ImagesArgs> = {
   describe: 'List images',
   positionals: ['repository'],
   options: [
-    { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'All images (skiff keeps no intermediate images: the same list)' },
+    { name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'All images, with the intermediate ones skiff build makes (its cache)' },
     { name: 'filter', alias: 'f', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Only images that match: dangling, label, before, since, reference' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'Only show image ids' },
     { name: 'no-trunc', type: 'boolean', default: false, describe: "Don't truncate ids" },
@@ -61,7 +61,7 @@ const spec: CommandSpec<ImagesArgs> = {
     const store = await openStore(resolvePaths())
     // a row (one name of an image) shown: with a reference filter, only the names it matches
     let rowFilter: (repo: string, tag: string) => boolean = () => true
-    let images = listImages(store).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
+    let images = listImages(store).filter((i) => argv.all || !i.intermediate).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
     if (argv.filter.length || argv.repository) {
       const { imageFilters, imageMatches, rowMatches } = await import('../core/image/filter.js')
       const { findImage } = await import('../core/storage/store.js')

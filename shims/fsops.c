@@ -92,6 +92,35 @@ static void set_xattr(char *rel, const char *name, const char *hex)
 	close(dir);
 }
 
+/*
+ * Say whether directory `rel` is opaque (overlay's mark that it hides what lower layers have
+ * there: the kernel's, in a user namespace or not, and fuse-overlayfs's), as a line of JSON.
+ */
+static void report_opaque(char *rel)
+{
+	static const char *names[] = { "user.overlay.opaque", "trusted.overlay.opaque", "user.fuseoverlayfs.opaque" };
+	const char *base;
+	int dir = open_parent(rel, &base);
+	if (dir < 0)
+		die_errno("opaque", rel, errno);
+	int fd = *base ? openat(dir, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("opaque", rel, errno);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char v[8];
+		ssize_t n = fgetxattr(fd, names[i], v, sizeof(v));
+		if (n == 1 && v[0] == 'y') {
+			char line[8300], esc[8200];
+			json_escape(esc, sizeof(esc), rel);
+			snprintf(line, sizeof(line), "{\"type\":\"opaque\",\"path\":\"%s\"}", esc);
+			send_message(line);
+			break;
+		}
+	}
+	close(fd);
+	close(dir);
+}
+
 int fsops_main(int argc, char **argv)
 {
 	status_fd = 1;
@@ -125,7 +154,7 @@ int fsops_main(int argc, char **argv)
 		fields[nf++] = p;
 		p += strlen(p) + 1;
 		const char *op = fields[0];
-		int want = !strcmp(op, "whiteout") ? 2 : !strcmp(op, "xattr") ? 4 : 0;
+		int want = !strcmp(op, "whiteout") || !strcmp(op, "opaque") ? 2 : !strcmp(op, "xattr") ? 4 : 0;
 		if (!want)
 			die_detail("fsops", op, EINVAL, "unknown record");
 		while (nf < want && p < end) {
@@ -134,7 +163,9 @@ int fsops_main(int argc, char **argv)
 		}
 		if (nf < want)
 			die_detail("fsops", op, EINVAL, "truncated record");
-		if (want == 2)
+		if (!strcmp(op, "opaque"))
+			report_opaque(fields[1]);
+		else if (want == 2)
 			whiteout(fields[1]);
 		else
 			set_xattr(fields[1], fields[2], fields[3]);

@@ -2,8 +2,12 @@
 // symlinks included, resolves in the container's own tree and nothing of the host is reachable):
 //   tar-out PATH NAME [follow]  write PATH as a POSIX tar (ustar + pax) to stdout, its top entry
 //                               named NAME ("." for the contents of a directory)
-//   tar-in DEST [keep-owner]    read a tar from stdin into DEST: into it when it is a directory,
-//                               else as DEST itself (the top entry renamed), in DEST's parent
+//   tar-in DEST [FLAG...]       read a tar from stdin into DEST: into it when it is a directory,
+//                               else as DEST itself (the top entry renamed), in DEST's parent.
+//                               Flags: keep-owner (the archive's owners), owner=UID:GID and
+//                               mode=OCTAL (these instead: COPY --chown, --chmod), parents (make
+//                               DEST's missing parents), keep-dest (an existing DEST keeps its
+//                               own mode, owner and time: COPY into /tmp leaves /tmp as it was)
 // Errors go to the status fd as {"type":"error"} and the builtin exits 1.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -326,13 +330,28 @@ static void make_parents(char *path)
 	}
 }
 
-static int tar_in(const char *dest, int keep_owner)
+struct tar_in_flags {
+	int keep_owner, parents, keep_dest;
+	long uid, gid; // -1: as the archive says (with keep_owner) or ours
+	long mode;     // -1: as the archive says
+};
+
+static int tar_in(const char *dest, const struct tar_in_flags *f)
 {
+	int keep_owner = f->keep_owner || f->uid >= 0;
+	if (f->parents) {
+		char *c = strdup(dest);
+		make_parents(c);
+		free(c);
+	}
+	// the top entry "." of a directory's contents, when DEST already is a directory
+	int dest_existed = 0;
 	// Where entries go, and what the top entry is called there.
 	char root[4096], rename_to[4096] = "";
 	struct stat st;
 	if (stat(dest, &st) == 0 && S_ISDIR(st.st_mode)) {
 		snprintf(root, sizeof(root), "%s", dest);
+		dest_existed = 1;
 	} else {
 		char *c1 = strdup(dest), *c2 = strdup(dest);
 		snprintf(root, sizeof(root), "%s", dirname(c1));
@@ -428,9 +447,15 @@ static int tar_in(const char *dest, int keep_owner)
 				skip_data(size);
 			continue;
 		}
-		// the top entry renamed: "top/rest" → "DEST/rest"
+		// the top entry renamed: "top/rest" → "DEST/rest"; after a top "." (a directory's
+		// contents) every entry goes below DEST
+		static int contents;
+		if (!strcmp(n, "."))
+			contents = 1;
 		char rel[8300];
-		if (*rename_to) {
+		if (*rename_to && contents && strcmp(n, ".")) {
+			snprintf(rel, sizeof(rel), "%s/%s", rename_to, n);
+		} else if (*rename_to) {
 			const char *slash = strchr(n, '/');
 			snprintf(rel, sizeof(rel), "%s%s", rename_to, slash ? slash : "");
 			if (!strcmp(n, "."))
@@ -442,9 +467,13 @@ static int tar_in(const char *dest, int keep_owner)
 		snprintf(path, sizeof(path), "%s/%s", root, rel);
 		make_parents(path);
 		mode_t mode = (mode_t)parse_octal(h + 100, 8) & 07777;
-		uid_t uid = (uid_t)parse_octal(h + 108, 8);
-		gid_t gid = (gid_t)parse_octal(h + 116, 8);
+		uid_t uid = f->uid >= 0 ? (uid_t)f->uid : (uid_t)parse_octal(h + 108, 8);
+		gid_t gid = f->gid >= 0 ? (gid_t)f->gid : (gid_t)parse_octal(h + 116, 8);
 		time_t mtime = (time_t)parse_octal(h + 136, 12);
+		if (f->mode >= 0 && type != '2')
+			mode = (mode_t)f->mode;
+		if (f->keep_dest && dest_existed && !strcmp(n, ".") && type == '5')
+			continue; // DEST stays as it is
 		struct stat old;
 		int exists = lstat(path, &old) == 0;
 		switch (type) {
@@ -540,7 +569,23 @@ int tar_builtin(char **argv)
 		one_fs = argv[3] && !strcmp(argv[3], "one-file-system");
 		return tar_out(argv[1], argv[2], argv[3] && !strcmp(argv[3], "follow"));
 	}
-	if (argv[0] && !strcmp(argv[0], "tar-in") && argv[1])
-		return tar_in(argv[1], argv[2] && !strcmp(argv[2], "keep-owner"));
+	if (argv[0] && !strcmp(argv[0], "tar-in") && argv[1]) {
+		struct tar_in_flags f = { 0, 0, 0, -1, -1, -1 };
+		for (char **a = argv + 2; *a; a++) {
+			if (!strcmp(*a, "keep-owner"))
+				f.keep_owner = 1;
+			else if (!strcmp(*a, "parents"))
+				f.parents = 1;
+			else if (!strcmp(*a, "keep-dest"))
+				f.keep_dest = 1;
+			else if (!strncmp(*a, "owner=", 6) && sscanf(*a + 6, "%ld:%ld", &f.uid, &f.gid) == 2)
+				continue;
+			else if (!strncmp(*a, "mode=", 5))
+				f.mode = strtol(*a + 5, NULL, 8);
+			else
+				die_detail("plan", *a, EINVAL, "unknown tar-in flag");
+		}
+		return tar_in(argv[1], &f);
+	}
 	die_detail("plan", NULL, EINVAL, "unknown builtin");
 }

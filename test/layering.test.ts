@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert'
 import { probe, repoRoot, requireEnv, tempDir } from './helpers/env.js'
 
 /** Top to bottom: a layer may import from the ones before it. '' is core/*.ts itself. */
-const LAYERS = ['', 'host', 'launch', 'cgroup', 'net', 'storage', 'image', 'container']
+const LAYERS = ['', 'host', 'launch', 'cgroup', 'net', 'storage', 'image', 'container', 'build']
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -229,3 +229,24 @@ export async function exportContainer(store: Store, rec: ContainerRecord, out: N
   if (result.status !== 0) throw cpFailed(result.stderr)
   if (failed instanceof Error) throw new SkiffError('E_EXPORT', `cannot write the archive: ${failed.message}`, { hint: 'check the output file and the free space' })
 }
+
+/**
+ * Between containers and for `skiff build`: a tar stream into `rec` (running or not) at `dest`,
+ * with the flags of the shim's tar-in (keep-owner, owner=U:G, mode=M, parents, keep-dest).
+ */
+export async function tarIntoContainer(store: Store, rec: ContainerRecord, input: NodeJS.ReadableStream, dest: string, flags: string[]): Promise<void> {
+  const result = await launch(planFor(store, rec, builtinProcess(['tar-in', absolute(dest), ...flags], true)), { stdio: ['pipe', 'ignore', 'pipe'], inputStream: input })
+  if (result.status !== 0) throw cpFailed(result.stderr)
+}
+
+/** `path` in `rec` as a tar stream (its top entry named `name`; "." for a directory's contents), handed to `use`. */
+export async function tarFromContainer(store: Store, rec: ContainerRecord, path: string, name: string, use: (tar: Readable) => Promise<void>): Promise<void> {
+  let done: Promise<unknown> = Promise.resolve()
+  const onStdout = (stdout: Readable) => {
+    done = use(stdout).catch((err: Error) => err)
+  }
+  const result = await launch(planFor(store, rec, builtinProcess(['tar-out', absolute(path), name], false)), { stdio: ['ignore', 'pipe', 'pipe'], onStdout })
+  const failed = await done
+  if (result.status !== 0) throw cpFailed(result.stderr)
+  if (failed instanceof Error) throw failed
+}

@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { SkiffError } from '../errors.js'
 import { unpackLayer } from './layer-unpack.js'
 import { materializeLayers } from './rootfs-copy.js'
+import { packLayer, type PackJob } from './layer-pack.js'
+import { sha256File } from '../digest.js'
 
 export type StorageJob =
   /** blob "-": the layer arrives on stdin as it is downloaded (one such job per worker) */
@@ -13,6 +15,8 @@ export type StorageJob =
   | { op: 'remove'; path: string }
   /** the copying driver: `layers` (layer dirs, base first) copied into `dest` */
   | { op: 'materialize'; layers: string[]; dest: string }
+  /** skiff build: a container's upper directory → a layer archive (out) and, unpacked, a layer in `layers` */
+  | (PackJob & { layers: string })
 
 export interface StorageResult {
   diffID?: string
@@ -57,41 +61,56 @@ export async function runStorageJobs(jobs: StorageJob[]): Promise<StorageResult[
       results.push({})
       continue
     }
-    if (existsSync(join(job.dest, 'diff'))) {
-      results.push({ diffID: job.diffID })
+    if (job.op === 'pack') {
+      const { entries } = packLayer(job)
+      if (!entries) {
+        results.push({})
+        continue
+      }
+      const { digest: diffID } = await sha256File(job.out)
+      const hex = diffID.slice(7)
+      results.push(await unpack({ op: 'unpack', blob: job.out, diffID, dest: join(job.layers, hex), staging: `${job.out}.layer` }, root, idLimit))
       continue
     }
-    try {
-      const r = await unpackLayer(job.blob === '-' ? process.stdin : job.blob, join(job.staging, 'diff'), { preserveOwner: root, idLimit: Math.max(idLimit, 1) })
-      if (r.diffID !== job.diffID) {
-        throw new SkiffError('E_DIFFID', `layer ${job.blob} unpacks to ${r.diffID}, but the image config says ${job.diffID}`, {
-          hint: 'the image is damaged (or was altered); load or pull it again from a trusted source',
-        })
-      }
-      if (r.whiteouts.length > 0 || r.opaque.length > 0) {
-        const shim = process.env.SKIFF_SHIM
-        if (!shim) throw new SkiffError('E_NO_SHIM', 'SKIFF_SHIM is not set in the storage worker', { hint: 'this is a bug in skiff' })
-        const ops = spawnSync(shim, ['fsops', join(job.staging, 'diff')], { input: fsopsRecords(r.whiteouts, r.opaque), encoding: 'utf8' })
-        if (ops.status !== 0) {
-          const msg = (ops.stdout || ops.stderr || '').trim()
-          throw new SkiffError('E_FSOPS', `cannot write whiteouts of layer ${job.diffID}: ${msg}`, {
-            hint: 'whiteouts need Linux 5.8+ (mknod of 0/0 in a user namespace) and a local filesystem for storage',
-          })
-        }
-      }
-      writeFileSync(join(job.staging, 'layer.json'), JSON.stringify({ diffID: job.diffID, opaque: r.opaque }), { mode: 0o644 })
-      try {
-        renameSync(job.staging, job.dest)
-      } catch (err) {
-        // another load put the same layer in place first: ours is a duplicate
-        if (!existsSync(join(job.dest, 'diff'))) throw err
-        rmSync(job.staging, { recursive: true, force: true })
-      }
-      results.push({ diffID: job.diffID, skippedDevices: r.skippedDevices, squashedOwners: r.squashedOwners })
-    } catch (err) {
-      rmSync(job.staging, { recursive: true, force: true })
-      throw err
-    }
+    results.push(await unpack(job, root, idLimit))
   }
   return results
+}
+
+/** A layer archive unpacked into the store (dest), through staging; nothing when it is there. */
+async function unpack(job: Extract<StorageJob, { op: 'unpack' }>, root: boolean, idLimit: number): Promise<StorageResult> {
+  if (existsSync(join(job.dest, 'diff'))) {
+    return { diffID: job.diffID }
+  }
+  try {
+    const r = await unpackLayer(job.blob === '-' ? process.stdin : job.blob, join(job.staging, 'diff'), { preserveOwner: root, idLimit: Math.max(idLimit, 1) })
+    if (r.diffID !== job.diffID) {
+      throw new SkiffError('E_DIFFID', `layer ${job.blob} unpacks to ${r.diffID}, but the image config says ${job.diffID}`, {
+        hint: 'the image is damaged (or was altered); load or pull it again from a trusted source',
+      })
+    }
+    if (r.whiteouts.length > 0 || r.opaque.length > 0) {
+      const shim = process.env.SKIFF_SHIM
+      if (!shim) throw new SkiffError('E_NO_SHIM', 'SKIFF_SHIM is not set in the storage worker', { hint: 'this is a bug in skiff' })
+      const ops = spawnSync(shim, ['fsops', join(job.staging, 'diff')], { input: fsopsRecords(r.whiteouts, r.opaque), encoding: 'utf8' })
+      if (ops.status !== 0) {
+        const msg = (ops.stdout || ops.stderr || '').trim()
+        throw new SkiffError('E_FSOPS', `cannot write whiteouts of layer ${job.diffID}: ${msg}`, {
+          hint: 'whiteouts need Linux 5.8+ (mknod of 0/0 in a user namespace) and a local filesystem for storage',
+        })
+      }
+    }
+    writeFileSync(join(job.staging, 'layer.json'), JSON.stringify({ diffID: job.diffID, opaque: r.opaque }), { mode: 0o644 })
+    try {
+      renameSync(job.staging, job.dest)
+    } catch (err) {
+      // another load put the same layer in place first: ours is a duplicate
+      if (!existsSync(join(job.dest, 'diff'))) throw err
+      rmSync(job.staging, { recursive: true, force: true })
+    }
+    return { diffID: job.diffID, skippedDevices: r.skippedDevices, squashedOwners: r.squashedOwners }
+  } catch (err) {
+    rmSync(job.staging, { recursive: true, force: true })
+    throw err
+  }
 }

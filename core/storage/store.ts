@@ -43,6 +43,8 @@ export interface ImageRecord {
   config: OciImageConfig
   layers: StoredLayer[]
   manifestDigest?: string
+  /** made by skiff build for a step (a container ran on it): listed by images -a only */
+  intermediate?: boolean
 }
 
 export interface Store {

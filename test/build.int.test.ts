@@ -1,0 +1,83 @@
+// skiff build (issue 22), as the unprivileged user: a multi-stage Dockerfile with ARG before
+// FROM, heredocs, .dockerignore, COPY --from/--chown/--chmod, a deletion, USER and CMD; the
+// image runs; a second build of the unchanged context runs nothing and gives the same image; a
+// failing RUN names its step and status.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { busyboxArchive, need, probe, useSandbox } from './helpers/env.js'
+
+const t = suite('build')
+const sb = useSandbox(t)
+
+const DOCKERFILE = `# syntax=docker/dockerfile:1
+ARG BASE=busybox
+FROM \${BASE} AS builder
+ARG GREETING=hello
+WORKDIR /src
+COPY app/ ./
+RUN echo "$GREETING from builder" > out.txt && mkdir -p /opt/only-in-builder
+RUN <<EOT
+set -e
+echo heredoc-ran > /src/heredoc.txt
+EOT
+
+FROM busybox
+LABEL org.example.built=yes
+ENV APP=/app
+COPY --from=builder /src/ /app/
+COPY --chown=1000:1000 --chmod=640 app/a.txt /app/owned.txt
+COPY <<EOF /app/greeting
+hi \${APP}
+EOF
+RUN rm /etc/group && mkdir -p /data && echo x > /data/x
+USER 1000
+CMD ["cat", "/app/out.txt"]
+`
+
+t('a multi-stage build: files, owners, modes, deletions, config; cached the second time; a failing RUN', () => {
+  if (!need('build', probe.skiff(), probe.rootless(), probe.busybox())) return
+  assert.is(sb.run(['load', '-q', '-i', busyboxArchive('docker')]).status, 0)
+  const ctx = join(sb.tmp, 'ctx')
+  mkdirSync(join(ctx, 'app'), { recursive: true })
+  writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE)
+  writeFileSync(join(ctx, 'app', 'a.txt'), 'A\n')
+  writeFileSync(join(ctx, 'app', 'secret.key'), 'no\n')
+  writeFileSync(join(ctx, '.dockerignore'), '# keys stay home\napp/*.key\n')
+  const first = sb.run(['build', '-t', 'built:1', '--build-arg', 'GREETING=bonjour', ctx], { timeout: 180_000 })
+  assert.is(first.status, 0, first.describe())
+  assert.match(first.stderr, /STEP 1\/15: FROM \$\{BASE\} AS builder/)
+  const id = first.stdout.trim()
+  assert.match(id, /^[0-9a-f]{64}$/)
+  assert.is(sb.run(['run', '--rm', 'built:1']).stdout, 'bonjour from builder\n')
+  const look = sb.run(['run', '--rm', '-u', '0', 'built:1', 'sh', '-c',
+    'cat /app/heredoc.txt /app/greeting; stat -c "%n %u:%g %a" /app/owned.txt /app/a.txt; ls /app/secret.key /opt/only-in-builder /etc/group 2>&1; cat /data/x; id -u'])
+  assert.is(look.stdout, 'heredoc-ran\nhi /app\n/app/owned.txt 1000:1000 640\n/app/a.txt 0:0 644\n' +
+    'ls: /app/secret.key: No such file or directory\nls: /opt/only-in-builder: No such file or directory\nls: /etc/group: No such file or directory\nx\n0\n', look.describe())
+  assert.is(sb.run(['run', '--rm', 'built:1', 'id', '-u']).stdout, '1000\n')
+  assert.is(sb.run(['inspect', '-f', '{{index .Config.Labels "org.example.built"}} {{.Config.User}} {{json .Config.Cmd}}', 'built:1']).stdout, 'yes 1000 ["cat","/app/out.txt"]\n')
+  // unchanged: every step from the cache, no container, the same image
+  const again = sb.run(['build', '-t', 'built:1', '--build-arg', 'GREETING=bonjour', ctx], { timeout: 60_000 })
+  assert.is(again.status, 0, again.describe())
+  assert.is(again.stdout.trim(), id)
+  assert.is((again.stderr.match(/Using cache/g) ?? []).length, 7, again.stderr)
+  // a changed build arg runs its RUN again
+  const other = sb.run(['build', '-q', '--build-arg', 'GREETING=hallo', ctx], { timeout: 180_000 })
+  assert.is(other.status, 0, other.describe())
+  assert.is.not(other.stdout.trim(), `sha256:${id}`)
+  // a failing RUN: its step, its status
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo about to fail; exit 3\n')
+  const bad = sb.run(['build', ctx], { timeout: 60_000 })
+  assert.is(bad.status, 125, bad.describe())
+  assert.match(bad.stdout + bad.stderr, /about to fail/)
+  assert.match(bad.stderr, /RUN echo about to fail; exit 3 \(line 2\): the command exited with status 3/)
+  // a COPY source .dockerignore left out names the rule
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY app/secret.key /\n')
+  const ignored = sb.run(['build', ctx], { timeout: 60_000 })
+  assert.is(ignored.status, 125)
+  assert.match(ignored.stderr, /app\/secret.key: not found in the build context \(excluded by .dockerignore: app\/\*.key\)/)
+  assert.is(sb.run(['ps', '-aq']).stdout, '', 'no build container is left')
+})
+
+t.run()
