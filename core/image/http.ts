@@ -62,6 +62,14 @@ async function collect(body: IncomingMessage): Promise<Buffer> {
 
 /** GET `url`, following up to 5 redirects; the Authorization header never leaves its host. */
 export function get(url: string, opts: HttpOptions = {}, redirects = 0): Promise<HttpResponse> {
+  return request('GET', url, opts, redirects)
+}
+
+/**
+ * `method` on `url` with an optional body (a Buffer, or a stream made for each try). GET and HEAD
+ * follow up to 5 redirects; the Authorization header never leaves its host.
+ */
+export function request(method: string, url: string, opts: HttpOptions & { body?: Buffer | NodeJS.ReadableStream } = {}, redirects = 0): Promise<HttpResponse> {
   const u = new URL(url)
   const isHttps = u.protocol === 'https:'
   const send = isHttps ? (require('node:https') as typeof Https).request : httpRequest
@@ -69,19 +77,19 @@ export function get(url: string, opts: HttpOptions = {}, redirects = 0): Promise
     const req = send(
       u,
       {
-        method: 'GET',
+        method,
         headers: opts.headers,
         ...(isHttps ? { secureContext: secureContext(), rejectUnauthorized: !opts.insecure } : {}),
       },
       (res) => {
         const status = res.statusCode ?? 0
         const location = res.headers.location
-        if (status >= 300 && status < 400 && location && redirects < 5) {
+        if (status >= 300 && status < 400 && location && redirects < 5 && (method === 'GET' || method === 'HEAD')) {
           res.resume()
           const next = new URL(location, u)
           const headers = { ...opts.headers }
           if (next.host !== u.host) delete headers.authorization
-          return resolve(get(next.toString(), { ...opts, headers }, redirects + 1))
+          return resolve(request(method, next.toString(), { ...opts, headers }, redirects + 1))
         }
         resolve({
           status,
@@ -101,6 +109,9 @@ export function get(url: string, opts: HttpOptions = {}, redirects = 0): Promise
       },
     )
     req.on('error', reject)
-    req.end()
+    if (opts.body && !Buffer.isBuffer(opts.body)) {
+      opts.body.on('error', (err: Error) => req.destroy(err))
+      opts.body.pipe(req)
+    } else req.end(opts.body)
   })
 }

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { SkiffError } from '../errors.js'
-import { get as httpGet, type HttpResponse } from './http.js'
+import { get as httpGet, request as httpRequest, type HttpResponse } from './http.js'
 import { writeFileAtomic } from '../lock.js'
 import { resolvePaths } from '../paths.js'
 
@@ -149,12 +149,21 @@ export class RegistryClient {
   }
 
   /** GET /v2/<repository>/<path>, authenticating as the registry asks, retrying passing failures. */
-  async get(path: string, accept: string[] = [], extra: Record<string, string> = {}): Promise<HttpResponse> {
+  get(path: string, accept: string[] = [], extra: Record<string, string> = {}): Promise<HttpResponse> {
+    return this.send('GET', path, { accept, headers: extra })
+  }
+
+  /**
+   * `method` on /v2/<repository>/<path> (or on an absolute URL the registry gave, e.g. an upload's
+   * Location), authenticating as the registry asks and retrying passing failures; `body` is made
+   * again for each try. A status in `allow` is returned, not thrown (HEAD of a missing blob: 404).
+   */
+  async send(method: string, path: string, o: { accept?: string[]; headers?: Record<string, string>; body?: () => Buffer | NodeJS.ReadableStream; allow?: number[] } = {}): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
-      const url = this.repository ? `${this.base}/v2/${this.repository}/${path}` : `${this.base}/v2/`
+      const url = /^https?:\/\//.test(path) ? path : this.repository ? `${this.base}/v2/${this.repository}/${path}` : `${this.base}/v2/`
       let res: HttpResponse
       try {
-        res = await httpGet(url, { headers: { ...this.headers(accept), ...extra }, insecure: this.insecure })
+        res = await httpRequest(method, url, { headers: { ...this.headers(o.accept ?? []), ...o.headers }, insecure: this.insecure, body: o.body?.() })
       } catch (err) {
         if (this.plainAllowed && this.base.startsWith('https:') && (notTls(err) || (err as NodeJS.ErrnoException).code === 'ECONNRESET')) {
           this.base = this.base.replace(/^https:/, 'http:')
@@ -198,9 +207,9 @@ export class RegistryClient {
         await sleep(Number(res.headers.get('retry-after')) * 1000 || 300 * 2 ** attempt)
         continue
       }
-      if (res.status < 200 || res.status >= 300) {
+      if ((res.status < 200 || res.status >= 300) && !o.allow?.includes(res.status)) {
         const body = await res.text().catch(() => '')
-        throw httpError(res.status, `${this.domain}/${this.repository}`, path, body)
+        throw httpError(res.status, `${this.domain}/${this.repository}`, `${method} ${path.replace(/^https?:\/\/[^/]+/, '').replace(/\?.*/, '')}`, body)
       }
       return res
     }
@@ -253,10 +262,12 @@ function needLogin(domain: string): SkiffError {
 function httpError(status: number, repo: string, path: string, body: string): SkiffError {
   const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(body)?.[1]
   if (status === 404 || code === 'MANIFEST_UNKNOWN' || code === 'NAME_UNKNOWN') {
-    return new SkiffError('E_NOT_FOUND', `${repo}: ${path.startsWith('manifests/') ? `no image tagged ${path.slice(10)}` : `${path} not found`} (${status}${code ? ` ${code}` : ''})`, {
+    const what = path.replace(/^GET /, '')
+    return new SkiffError('E_NOT_FOUND', `${repo}: ${what.startsWith('manifests/') ? `no image tagged ${what.slice(10)}` : `${what} not found`} (${status}${code ? ` ${code}` : ''})`, {
       hint: 'check the image name and tag',
     })
   }
   if (status === 401 || status === 403) return needLogin(repo.split('/')[0]!)
-  return new SkiffError('E_REGISTRY', `${repo}: GET ${path} failed with ${status}${code ? ` ${code}` : ''}`, { hint: 'the registry is failing; try again later' })
+  if (code === 'DENIED' || code === 'UNAUTHORIZED') return needLogin(repo.split('/')[0]!)
+  return new SkiffError('E_REGISTRY', `${repo}: ${path} failed with ${status}${code ? ` ${code}` : ''}${body && !code ? `: ${body.slice(0, 200).trim()}` : ''}`, { hint: 'the registry is failing; try again later' })
 }
