@@ -10,7 +10,8 @@
 #
 # What a laptop running Debian/Ubuntu/Fedora has and a bare CI machine may not:
 #   - packages: newuidmap/newgidmap (uidmap), fuse-overlayfs, pasta (passt), slirp4netns; and for
-#     the tests: busybox-static (fixture images), python3 (pty driver), skopeo (cross-checks)
+#     the tests: busybox-static (fixture images), python3 (pty driver), skopeo (cross-checks),
+#     docker-registry (push and pull), podman (it must run what skiff builds and pushes)
 #   - an ordinary user with subordinate id ranges in /etc/subuid and /etc/subgid (65536 each),
 #     and a second one, skiff-test-b, without (the other user in the two-user tests)
 #   - /dev/fuse and /dev/net/tun mode 0666 (udev does this on a distro; here they are 0600)
@@ -38,7 +39,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- packages -----------------------------------------------------------------------------------
-packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip)
+packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip podman)
 if [ "$vm" = 1 ]; then packages+=(qemu-system-x86 e2fsprogs); fi
 if [ "$build_deps" = 1 ]; then packages+=(gcc libc6-dev make); fi
 missing=()
