@@ -57,6 +57,8 @@ export interface CreateOptions extends RunOptions {
   /** --memory, --cpus, ... and --cgroups */
   limits?: Limits
   cgroups?: 'enabled' | 'disabled'
+  /** skiff build: an image without layers (FROM scratch) gets an empty directory as its one lower layer */
+  emptyRoot?: boolean
 }
 
 declare const SKIFF_VERSION: string
@@ -148,7 +150,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   const image = await imageFor(store, opts)
   mark('image found')
   const config: ImageRunConfig & { Labels?: Record<string, string> } = image.config.config ?? {}
-  if (image.layers.length === 0) {
+  if (image.layers.length === 0 && !opts.emptyRoot) {
     throw new SkiffError('E_NO_LAYERS', `image ${opts.image} has no layers: there is nothing to run`, { hint: 'load an image with a root filesystem' })
   }
   if (opts.rm && opts.restart && opts.restart.Name !== 'no') {
@@ -156,6 +158,11 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   }
   // Overlay lists lower layers top-most first; the image lists them base first.
   const layerDirs = image.layers.map((l) => layerDiffDir(store, l.diffID)).reverse()
+  if (!layerDirs.length) {
+    const empty = join(store.root, 'layers', 'empty', 'diff')
+    mkdirSync(empty, { recursive: true, mode: 0o755 })
+    layerDirs.push(empty)
+  }
   const layersDir = join(paths.storage, 'layers')
   const user = resolveUser(opts.user ?? config.User ?? '', readImageFile(layerDirs, 'etc/passwd'), readImageFile(layerDirs, 'etc/group'))
   mark('user resolved')

@@ -56,6 +56,8 @@ export interface StartOptions {
   detachKeys?: number[]
   /** --preserve-fds: skiff's fds 3... that the command gets as its own */
   preserveFds?: number
+  /** attached: the container's stdout and stderr handed here (skiff build), not to ours */
+  output?: (chunk: Buffer) => void
 }
 
 const outcome = (r: LaunchResult) => (r.detached ? undefined : r.status)
@@ -148,7 +150,9 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     warnIdMapOnce(decision)
     // Without -i the container's stdin is empty, as in Docker; with -t the shim still needs the
     // terminal on fd 0 for its size and raw mode (it reads from it only with -i).
-    const stdio = shimStdio(detach, !!plan.process.stdin, !!plan.process.terminal)
+    const stdio = opts.output ? (['ignore', 'pipe', 'pipe'] as const) : shimStdio(detach, !!plan.process.stdin, !!plan.process.terminal)
+    const output = opts.output
+    const streams = output ? { onStdout: (s: NodeJS.ReadableStream) => void s.on('data', output), onStderr: (s: NodeJS.ReadableStream) => void s.on('data', output) } : {}
     mark('start planned')
     // once the command runs: the lock goes, and the journal says so
     const onStart = () => {
@@ -158,11 +162,11 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     const go = async (p: LaunchPlan) => {
       const early = opts.prelude && !opts.prelude.used
       try {
-        return await launch(p, { stdio: [...stdio], detach, onStart, wrap: cg.wrap, prelude: opts.prelude })
+        return await launch(p, { stdio: [...stdio], detach, onStart, wrap: cg.wrap, prelude: opts.prelude, ...streams })
       } catch (err) {
         // a prelude's shim that died without a word (it was gone before the plan could be
         // written): nothing of the container ran, so start it the ordinary way
-        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart, wrap: cg.wrap })
+        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart, wrap: cg.wrap, ...streams })
         throw err
       }
     }

@@ -20,6 +20,8 @@ export interface LaunchOptions {
   inputStream?: NodeJS.ReadableStream
   /** the container's stdout as a stream (stdio[1] 'pipe'), instead of collecting it */
   onStdout?: (stdout: Readable) => void
+  /** the container's stderr as a stream (stdio[2] 'pipe'), instead of collecting it */
+  onStderr?: (stderr: Readable) => void
   /** called once the container's first process exists (host pid) */
   onStart?: (pid: number) => void
   /**
@@ -134,7 +136,8 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   }
   if (options.onStdout && child.stdout) options.onStdout(child.stdout)
   const stdout = options.onStdout ? () => undefined : collect(child.stdout)
-  const stderr = collect(child.stderr)
+  if (options.onStderr && child.stderr) options.onStderr(child.stderr)
+  const stderr = options.onStderr ? () => undefined : collect(child.stderr)
   if (child.stdin) {
     child.stdin.on('error', () => {})
     if (options.inputStream) options.inputStream.pipe(child.stdin)

@@ -1,0 +1,229 @@
+// What the steps of a build share: the state a stage is in, the build cache, intermediate and
+// final images, and the containers whose upper directory becomes a layer. Does I/O.
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import { SkiffError } from '../errors.js'
+import { writeFileAtomic } from '../lock.js'
+import { isoTime } from '../clock.js'
+import { runSelfInUserns } from '../launch/in-userns.js'
+import { blobPath, hasLayer, layerDiffDir, saveImage, type ImageRecord, type OciImageConfig, type StoredLayer, type Store } from '../storage/store.js'
+import type { ContainerRecord } from '../container/records.js'
+import type { Instruction } from './dockerfile.js'
+import { cleanPath, type IgnoreRule } from './ignore.js'
+
+export interface BuildOptions {
+  /** the context directory */
+  context: string
+  dockerfile: string
+  tags: string[]
+  buildArgs: Record<string, string>
+  target?: string
+  noCache: boolean
+  pull: boolean
+  network?: string
+  labels: Record<string, string>
+  quiet: boolean
+  /** SOURCE_DATE_EPOCH: no file or image time later than it */
+  epoch?: number
+  log: (line: string) => void
+}
+
+export type Config = NonNullable<OciImageConfig['config']> & { Shell?: string[]; Healthcheck?: unknown; OnBuild?: string[] }
+
+export interface State {
+  config: Config
+  layers: StoredLayer[]
+  history: { created: string; created_by: string; empty_layer?: boolean; comment?: string }[]
+  /** the cache key so far */
+  key: string
+  /** ARGs of this stage, with values (in RUN's environment and substitution) */
+  args: Record<string, string>
+  base: { os?: string; architecture?: string }
+  /**
+   * when the last step that made a layer made it (the cache keeps it): steps after it and the
+   * image take this time, so a build that finds every step in the cache gives the same image
+   */
+  created: string
+}
+
+export const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex')
+
+export function fail(inst: Instruction, message: string, hint = 'see https://docs.docker.com/reference/dockerfile/'): SkiffError {
+  return new SkiffError('E_BUILD', `${inst.original.slice(0, 80)} (line ${inst.line}): ${message}`, { hint })
+}
+
+export function envMap(list: string[] | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const e of list ?? []) {
+    const eq = e.indexOf('=')
+    if (eq > 0) out[e.slice(0, eq)] = e.slice(eq + 1)
+  }
+  return out
+}
+
+export function setEnv(config: Config, key: string, value: string): void {
+  config.Env = [...(config.Env ?? []).filter((e) => !e.startsWith(`${key}=`)), `${key}=${value}`]
+}
+
+/** A build container's network: as run --network, nothing published, the host's DNS. */
+export function netOptions(network: string | undefined): import('../net/setup.js').NetworkOptions {
+  return { network, publish: [], publishAll: false, dns: { servers: [], search: [], options: [] }, addHosts: [] }
+}
+
+export function hostArch(): string {
+  return process.arch === 'x64' ? 'amd64' : process.arch
+}
+
+export interface StepContext extends BuildOptions {
+  esc: string
+  globalArgs: Record<string, string>
+  used: Set<string>
+  ignore: IgnoreRule[]
+  stageState: (ref: string) => State | undefined
+  /** an image (pulled when missing) as the state a stage starts from */
+  imageState: (ref: string) => Promise<State>
+}
+
+/** The variables substitution sees: the stage's ENV, then its ARGs over them (as Docker). */
+export function substitutionEnv(state: State): Record<string, string> {
+  return { ...envMap(state.config.Env), ...state.args }
+}
+
+/** Save the state as an image record (no names: an intermediate one) so a container can be made from it. */
+export async function stateImage(store: Store, state: State, epoch?: number): Promise<string> {
+  return commitState(store, state, [], epoch, true)
+}
+
+export async function commitState(store: Store, state: State, names: string[], epoch?: number, intermediate = false): Promise<string> {
+  const created = epoch !== undefined ? new Date(epoch * 1000).toISOString() : state.created
+  const config: OciImageConfig = {
+    architecture: state.base.architecture ?? hostArch(),
+    os: state.base.os ?? 'linux',
+    created,
+    config: state.config,
+    rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffID) },
+    history: state.history,
+  }
+  const text = JSON.stringify(config)
+  const id = `sha256:${createHash('sha256').update(text).digest('hex')}`
+  const path = blobPath(store, id)
+  if (!existsSync(path)) writeFileAtomic(path, text)
+  const rec: ImageRecord = { id, names, created, loaded: isoTime(), config, layers: state.layers }
+  if (intermediate) rec.intermediate = true
+  await saveImage(store, rec, names)
+  return id
+}
+
+/** What the cache holds for a key: the layer the step made (none: it changed nothing). */
+export interface CacheEntry {
+  layer?: StoredLayer
+  created: string
+}
+
+export function cacheFile(store: Store, key: string): string {
+  return join(store.root, 'build-cache', `${key}.json`)
+}
+
+export function cached(store: Store, key: string, ctx: StepContext): CacheEntry | undefined {
+  if (ctx.noCache) return undefined
+  try {
+    const e = JSON.parse(readFileSync(cacheFile(store, key), 'utf8')) as CacheEntry
+    if (e.layer && (!hasLayer(store, e.layer.diffID) || !existsSync(blobPath(store, e.layer.digest)))) return undefined
+    return e
+  } catch {
+    return undefined
+  }
+}
+
+export function remember(store: Store, key: string, entry: CacheEntry): void {
+  mkdirSync(join(store.root, 'build-cache'), { recursive: true, mode: 0o700 })
+  writeFileAtomic(cacheFile(store, key), JSON.stringify(entry))
+}
+
+export function withLayer(state: State, inst: Instruction, key: string, entry: CacheEntry): State {
+  return {
+    ...state,
+    key,
+    created: entry.created,
+    layers: entry.layer ? [...state.layers, entry.layer] : state.layers,
+    history: [...state.history, { created: entry.created, created_by: inst.original, comment: 'skiff build', ...(entry.layer ? {} : { empty_layer: true }) }],
+  }
+}
+
+export async function removeBuildContainer(store: Store, id: string): Promise<void> {
+  const { getContainer } = await import('../container/records.js')
+  const { removeContainers } = await import('../container/stop.js')
+  const c = getContainer(store, id)
+  if (c) await removeContainers(store, [c], true)
+}
+
+/** The container's upper directory as a layer: packed and unpacked in the user namespace, gzipped into a blob. */
+export async function layerOf(store: Store, id: string, state: State, mountTargets: string[], epoch?: number): Promise<CacheEntry> {
+  const out = join(store.root, 'tmp', `build-${process.pid}-${randomBytes(6).toString('hex')}.tar`)
+  try {
+    const job = {
+      op: 'pack',
+      upper: join(store.root, 'containers', id, 'upper'),
+      lowers: state.layers.map((l) => layerDiffDir(store, l.diffID)).reverse(),
+      exclude: mountTargets.map((t) => cleanPath(t)),
+      out,
+      layers: join(store.root, 'layers'),
+      epoch,
+    }
+    const { stdout } = await runSelfInUserns(['__storage'], JSON.stringify([job]))
+    const [result] = JSON.parse(stdout || '[]') as { diffID?: string }[]
+    if (!result?.diffID) return { created: isoTime() }
+    // the blob: gzip, hashed as it is written
+    const tmp = `${out}.gz`
+    const digest = createHash('sha256')
+    let size = 0
+    const sink = createWriteStream(tmp, { mode: 0o600 })
+    const gzip = createGzip({ level: 6 })
+    gzip.on('data', (c: Buffer) => {
+      digest.update(c)
+      size += c.length
+    })
+    await pipeline(createReadStream(out), gzip, sink)
+    const blob = `sha256:${digest.digest('hex')}`
+    renameSync(tmp, blobPath(store, blob))
+    return { layer: { digest: blob, diffID: result.diffID, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size }, created: isoTime() }
+  } finally {
+    rmSync(out, { force: true })
+    rmSync(`${out}.gz`, { force: true })
+  }
+}
+
+
+/**
+ * A step that changes files through a container created (not started) on the state's layers:
+ * `put` fills it (the shim's tar-in), its upper directory becomes the step's layer.
+ */
+export async function changeFiles(store: Store, state: State, inst: Instruction, key: string, ctx: StepContext, put: (rec: ContainerRecord) => Promise<void>): Promise<State> {
+  const image = await stateImage(store, state, ctx.epoch)
+  const { createContainer } = await import('../container/create.js')
+  const { record } = await createContainer({ image, args: ['true'], env: [], tty: false, interactive: false, rm: false, pull: 'never', logDriver: 'none', net: netOptions('none'), emptyRoot: true })
+  try {
+    await put(record)
+    const entry = await layerOf(store, record.id, state, record.plan.mounts.map((m) => m.target), ctx.epoch)
+    remember(store, key, entry)
+    return withLayer(state, inst, key, entry)
+  } finally {
+    await removeBuildContainer(store, record.id)
+  }
+}
+
+/** What `path` is in the state's layers (the top one that has it; a whiteout hides it): a directory? */
+export function pathKind(store: Store, state: State, path: string): 'dir' | 'other' | 'none' {
+  const rel = cleanPath(path)
+  if (!rel) return 'dir'
+  for (const l of [...state.layers].reverse()) {
+    const st = lstatSync(join(layerDiffDir(store, l.diffID), rel), { throwIfNoEntry: false })
+    if (!st) continue
+    if (st.isCharacterDevice() && st.rdev === 0) return 'none'
+    return st.isDirectory() ? 'dir' : 'other'
+  }
+  return 'none'
+}
