@@ -2,6 +2,7 @@
 // FROM, heredocs, .dockerignore, COPY --from/--chown/--chmod, a deletion, USER and CMD; the
 // image runs; a second build of the unchanged context runs nothing and gives the same image; a
 // failing RUN names its step and status.
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
@@ -78,6 +79,51 @@ t('a multi-stage build: files, owners, modes, deletions, config; cached the seco
   assert.is(ignored.status, 125)
   assert.match(ignored.stderr, /app\/secret.key: not found in the build context \(excluded by .dockerignore: app\/\*.key\)/)
   assert.is(sb.run(['ps', '-aq']).stdout, '', 'no build container is left')
+})
+
+t('FROM scratch, ADD of archives and URLs, WORKDIR, ONBUILD, -q, a failure with its last lines', async () => {
+  if (!need('build', probe.skiff(), probe.rootless(), probe.busybox())) return
+  assert.is(sb.run(['load', '-q', '-i', busyboxArchive('docker')]).status, 0)
+  const ctx = join(sb.tmp, 'ctx2')
+  mkdirSync(join(ctx, 'tree', 'sub'), { recursive: true })
+  writeFileSync(join(ctx, 'tree', 'sub', 'f'), 'in-archive\n')
+  assert.is(spawnSync('tar', ['-czf', join(ctx, 'a.tar.gz'), '-C', join(ctx, 'tree'), '.']).status, 0)
+  writeFileSync(join(ctx, 'hello'), 'from-context\n')
+  // ADD URL is fetched by skiff itself: a server on the loopback serves it (another process:
+  // the sandbox's commands block this one)
+  const server = spawn(process.execPath, ['-e', 'require("http").createServer((q, s) => s.end("downloaded\\n")).listen(0, "127.0.0.1", function () { console.log(this.address().port) })'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<string>((r) => server.stdout!.once('data', (d: Buffer) => r(d.toString().trim())))
+  const url = `http://127.0.0.1:${port}/files/remote.txt`
+  try {
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM scratch\nCOPY hello /etc/\nADD a.tar.gz /unpacked\nADD ${url} /dl/\nWORKDIR /made/here\n`)
+    const scratch = sb.run(['build', '-q', '-t', 'scratchy', ctx], { timeout: 120_000 })
+    assert.is(scratch.status, 0, scratch.describe())
+    assert.match(scratch.stdout, /^sha256:[0-9a-f]{64}\n$/)
+    const out = join(sb.tmp, 'scratchy.tar')
+    assert.is(sb.run(['save', '-o', out, 'scratchy']).status, 0)
+    // the files, read back by a busybox container that copies them out of the image's tree
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratchy AS s\nFROM busybox\nCOPY --from=s / /s/\nRUN cat /s/etc/hello /s/unpacked/sub/f /s/dl/remote.txt && stat -c "%a %n" /s/dl/remote.txt && test -d /s/made/here && ls /s\n')
+    const check = sb.run(['build', '--no-cache', ctx], { timeout: 120_000 })
+    assert.is(check.status, 0, check.describe())
+    assert.match(check.stderr, /from-context\nin-archive\ndownloaded\n600 \/s\/dl\/remote.txt\ndl\netc\nmade\nunpacked\n/)
+  } finally {
+    server.kill()
+  }
+  // ONBUILD: the trigger runs in the build that uses the image, not in the one that makes it
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nONBUILD RUN echo triggered > /onbuild\n')
+  assert.is(sb.run(['build', '-q', '-t', 'parent', ctx], { timeout: 60_000 }).status, 0)
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM parent\nRUN cat /onbuild\n')
+  const child = sb.run(['build', '-t', 'child', ctx], { timeout: 60_000 })
+  assert.is(child.status, 0, child.describe())
+  assert.match(child.stderr, /--> ONBUILD RUN echo triggered > \/onbuild\n/)
+  assert.not.match(sb.run(['inspect', '-f', '{{json .Config}}', 'child']).stdout, /triggered/, 'the image keeps no trigger')
+  assert.match(sb.run(['inspect', '-f', '{{json .Config}}', 'parent']).stdout, /"OnBuild":\["RUN echo triggered > \/onbuild"\]/)
+  // -q: no RUN output; a failure still names its last lines
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo line-one; echo line-two; exit 4\n')
+  const bad = sb.run(['build', '-q', ctx], { timeout: 60_000 })
+  assert.is(bad.status, 125)
+  assert.match(bad.stderr, /exited with status 4; its last lines:\nline-one\nline-two\n/)
+  assert.not.match(bad.stderr, /STEP/)
 })
 
 t.run()
