@@ -126,4 +126,26 @@ t('FROM scratch, ADD of archives and URLs, WORKDIR, ONBUILD, -q, a failure with 
   assert.not.match(bad.stderr, /STEP/)
 })
 
+t('commit: a container\'s changes (a new file, a deletion) and -c changes; import: a root filesystem tar as an image', () => {
+  if (!need('commit', probe.skiff(), probe.rootless(), probe.busybox())) return
+  assert.is(sb.run(['load', '-q', '-i', busyboxArchive('docker')]).status, 0)
+  assert.is(sb.run(['run', '--name', 'cm', 'busybox', 'sh', '-c', 'echo committed > /c.txt; rm /etc/group']).status, 0)
+  const c = sb.run(['commit', '-c', 'CMD ["cat", "/c.txt"]', '-c', 'ENV X=1', '-m', 'a message', '--author', 'Ann', 'cm', 'cm:1'])
+  assert.is(c.status, 0, c.describe())
+  assert.match(c.stdout, /^sha256:[0-9a-f]{64}\n$/)
+  assert.is(sb.run(['run', '--rm', 'cm:1']).stdout, 'committed\n')
+  assert.is(sb.run(['run', '--rm', 'cm:1', 'sh', '-c', 'ls /etc/group 2>&1; echo $X']).stdout, 'ls: /etc/group: No such file or directory\n1\n')
+  assert.match(sb.run(['history', '--no-trunc', '--format', '{{.Comment}}|{{.CreatedBy}}', 'cm:1']).stdout, /^a message\|sh -c echo committed > \/c.txt; rm \/etc\/group\n/)
+  assert.is(sb.run(['inspect', '-f', '{{.Author}}', 'cm:1']).stdout, 'Ann\n')
+  assert.match(sb.run(['commit', '-c', 'RUN true', 'cm']).stderr, /RUN cannot be applied here/)
+  // export | import: the same files, one layer
+  const tar = join(sb.tmp, 'cm.tar')
+  assert.is(sb.run(['export', '-o', tar, 'cm']).status, 0)
+  const imp = sb.run(['import', '-c', 'CMD ["/bin/sh", "-c", "cat /c.txt"]', '-m', 'imported', tar, 'imp:1'])
+  assert.is(imp.status, 0, imp.describe())
+  assert.is(sb.run(['run', '--rm', 'imp:1']).stdout, 'committed\n')
+  assert.is(sb.run(['inspect', '-f', '{{len .RootFS.Layers}}', 'imp:1']).stdout, '1\n')
+  assert.is(sb.run(['rm', 'cm']).status, 0)
+})
+
 t.run()

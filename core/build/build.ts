@@ -17,7 +17,7 @@ import { findImage, type ImageRecord, type Store } from '../storage/store.js'
 import { expand, pairs, parseDockerfile, words, type Instruction } from './dockerfile.js'
 import { copyStep, readIgnore, workdirStep } from './files.js'
 import {
-  cached, commitState, fail, hash, hostArch, layerOf, netOptions, remember, removeBuildContainer, setEnv, stateImage, substitutionEnv, withLayer,
+  cached, commitState, fail, hash, hostArch, imageToState, layerOf, netOptions, remember, removeBuildContainer, setEnv, stateImage, substitutionEnv, withLayer,
   type BuildOptions, type Config, type State, type StepContext,
 } from './step.js'
 
@@ -160,19 +160,15 @@ async function fromStage(store: Store, s: Stage, parent: State | undefined, opts
     const r = await pullImage(s.from, { tlsVerify: true, progress: plainProgress((t) => process.stderr.write(t)) })
     img = await findImage(store, r.id)
   }
-  const c = img.config
-  return {
-    config: structuredClone(c.config ?? {}) as Config,
-    layers: [...img.layers],
-    history: ((c.history ?? []) as State['history']).slice(),
-    key: hash('image', img.id),
-    args: {},
-    base: { os: c.os, architecture: c.architecture },
-    created: c.created ?? new Date(0).toISOString(),
-  }
+  return imageToState(img)
 }
 
-async function runInstruction(store: Store, state: State, inst: Instruction, ctx: StepContext): Promise<State> {
+/**
+ * An instruction that changes only the image's config (ENV, LABEL, WORKDIR's setting, USER,
+ * EXPOSE, VOLUME, CMD, ENTRYPOINT, SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD, MAINTAINER): the next
+ * state, with its history line. Also what `commit -c` and `import -c` apply.
+ */
+export function configChange(state: State, inst: Instruction, esc: string): State {
   const env = substitutionEnv(state)
   const now = state.created
   const meta = (change: (c: Config) => void): State => {
@@ -183,19 +179,9 @@ async function runInstruction(store: Store, state: State, inst: Instruction, ctx
     return next
   }
   switch (inst.name) {
-    case 'ARG': {
-      const next = { ...state, args: { ...state.args } }
-      for (const [k, v] of pairs(inst, env, ctx.esc)) {
-        const given = ctx.buildArgs[k] ?? (v === undefined ? ctx.globalArgs[k] : v)
-        if (k in ctx.buildArgs) ctx.used.add(k)
-        if (given !== undefined) next.args[k] = given
-      }
-      next.key = hash(state.key, inst.original, JSON.stringify(next.args))
-      return next
-    }
     case 'ENV':
       return meta((c) => {
-        for (const [k, v] of pairs(inst, env, ctx.esc)) {
+        for (const [k, v] of pairs(inst, env, esc)) {
           if (v === undefined) throw fail(inst, `ENV ${k} needs a value (ENV ${k}=VALUE)`)
           setEnv(c, k, v)
           env[k] = v
@@ -203,25 +189,22 @@ async function runInstruction(store: Store, state: State, inst: Instruction, ctx
       })
     case 'LABEL':
       return meta((c) => {
-        for (const [k, v] of pairs(inst, env, ctx.esc)) c.Labels = { ...c.Labels, [k]: v ?? '' }
+        for (const [k, v] of pairs(inst, env, esc)) c.Labels = { ...c.Labels, [k]: v ?? '' }
       })
-    case 'WORKDIR': {
-      const given = expand(inst.args.trim(), env, ctx.esc)
-      const dir = (given.startsWith('/') ? given : `${state.config.WorkingDir || '/'}/${given}`).replace(/\/+/g, '/')
-      const next = meta((c) => void (c.WorkingDir = dir))
-      // the directory is made (a layer) when the stage's files lack it
-      const made = await workdirStep(store, { ...state, config: next.config }, inst, ctx, dir)
-      return made.layers === state.layers ? next : made
-    }
+    case 'WORKDIR':
+      return meta((c) => {
+        const given = expand(inst.args.trim(), env, esc)
+        c.WorkingDir = (given.startsWith('/') ? given : `${c.WorkingDir || '/'}/${given}`).replace(/\/+/g, '/')
+      })
     case 'USER':
-      return meta((c) => void (c.User = expand(inst.args.trim(), env, ctx.esc)))
+      return meta((c) => void (c.User = expand(inst.args.trim(), env, esc)))
     case 'EXPOSE':
       return meta((c) => {
-        for (const p of words(inst.args, env, ctx.esc)) c.ExposedPorts = { ...c.ExposedPorts, [p.includes('/') ? p : `${p}/tcp`]: {} }
+        for (const p of words(inst.args, env, esc)) c.ExposedPorts = { ...c.ExposedPorts, [p.includes('/') ? p : `${p}/tcp`]: {} }
       })
     case 'VOLUME':
       return meta((c) => {
-        for (const v of inst.json ?? words(inst.args, env, ctx.esc)) c.Volumes = { ...c.Volumes, [v]: {} }
+        for (const v of inst.json ?? words(inst.args, env, esc)) c.Volumes = { ...c.Volumes, [v]: {} }
       })
     case 'CMD':
       return meta((c) => void (c.Cmd = inst.json ?? [...shell(state), inst.args]))
@@ -235,7 +218,7 @@ async function runInstruction(store: Store, state: State, inst: Instruction, ctx
       if (!inst.json) throw fail(inst, 'SHELL takes the JSON form: SHELL ["/bin/sh", "-c"]')
       return meta((c) => void (c.Shell = inst.json))
     case 'STOPSIGNAL':
-      return meta((c) => void (c.StopSignal = expand(inst.args.trim(), env, ctx.esc)))
+      return meta((c) => void (c.StopSignal = expand(inst.args.trim(), env, esc)))
     case 'HEALTHCHECK':
       return meta((c) => {
         const test = /^NONE$/i.test(inst.args.trim()) ? ['NONE'] : inst.json ? ['CMD', ...inst.json] : ['CMD-SHELL', inst.args.replace(/^CMD\s+/i, '')]
@@ -246,15 +229,42 @@ async function runInstruction(store: Store, state: State, inst: Instruction, ctx
       return meta((c) => void (c.OnBuild = [...(c.OnBuild ?? []), inst.args.trim()]))
     case 'MAINTAINER':
       return meta((c) => void (c.Labels = { ...c.Labels, maintainer: inst.args.trim() }))
+    default:
+      throw fail(inst, `${inst.name} cannot change an image's config`, 'here: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL, SHELL, HEALTHCHECK')
+  }
+}
+
+async function runInstruction(store: Store, state: State, inst: Instruction, ctx: StepContext): Promise<State> {
+  switch (inst.name) {
+    case 'ARG': {
+      const env = substitutionEnv(state)
+      const next = { ...state, args: { ...state.args } }
+      for (const [k, v] of pairs(inst, env, ctx.esc)) {
+        const given = ctx.buildArgs[k] ?? (v === undefined ? ctx.globalArgs[k] : v)
+        if (k in ctx.buildArgs) ctx.used.add(k)
+        if (given !== undefined) next.args[k] = given
+      }
+      next.key = hash(state.key, inst.original, JSON.stringify(next.args))
+      return next
+    }
+    case 'WORKDIR': {
+      const next = configChange(state, inst, ctx.esc)
+      // the directory is made (a layer) when the stage's files lack it
+      const made = await workdirStep(store, { ...state, config: next.config }, inst, ctx, next.config.WorkingDir!)
+      return made.layers === state.layers ? next : made
+    }
     case 'RUN':
       return runStep(store, state, inst, ctx)
     case 'COPY':
     case 'ADD':
       return copyStep(store, state, inst, ctx)
     default:
-      throw fail(inst, `unknown instruction ${inst.name}`)
+      if (!CONFIG_INSTRUCTIONS.includes(inst.name)) throw fail(inst, `unknown instruction ${inst.name}`)
+      return configChange(state, inst, ctx.esc)
   }
 }
+
+const CONFIG_INSTRUCTIONS = ['ENV', 'LABEL', 'WORKDIR', 'USER', 'EXPOSE', 'VOLUME', 'CMD', 'ENTRYPOINT', 'SHELL', 'STOPSIGNAL', 'HEALTHCHECK', 'ONBUILD', 'MAINTAINER']
 
 function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text)

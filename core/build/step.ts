@@ -97,9 +97,10 @@ export async function stateImage(store: Store, state: State, epoch?: number): Pr
   return commitState(store, state, [], epoch, true)
 }
 
-export async function commitState(store: Store, state: State, names: string[], epoch?: number, intermediate = false): Promise<string> {
+export async function commitState(store: Store, state: State, names: string[], epoch?: number, intermediate = false, author?: string): Promise<string> {
   const created = epoch !== undefined ? new Date(epoch * 1000).toISOString() : state.created
   const config: OciImageConfig = {
+    ...(author ? { author } : {}),
     architecture: state.base.architecture ?? hostArch(),
     os: state.base.os ?? 'linux',
     created,
@@ -226,4 +227,18 @@ export function pathKind(store: Store, state: State, path: string): 'dir' | 'oth
     return st.isDirectory() ? 'dir' : 'other'
   }
   return 'none'
+}
+
+/** An image of the store as the state a stage (or commit) starts from. */
+export function imageToState(img: ImageRecord): State {
+  const c = img.config
+  return {
+    config: structuredClone(c.config ?? {}) as Config,
+    layers: [...img.layers],
+    history: ((c.history ?? []) as State['history']).slice(),
+    key: hash('image', img.id),
+    args: {},
+    base: { os: c.os, architecture: c.architecture },
+    created: c.created ?? new Date(0).toISOString(),
+  }
 }

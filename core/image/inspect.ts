@@ -19,8 +19,10 @@ export function inspectImage(rec: ImageRecord): Record<string, unknown> {
     RepoTags: rec.names.map(familiarName),
     RepoDigests: repoDigests,
     Parent: '',
-    Comment: '',
+    // Docker's: the comment of the image's last history line (commit -m, import -m)
+    Comment: ((rec.config.history ?? []) as { comment?: string }[]).at(-1)?.comment ?? '',
     Created: rec.created ?? '',
+    Author: rec.config.author ?? '',
     Config: rec.config.config ?? {},
     Architecture: rec.config.architecture ?? '',
     Os: rec.config.os ?? '',

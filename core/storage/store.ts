@@ -18,6 +18,7 @@ import { normalizeReference } from '../reference.js'
 import type { ImageRunConfig } from '../launch/spec.js'
 
 export interface OciImageConfig {
+  author?: string
   architecture?: string
   os?: string
   created?: string
