@@ -53,6 +53,7 @@ export const commands: CommandEntry[] = [
   { name: 'events', describe: 'Show events of containers, images and volumes', load: () => import('./events.js') },
   { name: 'history', describe: 'Show the history of an image', load: () => import('./history.js') },
   { name: 'build', describe: 'Build an image from a Dockerfile', load: () => import('./build.js') },
+  { name: 'builder', describe: "Remove skiff build's cache (builder prune)", load: () => import('./builder.js') },
   { name: 'commit', describe: "Make a new image from a container's changes", load: () => import('./commit.js') },
   { name: 'import', describe: 'Make an image from a tar of a root filesystem', load: () => import('./import.js') },
   { name: 'rename', describe: 'Rename a container', load: () => import('./rename.js') },

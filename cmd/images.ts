@@ -61,7 +61,7 @@ const spec: CommandSpec<ImagesArgs> = {
     const store = await openStore(resolvePaths())
     // a row (one name of an image) shown: with a reference filter, only the names it matches
     let rowFilter: (repo: string, tag: string) => boolean = () => true
-    let images = listImages(store).filter((i) => argv.all || !i.intermediate).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
+    let images = listImages(store).filter((i) => argv.all || !i.intermediate || i.names.length > 0).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
     if (argv.filter.length || argv.repository) {
       const { imageFilters, imageMatches, rowMatches } = await import('../core/image/filter.js')
       const { findImage } = await import('../core/storage/store.js')

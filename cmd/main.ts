@@ -30,7 +30,10 @@ function overview(): string {
 }
 
 /** `container ls -a` → `ps -a`, `container rm x` → `rm x`: Docker's management-command spelling. */
-const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps', inspect: 'inspect', rm: 'rm', start: 'start', stop: 'stop', kill: 'kill', restart: 'restart', wait: 'wait', logs: 'logs', create: 'create', run: 'run', exec: 'exec', cp: 'cp', top: 'top', diff: 'diff', export: 'export', port: 'port', attach: 'attach', pause: 'pause', unpause: 'unpause', update: 'update', stats: 'stats' }
+const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps', inspect: 'inspect', rm: 'rm', start: 'start', stop: 'stop', kill: 'kill', restart: 'restart', wait: 'wait', logs: 'logs', create: 'create', run: 'run', exec: 'exec', cp: 'cp', top: 'top', diff: 'diff', export: 'export', port: 'port', attach: 'attach', pause: 'pause', unpause: 'unpause', update: 'update', stats: 'stats', commit: 'commit', rename: 'rename' }
+
+/** `image build .` → `build .`, `image push x` → `push x`: the image verbs that are verbs of their own. */
+const IMAGE_VERBS: Record<string, string> = { build: 'build', push: 'push', pull: 'pull', import: 'import', load: 'load', save: 'save', tag: 'tag', rm: 'rmi' }
 
 /** Options before the verb, as podman has them: each sets what its environment variable would. */
 const GLOBAL_OPTIONS: Record<string, (v: string) => void> = {
@@ -67,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0]?.startsWith('--') && GLOBAL_OPTIONS[argv[0].split('=')[0]!]) argv = globalOptions(argv)
   if (argv[0] === 'container' && argv[1] && CONTAINER_VERBS[argv[1]]) {
     argv = [CONTAINER_VERBS[argv[1]]!, ...(argv[1] === 'inspect' ? ['--type', 'container'] : []), ...argv.slice(2)]
+  } else if (argv[0] === 'image' && argv[1] && IMAGE_VERBS[argv[1]]) {
+    argv = [IMAGE_VERBS[argv[1]]!, ...argv.slice(2)]
   }
   const first = argv[0]
   if (first === '--version' || first === '-v') {

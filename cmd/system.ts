@@ -62,6 +62,10 @@ const spec: CommandSpec<SystemArgs> = {
       process.stdout.write(list('Deleted Containers', await pruneContainers(store)))
       if (argv.volumes) process.stdout.write(list('Deleted Volumes', await pruneVolumes(store)))
       process.stdout.write(list('Deleted Images', await pruneImages(store, argv.all)))
+      // and the build cache, as docker system prune removes it
+      const { pruneBuildCache } = await import('../core/build/prune.js')
+      const cache = await pruneBuildCache(store)
+      process.stdout.write(list('Deleted build cache objects', cache.images))
       return
     }
     if (argv.action !== 'df') throw new SkiffError('E_USAGE', `unknown system command ${argv.action}`, { hint: 'skiff system df, or skiff system prune' })

@@ -79,6 +79,21 @@ t('a multi-stage build: files, owners, modes, deletions, config; cached the seco
   assert.is(ignored.status, 125)
   assert.match(ignored.stderr, /app\/secret.key: not found in the build context \(excluded by .dockerignore: app\/\*.key\)/)
   assert.is(sb.run(['ps', '-aq']).stdout, '', 'no build container is left')
+  // image prune keeps the build's intermediate images (its cache); builder prune removes the cache
+  const intermediates = () => sb.run(['images', '-a', '-q']).stdout.split('\n').filter(Boolean).length - sb.run(['images', '-q']).stdout.split('\n').filter(Boolean).length
+  const before = intermediates()
+  assert.ok(before > 0, 'intermediate images are listed by images -a')
+  assert.is(sb.run(['image', 'prune', '-f']).status, 0)
+  assert.is(intermediates(), before)
+  writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE)
+  const pruned = sb.run(['builder', 'prune', '-f'])
+  assert.is(pruned.status, 0, pruned.describe())
+  assert.match(pruned.stdout, /Removed \d+ cache entries and \d+ intermediate images/)
+  assert.is(intermediates(), 0)
+  const rebuilt = sb.run(['image', 'build', '-t', 'built:1', '--build-arg', 'GREETING=bonjour', ctx], { timeout: 180_000 })
+  assert.is(rebuilt.status, 0, rebuilt.describe())
+  assert.not.match(rebuilt.stderr, /Using cache/)
+  assert.is(sb.run(['run', '--rm', 'built:1']).stdout, 'bonjour from builder\n')
 })
 
 t('FROM scratch, ADD of archives and URLs, WORKDIR, ONBUILD, -q, a failure with its last lines', async () => {

@@ -112,6 +112,8 @@ export async function commitState(store: Store, state: State, names: string[], e
   const id = `sha256:${createHash('sha256').update(text).digest('hex')}`
   const path = blobPath(store, id)
   if (!existsSync(path)) writeFileAtomic(path, text)
+  // an image already here (the base image itself, unchanged) stays as it is, names and all
+  if (intermediate && existsSync(join(store.root, 'images', `${id.slice(7)}.json`))) return id
   const rec: ImageRecord = { id, names, created, loaded: isoTime(), config, layers: state.layers }
   if (intermediate) rec.intermediate = true
   await saveImage(store, rec, names)

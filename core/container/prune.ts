@@ -14,13 +14,16 @@ export async function pruneContainers(store: Store): Promise<string[]> {
   return removeContainers(store, stopped, false)
 }
 
-/** Images no container uses: untagged ones, or with `all` every one. Their ids. */
-export async function pruneImages(store: Store, all: boolean): Promise<string[]> {
+/**
+ * Images no container uses: untagged ones, or with `all` every one. Their ids. The intermediate
+ * images of skiff build are its cache: they go only with `buildCache` (builder prune, system prune).
+ */
+export async function pruneImages(store: Store, all: boolean, buildCache = false): Promise<string[]> {
   const used = new Set(listContainers(store).map((c) => c.imageId))
   const deleted: string[] = []
   const doomed: string[] = []
   for (const img of listImages(store)) {
-    if (used.has(img.id) || (!all && img.names.length > 0)) continue
+    if (used.has(img.id) || (!all && img.names.length > 0) || (img.intermediate && !buildCache)) continue
     const r = await removeImage(store, img.id, false, () => false)
     if (r.deleted) deleted.push(r.deleted)
     doomed.push(...r.unusedLayers)
