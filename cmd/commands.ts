@@ -60,6 +60,7 @@ export const commands: CommandEntry[] = [
   { name: 'container', describe: 'Manage containers (container prune, container ls, ...)', load: () => import('./container.js') },
   { name: 'pull', describe: 'Pull an image from a registry', load: () => import('./pull.js') },
   { name: 'push', describe: 'Push an image to a registry', load: () => import('./push.js') },
+  { name: 'search', describe: 'Search registries for images', load: () => import('./search.js') },
   { name: 'login', describe: 'Log in to a registry', load: () => import('./login.js') },
   { name: 'logout', describe: 'Log out of a registry', load: () => import('./logout.js') },
   { name: 'ps', describe: 'List containers', load: () => import('./ps.js') },

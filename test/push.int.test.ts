@@ -13,8 +13,12 @@ import { startRegistry, type Registry } from './helpers/registry.js'
 const t = suite('push')
 const sb = useSandbox(t)
 let registry: Registry | undefined
+let mirror: Registry | undefined
 
-t.after(() => registry?.stop())
+t.after(() => {
+  registry?.stop()
+  mirror?.stop()
+})
 
 const skopeo = (...args: string[]) => spawnSync('skopeo', args, { encoding: 'utf8', timeout: 120_000 })
 
@@ -63,6 +67,37 @@ t('push: v2s2 and OCI+zstd, read back by skopeo and skiff; existing blobs skippe
     assert.is(sb.run(['pull', '-q', name], { timeout: 120_000 }).status, 0)
     assert.is(sb.run(['run', '--rm', name]).stdout, 'pushed-ok\n')
   }
+})
+
+t('registries.conf: a mirror first, the origin when the mirror lacks the image, blocked registries, short-name aliases, search', async () => {
+  if (!need('mirrors', probe.skiff(), probe.rootless(), probe.busybox(), probe.command('docker-registry'))) return
+  registry ??= await startRegistry()
+  mirror = await startRegistry()
+  assert.is(sb.run(['load', '-q', '-i', busyboxArchive('docker')]).status, 0)
+  // the mirror has x:1; only the origin has y:1
+  assert.is(sb.run(['push', 'busybox', `${mirror.host}/app/x:1`]).status, 0)
+  assert.is(sb.run(['push', 'busybox', `${registry.host}/team/y:1`]).status, 0)
+  const conf = join(sb.tmp, 'registries.conf')
+  writeFileSync(conf, `unqualified-search-registries = ["${mirror.host}"]\n\n[[registry]]\nprefix = "images.example.invalid"\nlocation = "${registry.host}/team"\n[[registry.mirror]]\nlocation = "${mirror.host}/app"\n\n[[registry]]\nlocation = "blocked.example.invalid"\nblocked = true\n\n[aliases]\n"shorty" = "images.example.invalid/x"\n`)
+  const env = { CONTAINERS_REGISTRIES_CONF: conf }
+  assert.is(sb.run(['rmi', '-a', '-f']).status, 0)
+  const fromMirror = sb.run(['pull', 'images.example.invalid/x:1'], { env })
+  assert.is(fromMirror.status, 0, fromMirror.describe())
+  assert.match(fromMirror.stderr, new RegExp(`from the mirror ${mirror.host}/app/x`))
+  const fromOrigin = sb.run(['pull', 'images.example.invalid/y:1'], { env })
+  assert.is(fromOrigin.status, 0, fromOrigin.describe())
+  assert.match(fromOrigin.stderr, /trying the next/)
+  assert.is(sb.run(['run', '--rm', 'images.example.invalid/y:1', 'echo', 'origin-ok'], { env }).stdout, 'origin-ok\n')
+  const blocked = sb.run(['pull', 'blocked.example.invalid/x'], { env })
+  assert.is(blocked.status, 125)
+  assert.match(blocked.stderr, /blocked by registries.conf/)
+  // a short name with an alias: pulled under the alias, found under it next time
+  const alias = sb.run(['run', '--rm', 'shorty:1', 'echo', 'alias-ok'], { env })
+  assert.is(alias.stdout, 'alias-ok\n', alias.describe())
+  assert.is(sb.run(['run', '--rm', '--pull', 'never', 'shorty:1', 'true'], { env }).status, 0)
+  // search: the named registry's catalog, and the unqualified-search registries for a bare term
+  assert.is(sb.run(['search', '--format', '{{.Name}}', `${registry.host}/team`]).stdout, `${registry.host}/team/y\n`)
+  assert.match(sb.run(['search', 'app/x'], { env }).stdout, new RegExp(`^NAME +DESCRIPTION +STARS +OFFICIAL\\n${mirror.host.replace(/\./g, '\\.')}/app/x `))
 })
 
 t.run()

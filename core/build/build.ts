@@ -14,6 +14,7 @@
 import { SkiffError } from '../errors.js'
 import { normalizeReference } from '../reference.js'
 import { findImage, type ImageRecord, type Store } from '../storage/store.js'
+import { findLocalImage } from '../image/registries.js'
 import { expand, pairs, parseDockerfile, words, type Instruction } from './dockerfile.js'
 import { copyStep, readIgnore, workdirStep } from './files.js'
 import {
@@ -152,7 +153,7 @@ async function fromStage(store: Store, s: Stage, parent: State | undefined, opts
   let img: ImageRecord
   try {
     if (opts.pull) throw Object.assign(new Error('pull'), { code: 'E_NO_IMAGE' })
-    img = await findImage(store, s.from)
+    img = await findLocalImage(store, s.from)
   } catch (err) {
     if ((err as SkiffError).code !== 'E_NO_IMAGE') throw err
     const { pullImage } = await import('../image/pull.js')

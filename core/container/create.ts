@@ -93,7 +93,12 @@ async function imageFor(store: Store, opts: CreateOptions): Promise<ImageRecord>
   try {
     return await findImage(store, opts.image)
   } catch (err) {
-    if ((err as SkiffError).code !== 'E_NO_IMAGE' || opts.pull === 'never') throw err
+    if ((err as SkiffError).code !== 'E_NO_IMAGE') throw err
+    // a short name registries.conf has an alias for (podman's): looked for under that name too
+    const { findLocalImage } = await import('../image/registries.js')
+    const found = await findLocalImage(store, opts.image).catch(() => undefined)
+    if (found) return found
+    if (opts.pull === 'never') throw err
     return pull()
   }
 }

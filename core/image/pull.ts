@@ -163,13 +163,30 @@ function verify(d: Descriptor, got: string, size: number, partial: string): void
 }
 
 export async function pullImage(text: string, opts: PullOptions): Promise<{ id: string; name: string; warnings: string[] }> {
-  const ref = parseReference(text)
+  // registries.conf: a short name's alias, the registry's mirrors (in order) and its location
+  const { aliasFor, endpointsFor, registriesConf } = await import('./registries.js')
+  const conf = registriesConf()
+  const ref = parseReference(aliasFor(conf, text) ?? text)
   const name = formatReference(ref)
-  const client = new RegistryClient(ref.domain, ref.path, { tlsVerify: opts.tlsVerify })
   const store = await openStore(resolvePaths())
   const wanted = opts.platform ?? hostPlatform()
 
-  let top = await fetchJson(client, `manifests/${ref.digest ?? ref.tag}`, MANIFEST_TYPES, ref.digest)
+  let client: RegistryClient | undefined
+  let top: Awaited<ReturnType<typeof fetchJson>> | undefined
+  const endpoints = endpointsFor(conf, ref, opts.tlsVerify)
+  for (const [i, ep] of endpoints.entries()) {
+    client = new RegistryClient(ep.domain, ep.path, { tlsVerify: ep.tlsVerify })
+    try {
+      top = await fetchJson(client, `manifests/${ref.digest ?? ref.tag}`, MANIFEST_TYPES, ref.digest)
+      if (ep.mirror) opts.progress.message(`Pulling ${name} from the mirror ${ep.domain}/${ep.path}`)
+      break
+    } catch (err) {
+      // a mirror that fails or lacks the image: the next one, then the origin
+      if (i === endpoints.length - 1) throw err
+      opts.progress.message(`mirror ${ep.domain}: ${(err as Error).message.split('\n')[0]}; trying the next`)
+    }
+  }
+  if (!client || !top) throw new SkiffError('E_REGISTRY', `${name}: no registry to pull from`, { hint: 'check registries.conf' })
   let manifestDigest = top.digest
   if (INDEX_TYPES.includes(top.mediaType) || 'manifests' in JSON.parse(top.bytes.toString('utf8'))) {
     const index = JSON.parse(top.bytes.toString('utf8')) as { manifests: Descriptor[] }

@@ -196,7 +196,10 @@ export async function pushImage(store: Store, source: string, dest: string | und
   const configPath = blobPath(store, img.id)
   if (!existsSync(configPath)) throw new SkiffError('E_STORE', `the config of ${source} (${img.id}) is missing from the store`, { hint: 'pull or load the image again' })
   const types = format === 'oci' ? OCI : DOCKER
-  const client = new RegistryClient(ref.domain, ref.path, { tlsVerify: opts.tlsVerify })
+  // registries.conf: where the registry really is, and whether it may be spoken to at all
+  const { endpointsFor, registriesConf } = await import('./registries.js')
+  const origin = endpointsFor(registriesConf(), ref, opts.tlsVerify).at(-1)!
+  const client = new RegistryClient(origin.domain, origin.path, { tlsVerify: origin.tlsVerify })
   const from = mountSource(img, ref)
   opts.progress.message(`Pushing ${name}`)
   const layers: Blob[] = []

@@ -160,7 +160,8 @@ export class RegistryClient {
    */
   async send(method: string, path: string, o: { accept?: string[]; headers?: Record<string, string>; body?: () => Buffer | NodeJS.ReadableStream; allow?: number[] } = {}): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
-      const url = /^https?:\/\//.test(path) ? path : this.repository ? `${this.base}/v2/${this.repository}/${path}` : `${this.base}/v2/`
+      // an absolute URL the registry gave; a path from the host's root (/v2/_catalog, /v1/search); one in the repository
+      const url = /^https?:\/\//.test(path) ? path : path.startsWith('/') ? `${this.base}${path}` : this.repository ? `${this.base}/v2/${this.repository}/${path}` : `${this.base}/v2/`
       let res: HttpResponse
       try {
         res = await httpRequest(method, url, { headers: { ...this.headers(o.accept ?? []), ...o.headers }, insecure: this.insecure, body: o.body?.() })
