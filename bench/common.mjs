@@ -184,12 +184,36 @@ export function evictExecutables(cases, cwd) {
  * (JSON); its results, in the cases' order. It starts once the disk is quiet, with every tool's
  * executable out of the page cache (the warm-up runs read them back).
  */
-export function hyperfine(ws, cases, { runs, warmup = 0, out }) {
+export function hyperfine(ws, cases, { runs, warmup = 0, out, prepare }) {
   quietDisk()
   evictExecutables(cases, ws.work)
   const args = ['hyperfine', '-N', ...(warmup ? ['--warmup', String(warmup)] : []), '--runs', String(runs), '--export-json', out]
-  for (const [name, cmd] of cases) args.push('-n', name, cmd)
+  // `prepare`: a shell command per case, run before each of its runs
+  for (const [i, [name, cmd]] of cases.entries()) args.push(...(prepare ? ['--prepare', `sh -c '${prepare[i]}'`] : []), '-n', name, cmd)
   const [cmd, ...rest] = ws.asUserArgv(args)
   sh(cmd, rest, { cwd: ws.work, stdio: 'inherit' })
   return JSON.parse(readFileSync(out, 'utf8')).results
+}
+
+/** The machine's own Debian mirror (apt's sources), which may be the only one it reaches. */
+function debianMirror() {
+  const read = (f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')
+  const deb822 = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(read('/etc/apt/sources.list.d/debian.sources'))
+  const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+\S+/m.exec(read('/etc/apt/sources.list'))
+  return deb822?.[1] ?? oneLine?.[1] ?? 'http://deb.debian.org/debian'
+}
+
+/**
+ * Debian 12 minbase (`debootstrap --variant=minbase bookworm` from the machine's mirror) at
+ * `dir`, made once and kept; false where debootstrap cannot reach a mirror.
+ */
+export function debianMinbase(dir = '/var/cache/skiff-bench/debian-minbase') {
+  if (existsSync(join(dir, 'etc', 'debian_version'))) return true
+  if (!have('debootstrap')) spawnSync('apt-get', ['install', '-y', '-qq', 'debootstrap'], { stdio: 'inherit' })
+  rmSync(`${dir}.new`, { recursive: true, force: true })
+  mkdirSync(dirname(dir), { recursive: true })
+  const r = spawnSync('debootstrap', ['--variant=minbase', 'bookworm', `${dir}.new`, debianMirror()], { stdio: ['ignore', 'ignore', 'inherit'] })
+  if (r.status !== 0) return false
+  sh('mv', [`${dir}.new`, dir])
+  return true
 }

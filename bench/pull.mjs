@@ -15,7 +15,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sta
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { create } from 'tar'
-import { ensureBuilt, quietDisk, replaceSection, version } from './common.mjs'
+import { debianMinbase, ensureBuilt, quietDisk, replaceSection, version } from './common.mjs'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const user = process.env.SKIFF_TEST_USER || 'skiff-test'
@@ -36,27 +36,8 @@ rmSync(work, { recursive: true, force: true })
 mkdirSync(join(work, 'layout', 'blobs', 'sha256'), { recursive: true })
 
 // 1. The image: Debian minbase (else the host's trees), gzip layers, an OCI layout.
-const cacheDir = '/var/cache/skiff-bench'
-const minbase = join(cacheDir, 'debian-minbase')
-/** The machine's own Debian mirror (apt's sources), which may be the only one it reaches. */
-function debianMirror() {
-  const read = (f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')
-  const deb822 = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(read('/etc/apt/sources.list.d/debian.sources'))
-  const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+\S+/m.exec(read('/etc/apt/sources.list'))
-  return deb822?.[1] ?? oneLine?.[1] ?? 'http://deb.debian.org/debian'
-}
-
-function debootstrap() {
-  if (existsSync(join(minbase, 'etc', 'debian_version'))) return true
-  if (spawnSync('sh', ['-c', 'command -v debootstrap']).status !== 0) spawnSync('apt-get', ['install', '-y', '-qq', 'debootstrap'], { stdio: 'inherit' })
-  rmSync(`${minbase}.new`, { recursive: true, force: true })
-  mkdirSync(cacheDir, { recursive: true })
-  const r = spawnSync('debootstrap', ['--variant=minbase', 'bookworm', `${minbase}.new`, debianMirror()], { stdio: ['ignore', 'ignore', 'inherit'] })
-  if (r.status !== 0) return false
-  renameSync(`${minbase}.new`, minbase)
-  return true
-}
-const debian = debootstrap()
+const minbase = '/var/cache/skiff-bench/debian-minbase'
+const debian = debianMinbase(minbase)
 const trees = debian ? ['.'] : ['usr/lib/python3.11', 'usr/share/perl', 'usr/lib/x86_64-linux-gnu/perl'].filter((t) => existsSync(`/${t}`))
 const blob = (file) => {
   const digest = createHash('sha256').update(readFileSync(file)).digest('hex')
