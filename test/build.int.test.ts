@@ -78,6 +78,13 @@ t('a multi-stage build: files, owners, modes, deletions, config; cached the seco
   const ignored = sb.run(['build', ctx], { timeout: 60_000 })
   assert.is(ignored.status, 125)
   assert.match(ignored.stderr, /app\/secret.key: not found in the build context \(excluded by .dockerignore: app\/\*.key\)/)
+  // a symlink in the context that leads out of it: not followed into the image
+  const { symlinkSync } = require('node:fs') as typeof import('node:fs')
+  symlinkSync(sb.home, join(ctx, 'outside'))
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY outside/ /stolen/\n')
+  const escape = sb.run(['build', ctx], { timeout: 60_000 })
+  assert.is(escape.status, 125, escape.describe())
+  assert.match(escape.stderr, /outside: a symlink leads out of the build context/)
   assert.is(sb.run(['ps', '-aq']).stdout, '', 'no build container is left')
   // image prune keeps the build's intermediate images (its cache); builder prune removes the cache
   const intermediates = () => sb.run(['images', '-a', '-q']).stdout.split('\n').filter(Boolean).length - sb.run(['images', '-q']).stdout.split('\n').filter(Boolean).length
@@ -124,6 +131,15 @@ t('FROM scratch, ADD of archives and URLs, WORKDIR, ONBUILD, -q, a failure with 
   } finally {
     server.kill()
   }
+  // RUN --mount: a cache kept between builds, a read-only bind of the context, a tmpfs; none in the image
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN --mount=type=cache,target=/cache --mount=type=bind,source=hello,target=/ctx/hello --mount=type=tmpfs,target=/scratch ' +
+    'echo run >> /cache/runs; wc -l < /cache/runs; cat /ctx/hello; touch /scratch/x; ! echo x 2>/dev/null > /ctx/hello\n')
+  const m1 = sb.run(['build', '--no-cache', ctx], { timeout: 60_000 })
+  assert.is(m1.status, 0, m1.describe())
+  assert.match(m1.stderr, /\n1\nfrom-context\n/)
+  const m2 = sb.run(['build', '--no-cache', '-t', 'mounted', ctx], { timeout: 60_000 })
+  assert.match(m2.stderr, /\n2\nfrom-context\n/, 'the cache directory outlives the build')
+  assert.is(sb.run(['run', '--rm', 'mounted', 'sh', '-c', 'ls /cache /ctx /scratch 2>&1 | grep -c "No such"']).stdout, '3\n')
   // ONBUILD: the trigger runs in the build that uses the image, not in the one that makes it
   writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nONBUILD RUN echo triggered > /onbuild\n')
   assert.is(sb.run(['build', '-q', '-t', 'parent', ctx], { timeout: 60_000 }).status, 0)

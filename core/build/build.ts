@@ -15,6 +15,7 @@ import { SkiffError } from '../errors.js'
 import { normalizeReference } from '../reference.js'
 import { findImage, type ImageRecord, type Store } from '../storage/store.js'
 import { findLocalImage } from '../image/registries.js'
+import { usernsWorker, type UsernsWorker } from '../launch/in-userns.js'
 import { expand, pairs, parseDockerfile, words, type Instruction } from './dockerfile.js'
 import { copyStep, readIgnore, workdirStep } from './files.js'
 import {
@@ -101,36 +102,47 @@ export async function build(store: Store, opts: BuildOptions): Promise<string> {
   let step = 0
   const built = new Map<number, State>()
   const ignore = readIgnore(opts.context)
-  for (const i of [...needed].sort((a, b) => a - b)) {
-    const s = stages[i]!
-    const ctx: StepContext = {
-      ...opts, esc, globalArgs, used, ignore,
-      stageState: (ref) => {
-        const st = stageRef(ref)
-        return st && st.index < i ? built.get(st.index) : undefined
-      },
-      imageState: (ref) => fromStage(store, { index: -1, from: ref, instructions: [] }, undefined, opts),
-    }
-    let state: State | undefined
-    for (const inst of s.instructions) {
-      step++
-      opts.log(`STEP ${step}/${total}: ${inst.original}`)
-      if (inst.name === 'FROM') {
-        const base = stageRef(s.from)
-        state = await fromStage(store, s, base && base.index < i ? built.get(base.index) : undefined, opts)
-        state = await onBuild(store, state, ctx)
-        continue
-      }
-      state = await runInstruction(store, state!, inst, ctx)
-    }
-    built.set(i, state!)
+  // one storage worker for every step that makes a layer, started by the first (a build that
+  // finds every step in the cache starts none)
+  let started: UsernsWorker | undefined
+  const worker: UsernsWorker = {
+    run: (jobs) => (started ??= usernsWorker()).run(jobs),
+    close: async () => started?.close(),
   }
-  const unused = Object.keys(opts.buildArgs).filter((k) => !used.has(k) && !PREDEFINED.includes(k))
-  if (unused.length) opts.log(`[Warning] one or more build args were not consumed: ${unused.join(', ')}`)
-  const final = built.get(targetIndex)!
-  for (const [k, v] of Object.entries(opts.labels)) final.config.Labels = { ...final.config.Labels, [k]: v }
-  const id = await commitState(store, final, opts.tags.map((t) => normalizeReference(t)), opts.epoch)
-  return id
+  try {
+    for (const i of [...needed].sort((a, b) => a - b)) {
+      const s = stages[i]!
+      const ctx: StepContext = {
+        ...opts, esc, globalArgs, used, ignore,
+        stageState: (ref) => {
+          const st = stageRef(ref)
+          return st && st.index < i ? built.get(st.index) : undefined
+        },
+        imageState: (ref) => fromStage(store, { index: -1, from: ref, instructions: [] }, undefined, opts),
+        worker,
+      }
+      let state: State | undefined
+      for (const inst of s.instructions) {
+        step++
+        opts.log(`STEP ${step}/${total}: ${inst.original}`)
+        if (inst.name === 'FROM') {
+          const base = stageRef(s.from)
+          state = await fromStage(store, s, base && base.index < i ? built.get(base.index) : undefined, opts)
+          state = await onBuild(store, state, ctx)
+          continue
+        }
+        state = await runInstruction(store, state!, inst, ctx)
+      }
+      built.set(i, state!)
+    }
+    const unused = Object.keys(opts.buildArgs).filter((k) => !used.has(k) && !PREDEFINED.includes(k))
+    if (unused.length) opts.log(`[Warning] one or more build args were not consumed: ${unused.join(', ')}`)
+    const final = built.get(targetIndex)!
+    for (const [k, v] of Object.entries(opts.labels)) final.config.Labels = { ...final.config.Labels, [k]: v }
+    return await commitState(store, final, opts.tags.map((t) => normalizeReference(t)), opts.epoch)
+  } finally {
+    await worker.close()
+  }
 }
 
 /** The ONBUILD triggers of the base image run first, as Docker runs them; the image keeps none. */
@@ -288,10 +300,12 @@ async function runStep(store: Store, state: State, inst: Instruction, ctx: StepC
     const h = inst.heredocs.map((d) => `${d.content}${d.name}\n`).join('')
     argv = [...shell(state), `${inst.args}\n${h}`]
   } else argv = [...shell(state), inst.args]
-  for (const f of Object.keys(inst.flags)) if (f !== 'network') throw fail(inst, `RUN --${f} is not supported yet`, 'drop the flag (RUN --network is supported)')
+  for (const f of Object.keys(inst.flags)) if (f !== 'network' && f !== 'mount') throw fail(inst, `RUN --${f} is not supported yet`, 'drop the flag (RUN --network and --mount are supported)')
   const argEnv = Object.entries(state.args).map(([k, v]) => `${k}=${v}`)
   const network = inst.flags.network?.[0] ?? ctx.network
-  const key = hash(state.key, 'RUN', JSON.stringify(argv), JSON.stringify(argEnv), network ?? '')
+  const { runMounts } = await import('./run-mounts.js')
+  const mounts = runMounts(store, inst, ctx.context)
+  const key = hash(state.key, 'RUN', JSON.stringify(argv), JSON.stringify(argEnv), network ?? '', mounts.key)
   const hit = cached(store, key, ctx)
   if (hit) {
     ctx.log('--> Using cache')
@@ -313,6 +327,7 @@ async function runStep(store: Store, state: State, inst: Instruction, ctx: StepC
     net: netOptions(network),
     user: state.config.User || undefined,
     emptyRoot: true,
+    mountRequests: mounts.mounts,
   })
   // its output goes on as it comes (not with -q), and its last lines stay for an error
   let tail = ''
@@ -326,11 +341,11 @@ async function runStep(store: Store, state: State, inst: Instruction, ctx: StepC
       const last = tail.trimEnd().split('\n').slice(-5).join('\n')
       throw fail(inst, `the command exited with status ${status}${last ? `; its last lines:\n${last}` : ' and printed nothing'}`, 'fix the command (or the image it runs in) and build again')
     }
-    const entry = await layerOf(store, record.id, state, record.plan.mounts.map((m) => m.target), ctx.epoch)
+    const entry = await layerOf(store, record.id, state, record.plan.mounts.map((m) => m.target), { epoch: ctx.epoch, worker: ctx.worker })
     remember(store, key, entry)
     return withLayer(state, inst, key, entry)
   } finally {
-    await removeBuildContainer(store, record.id)
+    await removeBuildContainer(store, record.id, ctx.worker)
   }
 }
 

@@ -72,7 +72,8 @@ export async function commitContainer(store: Store, c: Container, name: string |
   if (pause) await pauseContainer(store, c)
   let entry
   try {
-    entry = await layerOf(store, c.id, state, c.plan.mounts.map((m) => m.target))
+    // the container goes on: its upper directory stays, the layer is unpacked from the archive
+    entry = await layerOf(store, c.id, state, c.plan.mounts.map((m) => m.target), { keepUpper: true })
   } finally {
     if (pause) await unpauseContainer(store, c)
   }

@@ -10,7 +10,7 @@
 // Does I/O.
 import { createHash, randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
-import { closeSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs'
+import { closeSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
@@ -55,10 +55,32 @@ function contextMatches(context: string, src: string, ignore: IgnoreRule[]): str
   return found.filter((p) => !excludedBy(ignore, p))
 }
 
+/**
+ * A context path, refused when a symlink on it (or the path itself, which COPY follows) leads out
+ * of the context: a hostile repository's `link -> /home/you` must not put `COPY link/.ssh/` in an
+ * image.
+ */
+export function insideContext(context: string, rel: string, inst: Instruction): string {
+  const path = join(context, rel)
+  let real: string
+  try {
+    real = realpathSync(path)
+  } catch {
+    return path // missing: reported by the caller
+  }
+  const root = realpathSync(context)
+  if (real !== root && !real.startsWith(`${root}/`)) {
+    throw fail(inst, `${rel}: a symlink leads out of the build context (to ${real})`, 'copy files that are in the context')
+  }
+  return path
+}
+
 /** A host tree (a context path, a download) as tar entries named under `prefix`, hashed into `h`. */
-function addTree(tar: TarWriter, root: string, rel: string, prefix: string, ignore: IgnoreRule[], h: ReturnType<typeof createHash>, epoch?: number, mode?: number): void {
+function addTree(tar: TarWriter, root: string, rel: string, prefix: string, ignore: IgnoreRule[], h: ReturnType<typeof createHash>, epoch?: number, mode?: number, top = false): void {
   const path = join(root, rel)
-  const st = lstatSync(path)
+  // a source named in the Dockerfile is followed when it is a symlink (to somewhere in the
+  // context: insideContext checked); the links found below it are copied as links
+  const st = top ? statSync(path) : lstatSync(path)
   const mtime = Math.floor(st.mtimeMs / 1000)
   const base = { mode: mode ?? st.mode & 0o7777, uid: 0, gid: 0, mtime: epoch !== undefined && mtime > epoch ? epoch : mtime }
   h.update(`${prefix}\0${base.mode}\0`)
@@ -193,14 +215,14 @@ export async function copyStep(store: Store, state: State, inst: Instruction, ct
       }
       if (m.length > 1 || WILDCARD.test(s)) dirMode = true
       for (const rel of m) {
-        const path = join(ctx.context, rel)
+        const path = insideContext(ctx.context, rel, inst)
         const kind = isAdd && statSync(path).isFile() ? archiveKind(path) : undefined
         if (kind) {
           h.update(`archive\0${rel}\0`).update(readFileSync(path))
           puts.push({ input: () => plainArchive(path, kind), dest: dest.replace(/\/?$/, '/'), flags: ['keep-owner', 'keep-dest', ...flags.filter((f) => f.startsWith('owner=') || f.startsWith('mode='))] })
           continue
         }
-        if (lstatSync(path).isDirectory()) dirMode = true
+        if (statSync(path).isDirectory()) dirMode = true
         files.push({ root: ctx.context, rel })
       }
     }
@@ -209,17 +231,19 @@ export async function copyStep(store: Store, state: State, inst: Instruction, ct
       const fd = openSync(tarPath, 'w', 0o600)
       try {
         const tar = new TarWriter(fd)
-        if (dirMode) tar.entry({ name: './', type: '5', mode: 0o755, uid: 0, gid: 0, mtime: ctx.epoch ?? 0 })
+        // a directory DEST made here: root's, 755, now (SOURCE_DATE_EPOCH when set)
+        const now = ctx.epoch ?? Math.floor(Date.now() / 1000)
+        if (dirMode) tar.entry({ name: './', type: '5', mode: 0o755, uid: 0, gid: 0, mtime: now })
         for (const f of files) {
-          const isDir = lstatSync(join(f.root, f.rel)).isDirectory()
+          const isDir = statSync(join(f.root, f.rel)).isDirectory()
           const base = f.name ?? f.rel.split('/').pop()!
           const name = isDir ? '.' : dirMode ? `./${base}` : base
-          addTree(tar, f.root, f.rel, name, ctx.ignore, h, f.mtime ?? ctx.epoch, f.mode)
+          addTree(tar, f.root, f.rel, name, ctx.ignore, h, f.mtime ?? ctx.epoch, f.mode, true)
         }
         for (const d of inst.heredocs) {
           const content = Buffer.from(d.quoted ? d.content : expand(d.content, env, ctx.esc))
           h.update(content)
-          tar.entry({ name: dirMode ? `./${d.name}` : d.name, type: '0', mode: 0o644, uid: 0, gid: 0, mtime: ctx.epoch ?? 0 }, content)
+          tar.entry({ name: dirMode ? `./${d.name}` : d.name, type: '0', mode: 0o644, uid: 0, gid: 0, mtime: now }, content)
         }
         tar.end()
       } finally {
@@ -250,7 +274,7 @@ function emptyDirTar(dir: string): Readable {
   const fd = openSync(path, 'w', 0o600)
   try {
     const tar = new TarWriter(fd)
-    tar.entry({ name: './', type: '5', mode: 0o755, uid: 0, gid: 0, mtime: 0 })
+    tar.entry({ name: './', type: '5', mode: 0o755, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000) })
     tar.end()
   } finally {
     closeSync(fd)
@@ -288,7 +312,7 @@ async function copyFrom(store: Store, state: State, inst: Instruction, ctx: Step
       }
     })
   } finally {
-    await removeBuildContainer(store, srcRec.id)
+    await removeBuildContainer(store, srcRec.id, ctx.worker)
   }
 }
 

@@ -8,11 +8,12 @@ import { createGzip } from 'node:zlib'
 import { SkiffError } from '../errors.js'
 import { writeFileAtomic } from '../lock.js'
 import { isoTime } from '../clock.js'
-import { runSelfInUserns } from '../launch/in-userns.js'
+import { runSelfInUserns, type UsernsWorker } from '../launch/in-userns.js'
 import { blobPath, hasLayer, layerDiffDir, saveImage, type ImageRecord, type OciImageConfig, type StoredLayer, type Store } from '../storage/store.js'
 import type { ContainerRecord } from '../container/records.js'
 import type { Instruction } from './dockerfile.js'
 import { cleanPath, type IgnoreRule } from './ignore.js'
+import { mark } from '../trace.js'
 
 export interface BuildOptions {
   /** the context directory */
@@ -85,6 +86,8 @@ export interface StepContext extends BuildOptions {
   stageState: (ref: string) => State | undefined
   /** an image (pulled when missing) as the state a stage starts from */
   imageState: (ref: string) => Promise<State>
+  /** the build's storage worker in the user namespace, one for all its steps */
+  worker: UsernsWorker
 }
 
 /** The variables substitution sees: the stage's ENV, then its ARGs over them (as Docker). */
@@ -156,15 +159,24 @@ export function withLayer(state: State, inst: Instruction, key: string, entry: C
   }
 }
 
-export async function removeBuildContainer(store: Store, id: string): Promise<void> {
+export async function removeBuildContainer(store: Store, id: string, worker?: UsernsWorker): Promise<void> {
   const { getContainer } = await import('../container/records.js')
   const { removeContainers } = await import('../container/stop.js')
   const c = getContainer(store, id)
-  if (c) await removeContainers(store, [c], true)
+  mark('build: removing the container')
+  if (c) await removeContainers(store, [c], true, worker && ((jobs) => worker.run(jobs)))
+  mark('build: container removed')
 }
 
 /** The container's upper directory as a layer: packed and unpacked in the user namespace, gzipped into a blob. */
-export async function layerOf(store: Store, id: string, state: State, mountTargets: string[], epoch?: number): Promise<CacheEntry> {
+export async function layerOf(store: Store, id: string, state: State, mountTargets: string[], o: { epoch?: number; worker?: UsernsWorker; keepUpper?: boolean } = {}): Promise<CacheEntry> {
+  const epoch = o.epoch
+  const driver = (JSON.parse(readFileSync(join(store.root, 'containers', id, 'container.json'), 'utf8')) as { driver?: string }).driver
+  if (driver === 'copy') {
+    throw new SkiffError('E_BUILD_DRIVER', "the copy storage driver keeps no container's changes apart from its image: nothing to make a layer of", {
+      hint: 'skiff build and commit need the overlay or fuse-overlayfs driver (skiff info says which this machine can use)',
+    })
+  }
   const out = join(store.root, 'tmp', `build-${process.pid}-${randomBytes(6).toString('hex')}.tar`)
   try {
     const job = {
@@ -175,8 +187,11 @@ export async function layerOf(store: Store, id: string, state: State, mountTarge
       out,
       layers: join(store.root, 'layers'),
       epoch,
+      keepUpper: o.keepUpper,
     }
-    const { stdout } = await runSelfInUserns(['__storage'], JSON.stringify([job]))
+    mark('build: packing the layer')
+    const stdout = o.worker ? await o.worker.run([job]) : (await runSelfInUserns(['__storage'], JSON.stringify([job]))).stdout
+    mark('build: layer packed and unpacked')
     const [result] = JSON.parse(stdout || '[]') as { diffID?: string }[]
     if (!result?.diffID) return { created: isoTime() }
     // the blob: gzip, hashed as it is written
@@ -192,6 +207,7 @@ export async function layerOf(store: Store, id: string, state: State, mountTarge
     await pipeline(createReadStream(out), gzip, sink)
     const blob = `sha256:${digest.digest('hex')}`
     renameSync(tmp, blobPath(store, blob))
+    mark('build: layer gzipped')
     return { layer: { digest: blob, diffID: result.diffID, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size }, created: isoTime() }
   } finally {
     rmSync(out, { force: true })
@@ -206,15 +222,18 @@ export async function layerOf(store: Store, id: string, state: State, mountTarge
  */
 export async function changeFiles(store: Store, state: State, inst: Instruction, key: string, ctx: StepContext, put: (rec: ContainerRecord) => Promise<void>): Promise<State> {
   const image = await stateImage(store, state, ctx.epoch)
+  mark('build: intermediate image saved')
   const { createContainer } = await import('../container/create.js')
   const { record } = await createContainer({ image, args: ['true'], env: [], tty: false, interactive: false, rm: false, pull: 'never', logDriver: 'none', net: netOptions('none'), emptyRoot: true })
+  mark('build: container created')
   try {
     await put(record)
-    const entry = await layerOf(store, record.id, state, record.plan.mounts.map((m) => m.target), ctx.epoch)
+    mark('build: files put in')
+    const entry = await layerOf(store, record.id, state, record.plan.mounts.map((m) => m.target), { epoch: ctx.epoch, worker: ctx.worker })
     remember(store, key, entry)
     return withLayer(state, inst, key, entry)
   } finally {
-    await removeBuildContainer(store, record.id)
+    await removeBuildContainer(store, record.id, ctx.worker)
   }
 }
 

@@ -115,7 +115,7 @@ export function dependents(all: Container[], c: Container): Container[] {
 }
 
 /** Docker's rm [-f]: a running container is refused, or killed first with force. */
-export async function removeContainers(store: Store, containers: Container[], force: boolean): Promise<string[]> {
+export async function removeContainers(store: Store, containers: Container[], force: boolean, runJobs?: (jobs: unknown[]) => Promise<unknown>): Promise<string[]> {
   if (!force) {
     // another container in this one's network namespace (--network container:X) would lose its
     // network with it: podman refuses too, unless forced
@@ -163,7 +163,7 @@ export async function removeContainers(store: Store, containers: Container[], fo
     }
     // Everything inside belongs to mapped ids: removed inside the user namespace, after a rename
     // that makes each container disappear at once.
-    await removeTrees(store, dirs, 'rm')
+    await removeTrees(store, dirs, 'rm', runJobs)
     sweepStaleCreates(store)
     for (const c of containers) releaseName(store, c.name, c.id)
   } finally {

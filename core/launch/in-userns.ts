@@ -60,3 +60,86 @@ export async function runSelfInUserns(args: string[], input: string | NodeJS.Rea
   }
   return { stdout: result.stdout ?? '' }
 }
+
+/** A storage worker that stays (skiff __storage --serve): batch after batch without a new process. */
+export interface UsernsWorker {
+  /** the jobs run there; resolves to the results' JSON */
+  run(jobs: unknown[]): Promise<string>
+  close(): Promise<void>
+}
+
+/**
+ * For commands that send many batches (skiff build: one per step), the worker's start (a shim,
+ * the namespace, Node: ~80 ms here) is paid once. Should it fail to start or die, each batch
+ * runs in a worker of its own instead (runSelfInUserns), which reports what went wrong.
+ */
+export function usernsWorker(): UsernsWorker {
+  const { PassThrough } = require('node:stream') as typeof import('node:stream')
+  const input = new PassThrough()
+  const waiting: { resolve: (s: string) => void; reject: (e: Error) => void }[] = []
+  let broken = false
+  let buffer = ''
+  const onStdout = (stdout: NodeJS.ReadableStream) => {
+    stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8')
+      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 1)
+        const next = waiting.shift()
+        if (!next) continue
+        const msg = JSON.parse(line) as { results?: unknown; error?: string; hint?: string }
+        if (msg.error !== undefined) next.reject(new SkiffError('E_USERNS_WORKER', msg.error, { hint: msg.hint ?? 'run again with SKIFF_DEBUG=1 for details' }))
+        else next.resolve(JSON.stringify(msg.results))
+      }
+    })
+  }
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
+  Object.assign(env, { SKIFF_SHIM: shimPath() })
+  const all = capabilityNumbers(['ALL'])
+  const plan: LaunchPlan = {
+    version: 1,
+    idmap: hostIdMap().plan,
+    namespaces: [],
+    rootPropagation: 'rprivate',
+    mounts: [],
+    process: {
+      args: [...selfCommand(), '__storage', '--serve'],
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      cwd: '/',
+      uid: 0,
+      gid: 0,
+      additionalGids: [],
+      terminal: false,
+      stdin: true,
+      noNewPrivileges: true,
+      capabilities: { bounding: all, effective: all, permitted: all, inheritable: [], ambient: [] },
+    },
+  }
+  const done = launch(plan, { stdio: ['pipe', 'pipe', 'pipe'], inputStream: input, onStdout }).then(
+    () => undefined,
+    () => undefined,
+  ).finally(() => {
+    broken = true
+    for (const w of waiting.splice(0)) w.reject(new SkiffError('E_USERNS_WORKER', 'the storage worker ended', { hint: 'run again with SKIFF_DEBUG=1 for details' }))
+  })
+  return {
+    async run(jobs) {
+      if (!broken) {
+        try {
+          return await new Promise<string>((resolve, reject) => {
+            waiting.push({ resolve, reject })
+            input.write(`${JSON.stringify(jobs)}\n`)
+          })
+        } catch (err) {
+          if (!broken) throw err
+        }
+      }
+      return (await runSelfInUserns(['__storage'], JSON.stringify(jobs))).stdout
+    },
+    async close() {
+      input.end()
+      await done
+    },
+  }
+}

@@ -1,7 +1,7 @@
 // Storage work done inside the user namespace (`skiff __storage`): unpack layers, remove trees
 // owned by mapped ids. Does I/O. The jobs arrive as JSON on stdin; results go to stdout.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, lutimesSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError } from '../errors.js'
 import { unpackLayer } from './layer-unpack.js'
@@ -62,14 +62,13 @@ export async function runStorageJobs(jobs: StorageJob[]): Promise<StorageResult[
       continue
     }
     if (job.op === 'pack') {
-      const { entries } = packLayer(job)
+      const { entries, opaque, drop } = packLayer(job)
       if (!entries) {
         results.push({})
         continue
       }
       const { digest: diffID } = await sha256File(job.out)
-      const hex = diffID.slice(7)
-      results.push(await unpack({ op: 'unpack', blob: job.out, diffID, dest: join(job.layers, hex), staging: `${job.out}.layer` }, root, idLimit))
+      results.push(job.keepUpper ? await unpack({ op: 'unpack', blob: job.out, diffID, dest: join(job.layers, diffID.slice(7)), staging: `${job.out}.layer` }, root, idLimit) : placeUpper(job, diffID, opaque, drop))
       continue
     }
     results.push(await unpack(job, root, idLimit))
@@ -113,4 +112,38 @@ async function unpack(job: Extract<StorageJob, { op: 'unpack' }>, root: boolean,
     rmSync(job.staging, { recursive: true, force: true })
     throw err
   }
+}
+
+/**
+ * The packed upper directory becomes the layer's tree itself (no unpack of what was just packed):
+ * what the archive left out goes first, times are capped as in the archive, and it moves into
+ * the store beside its layer.json, as an unpacked layer is. A layer already stored stays.
+ */
+function placeUpper(job: PackJob & { layers: string }, diffID: string, opaque: string[], drop: string[]): StorageResult {
+  const dest = join(job.layers, diffID.slice(7))
+  if (existsSync(join(dest, 'diff'))) return { diffID }
+  for (const rel of drop) rmSync(join(job.upper, rel), { recursive: true, force: true })
+  if (job.epoch !== undefined) capTimes(job.upper, job.epoch)
+  const staging = `${job.out}.layer`
+  mkdirSync(staging, { mode: 0o755 })
+  renameSync(job.upper, join(staging, 'diff'))
+  writeFileSync(join(staging, 'layer.json'), JSON.stringify({ diffID, opaque }), { mode: 0o644 })
+  try {
+    renameSync(staging, dest)
+  } catch (err) {
+    if (!existsSync(join(dest, 'diff'))) throw err
+    rmSync(staging, { recursive: true, force: true })
+  }
+  return { diffID }
+}
+
+/** No mtime in the tree later than `epoch` (SOURCE_DATE_EPOCH), links included. */
+function capTimes(dir: string, epoch: number): void {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    const st = lstatSync(path)
+    if (st.isDirectory()) capTimes(path, epoch)
+    if (st.mtimeMs / 1000 > epoch) lutimesSync(path, epoch, epoch)
+  }
+  if (lstatSync(dir).mtimeMs / 1000 > epoch) lutimesSync(dir, epoch, epoch)
 }

@@ -23,6 +23,8 @@ export interface PackJob {
   exclude: string[]
   out: string
   epoch?: number
+  /** leave the upper directory as it is (commit of a container that goes on): the layer is unpacked from the archive */
+  keepUpper?: boolean
 }
 
 /** The directories overlay marked opaque, asked of the shim (Node reads no extended attributes). */
@@ -51,8 +53,12 @@ function lowerStat(lowers: string[], rel: string): Stats | undefined {
   return undefined
 }
 
-/** Writes the layer to job.out; returns how many entries it has (0: the container changed nothing). */
-export function packLayer(job: PackJob): { entries: number } {
+/**
+ * Writes the layer to job.out. Returns how many entries it has (0: the container changed
+ * nothing), the opaque directories, and what of the upper directory the archive left out (the
+ * top-most such paths): without them the upper directory is the layer's unpacked tree.
+ */
+export function packLayer(job: PackJob): { entries: number; opaque: string[]; drop: string[] } {
   const excluded = new Set(job.exclude.map((p) => p.replace(/^\/+/, '')))
   // walk once: every path, sorted, with its stat
   const items: { rel: string; st: Stats }[] = []
@@ -121,11 +127,14 @@ export function packLayer(job: PackJob): { entries: number } {
         tar.entry({ ...base, name: rel, type: st.isCharacterDevice() ? '3' : '4', devmajor: Math.floor(st.rdev / 256) & 0xfff, devminor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00) })
       } else {
         count-- // a socket: not something an image holds
+        keep.delete(rel)
       }
     }
     tar.end()
   } finally {
     closeSync(fd)
   }
-  return { entries: count }
+  const parentKept = (rel: string) => rel.lastIndexOf('/') < 0 || keep.has(rel.slice(0, rel.lastIndexOf('/')))
+  const drop = items.filter(({ rel }) => !keep.has(rel) && parentKept(rel)).map(({ rel }) => rel)
+  return { entries: count, opaque: [...opaque], drop }
 }

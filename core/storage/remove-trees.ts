@@ -8,7 +8,8 @@ import { basename, join } from 'node:path'
 import { runSelfInUserns } from '../launch/in-userns.js'
 import type { Store } from './store.js'
 
-export async function removeTrees(store: Store, dirs: string[], kind: string): Promise<void> {
+/** `run`: where the jobs go (a worker that stays, for skiff build); by default a worker of their own. */
+export async function removeTrees(store: Store, dirs: string[], kind: string, run: (jobs: unknown[]) => Promise<unknown> = (jobs) => runSelfInUserns(['__storage'], JSON.stringify(jobs))): Promise<void> {
   const doomed: string[] = []
   for (const dir of dirs) {
     const to = join(store.root, 'tmp', `${kind}-${process.pid}-${basename(dir).slice(0, 16)}-${doomed.length}`)
@@ -19,5 +20,5 @@ export async function removeTrees(store: Store, dirs: string[], kind: string): P
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
   }
-  if (doomed.length) await runSelfInUserns(['__storage'], JSON.stringify(doomed.map((path) => ({ op: 'remove', path }))))
+  if (doomed.length) await run(doomed.map((path) => ({ op: 'remove', path })))
 }
