@@ -1,12 +1,13 @@
 // skiff attach CONTAINER: this terminal to a detached container's terminal (Ctrl-P Ctrl-Q detaches).
 import type { CommandSpec } from './cli.js'
+import { detachKeysOption } from './detach-keys.js'
 
 const spec: CommandSpec<{ container: string; 'detach-keys'?: string }> = {
   usage: 'attach [--detach-keys KEYS] CONTAINER',
   describe: "Attach this terminal to a detached container's terminal (detach: Ctrl-P Ctrl-Q)",
   positionals: ['container'],
   required: 1,
-  options: [{ name: 'detach-keys', type: 'string', placeholder: 'KEYS', describe: 'The keys that detach, e.g. ctrl-a,d ("" : none); default ctrl-p,ctrl-q' }],
+  options: [detachKeysOption],
   handler: async (argv) => {
     const { openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')

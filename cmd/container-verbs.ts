@@ -1,5 +1,6 @@
 // start, stop, kill, restart, wait: the verbs that change a container's state. Each is a spec.
 import type { CommandSpec } from './cli.js'
+import { detachKeysOption, parseDetachKeysOption } from './detach-keys.js'
 import { printError } from './report.js'
 
 async function open() {
@@ -30,7 +31,7 @@ export const start: CommandSpec<{ containers: string[]; attach: boolean; all: bo
   options: [
     { name: 'attach', alias: 'a', type: 'boolean', default: false, describe: "Run in the foreground, with the container's output here" },
     { name: 'all', type: 'boolean', default: false, describe: 'Start every container that is not running (as podman start --all)' },
-    { name: 'detach-keys', type: 'string', placeholder: 'KEYS', describe: 'With -a and a terminal, the keys that detach, e.g. ctrl-a,d ("": none); default ctrl-p,ctrl-q' },
+    detachKeysOption,
   ],
   handler: async (argv) => {
     const { findContainer, listContainers } = await import('../core/container/records.js')
@@ -40,7 +41,7 @@ export const start: CommandSpec<{ containers: string[]; attach: boolean; all: bo
       throw new SkiffError('E_USAGE', argv.all ? 'start --all starts every stopped container: name none' : 'start needs a container (or --all)', { hint: 'skiff start CONTAINER, or skiff start --all' })
     }
     if (argv.all && argv.attach) throw new SkiffError('E_USAGE', 'start --all cannot attach to several containers', { hint: 'start them detached, or one with -a' })
-    const detachKeys = argv['detach-keys'] === undefined ? undefined : (await import('../core/container/detach-keys.js')).parseDetachKeys(argv['detach-keys'])
+    const detachKeys = parseDetachKeysOption(argv['detach-keys'])
     const store = await open()
     const names = argv.all ? listContainers(store).filter((c) => c.state.status === 'created' || c.state.status === 'exited').map((c) => c.name) : argv.containers
     await each(names, async (name) => {

@@ -1,6 +1,7 @@
 // skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
+import { detachKeysOption, parseDetachKeysOption } from './detach-keys.js'
 
 interface ExecArgs {
   container: string
@@ -32,7 +33,7 @@ const spec: CommandSpec<ExecArgs> = {
     { name: 'interactive', alias: 'i', type: 'boolean', default: false, describe: 'Keep stdin open' },
     { name: 'tty', alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-terminal' },
     { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'Run the command in the background' },
-    { name: 'detach-keys', type: 'string', placeholder: 'KEYS', describe: 'With -it, the keys that detach and leave it running, e.g. ctrl-a,d ("": none); default ctrl-p,ctrl-q' },
+    detachKeysOption,
     { name: 'preserve-fds', type: 'number', default: 0, placeholder: 'N', describe: "Pass skiff's fds 3 to 3+N-1 on to the command (as podman)" },
     { name: 'env', alias: 'e', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Set an environment variable' },
     { name: 'env-file', type: 'string', array: true, placeholder: 'FILE', describe: 'Read environment variables from a file (KEY=VALUE lines)' },
@@ -47,7 +48,7 @@ const spec: CommandSpec<ExecArgs> = {
     const { resolvePaths } = await import('../core/paths.js')
     const { findContainer } = await import('../core/container/records.js')
     const { execInContainer } = await import('../core/container/exec.js')
-    const detachKeys = argv['detach-keys'] === undefined ? undefined : (await import('../core/container/detach-keys.js')).parseDetachKeys(argv['detach-keys'])
+    const detachKeys = parseDetachKeysOption(argv['detach-keys'])
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)
     process.exitCode = await execInContainer(store, c, {

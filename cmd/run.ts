@@ -2,6 +2,7 @@
 import { existsSync, rmSync } from 'node:fs'
 import { mark } from '../core/trace.js'
 import type { CommandSpec } from './cli.js'
+import { detachKeysOption, parseDetachKeysOption } from './detach-keys.js'
 import { checkCidfile, checkPreserveFds, createOptions, toCreateOptions, writeCidfile, type CreateArgs } from './run-options.js'
 
 export { parseEnvFile } from './run-options.js'
@@ -19,14 +20,14 @@ const spec: CommandSpec<RunArgs> = {
   required: 1,
   options: [
     { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'Run in the background and print the container id' },
-    { name: 'detach-keys', type: 'string', placeholder: 'KEYS', describe: 'With -it, the keys that detach and leave it running, e.g. ctrl-a,d ("": none); default ctrl-p,ctrl-q' },
+    detachKeysOption,
     { name: 'preserve-fds', type: 'number', default: 0, placeholder: 'N', describe: "Pass skiff's fds 3 to 3+N-1 on to the command (as podman)" },
     ...createOptions,
   ],
   handler: async (argv) => {
     const opts = await toCreateOptions(argv)
     const cidfile = checkCidfile(argv.cidfile)
-    const detachKeys = argv['detach-keys'] === undefined ? undefined : (await import('../core/container/detach-keys.js')).parseDetachKeys(argv['detach-keys'])
+    const detachKeys = parseDetachKeysOption(argv['detach-keys'])
     if (opts.logDriver === 'passthrough' && argv.detach) {
       const { SkiffError } = await import('../core/errors.js')
       throw new SkiffError('E_USAGE', '--log-driver passthrough passes the output to this terminal: it cannot be used with -d', { hint: 'drop -d, or use --log-driver k8s-file (the default) or none' })

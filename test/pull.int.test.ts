@@ -1,6 +1,6 @@
 // skiff pull against a real registry: Debian's docker-registry on 127.0.0.1, images pushed with
 // skopeo, and a proxy of ours in front of it for bearer-token auth and corrupted blobs.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
@@ -10,11 +10,12 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { buildImageInfo, defaultLayers } from './fixtures/image.js'
 import { need, probe, tempDir, useSandbox } from './helpers/env.js'
+import { freePort, startRegistry as startRealRegistry, type Registry } from './helpers/registry.js'
 
 const pull = suite('pull')
 const sb = useSandbox(pull)
 
-let registry: ChildProcess | undefined
+let registry: Registry | undefined
 let port = 0
 let pushed: ReturnType<typeof buildImageInfo> | undefined
 
@@ -22,34 +23,18 @@ function ready(what: string): boolean {
   return need(what, probe.skiff(), probe.rootless(), probe.busybox(), probe.command('docker-registry'), probe.command('skopeo'))
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const p = (s.address() as AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return p
-}
-
 /** The registry, started once for the file, with the busybox fixture pushed as x/busybox:1. */
 async function startRegistry(): Promise<void> {
   if (registry) return
-  const dir = tempDir('skiff-registry-')
-  port = await freePort()
-  const config = join(dir, 'config.yml')
-  writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`)
-  registry = spawn('docker-registry', ['serve', config], { stdio: 'ignore' })
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => request(`http://127.0.0.1:${port}/v2/`, (res) => r(res.statusCode === 200)).on('error', () => r(false)).end())
-    if (ok) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  pushed = buildImageInfo({ format: 'oci-dir', out: join(dir, 'image') })
+  registry = await startRealRegistry()
+  port = registry.port
+  pushed = buildImageInfo({ format: 'oci-dir', out: join(registry.dir, 'image') })
   const push = spawnSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${pushed.path}`, `docker://127.0.0.1:${port}/x/busybox:1`], { encoding: 'utf8' })
   assert.is(push.status, 0, push.stderr)
 }
 
 pull.after(() => {
-  registry?.kill()
+  registry?.stop()
 })
 
 /**
