@@ -140,4 +140,6 @@ ${table(pushed, () => pushed[0])}
 
 Versions: ${versions}; docker-registry ${version("dpkg-query -W -f '${Version}' docker-registry")}.
 `)
+// its stores hold container trees (podman's vfs keeps a copy per layer): gone, as root
+sh('rm', ['-rf', work])
 process.stdout.write(`\nbench: wrote the build and push sections of docs/benchmarks.md\n`)

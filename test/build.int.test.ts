@@ -124,10 +124,10 @@ t('FROM scratch, ADD of archives and URLs, WORKDIR, ONBUILD, -q, a failure with 
     const out = join(sb.tmp, 'scratchy.tar')
     assert.is(sb.run(['save', '-o', out, 'scratchy']).status, 0)
     // the files, read back by a busybox container that copies them out of the image's tree
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratchy AS s\nFROM busybox\nCOPY --from=s / /s/\nRUN cat /s/etc/hello /s/unpacked/sub/f /s/dl/remote.txt && stat -c "%a %n" /s/dl/remote.txt && test -d /s/made/here && ls /s\n')
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratchy AS s\nFROM busybox\nCOPY --from=s / /s/\nCOPY --from=s /etc/hel* /un*/sub/? /w/\nRUN cat /s/etc/hello /s/unpacked/sub/f /s/dl/remote.txt && stat -c "%a %n" /s/dl/remote.txt && test -d /s/made/here && ls /s && ls /w\n')
     const check = sb.run(['build', '--no-cache', ctx], { timeout: 120_000 })
     assert.is(check.status, 0, check.describe())
-    assert.match(check.stderr, /from-context\nin-archive\ndownloaded\n600 \/s\/dl\/remote.txt\ndl\netc\nmade\nunpacked\n/)
+    assert.match(check.stderr, /from-context\nin-archive\ndownloaded\n600 \/s\/dl\/remote.txt\ndl\netc\nmade\nunpacked\nf\nhello\n/)
   } finally {
     server.kill()
   }

@@ -35,13 +35,18 @@ export function readIgnore(context: string): IgnoreRule[] {
 
 const WILDCARD = /[*?[]/
 
+/** One '/'-free part of a pattern as Go's filepath.Match reads it: * and ? within a name, [...] classes. */
+function wildcardPart(part: string): RegExp {
+  return new RegExp(`^${part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`)
+}
+
 /** A context path for COPY: the path itself, or with wildcards every match (those .dockerignore leaves). */
 function contextMatches(context: string, src: string, ignore: IgnoreRule[]): string[] {
   const clean = cleanPath(src)
   if (!WILDCARD.test(clean)) return clean && excludedBy(ignore, clean) ? [] : [clean]
   let found = ['']
   for (const part of clean.split('/')) {
-    const re = new RegExp(`^${part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`)
+    const re = wildcardPart(part)
     const next: string[] = []
     for (const dir of found) {
       let names: string[] = []
@@ -283,13 +288,50 @@ function emptyDirTar(dir: string): Readable {
 }
 
 /** COPY --from=STAGE|IMAGE: the sources read out of a container of that stage or image. */
+/**
+ * The paths of a stage's (or image's) tree that a wildcard pattern matches, read through its
+ * layers as overlay shows them: a whiteout hides a name, an opaque directory what is below it.
+ */
+function globInState(store: Store, state: State, pattern: string): string[] {
+  const layers = [...state.layers].reverse().map((l) => {
+    const dir = join(layerDiffDir(store, l.diffID), '..')
+    let opaque: string[] = []
+    try {
+      opaque = (JSON.parse(readFileSync(join(dir, 'layer.json'), 'utf8')) as { opaque?: string[] }).opaque ?? []
+    } catch {}
+    return { diff: layerDiffDir(store, l.diffID), opaque: new Set(opaque) }
+  })
+  const names = (rel: string): string[] => {
+    const seen = new Map<string, boolean>()
+    for (const l of layers) {
+      let entries: string[] = []
+      try {
+        entries = readdirSync(join(l.diff, rel))
+      } catch {}
+      for (const n of entries) {
+        if (seen.has(n)) continue
+        const st = lstatSync(join(l.diff, rel, n))
+        seen.set(n, !(st.isCharacterDevice() && st.rdev === 0))
+      }
+      if (l.opaque.has(rel)) break
+    }
+    return [...seen].filter(([, shown]) => shown).map(([n]) => n).sort()
+  }
+  let found = ['']
+  for (const part of cleanPath(pattern).split('/')) {
+    const re = wildcardPart(part)
+    found = found.flatMap((dir) => names(dir).filter((n) => re.test(n)).map((n) => (dir ? `${dir}/${n}` : n)))
+  }
+  return found
+}
+
 async function copyFrom(store: Store, state: State, inst: Instruction, ctx: StepContext, from: string, sources: string[], dest: string, flags: string[]): Promise<State> {
   const fromState = ctx.stageState(from) ?? (await ctx.imageState(from))
-  if (sources.some((s) => WILDCARD.test(s))) throw fail(inst, 'wildcards in COPY --from are not supported yet', 'name the files or directories')
-  const dirMode = dest.endsWith('/') || sources.length > 1
+  const dirMode = dest.endsWith('/') || sources.length > 1 || sources.some((s) => WILDCARD.test(s))
   for (const s of sources) {
-    if (pathKind(store, fromState, s) === 'none') throw fail(inst, `${s}: not found in ${from}`)
+    if (WILDCARD.test(s) ? !globInState(store, fromState, s).length : pathKind(store, fromState, s) === 'none') throw fail(inst, `${s}: not found in ${from}`)
   }
+  sources = sources.flatMap((s) => (WILDCARD.test(s) ? globInState(store, fromState, s) : [s]))
   const key = hash(state.key, inst.original, fromState.key, JSON.stringify(flags))
   const hit = cached(store, key, ctx)
   if (hit) {

@@ -91,6 +91,11 @@ function systemdBoot(uid: number, gid: number): string {
   for (const [name, text] of Object.entries(units)) out += `printf '${text.replace(/'/g, "'\\''").replace(/%/g, '%%')}' > /newroot/run/systemd/system/${name}\n`
   out += `printf '[Service]\\nEnvironment=SKIFFVM_SCRIPT=%s\\n' "$script" > /newroot/run/systemd/system/skiff-vm-test.service.d.conf\n`
   out += 'mkdir -p /newroot/run/systemd/system/skiff-vm-test.service.d && mv /newroot/run/systemd/system/skiff-vm-test.service.d.conf /newroot/run/systemd/system/skiff-vm-test.service.d/script.conf\n'
+  // systemd-tmpfiles at boot empties /tmp and /var/tmp (Debian's tmp.conf): over 9p that walks
+  // the host's /tmp, which a bench or an earlier test run may have filled with container trees
+  // (the boot then hung in it for minutes); the VM has nothing there to clean
+  out += 'mkdir -p /newroot/run/systemd/system/systemd-tmpfiles-setup.service.d\n'
+  out += "printf '[Service]\\nExecStart=\\nExecStart=systemd-tmpfiles --create --remove --boot --exclude-prefix=/dev --exclude-prefix=/tmp --exclude-prefix=/var/tmp\\n' > /newroot/run/systemd/system/systemd-tmpfiles-setup.service.d/skiff-vm.conf\n"
   // the host's / has /.dockerenv: systemd believes it runs in a container and reads its options from argv, not the kernel command line
   out += 'exec switch_root /newroot /lib/systemd/systemd --unit=skiff-vm.target --show-status=0 --log-level=warning --log-target=console\n'
   return out
