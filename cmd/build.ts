@@ -42,9 +42,9 @@ const spec: CommandSpec<BuildArgs> = {
     const { resolvePaths } = await import('../core/paths.js')
     const { build } = await import('../core/build/build.js')
     const { normalizeReference } = await import('../core/reference.js')
-    const arch = process.arch === 'x64' ? 'amd64' : process.arch
-    if (argv.platform && argv.platform !== `linux/${arch}`) {
-      throw new SkiffError('E_USAGE', `--platform ${argv.platform}: skiff builds for this machine's platform only (linux/${arch})`, { hint: `drop --platform, or build on a ${argv.platform} machine` })
+    const { hostPlatform } = await import('../core/platform.js')
+    if (argv.platform && argv.platform !== hostPlatform()) {
+      throw new SkiffError('E_USAGE', `--platform ${argv.platform}: skiff builds for this machine's platform only (${hostPlatform()})`, { hint: `drop --platform, or build on a ${argv.platform} machine` })
     }
     // names are checked before anything is built
     for (const t of argv.tag) normalizeReference(t)

@@ -2,6 +2,7 @@
 import { isSingleExecutable, shimDigest, shimPath } from '../core/shim-binary.js'
 import { spawnKind } from '../core/launch/shim-process.js'
 import type { CommandSpec } from './cli.js'
+import { hostArch } from '../core/platform.js'
 
 declare const SKIFF_VERSION: string
 
@@ -17,7 +18,7 @@ const spec: CommandSpec<{ format?: string }> = {
           Version: typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev',
           NodeVersion: process.version,
           Os: process.platform,
-          Arch: process.arch === 'x64' ? 'amd64' : process.arch,
+          Arch: hostArch(),
           Shim: `sha256:${shimDigest || 'unknown'}`,
         },
       }

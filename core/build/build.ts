@@ -14,12 +14,14 @@
 import { SkiffError } from '../errors.js'
 import { normalizeReference } from '../reference.js'
 import { findImage, type ImageRecord, type Store } from '../storage/store.js'
+import { plainNetwork } from '../net/setup.js'
+import { hostArch } from '../platform.js'
 import { findLocalImage } from '../image/registries.js'
 import { usernsWorker, type UsernsWorker } from '../launch/in-userns.js'
 import { expand, pairs, parseDockerfile, words, type Instruction } from './dockerfile.js'
 import { copyStep, readIgnore, workdirStep } from './files.js'
 import {
-  cached, commitState, fail, hash, hostArch, imageToState, layerOf, netOptions, remember, removeBuildContainer, setEnv, stateImage, substitutionEnv, withLayer,
+  cached, commitState, fail, hash, imageToState, layerOf, remember, removeBuildContainer, setEnv, stateImage, substitutionEnv, withLayer,
   type BuildOptions, type Config, type State, type StepContext,
 } from './step.js'
 
@@ -324,7 +326,7 @@ async function runStep(store: Store, state: State, inst: Instruction, ctx: StepC
     rm: false,
     pull: 'never',
     logDriver: 'none',
-    net: netOptions(network),
+    net: plainNetwork(network),
     user: state.config.User || undefined,
     emptyRoot: true,
     mountRequests: mounts.mounts,

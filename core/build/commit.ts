@@ -16,7 +16,8 @@ import { blobPath, findImage, layerDir, type Store } from '../storage/store.js'
 import type { Container } from '../container/records.js'
 import { configChange } from './build.js'
 import { parseDockerfile } from './dockerfile.js'
-import { commitState, hash, hostArch, imageToState, layerOf, type State } from './step.js'
+import { commitState, hash, imageToState, layerOf, type State } from './step.js'
+import { hostArch } from '../platform.js'
 
 const COMMIT_CHANGES = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'USER', 'VOLUME', 'WORKDIR', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']
 

@@ -18,11 +18,12 @@ import { createGunzip } from 'node:zlib'
 import { readImageFile } from '../image/files.js'
 import { resolveUser } from '../launch/passwd.js'
 import { layerDiffDir, type Store } from '../storage/store.js'
+import { plainNetwork } from '../net/setup.js'
 import { TarWriter } from '../storage/tar-write.js'
 import type { ContainerRecord } from '../container/records.js'
 import { expand, words, type Instruction } from './dockerfile.js'
 import { cleanPath, excludedBy, parseIgnore, type IgnoreRule } from './ignore.js'
-import { cached, changeFiles, fail, hash, netOptions, pathKind, removeBuildContainer, stateImage, substitutionEnv, withLayer, type State, type StepContext } from './step.js'
+import { cached, changeFiles, fail, hash, pathKind, removeBuildContainer, stateImage, substitutionEnv, withLayer, type State, type StepContext } from './step.js'
 
 /** .dockerignore of the context (none: everything is in it). */
 export function readIgnore(context: string): IgnoreRule[] {
@@ -341,7 +342,7 @@ async function copyFrom(store: Store, state: State, inst: Instruction, ctx: Step
   const srcImage = await stateImage(store, fromState, ctx.epoch)
   const { createContainer } = await import('../container/create.js')
   const { tarFromContainer, tarIntoContainer } = await import('../container/cp.js')
-  const { record: srcRec } = await createContainer({ image: srcImage, args: ['true'], env: [], tty: false, interactive: false, rm: false, pull: 'never', logDriver: 'none', net: netOptions('none'), emptyRoot: true })
+  const { record: srcRec } = await createContainer({ image: srcImage, args: ['true'], env: [], tty: false, interactive: false, rm: false, pull: 'never', logDriver: 'none', net: plainNetwork('none'), emptyRoot: true })
   try {
     return await changeFiles(store, state, inst, key, ctx, async (rec: ContainerRecord) => {
       for (const s of sources) {

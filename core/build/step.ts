@@ -9,6 +9,8 @@ import { SkiffError } from '../errors.js'
 import { writeFileAtomic } from '../lock.js'
 import { isoTime } from '../clock.js'
 import { runSelfInUserns, type UsernsWorker } from '../launch/in-userns.js'
+import { plainNetwork } from '../net/setup.js'
+import { hostArch } from '../platform.js'
 import { blobPath, hasLayer, layerDiffDir, saveImage, type ImageRecord, type OciImageConfig, type StoredLayer, type Store } from '../storage/store.js'
 import type { ContainerRecord } from '../container/records.js'
 import type { Instruction } from './dockerfile.js'
@@ -70,13 +72,8 @@ export function setEnv(config: Config, key: string, value: string): void {
 }
 
 /** A build container's network: as run --network, nothing published, the host's DNS. */
-export function netOptions(network: string | undefined): import('../net/setup.js').NetworkOptions {
-  return { network, publish: [], publishAll: false, dns: { servers: [], search: [], options: [] }, addHosts: [] }
-}
 
-export function hostArch(): string {
-  return process.arch === 'x64' ? 'amd64' : process.arch
-}
+
 
 export interface StepContext extends BuildOptions {
   esc: string
@@ -224,7 +221,7 @@ export async function changeFiles(store: Store, state: State, inst: Instruction,
   const image = await stateImage(store, state, ctx.epoch)
   mark('build: intermediate image saved')
   const { createContainer } = await import('../container/create.js')
-  const { record } = await createContainer({ image, args: ['true'], env: [], tty: false, interactive: false, rm: false, pull: 'never', logDriver: 'none', net: netOptions('none'), emptyRoot: true })
+  const { record } = await createContainer({ image, args: ['true'], env: [], tty: false, interactive: false, rm: false, pull: 'never', logDriver: 'none', net: plainNetwork('none'), emptyRoot: true })
   mark('build: container created')
   try {
     await put(record)

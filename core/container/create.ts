@@ -19,7 +19,7 @@ import type { NetworkPlan } from '../plan.js'
 import type { MountRequest } from '../launch/mount-spec.js'
 import { resolveMounts } from './mounts.js'
 import { volumePath } from '../storage/volumes.js'
-import { pastaHelper, planNetwork, type NetworkOptions } from '../net/setup.js'
+import { pastaHelper, plainNetwork, planNetwork, type NetworkOptions } from '../net/setup.js'
 import { slirpArgs } from '../net/network.js'
 import { findExecutable } from '../host/tools.js'
 import { limitFiles, type Limits } from '../cgroup/limits.js'
@@ -195,7 +195,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     const hosts = join(dir, 'hosts')
     const hostnameFile = join(dir, 'hostname')
     const resolv = join(dir, 'resolv.conf')
-    const net = await planNetwork(opts.net ?? { publish: [], publishAll: false, dns: { servers: [], search: [], options: [] }, addHosts: [] }, {
+    const net = await planNetwork(opts.net ?? plainNetwork(), {
       hostname,
       name: finalName,
       exposed: image.config.config?.ExposedPorts,

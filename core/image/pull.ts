@@ -5,7 +5,6 @@
 // downloaded again. Unpacking goes through the same path as `load` (image-load.ts).
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
-import { arch } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -16,6 +15,7 @@ import { mark } from '../trace.js'
 import type { PullProgress } from './pull-progress.js'
 import { makeEvent, recordEvent } from '../events.js'
 import { SkiffError } from '../errors.js'
+import { hostPlatform } from '../platform.js'
 import { storeImages, unpackWarnings } from './load.js'
 import { runSelfInUserns } from '../launch/in-userns.js'
 import type { StorageResult } from '../storage/jobs.js'
@@ -46,7 +46,6 @@ export interface PullOptions {
   progress: PullProgress
 }
 
-const hostPlatform = () => `linux/${({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[arch()] ?? arch()}`
 
 function badBlob(what: string, digest: string, got: string): SkiffError {
   return new SkiffError('E_BAD_DIGEST', `${what} ${digest} does not match its digest (got ${got}): refused`, {

@@ -12,13 +12,13 @@ export function selfCommand(): string[] {
   return isSingleExecutable() ? [process.execPath] : [process.execPath, process.argv[1]!]
 }
 
-export async function runSelfInUserns(args: string[], input: string | NodeJS.ReadableStream, opts: { env?: Record<string, string> } = {}): Promise<{ stdout: string }> {
-  let decision = hostIdMap()
+/** The plan that runs this skiff (args) as root of a user namespace with `idmap`, SKIFF_SHIM set. */
+function selfPlan(args: string[], idmap: LaunchPlan['idmap'], extraEnv: Record<string, string> = {}): LaunchPlan {
   const all = capabilityNumbers(['ALL'])
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
-  Object.assign(env, { SKIFF_SHIM: shimPath() }, opts.env)
-  const planFor = (idmap: LaunchPlan['idmap']): LaunchPlan => ({
+  Object.assign(env, { SKIFF_SHIM: shimPath() }, extraEnv)
+  return {
     version: 1,
     idmap,
     namespaces: [],
@@ -36,7 +36,12 @@ export async function runSelfInUserns(args: string[], input: string | NodeJS.Rea
       noNewPrivileges: true,
       capabilities: { bounding: all, effective: all, permitted: all, inheritable: [], ambient: [] },
     },
-  })
+  }
+}
+
+export async function runSelfInUserns(args: string[], input: string | NodeJS.ReadableStream, opts: { env?: Record<string, string> } = {}): Promise<{ stdout: string }> {
+  let decision = hostIdMap()
+  const planFor = (idmap: LaunchPlan['idmap']): LaunchPlan => selfPlan(args, idmap, opts.env)
   warnIdMapOnce(decision)
   let result
   try {
@@ -93,29 +98,7 @@ export function usernsWorker(): UsernsWorker {
       }
     })
   }
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
-  Object.assign(env, { SKIFF_SHIM: shimPath() })
-  const all = capabilityNumbers(['ALL'])
-  const plan: LaunchPlan = {
-    version: 1,
-    idmap: hostIdMap().plan,
-    namespaces: [],
-    rootPropagation: 'rprivate',
-    mounts: [],
-    process: {
-      args: [...selfCommand(), '__storage', '--serve'],
-      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      cwd: '/',
-      uid: 0,
-      gid: 0,
-      additionalGids: [],
-      terminal: false,
-      stdin: true,
-      noNewPrivileges: true,
-      capabilities: { bounding: all, effective: all, permitted: all, inheritable: [], ambient: [] },
-    },
-  }
+  const plan = selfPlan(['__storage', '--serve'], hostIdMap().plan)
   const done = launch(plan, { stdio: ['pipe', 'pipe', 'pipe'], inputStream: input, onStdout }).then(
     () => undefined,
     () => undefined,

@@ -32,6 +32,11 @@ export interface NetworkOptions {
   addHosts: string[]
 }
 
+/** `network` (default: the user-mode one) with nothing published, the host's DNS, no extra hosts. */
+export function plainNetwork(network?: string): NetworkOptions {
+  return { network, publish: [], publishAll: false, dns: { servers: [], search: [], options: [] }, addHosts: [] }
+}
+
 /** What a container record keeps about its network. */
 export interface NetworkSettings {
   /** as given: slirp4netns, pasta, host, none, container:<id> */
