@@ -23,7 +23,7 @@ export interface CommandEntry {
  */
 export const RUN_VALUE_OPTIONS = [
   '-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint', '--name', '--restart',
-  '--log-opt', '--stop-timeout', '--stop-signal', '--network', '--net', '-p', '--publish', '--dns', '--dns-search', '--dns-option', '--dns-opt', '-l', '--label', '--label-file', '--cidfile', '--log-driver', '--tz', '--userns',
+  '--log-opt', '--stop-timeout', '--stop-signal', '--network', '--net', '--ip', '--network-alias', '--net-alias', '--mac-address', '-p', '--publish', '--dns', '--dns-search', '--dns-option', '--dns-opt', '-l', '--label', '--label-file', '--cidfile', '--log-driver', '--tz', '--userns',
   '--add-host', '-v', '--volume', '--mount', '--tmpfs', '--storage-driver', '-m', '--memory', '--memory-reservation', '--memory-swap', '--cpus', '-c', '--cpu-shares',
   '--cpu-weight', '--cpuset-cpus', '--cpuset-mems', '--pids-limit', '--blkio-weight', '--cgroup-conf', '--cgroups', '--pull', '--platform', '--tls-verify',
 ]
@@ -42,6 +42,7 @@ export const commands: CommandEntry[] = [
   { name: 'cp', describe: 'Copy files between a container and the host', load: () => import('./cp.js') },
   { name: 'export', describe: "Write a container's filesystem as a tar archive", load: () => import('./export.js') },
   { name: 'volume', describe: 'Manage named volumes (create, ls, inspect, rm, prune)', load: () => import('./volume.js') },
+  { name: 'network', describe: 'Manage bridge networks (create, ls, inspect, rm, prune, connect, disconnect)', load: () => import('./network.js') },
   { name: 'port', describe: 'List the published ports of a container', load: () => import('./port.js') },
   { name: 'pause', describe: 'Freeze containers', load: () => import('./pause.js') },
   { name: 'unpause', describe: 'Thaw paused containers', load: () => import('./unpause.js') },

@@ -29,7 +29,9 @@ const spec: CommandSpec<InspectArgs> = {
       if (argv.type !== 'image') {
         try {
           const c = findContainer(store, name)
-          out.push(inspectContainer(c, containerDir(store, c.id)))
+          let networks: Record<string, unknown> | undefined
+          if (c.network?.mode === 'bridge') networks = (await import('../core/container/networks.js')).inspectEndpoints(store, c)
+          out.push(inspectContainer(c, containerDir(store, c.id), networks))
           continue
         } catch (err) {
           if ((err as InstanceType<typeof SkiffError>).code !== 'E_NO_CONTAINER' || argv.type === 'container') throw err

@@ -89,7 +89,7 @@ const spec: CommandSpec<PsArgs> = {
         StartedAt: c.state.startedAt ?? null,
         Mounts: c.mounts.map((m) => m.Destination),
         Ports: (c.network?.ports ?? []).map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, protocol: p.proto })),
-        Networks: [c.network?.mode ?? 'none'],
+        Networks: networkNames(c),
       }))
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n')
       return
@@ -114,7 +114,7 @@ const spec: CommandSpec<PsArgs> = {
           Labels: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(','),
           Label: (key: unknown) => labels[String(key)] ?? '',
           Mounts: c.mounts.map((m) => m.Name ?? m.Source).join(','),
-          Networks: c.network?.mode ?? 'none',
+          Networks: networkNames(c).join(','),
         }
       })
       process.stdout.write(formatRows(argv.format, rows, PS_HEADERS, PS_TABLE))
@@ -130,3 +130,8 @@ const spec: CommandSpec<PsArgs> = {
   },
 }
 export default spec
+
+/** The networks of a container as ps shows them: its bridge networks' names, or its mode. */
+function networkNames(c: { network?: { mode: string; networks?: { name: string }[] } }): string[] {
+  return c.network?.networks?.length ? c.network.networks.map((n) => n.name) : [c.network?.mode ?? 'none']
+}

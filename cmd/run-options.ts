@@ -6,6 +6,8 @@ import { SkiffError } from '../core/errors.js'
 import type { CreateOptions } from '../core/container/create.js'
 import type { OptionSpec } from './cli.js'
 import { parseTlsVerify } from './pull.js'
+import { isNetworkName } from '../core/net/network.js'
+import { ip4ToInt } from '../core/net/bridge.js'
 
 export interface CreateArgs {
   image: string
@@ -26,7 +28,12 @@ export interface CreateArgs {
   'log-opt': string[]
   'stop-timeout'?: number
   'stop-signal'?: string
-  network?: string
+  network: string[]
+  net: string[]
+  ip?: string
+  'network-alias': string[]
+  'net-alias': string[]
+  'mac-address'?: string
   publish: string[]
   'publish-all': boolean
   dns: string[]
@@ -79,8 +86,12 @@ export const createOptions: OptionSpec[] = [
   { name: 'log-opt', type: 'string', array: true, placeholder: 'max-size=SIZE', describe: 'Log options: max-size (default 10m; 0: no limit)' },
   { name: 'stop-timeout', type: 'number', placeholder: 'SECONDS', describe: 'Seconds `stop` waits before SIGKILL (default 10)' },
   { name: 'stop-signal', type: 'string', placeholder: 'SIGNAL', describe: 'Signal `stop` sends first (default: the image\'s, or SIGTERM)' },
-  { name: 'network', type: 'string', placeholder: 'MODE', describe: 'slirp (default: pasta, else slirp4netns), pasta, slirp4netns, host, none, container:NAME' },
-  { name: 'net', type: 'string', placeholder: 'MODE', describe: 'Same as --network', hidden: true },
+  { name: 'network', type: 'string', array: true, placeholder: 'MODE|NET', describe: 'slirp (default: pasta, else slirp4netns), pasta, slirp4netns, host, none, container:NAME, or bridge networks (bridge, or from `network create`; again for more)' },
+  { name: 'net', type: 'string', array: true, placeholder: 'MODE', describe: 'Same as --network', hidden: true },
+  { name: 'ip', type: 'string', placeholder: 'IPv4', describe: 'The address on the (first) bridge network' },
+  { name: 'network-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Another name the container answers to on the (first) bridge network' },
+  { name: 'net-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Same as --network-alias', hidden: true },
+  { name: 'mac-address', type: 'string', placeholder: 'MAC', describe: 'The MAC address on the (first) bridge network' },
   { name: 'publish', alias: 'p', type: 'string', array: true, placeholder: '[IP:][HOST:]PORT[/PROTO]', describe: "Publish a container's port on the host (ranges too; no host port: a free one)" },
   { name: 'publish-all', alias: 'P', type: 'boolean', default: false, describe: "Publish every port the image EXPOSEs, on free host ports" },
   { name: 'dns', type: 'string', array: true, placeholder: 'IP', describe: 'DNS server for the container' },
@@ -275,7 +286,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     limits: await toLimits(argv),
     cgroups: argv.cgroups === 'disabled' ? 'disabled' : 'enabled',
     net: {
-      network: argv.network ?? (argv as unknown as { net?: string }).net,
+      ...networkChoice(argv),
       publish: argv.publish,
       publishAll: argv['publish-all'],
       dns: { servers: argv.dns, search: argv['dns-search'], options: [...argv['dns-option'], ...argv['dns-opt']] },
@@ -287,6 +298,20 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     pull: argv.pull as 'always' | 'missing' | 'never',
     pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
   }
+}
+
+/** --network (given once per bridge network), --ip, --network-alias, --mac-address. */
+function networkChoice(argv: CreateArgs): { network?: string; moreNetworks?: string[]; ip?: string; aliases?: string[]; mac?: string } {
+  const all = [...argv.network, ...argv.net]
+  const aliases = [...argv['network-alias'], ...argv['net-alias']]
+  if (argv.ip !== undefined && ip4ToInt(argv.ip) === undefined) throw new SkiffError('E_USAGE', `--ip ${argv.ip}: not an IPv4 address`, { hint: 'e.g. --ip 10.89.0.10' })
+  const mac = argv['mac-address']
+  if (mac !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw new SkiffError('E_USAGE', `--mac-address ${mac}: not a MAC address`, { hint: 'e.g. --mac-address 02:42:0a:59:00:0a' })
+  if (mac !== undefined && parseInt(mac.slice(0, 2), 16) & 1) throw new SkiffError('E_USAGE', `--mac-address ${mac}: a multicast address (its first byte is odd)`, { hint: 'e.g. --mac-address 02:42:0a:59:00:0a' })
+  if (all.length > 1 && !all.every(isNetworkName)) {
+    throw new SkiffError('E_USAGE', `--network given ${all.length} times with a mode (${all.find((n) => !isNetworkName(n))}): only bridge networks can be combined`, { hint: 'e.g. --network web --network db' })
+  }
+  return { network: all[0], ...(all.length > 1 ? { moreNetworks: all.slice(1) } : {}), ip: argv.ip, aliases, mac: mac?.toLowerCase() }
 }
 
 /**

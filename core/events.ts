@@ -13,7 +13,7 @@ export const EVENTS_FILE = 'events.log'
 const ROTATE_AT = 1 << 20
 
 export interface SkiffEvent {
-  Type: 'container' | 'image' | 'volume'
+  Type: 'container' | 'image' | 'volume' | 'network'
   Action: string
   Actor: { ID: string; Attributes: Record<string, string> }
   scope: 'local'

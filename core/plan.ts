@@ -183,6 +183,11 @@ export interface NetworkPlan {
   helper?: NetworkHelper
   /** --network=container:X: join the user and network namespaces of this process instead */
   joinPid?: number
+  bridge?: BridgePlan
+  /** TCP ports the supervisor forwards itself (listens on the host, connects inside through the waiter) */
+  forward?: { hostAddr: string; hostPort: number; containerPort: number }[]
+  /** where forwarded connections go in the container: its loopback (default), or its bridge address */
+  forwardTo?: string
   /** net.ipv4.ping_group_range inside, e.g. "0 65536": root in the container may ping */
   pingGroupRange?: string
 }
@@ -200,8 +205,38 @@ export interface NetworkHelper {
   /** slirp4netns: its API socket, and the ports to forward through it once it is ready */
   apiSocket?: string
   ports?: { proto: 'tcp' | 'udp'; hostAddr: string; hostPort: number; containerPort: number }[]
-  /** TCP ports the supervisor forwards itself (listens on the host, connects inside through the waiter) */
-  forward?: { hostAddr: string; hostPort: number; containerPort: number }[]
+}
+
+/**
+ * A container on bridge networks: the supervisor enters the user namespace of the network keeper
+ * (`keeperPid`), makes the container's in it (the plan's id maps are in the keeper's ids), and once
+ * the waiter has its network namespace, connects it: per link a veth pair from the link's bridge
+ * in the keeper's network namespace (made there if no container did yet), the container's end
+ * named, addressed and up, and the default routes.
+ */
+export interface BridgePlan {
+  keeperPid: number
+  links: BridgeLink[]
+}
+
+export interface BridgeLink {
+  /** skbrN, or skinN for an internal network */
+  bridge: string
+  /** the bridge's own address (the containers' gateway and name server), and its prefix length */
+  gateway?: string
+  prefix: number
+  gateway6?: string
+  prefix6?: number
+  /** the veth's end on the bridge: sv + network number + container id */
+  hostIf: string
+  /** the container's end: eth0, eth1, ... */
+  ifName: string
+  mac: string
+  /** CIDR addresses of the container's end */
+  addresses: string[]
+  /** gateways of default routes through this link */
+  routes: string[]
+  mtu?: number
 }
 
 /** `skiff-shim exec`: a new process in the namespaces of a running container's pid 1. */

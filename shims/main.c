@@ -33,8 +33,12 @@ int main(int argc, char **argv)
 		return run_main();
 	if (argc >= 2 && !strcmp(argv[1], "exec"))
 		return exec_main();
+	if (argc >= 2 && !strcmp(argv[1], "keeper"))
+		return keeper_main();
+	if (argc >= 2 && (!strcmp(argv[1], "netattach") || !strcmp(argv[1], "netdetach")))
+		return netlink_main(!strcmp(argv[1], "netattach"));
 	if (argc >= 2 && !strcmp(argv[1], "fsops"))
 		return fsops_main(argc, argv);
-	fprintf(stderr, "skiff-shim: internal helper of skiff; usage: skiff-shim run | exec | fsops ROOT\n");
+	fprintf(stderr, "skiff-shim: internal helper of skiff; usage: skiff-shim run | exec | keeper | netattach | netdetach | fsops ROOT\n");
 	return 2;
 }

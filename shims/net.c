@@ -295,7 +295,7 @@ void net_helper_reaped(void)
 	helper_pid = -1;
 }
 
-/* ---- skiff's own port forwarder (with slirp4netns) ----------------------------------------------
+/* ---- skiff's own port forwarder (slirp4netns, bridge networks) ----------------------------------------------
  * The supervisor listens on the host's ports. For each connection it asks the waiter (inside the
  * container's network namespace) for a socket connected to the container's port there, over a
  * unix socket (SCM_RIGHTS), and a child of the supervisor splices the two together. As
@@ -310,8 +310,7 @@ int fwd_channel[2] = { -1, -1 };
 /* Bind the host side of every TCP port the plan forwards itself, before the container starts. */
 void fwd_listen(const struct json *plan)
 {
-	const struct json *h = json_get(json_get(plan, "network"), "helper");
-	const struct json *list = json_get(h, "forward");
+	const struct json *list = json_get(json_get(plan, "network"), "forward");
 	for (const struct json *p = list ? list->child : NULL; p && fwd_count < MAX_FORWARDS; p = p->next) {
 		const char *addr = json_str(p, "hostAddr");
 		int port = (int)json_num(p, "hostPort", 0);
@@ -443,14 +442,18 @@ void fwd_accept(int fd)
 	close(ctr);
 }
 
-/* In the waiter: a request on the channel → a socket connected in the container's namespace. */
-void fwd_serve(int channel)
+/* In the waiter: a request on the channel → a socket connected in the container's namespace, to
+ * its loopback or to `to`. */
+void fwd_serve(int channel, const char *to)
 {
 	uint16_t port;
 	if (read(channel, &port, sizeof(port)) != sizeof(port))
 		return;
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	// the container's loopback; on a bridge network its address there, as Docker forwards to
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (to)
+		inet_pton(AF_INET, to, &a.sin_addr);
 	char dummy = 'f';
 	struct iovec iov = { &dummy, 1 };
 	char ctrl[CMSG_SPACE(sizeof(int))];

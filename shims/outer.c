@@ -188,9 +188,12 @@ static int run_round(const sigset_t *mask, const sigset_t *oldmask, int sfd, int
 		sync_write(syncfd[0], 'm');
 	// a prelude's helper is in the plan too: skiff uses the prelude only then (launch.ts)
 	const struct json *helper = json_get(json_get(plan, "network"), "helper");
-	if (helper && sync_read(syncfd[0]) == 'n') {
+	const struct json *bridge = json_get(json_get(plan, "network"), "bridge");
+	if ((helper || bridge) && sync_read(syncfd[0]) == 'n') {
 		trace_mark("network namespace made");
-		if (early_helper)
+		if (bridge)
+			bridge_attach(json_get(bridge, "links"), (pid_t)json_num(bridge, "keeperPid", 0), waiter);
+		else if (early_helper)
 			net_await_helper(helper, waiter);
 		else
 			net_start_helper(plan, waiter, oldmask);
@@ -343,6 +346,10 @@ int run_main(void)
 	if (!plan || plan->type != JSON_OBJECT)
 		die_detail("plan", NULL, EINVAL, "the launch plan is not valid JSON");
 	keep_preserved_fds_from_helpers();
+	// on bridge networks: in the keeper's user namespace, the container's is made in it
+	const struct json *bridge = json_get(json_get(plan, "network"), "bridge");
+	if (bridge)
+		enter_keeper_userns(bridge);
 	const struct json *supervisor = json_get(plan, "supervisor");
 	sup.dir = json_str(supervisor, "dir");
 	sup.detach = json_bool(supervisor, "detach");

@@ -59,6 +59,8 @@ extern struct supervision sup;
 /* attached --rm runs: the waiter's word to the supervisor that the container is out of the store */
 extern int end_pipe[2];
 void write_maps(pid_t pid);
+/* keeper.c: a container on bridge networks is in the keeper's user namespace */
+void enter_keeper_userns(const struct json *bridge);
 
 /* holder.c: the prelude's user (and network) namespace, made while skiff still works */
 extern pid_t holder;

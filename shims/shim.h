@@ -56,6 +56,8 @@ int fsops_main(int argc, char **argv);
 int tar_builtin(char **argv);
 int run_main(void);
 int exec_main(void);
+int keeper_main(void);
+int netlink_main(int attach);
 
 // mounts.c: build the container's filesystem from the plan, then pivot_root into it.
 void setup_rootfs(const struct json *plan);
@@ -80,7 +82,17 @@ void fwd_close(void);
 void fwd_channel_open(void);
 void fwd_channel_close_parent_end(void);
 void fwd_accept(int fd);
-void fwd_serve(int channel);
+void fwd_serve(int channel, const char *to);
+// netlink.c: bridges, veth pairs, addresses and routes; the network keeper's nf_tables rules
+void net_sysctl(const char *path, const char *value);
+void bridge_attach(const struct json *links, pid_t keeper, pid_t target);
+int link_delete(const char *name);
+void nft_keeper_rules(int uplink);
+// dns.c: the bridge networks' leases (networks/<bridge>/ips/<ip>) and the DNS answers from them
+int process_alive(pid_t pid, const char *start);
+const struct json *read_lease(const char *path);
+int each_lease(const char *netdir, void (*each)(const struct json *lease, void *ctx), void *ctx);
+ssize_t dns_answer(const unsigned char *query, size_t len, const char *source, const char *netdir, int internal, unsigned char *out, size_t cap);
 // fuse.c: the fuse-overlayfs root filesystem, mounted by the waiter
 void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask);
 void fuse_unmount_rootfs(void);

@@ -303,7 +303,7 @@ int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 		}
 		int r = poll(fds, 6, done ? 100 : -1);
 		if (fds[5].revents & POLLIN)
-			fwd_serve(fwd_channel[1]);
+			fwd_serve(fwd_channel[1], json_str(json_get(plan, "network"), "forwardTo"));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0 && done)
@@ -487,7 +487,7 @@ void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_
 	} else if (own_net) {
 		net_new_namespace(plan);
 	}
-	if (own_net && json_get(network, "helper")) {
+	if (own_net && (json_get(network, "helper") || json_get(network, "bridge"))) {
 		// The supervisor attaches pasta or slirp4netns to this namespace meanwhile (or awaits
 		// the prelude's); init sets up the rest and waits for its answer only before it runs the
 		// command.

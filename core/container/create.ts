@@ -199,6 +199,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       hostname,
       name: finalName,
       exposed: image.config.config?.ExposedPorts,
+      root: store.root,
     })
     for (const w of net.warnings) process.stderr.write(`skiff: warning: ${w}\n`)
     mark('network planned')
@@ -225,8 +226,8 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         args: slirpArgs(apiSocket, !!net.settings.hostLoopback),
         apiSocket,
         ports: viaApi.map((p) => ({ proto: p.proto, hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
-        forward: own ? net.settings.ports.filter((p) => p.proto === 'tcp').map((p) => ({ hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })) : [],
       }
+      if (own) network.forward = net.settings.ports.filter((p) => p.proto === 'tcp').map((p) => ({ hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort }))
     }
 
     const mounts = resolveMounts(store, opts.mountRequests ?? [])

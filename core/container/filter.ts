@@ -67,7 +67,7 @@ export function containerMatches(c: Container, filters: Filters, look: FilterLoo
       case 'volume':
         return c.mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v)
       case 'network':
-        return (c.network?.mode ?? 'none') === v
+        return (c.network?.mode ?? 'none') === v || (c.network?.networks ?? []).some((n) => n.name === v || n.id === v)
       case 'publish':
       case 'expose': {
         const want = port(v)

@@ -7,7 +7,8 @@ function portMap<T>(c: Container, f: (p: NonNullable<Container['network']>['port
   return out
 }
 
-export function inspectContainer(c: Container, dir: string): Record<string, unknown> {
+/** `networks`: NetworkSettings.Networks of a container on bridge networks (containers/networks.ts) */
+export function inspectContainer(c: Container, dir: string, networks: Record<string, unknown> = {}): Record<string, unknown> {
   const s = c.state
   const zero = '0001-01-01T00:00:00Z'
   return {
@@ -53,7 +54,7 @@ export function inspectContainer(c: Container, dir: string): Record<string, unkn
       BlkioWeight: c.hostConfig.Limits?.blkioWeight ?? 0,
       ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
       LogConfig: { Type: c.hostConfig.LogDriver ?? 'k8s-file', Config: { 'max-size': String(c.hostConfig.LogMaxBytes) } },
-      NetworkMode: c.network?.mode ?? 'none',
+      NetworkMode: c.network?.networks?.[0]?.name ?? c.network?.mode ?? 'none',
       PortBindings: portMap(c, (p) => [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]),
       Binds: c.mounts.filter((m) => m.Type === 'bind').map((m) => `${m.Source}:${m.Destination}${m.RW ? '' : ':ro'}`),
     },
@@ -63,11 +64,12 @@ export function inspectContainer(c: Container, dir: string): Record<string, unkn
     Mounts: c.mounts.map((m) => ({ ...m, Mode: '', Propagation: 'rprivate' })),
     Config: { ...c.config, Cmd: c.config.Cmd, AttachStdin: false, AttachStdout: !c.config.Tty, AttachStderr: !c.config.Tty, StdinOnce: false },
     NetworkSettings: {
-      Networks: {},
+      Networks: networks,
       Ports: portMap(c, (p) => [{ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) }]),
-      IPAddress: c.network?.ip ?? '',
-      Gateway: c.network?.gateway ?? '',
-      MacAddress: '',
+      // Docker fills these for the default network only
+      IPAddress: c.network?.ip ?? (networks.bridge as { IPAddress?: string } | undefined)?.IPAddress ?? '',
+      Gateway: c.network?.gateway ?? (networks.bridge as { Gateway?: string } | undefined)?.Gateway ?? '',
+      MacAddress: (networks.bridge as { MacAddress?: string } | undefined)?.MacAddress ?? '',
       // which helper connects the container: pasta or slirp4netns (or host, none, container:X)
       Helper: c.network?.mode ?? 'none',
     },

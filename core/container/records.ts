@@ -120,6 +120,12 @@ export function containerFile(store: Store, id: string, name: string): string {
   return join(containerDir(store, id), name)
 }
 
+/** A record as container.json holds it: without the live state that readers add. */
+export function stripState(rec: ContainerRecord): ContainerRecord {
+  const { state: _state, ...record } = rec as ContainerRecord & { state?: unknown }
+  return record
+}
+
 export function writeRecord(store: Store, rec: ContainerRecord): void {
   writeFileAtomic(containerFile(store, rec.id, 'container.json'), JSON.stringify(rec))
 }

@@ -2,7 +2,8 @@
 import { SkiffError } from '../errors.js'
 import type { Store } from '../storage/store.js'
 import { checkName, releaseName, reserveName } from './names.js'
-import { containerEvent, writeRecord, type ContainerRecord } from './records.js'
+import { containerEvent, stripState, writeRecord, type ContainerRecord } from './records.js'
+import { renameInLeases } from '../net/networks.js'
 import { lockContainer } from './start.js'
 
 /**
@@ -18,6 +19,8 @@ export function renameContainer(store: Store, rec: ContainerRecord, newName: str
   try {
     release = lockContainer(store, rec)
     writeRecord(store, { ...stripState(rec), name })
+    // on bridge networks, the name server answers to the new name at once
+    if (rec.network?.mode === 'bridge') renameInLeases(store.root, rec.id, rec.name, name)
   } catch (err) {
     releaseName(store, name, rec.id)
     throw err
@@ -28,8 +31,3 @@ export function renameContainer(store: Store, rec: ContainerRecord, newName: str
   containerEvent(store, { ...rec, name }, 'rename', { oldName: rec.name })
 }
 
-/** A record as container.json holds it: without the live state that readers add. */
-function stripState(rec: ContainerRecord): ContainerRecord {
-  const { state: _state, ...record } = rec as ContainerRecord & { state?: unknown }
-  return record
-}

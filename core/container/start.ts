@@ -10,6 +10,7 @@ import { launch, startPrelude, type LaunchResult, type Prelude } from '../launch
 import { acquireLock, writeFileAtomic } from '../lock.js'
 import type { LaunchPlan } from '../plan.js'
 import type { NetworkOptions } from '../net/setup.js'
+import type { HeldLease } from '../net/networks.js'
 import type { Store } from '../storage/store.js'
 import { cgroupUsesScope, prepareCgroup, removeCgroup } from '../cgroup/limits.js'
 import { mark } from '../trace.js'
@@ -38,10 +39,10 @@ async function prepareNetwork(store: Store, rec: ContainerRecord, plan: LaunchPl
     return
   }
   const helper = plan.network?.helper
-  if (!helper) return
+  if (!helper && mode !== 'bridge') return
   const { checkHostPorts } = await import('../net/setup.js')
   await checkHostPorts(rec.network.ports)
-  if (helper.apiSocket) {
+  if (helper?.apiSocket) {
     ensurePrivateDir(dirname(helper.apiSocket), process.getuid!(), 'runtime directory')
     rmSync(helper.apiSocket, { force: true })
   }
@@ -76,6 +77,9 @@ export function shimStdio(detach: boolean, interactive: boolean, tty: boolean): 
 export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; net?: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'>; cgroups?: 'enabled' | 'disabled'; preserveFds?: number }): Promise<Prelude | undefined> {
   // (with --preserve-fds the shim needs them from its start)
   if (o.net?.network?.startsWith('container:') || o.preserveFds) return undefined
+  // on bridge networks the user namespace is made inside the network keeper's, at start
+  const { isNetworkName } = await import('../net/network.js')
+  if (o.net?.network && isNetworkName(o.net.network)) return undefined
   if (o.cgroups !== 'disabled' && (await cgroupUsesScope())) return undefined
   const idmap = hostIdMap().plan
   mark('id maps decided')
@@ -148,6 +152,16 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     const decision = hostIdMap()
     plan.idmap = decision.plan
     warnIdMapOnce(decision)
+    // on bridge networks: addresses held (by us until the shim exists), the plan completed
+    let held: HeldLease[] | undefined
+    let handOver: ((held: HeldLease[], pid: number) => void) | undefined
+    if (rec.network?.mode === 'bridge') {
+      const { prepareBridge } = await import('./networks.js')
+      ;({ handOver } = await import('../net/networks.js'))
+      held = await prepareBridge(store, rec, plan)
+      mark('bridge networks prepared')
+    }
+    const onSpawn = held ? (pid: number) => handOver!(held!, pid) : undefined
     // Without -i the container's stdin is empty, as in Docker; with -t the shim still needs the
     // terminal on fd 0 for its size and raw mode (it reads from it only with -i).
     const stdio = opts.output ? (['ignore', 'pipe', 'pipe'] as const) : shimStdio(detach, !!plan.process.stdin, !!plan.process.terminal)
@@ -162,11 +176,11 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     const go = async (p: LaunchPlan) => {
       const early = opts.prelude && !opts.prelude.used
       try {
-        return await launch(p, { stdio: [...stdio], detach, onStart, wrap: cg.wrap, prelude: opts.prelude, ...streams })
+        return await launch(p, { stdio: [...stdio], detach, onStart, onSpawn, wrap: cg.wrap, prelude: opts.prelude, ...streams })
       } catch (err) {
         // a prelude's shim that died without a word (it was gone before the plan could be
         // written): nothing of the container ran, so start it the ordinary way
-        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart, wrap: cg.wrap, ...streams })
+        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart, onSpawn, wrap: cg.wrap, ...streams })
         throw err
       }
     }
@@ -175,7 +189,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         return outcome(await go(plan))
       } catch (err) {
         // A helper that cannot work here: run with the mapping that needs none, and say why.
-        if ((err as SkiffError).code !== 'E_IDMAP_HELPER') throw err
+        if ((err as SkiffError).code !== 'E_IDMAP_HELPER' || held) throw err
         const fallback = fallbackIdMap((err as SkiffError).message)
         warnIdMapOnce(fallback)
         plan.idmap = fallback.plan

@@ -33,6 +33,11 @@ export interface LaunchOptions {
   wrap?: string[]
   /** a shim already started by startPrelude (same stdio), waiting for this plan */
   prelude?: Prelude
+  /**
+   * Called with the shim's pid before it gets the plan (bridge networks hand their addresses to
+   * it: it lives as long as the container). A throw ends the shim, which then made nothing.
+   */
+  onSpawn?: (pid: number) => void
 }
 
 type Stdio = NonNullable<LaunchOptions['stdio']>
@@ -126,6 +131,15 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
     if (msg.type === 'exit') onExit(msg)
     if (msg.type === 'detached') onDetached()
   })
+  if (options.onSpawn && child.pid) {
+    try {
+      options.onSpawn(child.pid)
+    } catch (err) {
+      child.kill('SIGKILL')
+      child.release()
+      throw err
+    }
+  }
   if (!messages.some((m) => m.type === 'error')) child.send(JSON.stringify(plan) + '\n')
 
   const collect = (stream: Readable | null) => {

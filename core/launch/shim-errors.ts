@@ -107,6 +107,15 @@ export function shimErrorToSkiffError(e: ShimError, plan: LaunchPlan): SkiffErro
       return new SkiffError('E_WORKDIR', `cannot enter the working directory (${what})`, {
         hint: 'check -w/--workdir and the image WorkingDir; the container user must be able to reach it',
       })
+    case 'network-keeper':
+      return new SkiffError('E_NETWORK_KEEPER', `the bridge networks' namespace is gone (${what})`, {
+        hint: 'its keeper ended meanwhile: start the container again (a new keeper starts); `skiff network ls` checks the networks',
+      })
+    case 'bridge': case 'bridge-address': case 'bridge-up': case 'veth': case 'veth-bridge': case 'address': case 'link-up': case 'route':
+    case 'nftables': case 'dns': case 'netlink': case 'netdetach': case 'network-namespace':
+      return new SkiffError('E_NETWORK', `cannot set up the bridge network (${what})`, {
+        hint: 'bridges, veth pairs and nf_tables need a kernel with CONFIG_BRIDGE, CONFIG_VETH and CONFIG_NF_TABLES (with NAT); `--network pasta` works without them',
+      })
     default:
       return new SkiffError('E_SETUP', `container setup failed: ${what}`, {
         hint: 'run `skiff info` to check what this machine supports; run again with SKIFF_DEBUG=1 for details',

@@ -7,7 +7,8 @@
 // (as host.containers.internal: pasta's gateway, slirp4netns's 10.0.2.2) only when asked for.
 import { SkiffError } from '../errors.js'
 
-export type NetworkMode = 'pasta' | 'slirp4netns' | 'host' | 'none' | { container: string }
+/** 'bridge': on bridge networks (named in the options: `bridge` is the default network) */
+export type NetworkMode = 'pasta' | 'slirp4netns' | 'host' | 'none' | 'bridge' | { container: string }
 
 export interface PortMapping {
   hostIp: string
@@ -42,6 +43,7 @@ export function parseNetwork(text: string | undefined, have: { pasta: boolean; s
   }
   const colon = v.indexOf(':')
   const name = colon < 0 ? v : v.slice(0, colon)
+  if (colon < 0 && isNetworkName(v)) return { mode: 'bridge', hostLoopback: false }
   const opts = colon < 0 ? [] : v.slice(colon + 1).split(',')
   let hostLoopback = false
   if (opts.length && name !== 'pasta' && name !== 'slirp4netns') {
@@ -68,12 +70,20 @@ export function parseNetworkMode(text: string | undefined, have: { pasta: boolea
     if (!have[v]) throw missingHelper(`--network=${v}: ${v} is not installed`)
     return v
   }
-  if (v === 'slirp' || v === 'bridge' || v === 'default' || v === 'private') {
+  if (isNetworkName(v)) return 'bridge'
+  if (v === 'slirp' || v === 'default' || v === 'private') {
     if (have.pasta) return 'pasta'
     if (have.slirp4netns) return 'slirp4netns'
     throw missingHelper('no user-mode network helper is installed (pasta or slirp4netns)')
   }
-  throw new SkiffError('E_USAGE', `--network=${v}: unknown mode`, { hint: 'use slirp (the default), pasta, slirp4netns, host, none or container:NAME' })
+  throw new SkiffError('E_USAGE', `--network=${v}: unknown mode`, { hint: 'use slirp (the default), pasta, slirp4netns, host, none, container:NAME, or a network\'s name (bridge, or one from skiff network create)' })
+}
+
+const MODES = new Set(['slirp', 'pasta', 'slirp4netns', 'host', 'none', 'default', 'private'])
+
+/** A --network value that names a bridge network (`bridge`, or a user-defined one), not a mode. */
+export function isNetworkName(v: string): boolean {
+  return !MODES.has(v) && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v)
 }
 
 function missingHelper(message: string): SkiffError {

@@ -25,7 +25,14 @@ const net = () => require('node:net') as typeof import('node:net')
 const dgram = () => require('node:dgram') as typeof import('node:dgram')
 
 export interface NetworkOptions {
+  /** the mode, or the first bridge network */
   network?: string
+  /** more bridge networks (--network given again) */
+  moreNetworks?: string[]
+  /** on the first bridge network: --ip, --ip6, --network-alias, --mac-address */
+  ip?: string
+  aliases?: string[]
+  mac?: string
   publish: string[]
   publishAll: boolean
   dns: DnsOptions
@@ -46,6 +53,21 @@ export interface NetworkSettings {
   gateway?: string
   /** the host's loopback was asked for (pasta:--map-gw, slirp4netns:allow_host_loopback=true) */
   hostLoopback?: boolean
+  /** mode bridge: the networks, in order (the first one has the default route) */
+  networks?: Endpoint[]
+  /** mode bridge: what /etc/hosts and /etc/resolv.conf are made of at each start (the addresses come then) */
+  addHosts?: { name: string; ip: string }[]
+  dns?: DnsOptions
+}
+
+/** A container's place on a bridge network, as asked for: the addresses come at start. */
+export interface Endpoint {
+  /** the network's id (it may be renamed... not in Docker; but its name may be reused after rm) */
+  id: string
+  name: string
+  aliases: string[]
+  ip?: string
+  mac?: string
 }
 
 function readOr(path: string): string {
@@ -134,14 +156,21 @@ export interface PlannedNetwork {
  * The network of a new container: its mode, the host ports (chosen now where none was given),
  * and the text of its /etc/hosts and /etc/resolv.conf.
  */
-export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string; name: string; exposed?: Record<string, object> }): Promise<PlannedNetwork> {
+export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string; name: string; exposed?: Record<string, object>; root: string }): Promise<PlannedNetwork> {
   const { mode, hostLoopback } = parseNetwork(opts.network, installed)
+  if (mode !== 'bridge' && (opts.moreNetworks?.length || opts.ip || opts.aliases?.length || opts.mac)) {
+    const what = opts.moreNetworks?.length ? `--network ${opts.moreNetworks[0]}` : opts.ip ? '--ip' : opts.aliases?.length ? '--network-alias' : '--mac-address'
+    throw new SkiffError('E_USAGE', `${what} needs a bridge network, not --network=${opts.network ?? 'slirp'}`, { hint: 'e.g. --network bridge, or a network from skiff network create' })
+  }
   let ports = [...opts.publish.flatMap(parsePublish), ...(opts.publishAll ? exposedPorts(ctx.exposed) : [])]
   const warnings: string[] = []
   if (ports.length && mode === 'host') {
     // Docker and podman say so and go on: the container uses the host's ports directly
     warnings.push('published ports are discarded with --network=host: the container uses the host\'s ports directly')
     ports = []
+  }
+  if (mode === 'bridge' && ports.some((p) => p.proto === 'udp')) {
+    throw new SkiffError('E_USAGE', 'UDP ports cannot be published from bridge networks yet', { hint: 'publish them from a container on --network pasta (the default), or use TCP' })
   }
   if (ports.length && (mode === 'none' || typeof mode === 'object')) {
     throw new SkiffError('E_USAGE', `-p/-P cannot be used with --network=${typeof mode === 'object' ? `container:${mode.container}` : mode}`, {
@@ -167,6 +196,25 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
     gateway = route?.gateway
     ip = route && networkInterfaces()[route.iface]?.find((a) => a.family === 'IPv4')?.address
   }
+  if (mode === 'bridge') {
+    const { findNetwork } = await import('./networks.js')
+    const names = [opts.network!, ...(opts.moreNetworks ?? [])]
+    const networks: Endpoint[] = []
+    for (const [i, n] of names.entries()) {
+      const net = findNetwork(ctx.root, n)
+      if (networks.some((e) => e.id === net.Id)) throw new SkiffError('E_USAGE', `--network ${n} is given twice`, { hint: 'give each network once' })
+      networks.push({ id: net.Id, name: net.Name, aliases: i === 0 ? (opts.aliases ?? []) : [], ...(i === 0 && opts.ip ? { ip: opts.ip } : {}), ...(i === 0 && opts.mac ? { mac: opts.mac } : {}) })
+    }
+    const addHosts = opts.addHosts.map((h) => parseAddHost(h, undefined))
+    return {
+      mode,
+      warnings,
+      settings: { mode: 'bridge', ports, networks, addHosts, dns: opts.dns },
+      // made at each start, with the addresses the container then holds
+      hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, addHosts }),
+      resolv: resolvConf('none', readOr('/etc/resolv.conf'), opts.dns),
+    }
+  }
   const hostHosts = mode === 'host' ? readOr('/etc/hosts') : undefined
   // the address that leads to the host's loopback, where there is one
   const toHost = mode === 'host' ? '127.0.0.1' : hostLoopback ? gateway : undefined
@@ -176,7 +224,7 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
     warnings,
     settings: { mode: typeof mode === 'object' ? `container:${mode.container}` : mode, ports, ip, gateway, ...(hostLoopback ? { hostLoopback } : {}) },
     hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, ip: mode === 'host' ? undefined : ip, gateway: hostLoopback ? gateway : undefined, addHosts, hostHosts }),
-    resolv: resolvConf(modeName, readOr('/etc/resolv.conf'), opts.dns),
+    resolv: resolvConf(modeName as Exclude<typeof modeName, 'bridge'>, readOr('/etc/resolv.conf'), opts.dns),
   }
 }
 

@@ -17,7 +17,9 @@ t('modes: slirp picks pasta, then slirp4netns; a missing helper is an error nami
   assert.throws(() => parseNetworkMode(undefined, { pasta: false, slirp4netns: false }), (e: Error & { hint: string }) =>
     /no user-mode network helper/.test(e.message) && /apt install passt/.test(e.hint) && /--network=host/.test(e.hint))
   assert.throws(() => parseNetworkMode('pasta', { pasta: false, slirp4netns: true }), /pasta is not installed/)
-  assert.throws(() => parseNetworkMode('bogus', both), /unknown mode/)
+  assert.is(parseNetworkMode('my-net', both), 'bridge')
+  assert.is(parseNetworkMode('bridge', both), 'bridge')
+  assert.throws(() => parseNetworkMode('bad/name', both), /unknown mode/)
   assert.throws(() => parseNetworkMode('container:', both), /needs a container/)
 })
 
