@@ -42,7 +42,7 @@ const spec: CommandSpec<NetworkArgs> = {
     { name: 'opt', alias: 'o', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'create: a driver option: mtu=N (com.docker.network.driver.mtu)' },
     { name: 'alias', type: 'string', array: true, placeholder: 'NAME', describe: 'connect: another name the container answers to there' },
     { name: 'ip', type: 'string', placeholder: 'IPv4', describe: 'connect: the address there' },
-    { name: 'filter', alias: 'f', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'ls: name, id, driver, label, type (custom|builtin), dangling; prune: label' },
+    { name: 'filter', alias: 'f', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'ls: name, id, driver, label, type (custom|builtin), dangling; prune: label (inspect: -f is --format)' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'ls: ids only' },
     { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "ls, inspect: json, or a Go template ('{{.Name}}'; ls fields: ID Name Driver Scope IPv6 Internal Labels Label CreatedAt)" },
     { name: 'force', type: 'boolean', default: false, describe: 'rm: no error for a missing network; disconnect: no error when not connected' },
@@ -122,9 +122,11 @@ const spec: CommandSpec<NetworkArgs> = {
       case 'inspect': {
         if (!argv.names.length) throw new SkiffError('E_USAGE', 'network inspect needs a network', { hint: 'skiff network inspect NAME' })
         const out = argv.names.map((n) => verbs.inspectNetworkWithContainers(store, nets.findNetwork(root, n)))
-        if (argv.format !== undefined && argv.format !== 'json') {
+        // -f is --format here, as in Docker (for ls it is --filter)
+        const format = argv.format ?? (argv.filter.length ? argv.filter[argv.filter.length - 1] : undefined)
+        if (format !== undefined && format !== 'json') {
           const { formatObject } = await import('./format.js')
-          return void process.stdout.write(out.map((v) => formatObject(argv.format!, v)).join(''))
+          return void process.stdout.write(out.map((v) => formatObject(format, v)).join(''))
         }
         process.stdout.write(JSON.stringify(out, null, 4) + '\n')
         return

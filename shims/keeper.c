@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/nsfs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/file.h>
@@ -191,9 +192,23 @@ static int upstream_socket(const char *server)
 static void keeper_child(pid_t parent, int sync)
 {
 	die_with_parent(parent);
-	if (unshare(CLONE_NEWUSER) < 0)
-		die_errno("unshare-user", NULL, errno);
-	sync_write(sync, 'u');
+	pid_t join = (pid_t)json_num(plan, "join", 0);
+	if (join > 0) {
+		// a repair: the user namespace of the containers that still run (the parent of theirs,
+		// kept by them), so that their network namespaces can be connected again
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", join);
+		int fd = open(path, O_RDONLY | O_CLOEXEC), parent_ns = fd < 0 ? -1 : ioctl(fd, NS_GET_PARENT);
+		if (parent_ns < 0 || setns(parent_ns, CLONE_NEWUSER) < 0)
+			die_errno("network-keeper", path, errno);
+		close(fd);
+		close(parent_ns);
+		sync_write(sync, 'j');
+	} else {
+		if (unshare(CLONE_NEWUSER) < 0)
+			die_errno("unshare-user", NULL, errno);
+		sync_write(sync, 'u');
+	}
 	if (sync_read(sync) != 'm')
 		_exit(125);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
@@ -214,13 +229,17 @@ static void keeper_child(pid_t parent, int sync)
 		die_detail("network-keeper", NULL, ENETUNREACH, "the uplink has no default route");
 	nft_keeper_rules(uplink);
 	int fd = dns_socket(), up = upstream_socket(json_str(plan, "dns"));
-	sync_write(sync, 'r');
-	close(sync);
 	// skiff's control socket is the supervisor's to close: ours becomes /dev/null, so that no
-	// later socket takes fd 3
+	// later socket takes fd 3 (and a container that ended meanwhile fails its repair quietly)
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0)
 		dup2(null, status_fd);
+	// a repair: the running containers connected to the new bridges, as they were
+	const struct json *again = json_get(plan, "reattach");
+	for (const struct json *r = again ? again->child : NULL; r; r = r->next)
+		bridge_attach_status(json_get(r, "links"), getpid(), (pid_t)json_num(r, "target", 0));
+	sync_write(sync, 'r');
+	close(sync);
 	quiet_stdio();
 	const char *lock = json_str(plan, "lock"), *record = json_str(plan, "record");
 	int idle_limit = (int)json_num(plan, "idleSeconds", 2), idle = 0;
@@ -246,7 +265,8 @@ static void keeper_child(pid_t parent, int sync)
 
 /*
  * `skiff-shim keeper`: reads its plan (the id maps, the uplink helper, the store's networks
- * directory) from fd 3, makes the keeper, maps it, starts the helper on its network namespace,
+ * directory; for a repair, `join` and `reattach`) from fd 3, makes the keeper, maps it (or, for a
+ * repair, puts it in the user namespace of the containers that still run, and connects them), starts the helper on its network namespace,
  * answers {"type":"ready","pid":KEEPER} and stays, out of skiff's session, for as long as both
  * live: one without the other is ended.
  */
@@ -282,9 +302,11 @@ int keeper_main(void)
 		keeper_child(self, sp[1]);
 	}
 	close(sp[1]);
-	if (sync_read(sp[0]) != 'u')
+	char hello = sync_read(sp[0]);
+	if (hello != 'u' && hello != 'j')
 		_exit(125);
-	write_maps(keeper);
+	if (hello == 'u')
+		write_maps(keeper);
 	sync_write(sp[0], 'm');
 	if (sync_read(sp[0]) != 'n')
 		_exit(125);

@@ -279,13 +279,14 @@ static int open_ns(pid_t pid, const char *ns)
 }
 
 /*
- * The links of `links` (network.bridge.links of a plan) made in a child: in the keeper's network
+ * The links of `links` (network.bridge.links of a plan) made in a child (0, or -1 when it
+ * failed): in the keeper's network
  * namespace (of `keeper`), for each link, its bridge (if no container made it yet) and a veth
  * pair, one end on the bridge and the other moved into the network namespace of `target`; then in
  * that namespace, each end named, addressed, up, and the default route. The caller is in the
  * keeper's user namespace (the ancestor of the container's): root over both network namespaces.
  */
-void bridge_attach(const struct json *links, pid_t keeper, pid_t target)
+int bridge_attach_status(const struct json *links, pid_t keeper, pid_t target)
 {
 	pid_t child = fork();
 	if (child < 0)
@@ -294,9 +295,7 @@ void bridge_attach(const struct json *links, pid_t keeper, pid_t target)
 		int st;
 		while (waitpid(child, &st, 0) < 0 && errno == EINTR) {
 		}
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			_exit(125); // the child said why on the status fd
-		return;
+		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 	}
 	int keeper_net = open_ns(keeper, "net"), target_net = open_ns(target, "net");
 	if (setns(keeper_net, CLONE_NEWNET) < 0)
@@ -373,6 +372,13 @@ void bridge_attach(const struct json *links, pid_t keeper, pid_t target)
 			add_default_route(fd, &m, r->str);
 	}
 	_exit(0);
+}
+
+/* As bridge_attach_status; a failure (said on the status fd by the child) ends the caller too. */
+void bridge_attach(const struct json *links, pid_t keeper, pid_t target)
+{
+	if (bridge_attach_status(links, keeper, target) < 0)
+		_exit(125);
 }
 
 /* The interface `name` in the current network namespace removed (disconnect); 0 or -errno. */

@@ -86,6 +86,7 @@ void fwd_serve(int channel, const char *to);
 // netlink.c: bridges, veth pairs, addresses and routes; the network keeper's nf_tables rules
 void net_sysctl(const char *path, const char *value);
 void bridge_attach(const struct json *links, pid_t keeper, pid_t target);
+int bridge_attach_status(const struct json *links, pid_t keeper, pid_t target);
 int link_delete(const char *name);
 void nft_keeper_rules(int uplink);
 // dns.c: the bridge networks' leases (networks/<bridge>/ips/<ip>) and the DNS answers from them

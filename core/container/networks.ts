@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { SkiffError } from '../errors.js'
 import { hostIfName, inspectNetwork, type Lease, type NetworkConfig } from '../net/bridge.js'
-import { keeperStarter } from '../net/keeper.js'
+import { keeperStarter as makeStarter, type Repair } from '../net/keeper.js'
 import { hostsFile, resolvConf } from '../net/network.js'
 import {
   attachNetworks, deleteNetwork, findNetwork, handOver, inKeeperIds, leasesOfContainer, listNetworks, liveLeases, releaseLeases, runningKeeper,
@@ -68,7 +68,7 @@ function writeEtcFiles(store: Store, rec: ContainerRecord, held: HeldLease[]): v
 export async function prepareBridge(store: Store, rec: ContainerRecord, plan: LaunchPlan): Promise<HeldLease[]> {
   const endpoints = rec.network.networks ?? []
   const requests = endpoints.map((e) => ({ network: networkOf(store.root, e), names: namesOf(rec, e), ip: e.ip, mac: e.mac }))
-  const { keeper, held } = await attachNetworks(store.root, rec.id, requests, (n) => hostIfName(n.Bridge, rec.id), keeperStarter)
+  const { keeper, held } = await attachNetworks(store.root, rec.id, requests, (n) => hostIfName(n.Bridge, rec.id), keeperStarter(store))
   try {
     plan.idmap = {
       mode: 'self',
@@ -89,6 +89,26 @@ export async function prepareBridge(store: Store, rec: ContainerRecord, plan: La
     releaseLeases(store.root, rec.id)
     throw err
   }
+}
+
+/**
+ * What a keeper started after its predecessor was killed connects again: every running container
+ * that holds leases (its supervisor lives), with the links it had, in the order it had them.
+ */
+function repairPlan(store: Store): Repair | undefined {
+  const reattach: Repair['reattach'] = []
+  for (const c of listContainers(store)) {
+    if (c.network?.mode !== 'bridge' || c.state.status !== 'running' || !c.state.pid) continue
+    const held = containerNetworks(store, c).filter((x) => x.lease && x.network).map((x) => ({ network: x.network!, lease: x.lease!, path: '' }))
+    if (!held.length) continue
+    const routed = held.findIndex((h) => !h.network.Internal)
+    reattach.push({ target: c.state.pid, links: held.map((h, i) => linkOf(h, i, i === routed)) })
+  }
+  return reattach.length ? { join: reattach[0]!.target, reattach } : undefined
+}
+
+function keeperStarter(store: Store) {
+  return makeStarter(() => repairPlan(store))
 }
 
 /** A container's place on each of its networks, with its lease where it runs: for inspect. */
@@ -175,7 +195,7 @@ export async function connectContainer(store: Store, rec: ContainerRecord, n: Ne
   const endpoint: Endpoint = { id: n.Id, name: n.Name, aliases: o.aliases, ...(o.ip ? { ip: o.ip } : {}) }
   const state = readState(store, rec)
   if (state.status === 'running' && state.pid) {
-    const { keeper, held } = await attachNetworks(store.root, rec.id, [{ network: n, names: namesOf(rec, endpoint), ip: o.ip }], (x) => hostIfName(x.Bridge, rec.id), keeperStarter)
+    const { keeper, held } = await attachNetworks(store.root, rec.id, [{ network: n, names: namesOf(rec, endpoint), ip: o.ip }], (x) => hostIfName(x.Bridge, rec.id), keeperStarter(store))
     try {
       // the lease lives with the container's supervisor, as those it got at start
       if (!state.supervisorPid) throw new SkiffError('E_NOT_RUNNING', `container ${rec.name} is not running`, { hint: `start it: skiff start ${rec.name}` })

@@ -11,7 +11,15 @@ import type { LaunchPlan, NetworkHelper, ShimMessage } from '../plan.js'
 import { shimPath } from '../shim-binary.js'
 import { PASTA_DNS, SLIRP, slirpArgs } from './network.js'
 import { pastaHelper } from './setup.js'
-import type { KeeperStarter } from './networks.js'
+import type { Keeper, KeeperStarter } from './networks.js'
+import type { BridgeLink } from '../plan.js'
+
+/** A keeper started again after its predecessor was killed: the containers still running on its bridges. */
+export interface Repair {
+  /** a process of one of them (its user namespace's parent is theirs, the old keeper's) */
+  join: number
+  reattach: { target: number; links: BridgeLink[] }[]
+}
 
 /** The uplink: pasta where installed (it forwards DNS to the host's resolvers), else slirp4netns. */
 function uplink(): { helper: NetworkHelper; dns: string } {
@@ -24,9 +32,16 @@ function uplink(): { helper: NetworkHelper; dns: string } {
   })
 }
 
-export const keeperStarter: KeeperStarter = {
-  start(networks: string) {
-    const idmap = hostIdMap().plan
+/** The keeper starter; `repair` says which running containers a new keeper connects again. */
+export function keeperStarter(repair: (stale: Keeper) => Repair | undefined): KeeperStarter {
+  return { start: (networks, stale) => startKeeper(networks, stale ? repair(stale) : undefined, stale) }
+}
+
+function startKeeper(networks: string, repair: Repair | undefined, stale: Keeper | undefined): Promise<{ pid: number; idmap: Keeper['idmap'] }> {
+  {
+    const fresh = hostIdMap().plan
+    // a repair keeps the user namespace, and so its id maps
+    const idmap = repair && stale ? { ...fresh, ...stale.idmap } : fresh
     const { helper, dns } = uplink()
     const child = spawnShimProcess(shimPath(), ['keeper'], ['ignore', 'ignore', 'ignore'])
     if (child.error) {
@@ -34,7 +49,7 @@ export const keeperStarter: KeeperStarter = {
         hint: 'check that the cache directory is not mounted noexec, or set XDG_CACHE_HOME to one that is not',
       }))
     }
-    child.send(JSON.stringify({ idmap, helper, dns, networks, lock: join(networks, 'lock'), record: join(networks, 'keeper.json'), idleSeconds: 2 }) + '\n')
+    child.send(JSON.stringify({ idmap, helper, dns, networks, lock: join(networks, 'lock'), record: join(networks, 'keeper.json'), idleSeconds: 2, ...repair }) + '\n')
     return new Promise((resolve, reject) => {
       let done = false
       child.onLine((line) => {
@@ -56,5 +71,5 @@ export const keeperStarter: KeeperStarter = {
         reject(new SkiffError('E_NETWORK_KEEPER', `the bridge networks' keeper ended before it was ready (status ${code})`, { hint: 'run with SKIFF_TRACE=1 to see its steps' }))
       })
     })
-  },
+  }
 }

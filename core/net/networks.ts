@@ -350,17 +350,25 @@ export interface Keeper {
 
 /** The keeper that runs now, if one does. */
 export function runningKeeper(root: string): Keeper | undefined {
-  try {
-    const k = JSON.parse(readFileSync(join(networksDir(root), 'keeper.json'), 'utf8')) as Keeper
-    return processStartTime(k.pid) === k.start ? k : undefined
-  } catch {
-    return undefined
-  }
+  const k = readKeeper(root)
+  return k && processStartTime(k.pid) === k.start ? k : undefined
 }
 
 export interface KeeperStarter {
-  /** starts a keeper with these id maps (the shim's `keeper` mode) and resolves to its pid */
-  start(networks: string): Promise<{ pid: number; idmap: Keeper['idmap'] }>
+  /**
+   * Starts a keeper (the shim's `keeper` mode) and resolves to its pid and the id maps of its user
+   * namespace. `stale`: the one that ran before, gone without leaving (killed): containers it
+   * connected may still run, in its user namespace, and are to be connected again.
+   */
+  start(networks: string, stale?: Keeper): Promise<{ pid: number; idmap: Keeper['idmap'] }>
+}
+
+function readKeeper(root: string): Keeper | undefined {
+  try {
+    return JSON.parse(readFileSync(join(networksDir(root), 'keeper.json'), 'utf8')) as Keeper
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -373,7 +381,7 @@ export async function attachNetworks(root: string, id: string, requests: LeaseRe
   try {
     let keeper = runningKeeper(root)
     if (!keeper) {
-      const started = await starter.start(networksDir(root))
+      const started = await starter.start(networksDir(root), readKeeper(root))
       keeper = { pid: started.pid, start: processStartTime(started.pid) ?? '', idmap: started.idmap }
       if (!keeper.start) throw new SkiffError('E_NETWORK_KEEPER', 'the network keeper ended as soon as it started', { hint: 'run with SKIFF_TRACE=1 to see why' })
       writeFileAtomic(join(networksDir(root), 'keeper.json'), JSON.stringify(keeper), 0o600)
