@@ -5,7 +5,7 @@
 // The environment is cleared (`env -i` with PATH, HOME, XDG_RUNTIME_DIR) because this machine sets
 // NODE_EXTRA_CA_CERTS, which adds ~35 ms to every Node start, skiff's included.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -99,6 +99,29 @@ export function prepareBusybox(ws) {
   asUser(`mkdir -p bundle/rootfs && tar -xf busybox.tar -C bundle && for l in $(python3 -c "import json;print(' '.join(json.load(open('bundle/manifest.json'))[0]['Layers']))"); do tar -xf bundle/$l -C bundle/rootfs 2>/dev/null || true; done`)
   asUser('cd bundle && crun spec --rootless && python3 - <<EOF\nimport json\nc=json.load(open("config.json"))\nc["process"]["args"]=["true"]\nc["process"]["terminal"]=False\njson.dump(c,open("config.json","w"))\nEOF')
   asUser('podman rm -af >/dev/null 2>&1; (tar -C bundle/rootfs -c . 2>/dev/null || true) | podman import -q - skiff-bench-busybox >/dev/null')
+}
+
+/**
+ * An image with iperf3: the busybox tree (prepareBusybox first) plus the host's iperf3 and the
+ * libraries it loads; `iperf` in skiff, `bench-iperf` in podman. The host's iperf3 path.
+ */
+export function prepareIperfImage(ws) {
+  const { work, asUser } = ws
+  const rootfs = join(work, 'iperf-root')
+  sh('cp', ['-a', join(work, 'bundle', 'rootfs'), rootfs])
+  // the bundle was made by plain tar: layer whiteouts are files there, not wanted in an image
+  sh('find', [rootfs, '-name', '.wh.*', '-delete'])
+  const iperf = sh('sh', ['-c', 'command -v iperf3']).trim()
+  const libs = sh('ldd', [iperf]).split('\n').map((l) => /(\/\S+)/.exec(l)?.[1]).filter(Boolean)
+  for (const f of [iperf, ...libs]) {
+    const to = join(rootfs, f)
+    mkdirSync(dirname(to), { recursive: true })
+    copyFileSync(f, to)
+    chmodSync(to, 0o755)
+  }
+  sh('chown', ['-R', user, rootfs])
+  asUser('tar -C iperf-root -cf iperf-root.tar . && podman import -q iperf-root.tar bench-iperf >/dev/null && rm -f iperf.tar && podman save -q -o iperf.tar bench-iperf && ./skiff load -q -i iperf.tar && ./skiff tag localhost/bench-iperf:latest iperf')
+  return iperf
 }
 
 /**

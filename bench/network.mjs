@@ -3,9 +3,7 @@
 // handler), pasta on its own, and the host's loopback as the ceiling. Same user, clean
 // environment, one run. Writes its section of docs/benchmarks.md. Run as root.
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { prepareBusybox, prepareMachine, replaceSection, sh, user, userWorkspace, version } from './common.mjs'
+import { prepareBusybox, prepareIperfImage, prepareMachine, replaceSection, user, userWorkspace, version } from './common.mjs'
 
 const seconds = Number(process.env.BENCH_IPERF_SECONDS || 5)
 prepareMachine({ hyperfine: 'hyperfine', podman: 'podman', crun: 'crun', iperf3: 'iperf3', pasta: 'passt', slirp4netns: 'slirp4netns' })
@@ -13,21 +11,8 @@ const ws = userWorkspace('/tmp/skiff-bench-net')
 prepareBusybox(ws)
 const { work, asUser, asUserArgv } = ws
 
-// 1. An image with iperf3: the busybox tree plus the host's iperf3 and the libraries it loads.
-const rootfs = join(work, 'iperf-root')
-sh('cp', ['-a', join(work, 'bundle', 'rootfs'), rootfs])
-// the bundle was made by plain tar: layer whiteouts are files there, not wanted in an image
-sh('find', [rootfs, '-name', '.wh.*', '-delete'])
-const iperf = sh('sh', ['-c', 'command -v iperf3']).trim()
-const libs = sh('ldd', [iperf]).split('\n').map((l) => /(\/\S+)/.exec(l)?.[1]).filter(Boolean)
-for (const f of [iperf, ...libs]) {
-  const to = join(rootfs, f)
-  mkdirSync(dirname(to), { recursive: true })
-  copyFileSync(f, to)
-  chmodSync(to, 0o755)
-}
-sh('chown', ['-R', user, rootfs])
-asUser(`tar -C iperf-root -cf iperf-root.tar . && podman import -q iperf-root.tar bench-iperf >/dev/null && rm -f iperf.tar && podman save -q -o iperf.tar bench-iperf && ./skiff load -q -i iperf.tar && ./skiff tag localhost/bench-iperf:latest iperf`)
+// 1. An image with iperf3 (iperf for skiff, bench-iperf for podman)
+const iperf = prepareIperfImage(ws)
 
 // 2. One server per case, each on its own host port; the client is the host's iperf3.
 const cases = [

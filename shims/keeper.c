@@ -257,6 +257,9 @@ static void keeper_child(pid_t parent, int sync)
 		if (now.tv_sec - last.tv_sec < 1)
 			continue;
 		last = now;
+		// the store removed (rm -rf of SKIFF_ROOT): nothing can use us any more
+		if (access(networks_dir, F_OK) < 0 && errno == ENOENT)
+			_exit(0);
 		idle = networks_in_use() ? 0 : idle + 1;
 		if (idle >= idle_limit)
 			maybe_leave(lock, record);
