@@ -35,6 +35,9 @@ const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps'
 /** `image build .` → `build .`, `image push x` → `push x`: the image verbs that are verbs of their own. */
 const IMAGE_VERBS: Record<string, string> = { build: 'build', push: 'push', pull: 'pull', import: 'import', load: 'load', save: 'save', tag: 'tag', rm: 'rmi' }
 
+/** `network ... -f`: Docker's meaning of -f differs by subcommand. */
+const NETWORK_F: Record<string, string> = { ls: '--filter', list: '--filter', inspect: '--format', rm: '--force', remove: '--force', prune: '--force', disconnect: '--force' }
+
 /** Options before the verb, as podman has them: each sets what its environment variable would. */
 const GLOBAL_OPTIONS: Record<string, (v: string) => void> = {
   '--root': (v) => void (process.env.SKIFF_ROOT = v),
@@ -72,6 +75,9 @@ async function main(argv: string[]): Promise<number> {
     argv = [CONTAINER_VERBS[argv[1]]!, ...(argv[1] === 'inspect' ? ['--type', 'container'] : []), ...argv.slice(2)]
   } else if (argv[0] === 'image' && argv[1] && IMAGE_VERBS[argv[1]]) {
     argv = [IMAGE_VERBS[argv[1]]!, ...argv.slice(2)]
+  } else if (argv[0] === 'network' && argv[1] && NETWORK_F[argv[1]]) {
+    const f = NETWORK_F[argv[1]]!
+    argv = argv.map((a, i) => (i > 1 && a === '-f' ? f : a))
   }
   const first = argv[0]
   if (first === '--version' || first === '-v') {

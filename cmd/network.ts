@@ -42,10 +42,10 @@ const spec: CommandSpec<NetworkArgs> = {
     { name: 'opt', alias: 'o', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'create: a driver option: mtu=N (com.docker.network.driver.mtu)' },
     { name: 'alias', type: 'string', array: true, placeholder: 'NAME', describe: 'connect: another name the container answers to there' },
     { name: 'ip', type: 'string', placeholder: 'IPv4', describe: 'connect: the address there' },
-    { name: 'filter', alias: 'f', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'ls: name, id, driver, label, type (custom|builtin), dangling; prune: label (inspect: -f is --format)' },
+    { name: 'filter', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'ls: name, id, driver, label, type (custom|builtin), dangling; prune: label. (-f is --filter for ls, --format for inspect, --force for rm, prune and disconnect, as in Docker)' },
     { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'ls: ids only' },
     { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "ls, inspect: json, or a Go template ('{{.Name}}'; ls fields: ID Name Driver Scope IPv6 Internal Labels Label CreatedAt)" },
-    { name: 'force', type: 'boolean', default: false, describe: 'rm: no error for a missing network; disconnect: no error when not connected' },
+    { name: 'force', type: 'boolean', default: false, describe: 'rm: no error for a missing network; disconnect: no error when not connected; prune: do not ask (skiff never asks)' },
     { name: 'no-trunc', type: 'boolean', default: false, describe: 'ls: full ids' },
   ],
   handler: async (argv) => {
@@ -122,8 +122,7 @@ const spec: CommandSpec<NetworkArgs> = {
       case 'inspect': {
         if (!argv.names.length) throw new SkiffError('E_USAGE', 'network inspect needs a network', { hint: 'skiff network inspect NAME' })
         const out = argv.names.map((n) => verbs.inspectNetworkWithContainers(store, nets.findNetwork(root, n)))
-        // -f is --format here, as in Docker (for ls it is --filter)
-        const format = argv.format ?? (argv.filter.length ? argv.filter[argv.filter.length - 1] : undefined)
+        const format = argv.format
         if (format !== undefined && format !== 'json') {
           const { formatObject } = await import('./format.js')
           return void process.stdout.write(out.map((v) => formatObject(format, v)).join(''))

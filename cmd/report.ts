@@ -8,7 +8,7 @@
 // whose missing image or joined container is their own failure (125).
 import { isSkiffError, type SkiffError } from '../core/errors.js'
 
-const NOT_FOUND = new Set(['E_NO_CONTAINER', 'E_NO_IMAGE', 'E_NO_VOLUME', 'E_NO_OBJECT'])
+const NOT_FOUND = new Set(['E_NO_CONTAINER', 'E_NO_IMAGE', 'E_NO_VOLUME', 'E_NO_NETWORK', 'E_NO_OBJECT'])
 const MAKERS = new Set(['run', 'create'])
 /** The verbs whose status is the container command's: 126 and 127 say why it did not run. */
 const COMMAND_VERBS = new Set(['run', 'exec'])

@@ -121,8 +121,8 @@ t('a port published from a bridge network reaches the container; the host sees n
   load(sb)
   const before = readdirSync('/sys/class/net').sort()
   ok(sb, ['network', 'create', 'pub'])
-  ok(sb, ['run', '-d', '--name', 'p', '--network', 'pub', '-p', '127.0.0.1::8080', 'busybox', ...SERVER])
-  const port = ok(sb, ['port', 'p', '8080/tcp']).trim().split(':').pop()
+  ok(sb, ['run', '-d', '--name', 'pub1', '--network', 'pub', '-p', '127.0.0.1::8080', 'busybox', ...SERVER])
+  const port = ok(sb, ['port', 'pub1', '8080/tcp']).trim().split(':').pop()
   let body = ''
   for (let i = 0; i < 50 && !body; i++) {
     try {
@@ -131,7 +131,7 @@ t('a port published from a bridge network reaches the container; the host sees n
       await sleep(100)
     }
   }
-  assert.is(body.trim(), ok(sb, ['inspect', '-f', '{{.Config.Hostname}}', 'p']).trim())
+  assert.is(body.trim(), ok(sb, ['inspect', '-f', '{{.Config.Hostname}}', 'pub1']).trim())
   assert.equal(readdirSync('/sys/class/net').sort(), before)
   const r = sb.run(['run', '--rm', '--network', 'pub', '-p', '5353:53/udp', 'busybox', 'true'])
   assert.is(r.status, 125, r.describe())
@@ -199,7 +199,9 @@ t('parallel starts with skiff processes killed -9: no address given twice; a kil
     await sleep(40 + 60 * k)
     starts[k * 3]!.child.kill('SIGKILL')
     const shims = processes(/shim-[0-9a-f]+ run\b/)
-    if (shims.length) process.kill(shims[shims.length - 1]!, 'SIGKILL')
+    try {
+      if (shims.length) process.kill(shims[shims.length - 1]!, 'SIGKILL')
+    } catch {} // gone meanwhile
   }
   await Promise.all(starts.map((s) => s.done))
   const more = Array.from({ length: 6 }, (_, i) => sb.start(['run', '-d', '--name', `d${i}`, '--network', 'busy', 'busybox', 'sleep', '300']))
