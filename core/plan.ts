@@ -184,8 +184,11 @@ export interface NetworkPlan {
   /** --network=container:X: join the user and network namespaces of this process instead */
   joinPid?: number
   bridge?: BridgePlan
-  /** TCP ports the supervisor forwards itself (listens on the host, connects inside through the waiter) */
-  forward?: { hostAddr: string; hostPort: number; containerPort: number }[]
+  /**
+   * Ports the supervisor forwards itself: it listens on the host and connects inside through the
+   * waiter (TCP: a spliced connection each; UDP, bridge networks: a session per client address)
+   */
+  forward?: { proto?: 'tcp' | 'udp'; hostAddr: string; hostPort: number; containerPort: number }[]
   /** where forwarded connections go in the container: its loopback (default), or its bridge address */
   forwardTo?: string
   /** net.ipv4.ping_group_range inside, e.g. "0 65536": root in the container may ping */

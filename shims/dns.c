@@ -106,6 +106,8 @@ struct question {
 	int naddrs;
 	int named; // some container has the name (then no forwarding, even without an address)
 	int asker_known; // the asker holds an address on this network
+	char asker[80]; // and its container
+	int asker_here; // (another network's scan) the asker's container is on it
 };
 
 /* The first question of a query: 0, or -1 when it is not a query skiff answers. */
@@ -138,8 +140,10 @@ static void match(const struct json *lease, void *ctx)
 {
 	struct question *q = ctx;
 	const char *ip = json_str(lease, "ip"), *ip6 = json_str(lease, "ip6");
-	if ((ip && !strcmp(ip, q->source)) || (ip6 && !strcmp(ip6, q->source)))
+	if ((ip && !strcmp(ip, q->source)) || (ip6 && !strcmp(ip6, q->source))) {
 		q->asker_known = 1;
+		snprintf(q->asker, sizeof(q->asker), "%s", json_str(lease, "container") ? json_str(lease, "container") : "");
+	}
 	const struct json *names = json_get(lease, "names");
 	int hit = 0;
 	for (const struct json *n = names ? names->child : NULL; n && !hit; n = n->next)
@@ -150,6 +154,42 @@ static void match(const struct json *lease, void *ctx)
 	const char *want = q->type == TYPE_A ? ip : q->type == TYPE_AAAA ? ip6 : NULL;
 	if (want && q->naddrs < MAX_ANSWERS && inet_pton(q->type == TYPE_A ? AF_INET : AF_INET6, want, q->addrs[q->naddrs]) == 1)
 		q->naddrs++;
+}
+
+/* On another network: whether the asker's container is there too. */
+static void find_asker(const struct json *lease, void *ctx)
+{
+	struct question *q = ctx;
+	const char *c = json_str(lease, "container");
+	if (c && *q->asker && !strcmp(c, q->asker))
+		q->asker_here = 1;
+}
+
+/* A name not on the asker's network: looked up on its container's other networks, as Docker does. */
+static void match_elsewhere(const char *netdir, struct question *q)
+{
+	char parent[4096];
+	snprintf(parent, sizeof(parent), "%s", netdir);
+	char *slash = strrchr(parent, '/');
+	if (!slash || !*q->asker)
+		return;
+	const char *self = slash + 1;
+	*slash = 0;
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "sk", 2) || !strcmp(e->d_name, self))
+			continue;
+		char dir[4400];
+		snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name);
+		q->asker_here = 0;
+		each_lease(dir, find_asker, q);
+		if (q->asker_here)
+			each_lease(dir, match, q);
+	}
+	closedir(d);
 }
 
 /*
@@ -167,6 +207,8 @@ ssize_t dns_answer(const unsigned char *query, size_t len, const char *source, c
 	each_lease(netdir, match, &q);
 	if (!q.asker_known)
 		return -1; // only the network's own containers are answered
+	if (!q.named)
+		match_elsewhere(netdir, &q);
 	if (!q.named && !internal)
 		return 0;
 	memcpy(out, query, q.end);

@@ -304,28 +304,43 @@ void net_helper_reaped(void)
 #define MAX_FORWARDS 64
 static int fwd_fd[MAX_FORWARDS];
 static int fwd_ctr_port[MAX_FORWARDS];
+static int fwd_udp[MAX_FORWARDS];
 static int fwd_count;
 int fwd_channel[2] = { -1, -1 };
 
-/* Bind the host side of every TCP port the plan forwards itself, before the container starts. */
+/*
+ * UDP (bridge networks): a session per client address, with its own socket connected inside the
+ * container's namespace (from the waiter, as for TCP); the container's answers go back to that
+ * client from the host port. At most MAX_SESSIONS: the one idle longest makes room.
+ */
+#define MAX_SESSIONS 64
+static struct session {
+	int fd, listener;
+	struct sockaddr_in client;
+	struct timespec last;
+} sessions[MAX_SESSIONS];
+static int nsessions;
+
+/* Bind the host side of every port the plan forwards itself, before the container starts. */
 void fwd_listen(const struct json *plan)
 {
 	const struct json *list = json_get(json_get(plan, "network"), "forward");
 	for (const struct json *p = list ? list->child : NULL; p && fwd_count < MAX_FORWARDS; p = p->next) {
-		const char *addr = json_str(p, "hostAddr");
-		int port = (int)json_num(p, "hostPort", 0);
-		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		const char *addr = json_str(p, "hostAddr"), *proto = json_str(p, "proto");
+		int port = (int)json_num(p, "hostPort", 0), udp = proto && !strcmp(proto, "udp");
+		int s = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		int one = 1;
 		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 		inet_pton(AF_INET, addr && *addr ? addr : "0.0.0.0", &a.sin_addr);
-		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 128) < 0) {
+		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || (!udp && listen(s, 128) < 0)) {
 			char what[80];
 			snprintf(what, sizeof(what), "%s:%d", addr, port);
 			die_errno("publish", what, errno);
 		}
 		fwd_fd[fwd_count] = s;
 		fwd_ctr_port[fwd_count] = (int)json_num(p, "containerPort", 0);
+		fwd_udp[fwd_count] = udp;
 		fwd_count++;
 	}
 }
@@ -336,6 +351,9 @@ void fwd_close(void)
 	for (int i = 0; i < fwd_count; i++)
 		close(fwd_fd[i]);
 	fwd_count = 0;
+	for (int i = 0; i < nsessions; i++)
+		close(sessions[i].fd);
+	nsessions = 0;
 }
 
 int fwd_listeners(int *fds, int max)
@@ -343,6 +361,8 @@ int fwd_listeners(int *fds, int max)
 	int n = 0;
 	for (int i = 0; i < fwd_count && n < max; i++)
 		fds[n++] = fwd_fd[i];
+	for (int i = 0; i < nsessions && n < max; i++)
+		fds[n++] = sessions[i].fd;
 	return n;
 }
 
@@ -401,32 +421,90 @@ static void relay(int a, int b)
 	_exit(0);
 }
 
-/* A connection on listener `i`: its other end from the waiter, then a relay child. */
-void fwd_accept(int fd)
+/* A socket connected to `port` (tcp or udp) inside the container, from the waiter; -1 if none. */
+static int inside_socket(int port, int udp)
 {
-	int i = 0;
-	while (i < fwd_count && fwd_fd[i] != fd)
-		i++;
-	int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (client < 0)
-		return;
-	uint16_t port = (uint16_t)fwd_ctr_port[i];
-	if (fwd_channel[0] < 0 || write(fwd_channel[0], &port, sizeof(port)) != sizeof(port)) {
-		close(client);
-		return;
-	}
+	uint32_t req = (uint32_t)port | (udp ? 1u << 16 : 0);
+	if (fwd_channel[0] < 0 || write(fwd_channel[0], &req, sizeof(req)) != sizeof(req))
+		return -1;
 	char dummy;
 	struct iovec iov = { &dummy, 1 };
 	char ctrl[CMSG_SPACE(sizeof(int))];
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
 	ssize_t n = recvmsg(fwd_channel[0], &msg, MSG_CMSG_CLOEXEC);
 	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (!cm || cm->cmsg_type != SCM_RIGHTS) {
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* A datagram from a client on UDP listener `i`: into its session (made now if it has none). */
+static void udp_in(int i)
+{
+	char buf[65536];
+	struct sockaddr_in from;
+	socklen_t len = sizeof(from);
+	ssize_t n = recvfrom(fwd_fd[i], buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &len);
+	if (n < 0)
+		return;
+	struct session *s = NULL;
+	for (int k = 0; k < nsessions && !s; k++)
+		if (sessions[k].listener == fwd_fd[i] && sessions[k].client.sin_port == from.sin_port && sessions[k].client.sin_addr.s_addr == from.sin_addr.s_addr)
+			s = &sessions[k];
+	if (!s) {
+		int fd = inside_socket(fwd_ctr_port[i], 1);
+		if (fd < 0)
+			return; // no way in: the datagram is lost, as it would be
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		if (nsessions == MAX_SESSIONS) {
+			int oldest = 0;
+			for (int k = 1; k < nsessions; k++)
+				if (sessions[k].last.tv_sec < sessions[oldest].last.tv_sec)
+					oldest = k;
+			close(sessions[oldest].fd);
+			sessions[oldest] = sessions[--nsessions];
+		}
+		s = &sessions[nsessions++];
+		*s = (struct session){ .fd = fd, .listener = fwd_fd[i], .client = from };
+	}
+	clock_gettime(CLOCK_MONOTONIC, &s->last);
+	send(s->fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* The container answered on session `s`: back to its client, from the host port. */
+static void udp_out(struct session *s)
+{
+	char buf[65536];
+	ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &s->last);
+	sendto(s->listener, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&s->client, sizeof(s->client));
+}
+
+/* Something on one of fwd_listeners' fds: a connection, a datagram in, or an answer out. */
+void fwd_accept(int fd)
+{
+	for (int k = 0; k < nsessions; k++)
+		if (sessions[k].fd == fd)
+			return udp_out(&sessions[k]);
+	int i = 0;
+	while (i < fwd_count && fwd_fd[i] != fd)
+		i++;
+	if (i == fwd_count)
+		return;
+	if (fwd_udp[i])
+		return udp_in(i);
+	int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (client < 0)
+		return;
+	int ctr = inside_socket(fwd_ctr_port[i], 0);
+	if (ctr < 0) {
 		close(client); // nothing listens there in the container: the client sees a reset
 		return;
 	}
-	int ctr;
-	memcpy(&ctr, CMSG_DATA(cm), sizeof(int));
 	pid_t parent = getpid();
 	pid_t child = fork();
 	if (child == 0) {
@@ -446,10 +524,11 @@ void fwd_accept(int fd)
  * its loopback or to `to`. */
 void fwd_serve(int channel, const char *to)
 {
-	uint16_t port;
-	if (read(channel, &port, sizeof(port)) != sizeof(port))
+	uint32_t req;
+	if (read(channel, &req, sizeof(req)) != sizeof(req))
 		return;
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	uint16_t port = (uint16_t)req;
+	int s = socket(AF_INET, ((req >> 16) & 1 ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	// the container's loopback; on a bridge network its address there, as Docker forwards to
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	if (to)

@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { udpEchoImage } from './fixtures/udpecho.js'
 import { busyboxArchive, need, probe, useSandbox, type Sandbox } from './helpers/env.js'
 
 const t = suite('bridge')
@@ -116,7 +117,7 @@ t('networks are isolated from each other, by name and by address; an internal on
   assert.equal(r.stdout.trim().split('\n'), [ok(sb, ['inspect', '-f', '{{.Config.Hostname}}', 's1']).trim(), '0', 'done'], r.describe())
 })
 
-t('a port published from a bridge network reaches the container; the host sees nothing else of it', async () => {
+t('ports published from a bridge network (TCP and UDP) reach the container; the host sees nothing else of it', async () => {
   if (!ready('bridge: published port')) return
   load(sb)
   const before = readdirSync('/sys/class/net').sort()
@@ -133,10 +134,33 @@ t('a port published from a bridge network reaches the container; the host sees n
   }
   assert.is(body.trim(), ok(sb, ['inspect', '-f', '{{.Config.Hostname}}', 'pub1']).trim())
   assert.equal(readdirSync('/sys/class/net').sort(), before)
-  const r = sb.run(['run', '--rm', '--network', 'pub', '-p', '5353:53/udp', 'busybox', 'true'])
-  assert.is(r.status, 125, r.describe())
-  assert.match(r.stderr, /UDP ports cannot be published from bridge networks yet/)
+  // UDP: a session per client, answers from the host port
+  ok(sb, ['load', '-q', '-i', udpEchoImage()])
+  ok(sb, ['run', '-d', '--name', 'echo1', '--network', 'pub', '-p', '127.0.0.1::9999/udp', 'udpecho', 'udpecho', '9999'])
+  const udp = Number(ok(sb, ['port', 'echo1', '9999/udp']).trim().split(':').pop())
+  assert.is(await udpAsk(udp, 'hi'), 'echo:hi')
+  assert.is(await udpAsk(udp, 'again'), 'echo:again')
 })
+
+/** `text` to 127.0.0.1:port over UDP, from a new client socket; the answer (retried while the container starts). */
+async function udpAsk(port: number, text: string): Promise<string> {
+  const { createSocket } = await import('node:dgram')
+  for (let i = 0; i < 30; i++) {
+    const s = createSocket('udp4')
+    const got = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 300)
+      s.on('message', (m) => {
+        clearTimeout(timer)
+        resolve(m.toString())
+      })
+      s.send(text, port, '127.0.0.1')
+    })
+    s.close()
+    if (got) return got
+  }
+  assert.unreachable('no answer over UDP through the published port')
+  return ''
+}
 
 t('connect and disconnect a running container; a rename is resolved at once', () => {
   if (!ready('bridge: connect')) return
@@ -150,6 +174,11 @@ t('connect and disconnect a running container; a rename is resolved at once', ()
   assert.match(ok(sb, ['exec', 'svc', 'ip', '-o', 'link']), /eth1/)
   ok(sb, ['rename', 'svc', 'renamed'])
   assert.is(ok(sb, ['run', '--rm', '--network', 'one', 'busybox', 'wget', '-qO-', 'http://renamed:8080/who']).trim(), who)
+  // on two networks: names of both resolve (asked of the first one's server), and it routes to both
+  ok(sb, ['run', '-d', '--name', 'only2', '--network', 'two', 'busybox', ...SERVER])
+  const both = sb.run(['run', '--rm', '--network', 'one', '--network', 'two', 'busybox', 'sh', '-c', 'wget -qO- http://only2:8080/who >/dev/null && wget -qO- http://renamed:8080/who && ip -o link | grep -c eth'])
+  assert.is(both.status, 0, both.describe())
+  assert.equal(both.stdout.trim().split('\n'), [who, '2'])
   ok(sb, ['network', 'disconnect', 'two', 'renamed'])
   const r = sb.run(['run', '--rm', '--network', 'two', 'busybox', 'sh', '-c', 'nslookup svc-two >/dev/null 2>&1 && echo FOUND; echo done'])
   assert.is(r.stdout.trim(), 'done', r.describe())

@@ -9,11 +9,8 @@ import { createServer, type Server } from 'node:http'
 import { networkInterfaces } from 'node:os'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { buildImage, defaultLayers } from './fixtures/image.js'
-import { busyboxArchive, need, probe, tempDir, useSandbox, type Sandbox } from './helpers/env.js'
+import { udpEchoImage } from './fixtures/udpecho.js'
+import { busyboxArchive, need, probe, useSandbox, type Sandbox } from './helpers/env.js'
 
 const net = suite('network')
 const sb = useSandbox(net)
@@ -25,43 +22,6 @@ function ready(what: string, helper?: 'pasta' | 'slirp4netns'): boolean {
 function load(s: Sandbox): void {
   const r = s.run(['load', '-q', '-i', busyboxArchive('docker')])
   assert.is(r.status, 0, r.describe())
-}
-
-/**
- * busybox's nc has no UDP: the image "udpecho" adds a static UDP echo server (compiled here), and
- * EXPOSEs 7/udp and 80/tcp for -P.
- */
-const UDP_ECHO = `#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-int main(int argc, char **argv) {
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
-  if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0) return perror("bind"), 1;
-  for (;;) {
-    char buf[1500], out[1600];
-    struct sockaddr_in from; socklen_t len = sizeof(from);
-    ssize_t n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
-    if (n < 0) continue;
-    int m = snprintf(out, sizeof(out), "echo:%.*s", (int)n, buf);
-    sendto(s, out, m, 0, (struct sockaddr *)&from, len);
-  }
-}
-`
-let udpImage: string | undefined
-function udpEchoImage(): string {
-  if (udpImage) return udpImage
-  const dir = tempDir('skiff-udpecho-')
-  writeFileSync(join(dir, 'udpecho.c'), UDP_ECHO)
-  execFileSync('cc', ['-static', '-O2', '-o', join(dir, 'udpecho'), join(dir, 'udpecho.c')])
-  udpImage = buildImage({
-    out: join(dir, 'image.tar'),
-    tags: ['udpecho:latest'],
-    layers: [...defaultLayers(), [{ type: 'file', path: '/usr/bin/udpecho', mode: 0o755, content: readFileSync(join(dir, 'udpecho')) }]],
-    config: { Cmd: ['sh'], ExposedPorts: { '7/udp': {}, '80/tcp': {} } },
-  })
-  return udpImage
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -80,7 +80,7 @@ export async function prepareBridge(store: Store, rec: ContainerRecord, plan: La
     plan.network = {
       ...plan.network,
       bridge: { keeperPid: keeper.pid, links: held.map((h, i) => linkOf(h, i, i === routed)) },
-      forward: rec.network.ports.filter((p) => p.proto === 'tcp').map((p) => ({ hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
+      forward: rec.network.ports.map((p) => ({ proto: p.proto, hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
       forwardTo: held[0]!.lease.ip,
     }
     writeEtcFiles(store, rec, held)

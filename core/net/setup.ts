@@ -169,9 +169,6 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
     warnings.push('published ports are discarded with --network=host: the container uses the host\'s ports directly')
     ports = []
   }
-  if (mode === 'bridge' && ports.some((p) => p.proto === 'udp')) {
-    throw new SkiffError('E_USAGE', 'UDP ports cannot be published from bridge networks yet', { hint: 'publish them from a container on --network pasta (the default), or use TCP' })
-  }
   if (ports.length && (mode === 'none' || typeof mode === 'object')) {
     throw new SkiffError('E_USAGE', `-p/-P cannot be used with --network=${typeof mode === 'object' ? `container:${mode.container}` : mode}`, {
       hint: 'publish ports on a container with its own network (the default)',
