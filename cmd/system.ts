@@ -1,5 +1,5 @@
 // skiff system df (what the store holds and what could be reclaimed) and system prune (that
-// reclaimed: stopped containers, unused images, with --volumes unused volumes).
+// reclaimed: stopped containers, unused networks and images, with --volumes unused volumes).
 import { lstatSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError } from '../core/errors.js'
@@ -60,6 +60,8 @@ const spec: CommandSpec<SystemArgs> = {
       const store = await openStore(resolvePaths())
       const list = (title: string, items: string[]) => (items.length ? `${title}:\n${items.map((i) => `${i}\n`).join('')}\n` : '')
       process.stdout.write(list('Deleted Containers', await pruneContainers(store)))
+      const { pruneNetworks } = await import('../core/container/networks.js')
+      process.stdout.write(list('Deleted Networks', pruneNetworks(store)))
       if (argv.volumes) process.stdout.write(list('Deleted Volumes', await pruneVolumes(store)))
       process.stdout.write(list('Deleted Images', await pruneImages(store, argv.all)))
       // and the build cache, as docker system prune removes it
