@@ -1,5 +1,5 @@
 // skiff completion bash|zsh|fish: a completion script, made from the verbs' own option specs; and
-// `skiff __complete KIND`, which the scripts run for names: containers, images and volumes, read
+// `skiff __complete KIND`, which the scripts run for names: containers, images, volumes and networks, read
 // from the store's name files only (no image config is parsed, nothing is fetched).
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -8,12 +8,12 @@ import type { CommandSpec, OptionSpec } from './cli.js'
 import { commands } from './commands.js'
 
 /** What a verb's positional arguments name, for completion. */
-const NAMES: Record<string, 'containers' | 'images' | 'volumes'> = {
+const NAMES: Record<string, 'containers' | 'images' | 'volumes' | 'networks'> = {
   start: 'containers', stop: 'containers', restart: 'containers', kill: 'containers', wait: 'containers', rm: 'containers', exec: 'containers',
   attach: 'containers', logs: 'containers', inspect: 'containers', cp: 'containers', top: 'containers', diff: 'containers', export: 'containers',
   port: 'containers', pause: 'containers', unpause: 'containers', update: 'containers', stats: 'containers', rename: 'containers',
   run: 'images', create: 'images', rmi: 'images', history: 'images', tag: 'images', save: 'images', image: 'images', push: 'images',
-  volume: 'volumes',
+  volume: 'volumes', network: 'networks',
 }
 
 async function verbOptions(): Promise<{ name: string; options: OptionSpec[] }[]> {
@@ -82,6 +82,10 @@ export async function completeNames(kind: string): Promise<string[]> {
   }
   if (kind === 'containers') return list('names').sort()
   if (kind === 'volumes') return list('volumes').filter((n) => !n.startsWith('.')).sort()
+  if (kind === 'networks') {
+    const { listNetworks } = await import('../core/net/networks.js')
+    return listNetworks(root).map((n) => n.Name).sort()
+  }
   if (kind === 'images') {
     let refs: Record<string, string> = {}
     try {
@@ -93,7 +97,7 @@ export async function completeNames(kind: string): Promise<string[]> {
       return short.endsWith(':latest') ? [short.slice(0, -7), short] : [short]
     }))].sort()
   }
-  throw new SkiffError('E_USAGE', `__complete ${kind}: expected containers, images or volumes`, { hint: 'this verb is for the completion scripts' })
+  throw new SkiffError('E_USAGE', `__complete ${kind}: expected containers, images, volumes or networks`, { hint: 'this verb is for the completion scripts' })
 }
 
 export const completion: CommandSpec<{ shell: string }> = {
@@ -110,7 +114,7 @@ export const completion: CommandSpec<{ shell: string }> = {
 }
 
 export const complete: CommandSpec<{ kind: string }> = {
-  usage: '__complete containers|images|volumes',
+  usage: '__complete containers|images|volumes|networks',
   describe: 'internal: names for the completion scripts',
   positionals: ['kind'],
   required: 1,

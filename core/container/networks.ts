@@ -232,17 +232,6 @@ export async function disconnectContainer(store: Store, rec: ContainerRecord, n:
 
 /** The shim's netattach/netdetach, which says why it failed as a container start does. */
 async function netShim(mode: 'netattach' | 'netdetach', body: object): Promise<void> {
-  const { spawnShimProcess } = await import('../launch/shim-process.js')
-  const { shimPath } = await import('../shim-binary.js')
-  const { shimErrorToSkiffError } = await import('../launch/shim-errors.js')
-  const child = spawnShimProcess(shimPath(), [mode], ['ignore', 'ignore', 'inherit'])
-  if (child.error) throw new SkiffError('E_SHIM_EXEC', `cannot start the shim ${shimPath()}: ${child.error.message}`, { hint: 'check that the cache directory is not mounted noexec' })
-  const lines: string[] = []
-  child.onLine((l) => lines.push(l))
-  child.send(JSON.stringify(body) + '\n')
-  const code = await new Promise<number | null>((resolve) => child.onClose((c) => resolve(c)))
-  const err = lines.map((l) => JSON.parse(l) as { type: string }).find((m) => m.type === 'error')
-  if (err) throw shimErrorToSkiffError(err as never, {} as LaunchPlan)
-  if (code !== 0) throw new SkiffError('E_NETWORK', `${mode === 'netattach' ? 'network connect' : 'network disconnect'} failed (status ${code})`, { hint: 'run with SKIFF_TRACE=1 for its steps' })
+  const { shimTask } = await import('../launch/shim-task.js')
+  await shimTask(mode, body)
 }
-

@@ -5,14 +5,11 @@ import { join } from 'node:path'
 import { SkiffError } from '../errors.js'
 import { findExecutable } from '../host/tools.js'
 import { hostIdMap } from '../launch/identity.js'
-import { shimErrorToSkiffError } from '../launch/shim-errors.js'
-import { spawnShimProcess } from '../launch/shim-process.js'
-import type { LaunchPlan, NetworkHelper, ShimMessage } from '../plan.js'
-import { shimPath } from '../shim-binary.js'
+import { shimTask } from '../launch/shim-task.js'
+import type { BridgeLink, NetworkHelper } from '../plan.js'
 import { PASTA_DNS, SLIRP, slirpArgs } from './network.js'
 import { pastaHelper } from './setup.js'
 import type { Keeper, KeeperStarter } from './networks.js'
-import type { BridgeLink } from '../plan.js'
 
 /** A keeper started again after its predecessor was killed: the containers still running on its bridges. */
 export interface Repair {
@@ -37,39 +34,13 @@ export function keeperStarter(repair: (stale: Keeper) => Repair | undefined): Ke
   return { start: (networks, stale) => startKeeper(networks, stale ? repair(stale) : undefined, stale) }
 }
 
-function startKeeper(networks: string, repair: Repair | undefined, stale: Keeper | undefined): Promise<{ pid: number; idmap: Keeper['idmap'] }> {
-  {
-    const fresh = hostIdMap().plan
-    // a repair keeps the user namespace, and so its id maps
-    const idmap = repair && stale ? { ...fresh, ...stale.idmap } : fresh
-    const { helper, dns } = uplink()
-    const child = spawnShimProcess(shimPath(), ['keeper'], ['ignore', 'ignore', 'ignore'])
-    if (child.error) {
-      return Promise.reject(new SkiffError('E_SHIM_EXEC', `cannot start the shim ${shimPath()}: ${child.error.message}`, {
-        hint: 'check that the cache directory is not mounted noexec, or set XDG_CACHE_HOME to one that is not',
-      }))
-    }
-    child.send(JSON.stringify({ idmap, helper, dns, networks, lock: join(networks, 'lock'), record: join(networks, 'keeper.json'), idleSeconds: 2, ...repair }) + '\n')
-    return new Promise((resolve, reject) => {
-      let done = false
-      child.onLine((line) => {
-        if (done) return
-        const msg = JSON.parse(line) as ShimMessage | { type: 'ready'; pid: number }
-        if (msg.type === 'ready' && 'pid' in msg) {
-          done = true
-          child.release()
-          resolve({ pid: msg.pid, idmap: { uidMap: idmap.uidMap, gidMap: idmap.gidMap, denySetgroups: idmap.denySetgroups } })
-        } else if (msg.type === 'error') {
-          done = true
-          child.release()
-          reject(shimErrorToSkiffError(msg, {} as LaunchPlan))
-        }
-      })
-      child.onClose((code) => {
-        if (done) return
-        done = true
-        reject(new SkiffError('E_NETWORK_KEEPER', `the bridge networks' keeper ended before it was ready (status ${code})`, { hint: 'run with SKIFF_TRACE=1 to see its steps' }))
-      })
-    })
-  }
+async function startKeeper(networks: string, repair: Repair | undefined, stale: Keeper | undefined): Promise<{ pid: number; idmap: Keeper['idmap'] }> {
+  const fresh = hostIdMap().plan
+  // a repair keeps the user namespace, and so its id maps
+  const idmap = repair && stale ? { ...fresh, ...stale.idmap } : fresh
+  const { helper, dns } = uplink()
+  const plan = { idmap, helper, dns, networks, lock: join(networks, 'lock'), record: join(networks, 'keeper.json'), idleSeconds: 2, ...repair }
+  const messages = await shimTask('keeper', plan, (m) => m.type === 'ready')
+  const ready = messages.find((m): m is { type: 'ready'; pid: number } => m.type === 'ready')!
+  return { pid: ready.pid, idmap: { uidMap: idmap.uidMap, gidMap: idmap.gidMap, denySetgroups: idmap.denySetgroups } }
 }

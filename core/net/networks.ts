@@ -13,7 +13,7 @@
 // A kill -9 of either at any instant leaves a lease whose process is gone, which the next
 // allocation takes back: no address is ever held twice.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { SkiffError } from '../errors.js'
 import { acquireLock, processStartTime, writeFileAtomic } from '../lock.js'
 import { randomHex } from '../random.js'
@@ -209,14 +209,19 @@ function readLease(path: string): Lease | undefined {
   }
 }
 
+/** The lease files of network `n` (held or not). */
+function leaseFiles(root: string, n: NetworkConfig): string[] {
+  const dir = join(networksDir(root), n.Bridge, 'ips')
+  try {
+    return readdirSync(dir).map((f) => join(dir, f))
+  } catch {
+    return []
+  }
+}
+
 /** The leases held now on network `n` (their processes alive). */
 export function liveLeases(root: string, n: NetworkConfig): Lease[] {
-  const dir = join(networksDir(root), n.Bridge, 'ips')
-  let files: string[] = []
-  try {
-    files = readdirSync(dir)
-  } catch {}
-  return files.map((f) => readLease(join(dir, f))).filter((l): l is Lease => !!l && leaseAlive(l))
+  return leaseFiles(root, n).map(readLease).filter((l): l is Lease => !!l && leaseAlive(l))
 }
 
 /** The container's live leases, by network name. */
@@ -266,14 +271,14 @@ function allocate(root: string, id: string, hostIfs: (n: NetworkConfig) => strin
     const dir = join(networksDir(root), n.Bridge, 'ips')
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     const taken = new Set<string>()
-    for (const f of readdirSync(dir)) {
-      const l = readLease(join(dir, f))
+    for (const f of leaseFiles(root, n)) {
+      const l = readLease(f)
       // a lease of a process that is gone (a container that ended, a skiff killed) is free again
       if (!l || !leaseAlive(l) || l.container === id) {
-        rmSync(join(dir, f), { force: true })
+        rmSync(f, { force: true })
         continue
       }
-      taken.add(f)
+      taken.add(basename(f))
     }
     let ip = r.ip
     if (ip) {
@@ -316,28 +321,18 @@ export function handOver(held: HeldLease[], pid: number): void {
 /** The container's leases given up (network disconnect, or on all networks: stop). */
 export function releaseLeases(root: string, id: string, only?: NetworkConfig): void {
   for (const n of only ? [only] : listNetworks(root)) {
-    const dir = join(networksDir(root), n.Bridge, 'ips')
-    let files: string[] = []
-    try {
-      files = readdirSync(dir)
-    } catch {}
-    for (const f of files) if (readLease(join(dir, f))?.container === id) rmSync(join(dir, f), { force: true })
+    for (const f of leaseFiles(root, n)) if (readLease(f)?.container === id) rmSync(f, { force: true })
   }
 }
 
 /** The names a lease answers to, changed (rename). */
 export function renameInLeases(root: string, id: string, from: string, to: string): void {
   for (const n of listNetworks(root)) {
-    const dir = join(networksDir(root), n.Bridge, 'ips')
-    let files: string[] = []
-    try {
-      files = readdirSync(dir)
-    } catch {}
-    for (const f of files) {
-      const l = readLease(join(dir, f))
+    for (const f of leaseFiles(root, n)) {
+      const l = readLease(f)
       if (l?.container !== id) continue
       l.names = [...new Set(l.names.map((x) => (x === from ? to : x)))]
-      writeFileAtomic(join(dir, f), JSON.stringify(l), 0o600, false)
+      writeFileAtomic(f, JSON.stringify(l), 0o600, false)
     }
   }
 }
