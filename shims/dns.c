@@ -107,6 +107,7 @@ struct question {
 	int named; // some container has the name (then no forwarding, even without an address)
 	int asker_known; // the asker holds an address on this network
 	char asker[80]; // and its container
+	char bare[256]; // the name without a search domain of the containers' resolv.conf, if it has one
 	int asker_here; // (another network's scan) the asker's container is on it
 };
 
@@ -147,7 +148,7 @@ static void match(const struct json *lease, void *ctx)
 	const struct json *names = json_get(lease, "names");
 	int hit = 0;
 	for (const struct json *n = names ? names->child : NULL; n && !hit; n = n->next)
-		hit = n->str && !strcasecmp(n->str, q->name);
+		hit = n->str && (!strcasecmp(n->str, q->name) || (*q->bare && !strcasecmp(n->str, q->bare)));
 	if (!hit)
 		return;
 	q->named = 1;
@@ -195,15 +196,24 @@ static void match_elsewhere(const char *netdir, struct question *q)
 /*
  * The answer to `query` (from `source`, on the network of `netdir`), into `out`: its length; 0 to
  * send the query on to the host's resolvers; -1 to drop it (not a question, or not from a
- * container of this network). `internal`: nothing goes on from this network.
+ * container of this network). `internal`: nothing goes on from this network. `search`: the search
+ * domains the containers' resolv.conf has (the host's), so that "db.DOMAIN" is "db" and is not
+ * sent to the host's resolvers first (slow, or never answered, offline).
  */
-ssize_t dns_answer(const unsigned char *query, size_t len, const char *source, const char *netdir, int internal, unsigned char *out, size_t cap)
+ssize_t dns_answer(const unsigned char *query, size_t len, const char *source, const char *netdir, int internal, const struct json *search, unsigned char *out, size_t cap)
 {
 	static struct question q;
 	memset(&q, 0, sizeof(q));
 	q.source = source;
 	if (parse_question(query, len, &q) < 0 || q.end > cap)
 		return -1;
+	// "db.example.org" where example.org is a search domain: the resolver's try for "db" first
+	size_t nl = strlen(q.name);
+	for (const struct json *d = search ? search->child : NULL; d && !*q.bare; d = d->next) {
+		size_t dl = d->str ? strlen(d->str) : 0;
+		if (dl && nl > dl + 1 && q.name[nl - dl - 1] == '.' && !strcasecmp(q.name + nl - dl, d->str))
+			snprintf(q.bare, sizeof(q.bare), "%.*s", (int)(nl - dl - 1), q.name);
+	}
 	each_lease(netdir, match, &q);
 	if (!q.asker_known)
 		return -1; // only the network's own containers are answered

@@ -138,7 +138,7 @@ static void serve_question(int fd, int up)
 		return; // not from a bridge
 	snprintf(dir, sizeof(dir), "%s/%s", networks_dir, bridge);
 	inet_ntop(AF_INET, &from.sin_addr, source, sizeof(source));
-	ssize_t len = dns_answer(q, (size_t)n, source, dir, !strncmp(bridge, "skin", 4), a, sizeof(a));
+	ssize_t len = dns_answer(q, (size_t)n, source, dir, !strncmp(bridge, "skin", 4), json_get(plan, "search"), a, sizeof(a));
 	if (len > 0)
 		reply_to(fd, a, (size_t)len, &from, &info);
 	if (len != 0 || up < 0)

@@ -93,7 +93,7 @@ void nft_keeper_rules(int uplink);
 int process_alive(pid_t pid, const char *start);
 const struct json *read_lease(const char *path);
 int each_lease(const char *netdir, void (*each)(const struct json *lease, void *ctx), void *ctx);
-ssize_t dns_answer(const unsigned char *query, size_t len, const char *source, const char *netdir, int internal, unsigned char *out, size_t cap);
+ssize_t dns_answer(const unsigned char *query, size_t len, const char *source, const char *netdir, int internal, const struct json *search, unsigned char *out, size_t cap);
 // fuse.c: the fuse-overlayfs root filesystem, mounted by the waiter
 void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask);
 void fuse_unmount_rootfs(void);

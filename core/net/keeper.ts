@@ -1,6 +1,7 @@
 // The network keeper started: the shim's `keeper` mode, in a session of its own, with the user's
 // id maps and pasta (or slirp4netns) as its uplink; it answers with its pid once its namespace is
 // connected and its name server listens. Does I/O (a process).
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError } from '../errors.js'
 import { findExecutable } from '../host/tools.js'
@@ -34,12 +35,21 @@ export function keeperStarter(repair: (stale: Keeper) => Repair | undefined): Ke
   return { start: (networks, stale) => startKeeper(networks, stale ? repair(stale) : undefined, stale) }
 }
 
+/** The host's resolv.conf search domains (the containers' too): "db.DOMAIN" is then "db". */
+function hostSearchDomains(): string[] {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8').split('\n').flatMap((l) => /^\s*(?:search|domain)\s+(.*)$/.exec(l)?.[1]?.split(/\s+/) ?? []).filter(Boolean)
+  } catch {
+    return []
+  }
+}
+
 async function startKeeper(networks: string, repair: Repair | undefined, stale: Keeper | undefined): Promise<{ pid: number; idmap: Keeper['idmap'] }> {
   const fresh = hostIdMap().plan
   // a repair keeps the user namespace, and so its id maps
   const idmap = repair && stale ? { ...fresh, ...stale.idmap } : fresh
   const { helper, dns } = uplink()
-  const plan = { idmap, helper, dns, networks, lock: join(networks, 'lock'), record: join(networks, 'keeper.json'), idleSeconds: 2, ...repair }
+  const plan = { idmap, helper, dns, search: hostSearchDomains(), networks, lock: join(networks, 'lock'), record: join(networks, 'keeper.json'), idleSeconds: 2, ...repair }
   const messages = await shimTask('keeper', plan, (m) => m.type === 'ready')
   const ready = messages.find((m): m is { type: 'ready'; pid: number } => m.type === 'ready')!
   return { pid: ready.pid, idmap: { uidMap: idmap.uidMap, gidMap: idmap.gidMap, denySetgroups: idmap.denySetgroups } }
