@@ -8,6 +8,7 @@ import type { OptionSpec } from './cli.js'
 import { parseTlsVerify } from './pull.js'
 import { isNetworkName } from '../core/net/network.js'
 import { ip4ToInt } from '../core/net/bridge.js'
+import { securityOptions } from '../core/launch/security-opts.js'
 
 export interface CreateArgs {
   image: string
@@ -33,6 +34,9 @@ export interface CreateArgs {
   ip?: string
   'network-alias': string[]
   'net-alias': string[]
+  'cap-add': string[]
+  'cap-drop': string[]
+  'security-opt': string[]
   'mac-address'?: string
   publish: string[]
   'publish-all': boolean
@@ -92,6 +96,9 @@ export const createOptions: OptionSpec[] = [
   { name: 'network-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Another name the container answers to on the (first) bridge network' },
   { name: 'net-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Same as --network-alias', hidden: true },
   { name: 'mac-address', type: 'string', placeholder: 'MAC', describe: 'The MAC address on the (first) bridge network' },
+  { name: 'cap-add', type: 'string', array: true, placeholder: 'CAP', describe: 'Add a capability to the container\'s root (NET_ADMIN, CAP_SYS_PTRACE, ALL)' },
+  { name: 'cap-drop', type: 'string', array: true, placeholder: 'CAP', describe: 'Drop a capability (or ALL) from the container\'s root' },
+  { name: 'security-opt', type: 'string', array: true, placeholder: 'OPT', describe: 'no-new-privileges[=false], mask=PATH:..., unmask=ALL|PATH:..., seccomp=unconfined, label=disable, apparmor=unconfined' },
   { name: 'publish', alias: 'p', type: 'string', array: true, placeholder: '[IP:][HOST:]PORT[/PROTO]', describe: "Publish a container's port on the host (ranges too; no host port: a free one)" },
   { name: 'publish-all', alias: 'P', type: 'boolean', default: false, describe: "Publish every port the image EXPOSEs, on free host ports" },
   { name: 'dns', type: 'string', array: true, placeholder: 'IP', describe: 'DNS server for the container' },
@@ -292,6 +299,8 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
       dns: { servers: argv.dns, search: argv['dns-search'], options: [...argv['dns-option'], ...argv['dns-opt']] },
       addHosts: argv['add-host'],
     },
+    security: securityOptions(argv['cap-add'], argv['cap-drop'], argv['security-opt']),
+    securityAsked: { CapAdd: argv['cap-add'], CapDrop: argv['cap-drop'], SecurityOpt: argv['security-opt'] },
     labels: parseLabels([...argv['label-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--label-file'))), ...argv.label]),
     logDriver: logDriver(argv['log-driver']),
     tz: argv.tz !== undefined ? timeZone(argv.tz) : undefined,

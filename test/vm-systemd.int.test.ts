@@ -33,10 +33,13 @@ ${s} exec idle sh -c 'echo "exec-cgroup: $(cat /proc/self/cgroup) $(cat /sys/fs/
 ${s} stats --no-stream --format json idle > /mnt/stats.json
 node -e 'const r = require("/mnt/stats.json")[0]; console.log("stats: " + (r.memoryUsage > 0) + " " + r.memoryLimit)'
 ${s} pause idle >/dev/null && echo "paused: $(cat $cg/cgroup.freeze)" && ${s} unpause idle >/dev/null
-echo "scopes-while: $(systemctl --user list-units --no-pager --no-legend 'skiff-*' | wc -l)"
+# the scopes of the containers that ended go with them, but the user manager may take a moment
+scopes() { systemctl --user list-units --no-pager --no-legend 'skiff-*' | wc -l; }
+for i in $(seq 50); do [ "$(scopes)" -le 1 ] && break; sleep 0.2; done
+echo "scopes-while: $(scopes)"
 ${s} rm -f idle hog >/dev/null
-sleep 1
-echo "scopes-after: $(systemctl --user list-units --no-pager --no-legend 'skiff-*' | wc -l)"
+for i in $(seq 50); do [ "$(scopes)" -eq 0 ] && break; sleep 0.2; done
+echo "scopes-after: $(scopes)"
 # Debian's user manager delegates cpu memory pids: a cpuset limit is refused, with the fix
 ${s} run --rm --network=none --cpuset-cpus 0 busybox true 2>&1; echo "cpuset-status: $?"
 `)

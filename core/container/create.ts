@@ -29,6 +29,8 @@ export type RestartPolicy = ContainerRecord['hostConfig']['RestartPolicy']
 
 export interface CreateOptions extends RunOptions {
   image: string
+  /** --cap-add, --cap-drop, --security-opt as given, for inspect */
+  securityAsked?: { CapAdd: string[]; CapDrop: string[]; SecurityOpt: string[] }
   user?: string
   name?: string
   rm: boolean
@@ -289,6 +291,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         StopTimeout: opts.stopTimeout ?? 10,
         Cgroups: opts.cgroups ?? 'enabled',
         Limits: limits,
+        ...(opts.securityAsked ? opts.securityAsked : {}),
       },
       mounts: mounts.info,
       network: net.settings,

@@ -47,7 +47,8 @@ export function planExec(rec: ContainerRecord, pid: number, opts: ExecOptions, u
       stdin: opts.interactive,
       ...(opts.tty && opts.interactive && !opts.detach ? { detachKeys: opts.detachKeys ?? DEFAULT_DETACH_KEYS } : {}),
       ...(opts.preserveFds ? { preserveFds: opts.preserveFds } : {}),
-      capabilities: planCapabilities(user.uid),
+      // the container's set (its --cap-add and --cap-drop), as Docker gives exec
+      capabilities: planCapabilities(user.uid, rec.plan.process.capabilities.bounding),
       init: false,
     },
     detach: opts.detach,

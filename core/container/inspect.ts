@@ -1,5 +1,6 @@
 // A container as `docker inspect` shows it: the Docker-compatible fields skiff has. Pure.
 import type { Container } from './records.js'
+import { capabilityNames } from '../launch/capabilities.js'
 
 function portMap<T>(c: Container, f: (p: NonNullable<Container['network']>['ports'][number]) => T[]): Record<string, T[]> {
   const out: Record<string, T[]> = {}
@@ -14,6 +15,9 @@ export function inspectContainer(c: Container, dir: string, networks: Record<str
   return {
     Id: c.id,
     Created: c.created,
+    // what the container's root holds (podman's field), and whether it can gain privileges
+    EffectiveCaps: capabilityNames(c.plan.process.capabilities.bounding),
+    NoNewPrivileges: c.plan.process.noNewPrivileges,
     Path: c.plan.process.args[0],
     Args: c.plan.process.args.slice(1),
     State: {
@@ -55,6 +59,9 @@ export function inspectContainer(c: Container, dir: string, networks: Record<str
       ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
       LogConfig: { Type: c.hostConfig.LogDriver ?? 'k8s-file', Config: { 'max-size': String(c.hostConfig.LogMaxBytes) } },
       NetworkMode: c.network?.networks?.[0]?.name ?? c.network?.mode ?? 'none',
+      CapAdd: c.hostConfig.CapAdd ?? [],
+      CapDrop: c.hostConfig.CapDrop ?? [],
+      SecurityOpt: c.hostConfig.SecurityOpt ?? [],
       PortBindings: portMap(c, (p) => [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]),
       Binds: c.mounts.filter((m) => m.Type === 'bind').map((m) => `${m.Source}:${m.Destination}${m.RW ? '' : ':ro'}`),
     },

@@ -58,6 +58,10 @@ export interface ContainerRecord {
     /** --cgroups, and the limits asked for (records of earlier versions have neither) */
     Cgroups?: 'enabled' | 'disabled'
     Limits?: Limits
+    /** --cap-add, --cap-drop, --security-opt as given (records of earlier versions have none) */
+    CapAdd?: string[]
+    CapDrop?: string[]
+    SecurityOpt?: string[]
   }
   mounts: MountInfo[]
   /** driver that made the root filesystem */

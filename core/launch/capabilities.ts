@@ -1,4 +1,6 @@
-// Linux capability names ↔ numbers, and the default set a container gets. Pure.
+// Linux capability names ↔ numbers, the default set a container gets, and --cap-add/--cap-drop.
+// Pure.
+import { SkiffError } from '../errors.js'
 
 /** Capability numbers from linux/capability.h. */
 export const CAPABILITIES: Record<string, number> = {
@@ -31,7 +33,11 @@ export function capabilityNumbers(names: string[]): number[] {
     }
     const name = upper.startsWith('CAP_') ? upper : `CAP_${upper}`
     const n = CAPABILITIES[name]
-    if (n === undefined) throw new Error(`unknown capability ${raw}`)
+    if (n === undefined) {
+      throw new SkiffError('E_USAGE', `unknown capability ${JSON.stringify(raw)}`, {
+        hint: `capabilities are named as in capabilities(7), with or without CAP_ (e.g. NET_ADMIN, CAP_SYS_PTRACE), or ALL`,
+      })
+    }
     out.add(n)
   }
   return [...out].sort((a, b) => a - b)
@@ -42,4 +48,27 @@ export function capabilityMask(numbers: number[]): string {
   let mask = 0n
   for (const n of numbers) mask |= 1n << BigInt(n)
   return mask.toString(16).padStart(16, '0')
+}
+
+/**
+ * The set a container's root gets, as Docker computes it: the default set, with --cap-add and
+ * without --cap-drop; ALL in --cap-add starts from every capability, ALL in --cap-drop from none
+ * (then --cap-add's are added).
+ *   capabilitySet(['NET_ADMIN'], ['MKNOD']) → the defaults + CAP_NET_ADMIN - CAP_MKNOD
+ */
+export function capabilitySet(add: string[], drop: string[]): number[] {
+  const adds = capabilityNumbers(add)
+  const drops = capabilityNumbers(drop)
+  const has = (list: string[]) => list.some((c) => c.toUpperCase() === 'ALL')
+  const start = has(drop) ? [] : has(add) ? capabilityNumbers(['ALL']) : capabilityNumbers(DEFAULT_CAPABILITIES)
+  const out = new Set(start)
+  if (!has(drop)) for (const n of drops) out.delete(n)
+  for (const n of adds) if (has(drop) || !drops.includes(n)) out.add(n)
+  return [...out].sort((a, b) => a - b)
+}
+
+/** Capability numbers → names (CAP_…), for inspect. */
+export function capabilityNames(numbers: number[]): string[] {
+  const byNumber = new Map(Object.entries(CAPABILITIES).map(([k, v]) => [v, k]))
+  return numbers.map((n) => byNumber.get(n) ?? String(n))
 }

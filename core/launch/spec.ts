@@ -29,6 +29,18 @@ export interface RunOptions {
   hostname?: string
   tty: boolean
   interactive: boolean
+  /** --cap-add, --cap-drop, --security-opt */
+  security?: SecurityOptions
+}
+
+/** What --cap-add, --cap-drop and --security-opt ask for (cmd/security-options.ts parses them). */
+export interface SecurityOptions {
+  /** the capability set of the container's root (capabilitySet) */
+  capabilities: number[]
+  noNewPrivileges: boolean
+  /** more paths masked; paths (or ALL) not masked nor read-only */
+  mask: string[]
+  unmask: string[]
 }
 
 export interface SpecInput {
@@ -130,7 +142,7 @@ export function resolveArgs(config: ImageRunConfig, options: RunOptions): string
   return argv
 }
 
-export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices' | 'extraMounts' | 'readOnly'>, namespaces: Namespace[]): MountOp[] {
+export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices' | 'extraMounts' | 'readOnly'> & { security?: SecurityOptions }, namespaces: Namespace[]): MountOp[] {
   const ptsData = ['newinstance', 'ptmxmode=0666', 'mode=0620']
   // gid=5 (tty) only when the namespace maps it; devpts refuses an unmapped gid.
   if (isMapped(input.idmap.gidMap, 5)) ptsData.push('gid=5')
@@ -163,18 +175,22 @@ export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'device
   if (input.etcFiles.resolv) mounts.push({ kind: 'bind', source: input.etcFiles.resolv, target: '/etc/resolv.conf', flags: ['nosuid', 'nodev', 'noexec'] })
   if (input.etcFiles.containerenv) mounts.push({ kind: 'bind', source: input.etcFiles.containerenv, target: '/run/.containerenv', flags: ['ro', 'nosuid', 'nodev', 'noexec'] })
   mounts.push(...(input.extraMounts ?? []))
-  for (const target of MASKED_PATHS) mounts.push({ kind: 'mask', target })
-  for (const target of READONLY_PATHS) mounts.push({ kind: 'readonly', target })
+  const sec = input.security
+  const kept = (p: string) => !sec?.unmask.some((u) => u === 'ALL' || u === p)
+  for (const target of [...MASKED_PATHS, ...(sec?.mask ?? [])].filter(kept)) mounts.push({ kind: 'mask', target })
+  for (const target of READONLY_PATHS.filter(kept)) mounts.push({ kind: 'readonly', target })
   // last: every mount point above had to be created in the root first
   if (input.readOnly) mounts.push({ kind: 'readonly', target: '/' })
   return mounts
 }
 
-/** Docker's rule: root keeps the default set; any other user starts with none (bounding stays). */
-export function planCapabilities(uid: number): CapabilityPlan {
-  const defaults = capabilityNumbers(DEFAULT_CAPABILITIES)
-  if (uid === 0) return { bounding: defaults, effective: defaults, permitted: defaults, inheritable: [], ambient: [] }
-  return { bounding: defaults, effective: [], permitted: [], inheritable: [], ambient: [] }
+/**
+ * Docker's rule: root has the container's set (default: Docker's, see --cap-add/--cap-drop); any
+ * other user starts with none (the bounding set stays).
+ */
+export function planCapabilities(uid: number, set = capabilityNumbers(DEFAULT_CAPABILITIES)): CapabilityPlan {
+  if (uid === 0) return { bounding: set, effective: set, permitted: set, inheritable: [], ambient: [] }
+  return { bounding: set, effective: [], permitted: [], inheritable: [], ambient: [] }
 }
 
 export function planLaunch(input: SpecInput): LaunchPlan {
@@ -201,7 +217,7 @@ export function planLaunch(input: SpecInput): LaunchPlan {
     namespaces,
     rootfs: input.rootfs,
     rootPropagation: 'rprivate',
-    mounts: planMounts(input, namespaces),
+    mounts: planMounts({ ...input, security: options.security }, namespaces),
     hostname,
     process: {
       args,
@@ -212,8 +228,8 @@ export function planLaunch(input: SpecInput): LaunchPlan {
       additionalGids,
       terminal: options.tty,
       stdin: options.interactive,
-      noNewPrivileges: true,
-      capabilities: planCapabilities(user.uid),
+      noNewPrivileges: options.security?.noNewPrivileges ?? true,
+      capabilities: planCapabilities(user.uid, options.security?.capabilities),
     },
     cleanup: input.cleanup,
     trash: input.trash,

@@ -1,0 +1,70 @@
+// Capabilities and security options for real, as the unprivileged user: the sets /proc shows in
+// the container and in an exec, no_new_privs either way, masked paths added and removed, and an
+// error for what skiff cannot honour.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { busyboxArchive, need, probe, useSandbox } from './helpers/env.js'
+
+const t = suite('security')
+const sb = useSandbox(t)
+
+function ready(what: string): boolean {
+  return need(what, probe.skiff(), probe.rootless(), probe.busybox())
+}
+
+function ok(args: string[]): string {
+  const r = sb.run(args)
+  assert.is(r.status, 0, r.describe())
+  return r.stdout
+}
+
+const status = (extra: string[]) => ok(['run', '--rm', ...extra, 'busybox', 'grep', '-E', '^(CapEff|CapBnd|NoNewPrivs)', '/proc/self/status'])
+
+t('--cap-add, --cap-drop, no-new-privileges: what /proc/self/status says, in run and in exec', () => {
+  if (!ready('security: capabilities')) return
+  ok(['load', '-q', '-i', busyboxArchive('docker')])
+  assert.match(status([]), /CapEff:\s+00000000a80425fb\nCapBnd:\s+00000000a80425fb\nNoNewPrivs:\s+1/)
+  assert.match(status(['--cap-drop', 'ALL', '--cap-add', 'net_admin']), /CapEff:\s+0000000000001000\nCapBnd:\s+0000000000001000/)
+  assert.match(status(['--cap-add', 'CAP_SYS_PTRACE', '--cap-drop', 'chown']), /CapEff:\s+00000000a80c25fa/)
+  assert.match(status(['--security-opt', 'no-new-privileges=false']), /NoNewPrivs:\s+0/)
+  // a non-root user keeps the bounding set only, as in Docker
+  assert.match(ok(['run', '--rm', '--user', '1000', '--cap-add', 'NET_ADMIN', 'busybox', 'grep', 'CapEff', '/proc/self/status']), /CapEff:\s+0000000000000000/)
+  ok(['run', '-d', '--name', 'c1', '--cap-drop', 'ALL', '--cap-add', 'KILL', 'busybox', 'sleep', '60'])
+  assert.match(ok(['exec', 'c1', 'grep', 'CapEff', '/proc/self/status']), /CapEff:\s+0000000000000020/)
+  const insp = JSON.parse(ok(['inspect', 'c1']))[0] as { EffectiveCaps: string[]; HostConfig: { CapAdd: string[]; CapDrop: string[] } }
+  assert.equal(insp.EffectiveCaps, ['CAP_KILL'])
+  assert.equal(insp.HostConfig.CapDrop, ['ALL'])
+  assert.equal(insp.HostConfig.CapAdd, ['KILL'])
+})
+
+t('mask and unmask: /proc paths hidden or shown', () => {
+  if (!ready('security: masks')) return
+  ok(['load', '-q', '-i', busyboxArchive('docker')])
+  // /proc/timer_list is among Docker's masked paths: /dev/null is mounted over it
+  const mounted = (extra: string[], path: string) => ok(['run', '--rm', ...extra, 'busybox', 'sh', '-c', `mount | grep -c " on ${path} " || true`]).trim()
+  assert.is(mounted([], '/proc/timer_list'), '1')
+  assert.is(mounted(['--security-opt', 'unmask=/proc/timer_list'], '/proc/timer_list'), '0')
+  assert.is(mounted(['--security-opt', 'mask=/proc/cpuinfo'], '/proc/cpuinfo'), '1')
+  assert.is(ok(['run', '--rm', '--security-opt', 'mask=/proc/cpuinfo', 'busybox', 'sh', '-c', 'wc -c < /proc/cpuinfo']).trim(), '0')
+  // /proc/sys is read-only, unless unmask=ALL (then, with NET_ADMIN, its own network namespace's sysctls are its own)
+  assert.match(sb.run(['run', '--rm', 'busybox', 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']).stderr, /Read-only file system/)
+  assert.is(ok(['run', '--rm', '--security-opt', 'unmask=ALL', '--cap-add', 'NET_ADMIN', 'busybox', 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward']).trim(), '1')
+})
+
+t('options skiff cannot honour are errors, with Docker\'s status', () => {
+  if (!ready('security: errors')) return
+  ok(['load', '-q', '-i', busyboxArchive('docker')])
+  for (const [args, re] of [
+    [['--cap-add', 'CAP_NOPE'], /unknown capability "CAP_NOPE"/],
+    [['--security-opt', 'seccomp=/profile.json'], /does not load seccomp profiles yet/],
+    [['--security-opt', 'label=level:s0'], /no SELinux labels/],
+    [['--security-opt', 'bogus'], /unknown option/],
+  ] as const) {
+    const r = sb.run(['run', '--rm', ...args, 'busybox', 'true'])
+    assert.is(r.status, 125, r.describe())
+    assert.match(r.stderr, re)
+    assert.not.match(r.stderr, /internal error/)
+  }
+})
+
+t.run()
