@@ -34,6 +34,7 @@ export interface CreateArgs {
   ip?: string
   'network-alias': string[]
   'net-alias': string[]
+  'group-add': string[]
   'cap-add': string[]
   'cap-drop': string[]
   'security-opt': string[]
@@ -96,6 +97,7 @@ export const createOptions: OptionSpec[] = [
   { name: 'network-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Another name the container answers to on the (first) bridge network' },
   { name: 'net-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Same as --network-alias', hidden: true },
   { name: 'mac-address', type: 'string', placeholder: 'MAC', describe: 'The MAC address on the (first) bridge network' },
+  { name: 'group-add', type: 'string', array: true, placeholder: 'GROUP', describe: 'Another supplementary group of the container\'s process (a gid, or a group of the image)' },
   { name: 'cap-add', type: 'string', array: true, placeholder: 'CAP', describe: 'Add a capability to the container\'s root (NET_ADMIN, CAP_SYS_PTRACE, ALL)' },
   { name: 'cap-drop', type: 'string', array: true, placeholder: 'CAP', describe: 'Drop a capability (or ALL) from the container\'s root' },
   { name: 'security-opt', type: 'string', array: true, placeholder: 'OPT', describe: 'no-new-privileges[=false], mask=PATH:..., unmask=ALL|PATH:..., seccomp=unconfined, label=disable, apparmor=unconfined' },
@@ -299,6 +301,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
       dns: { servers: argv.dns, search: argv['dns-search'], options: [...argv['dns-option'], ...argv['dns-opt']] },
       addHosts: argv['add-host'],
     },
+    groupAdd: argv['group-add'],
     security: securityOptions(argv['cap-add'], argv['cap-drop'], argv['security-opt']),
     securityAsked: { CapAdd: argv['cap-add'], CapDrop: argv['cap-drop'], SecurityOpt: argv['security-opt'] },
     labels: parseLabels([...argv['label-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--label-file'))), ...argv.label]),

@@ -37,6 +37,18 @@ t('--cap-add, --cap-drop, no-new-privileges: what /proc/self/status says, in run
   assert.equal(insp.HostConfig.CapAdd, ['KILL'])
 })
 
+t('--group-add: by number and by the image\'s group names, in run and exec', () => {
+  if (!ready('security: group-add')) return
+  ok(['load', '-q', '-i', busyboxArchive('docker')])
+  const groupOf = ok(['run', '--rm', 'busybox', 'sh', '-c', 'head -n 3 /etc/group | tail -n 1']).trim().split(':')
+  const r = ok(['run', '--rm', '--group-add', '1234', '--group-add', groupOf[0]!, 'busybox', 'id', '-G'])
+  assert.ok(r.trim().split(' ').includes('1234'), r)
+  assert.ok(r.trim().split(' ').includes(groupOf[2]!), r)
+  const bad = sb.run(['run', '--rm', '--group-add', 'nosuchgroup', 'busybox', 'true'])
+  assert.is(bad.status, 125, bad.describe())
+  assert.match(bad.stderr, /--group-add nosuchgroup: no matching entries in the image's \/etc\/group/)
+})
+
 t('mask and unmask: /proc paths hidden or shown', () => {
   if (!ready('security: masks')) return
   ok(['load', '-q', '-i', busyboxArchive('docker')])

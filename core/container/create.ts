@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { chooseDriver, probeOverlay, requestedDriver, rootfsPlan, type Driver } from '../storage/driver.js'
 import { hostIdMap } from '../launch/identity.js'
 import { readImageFile } from '../image/files.js'
-import { resolveUser } from '../launch/passwd.js'
+import { groupsToAdd, resolveUser } from '../launch/passwd.js'
 import { resolvePaths, socketPath } from '../paths.js'
 import { entrypointArgs, planLaunch, type ImageRunConfig, type RunOptions } from '../launch/spec.js'
 import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from '../storage/store.js'
@@ -29,6 +29,8 @@ export type RestartPolicy = ContainerRecord['hostConfig']['RestartPolicy']
 
 export interface CreateOptions extends RunOptions {
   image: string
+  /** --group-add */
+  groupAdd?: string[]
   /** --cap-add, --cap-drop, --security-opt as given, for inspect */
   securityAsked?: { CapAdd: string[]; CapDrop: string[]; SecurityOpt: string[] }
   user?: string
@@ -171,7 +173,10 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     layerDirs.push(empty)
   }
   const layersDir = join(paths.storage, 'layers')
-  const user = resolveUser(opts.user ?? config.User ?? '', readImageFile(layerDirs, 'etc/passwd'), readImageFile(layerDirs, 'etc/group'))
+  const groupText = readImageFile(layerDirs, 'etc/group')
+  const user = resolveUser(opts.user ?? config.User ?? '', readImageFile(layerDirs, 'etc/passwd'), groupText)
+  // --group-add: more supplementary groups, by number or by the image's names
+  if (opts.groupAdd?.length) user.additionalGids = [...new Set([...user.additionalGids, ...groupsToAdd(opts.groupAdd, groupText)])]
   mark('user resolved')
 
   // limits that cannot be enforced here fail now, before anything is made (checked again at start)
@@ -212,6 +217,11 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     mark('files written')
     const idmap = hostIdMap().plan
     mark('id map chosen')
+    if (opts.groupAdd?.length && idmap.denySetgroups) {
+      throw new SkiffError('E_GROUPS', `--group-add ${opts.groupAdd.join(',')}: supplementary groups need subordinate gid ranges, and this user has none (a single id is mapped)`, {
+        hint: 'give your user a range in /etc/subgid (`skiff info` prints the command), or leave --group-add out',
+      })
+    }
     const gids = idmap.gidMap.reduce((n, r) => n + r.count, 0)
     const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
     if (net.mode === 'pasta') network.helper = pastaHelper(net.settings.ports, !!net.settings.hostLoopback)
@@ -292,6 +302,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         Cgroups: opts.cgroups ?? 'enabled',
         Limits: limits,
         ...(opts.securityAsked ? opts.securityAsked : {}),
+        ...(opts.groupAdd?.length ? { GroupAdd: opts.groupAdd } : {}),
       },
       mounts: mounts.info,
       network: net.settings,

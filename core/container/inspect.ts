@@ -62,6 +62,7 @@ export function inspectContainer(c: Container, dir: string, networks: Record<str
       CapAdd: c.hostConfig.CapAdd ?? [],
       CapDrop: c.hostConfig.CapDrop ?? [],
       SecurityOpt: c.hostConfig.SecurityOpt ?? [],
+      GroupAdd: c.hostConfig.GroupAdd ?? [],
       PortBindings: portMap(c, (p) => [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]),
       Binds: c.mounts.filter((m) => m.Type === 'bind').map((m) => `${m.Source}:${m.Destination}${m.RW ? '' : ':ro'}`),
     },

@@ -62,6 +62,7 @@ export interface ContainerRecord {
     CapAdd?: string[]
     CapDrop?: string[]
     SecurityOpt?: string[]
+    GroupAdd?: string[]
   }
   mounts: MountInfo[]
   /** driver that made the root filesystem */

@@ -98,3 +98,17 @@ export function resolveUser(spec: string, passwdText = '', groupText = ''): Reso
   }
   return { uid, gid, additionalGids: [...new Set(additionalGids)], home: entry?.home || (uid === 0 ? '/root' : '/') }
 }
+
+/**
+ * --group-add values → gids: a number, or a group of the image's /etc/group.
+ *   groupsToAdd(['10', 'audio'], 'audio:x:29:\n') → [10, 29]
+ */
+export function groupsToAdd(values: string[], groupText = ''): number[] {
+  const groups = parseGroup(groupText)
+  return values.map((v) => {
+    if (isNumeric(v)) return Number(v)
+    const g = groups.find((x) => x.name === v)
+    if (!g) throw new SkiffError('E_NO_GROUP', `--group-add ${v}: no matching entries in the image's /etc/group`, { hint: 'use a numeric group id, or a group the image defines' })
+    return g.gid
+  })
+}
