@@ -1,6 +1,6 @@
 // The options `run` and `create` share, and their translation into CreateOptions. Pure but for
 // reading --env-file files and /proc/self/fd for --preserve-fds.
-import { readlinkSync } from 'node:fs'
+import { readFileSync, readlinkSync } from 'node:fs'
 import { readUserTextFile } from '../core/user-file.js'
 import { SkiffError } from '../core/errors.js'
 import type { CreateOptions } from '../core/container/create.js'
@@ -9,6 +9,7 @@ import { parseTlsVerify } from './pull.js'
 import { isNetworkName } from '../core/net/network.js'
 import { ip4ToInt } from '../core/net/bridge.js'
 import { securityOptions } from '../core/launch/security-opts.js'
+import { checkUlimits, parseUlimit, type Rlimit } from '../core/launch/ulimit.js'
 
 export interface CreateArgs {
   image: string
@@ -35,6 +36,7 @@ export interface CreateArgs {
   'network-alias': string[]
   'net-alias': string[]
   'group-add': string[]
+  ulimit: string[]
   'cap-add': string[]
   'cap-drop': string[]
   'security-opt': string[]
@@ -97,6 +99,7 @@ export const createOptions: OptionSpec[] = [
   { name: 'network-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Another name the container answers to on the (first) bridge network' },
   { name: 'net-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Same as --network-alias', hidden: true },
   { name: 'mac-address', type: 'string', placeholder: 'MAC', describe: 'The MAC address on the (first) bridge network' },
+  { name: 'ulimit', type: 'string', array: true, placeholder: 'NAME=SOFT[:HARD]', describe: 'A resource limit of the container\'s processes (nofile, nproc, core, memlock, stack, ...; -1 or unlimited)' },
   { name: 'group-add', type: 'string', array: true, placeholder: 'GROUP', describe: 'Another supplementary group of the container\'s process (a gid, or a group of the image)' },
   { name: 'cap-add', type: 'string', array: true, placeholder: 'CAP', describe: 'Add a capability to the container\'s root (NET_ADMIN, CAP_SYS_PTRACE, ALL)' },
   { name: 'cap-drop', type: 'string', array: true, placeholder: 'CAP', describe: 'Drop a capability (or ALL) from the container\'s root' },
@@ -302,6 +305,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
       addHosts: argv['add-host'],
     },
     groupAdd: argv['group-add'],
+    rlimits: ulimits(argv.ulimit),
     security: securityOptions(argv['cap-add'], argv['cap-drop'], argv['security-opt']),
     securityAsked: { CapAdd: argv['cap-add'], CapDrop: argv['cap-drop'], SecurityOpt: argv['security-opt'] },
     labels: parseLabels([...argv['label-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--label-file'))), ...argv.label]),
@@ -310,6 +314,17 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     pull: argv.pull as 'always' | 'missing' | 'never',
     pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
   }
+}
+
+/** --ulimit: parsed, and a hard limit above this session's refused now */
+function ulimits(specs: string[]): Rlimit[] | undefined {
+  if (!specs.length) return undefined
+  const list = specs.map(parseUlimit)
+  const names = list.map((l) => l.name)
+  const twice = names.find((n, i) => names.indexOf(n) !== i)
+  if (twice) throw new SkiffError('E_USAGE', `--ulimit ${twice} is given twice`, { hint: 'give each limit once' })
+  checkUlimits(list, readFileSync('/proc/self/limits', 'utf8'))
+  return list
 }
 
 /** --network (given once per bridge network), --ip, --network-alias, --mac-address. */

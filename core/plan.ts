@@ -106,6 +106,8 @@ export interface ProcessPlan {
   preserveFds?: number
   noNewPrivileges: boolean
   capabilities: CapabilityPlan
+  /** --ulimit: setrlimit(type, soft, hard) before exec; -1 is unlimited */
+  rlimits?: { name: string; type: number; soft: number; hard: number }[]
   /** --init: the shim stays as pid 1, reaps orphans and forwards signals to the command */
   init?: boolean
   /**

@@ -4,6 +4,8 @@
 // README.md, step 4.
 #include "run.h"
 
+#include <sys/resource.h>
+
 /* Init reads the supervisor's "network configured" here (the waiter's end of the sync socket). */
 int network_ready_fd = -1;
 
@@ -249,6 +251,15 @@ void become_process(int ptysock, const sigset_t *oldmask)
 	for (int c = 0; c <= last; c++)
 		if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
 			die_errno("cap-ambient", NULL, errno);
+	// --ulimit: lowering is always allowed; a hard limit above skiff's own would need
+	// CAP_SYS_RESOURCE outside the user namespace (skiff checked that before)
+	const struct json *rlimits = json_get(proc, "rlimits");
+	for (const struct json *r = rlimits ? rlimits->child : NULL; r; r = r->next) {
+		double soft = json_num(r, "soft", -1), hard = json_num(r, "hard", -1);
+		struct rlimit lim = { soft < 0 ? RLIM_INFINITY : (rlim_t)soft, hard < 0 ? RLIM_INFINITY : (rlim_t)hard };
+		if (setrlimit((int)json_num(r, "type", -1), &lim) < 0)
+			die_errno("setrlimit", json_str(r, "name"), errno);
+	}
 	if (json_bool(proc, "noNewPrivileges") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("no_new_privs", NULL, errno);
 

@@ -1,6 +1,7 @@
 // Capabilities and security options for real, as the unprivileged user: the sets /proc shows in
 // the container and in an exec, no_new_privs either way, masked paths added and removed, and an
 // error for what skiff cannot honour.
+import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { busyboxArchive, need, probe, useSandbox } from './helpers/env.js'
@@ -47,6 +48,19 @@ t('--group-add: by number and by the image\'s group names, in run and exec', () 
   const bad = sb.run(['run', '--rm', '--group-add', 'nosuchgroup', 'busybox', 'true'])
   assert.is(bad.status, 125, bad.describe())
   assert.match(bad.stderr, /--group-add nosuchgroup: no matching entries in the image's \/etc\/group/)
+})
+
+t('--ulimit: the limits in run and exec; one above the session\'s hard limit is refused', () => {
+  if (!ready('security: ulimit')) return
+  ok(['load', '-q', '-i', busyboxArchive('docker')])
+  assert.equal(ok(['run', '--rm', '--ulimit', 'nofile=512:1024', '--ulimit', 'core=0', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -c']).trim().split('\n'), ['512', '1024', '0'])
+  ok(['run', '-d', '--name', 'u1', '--ulimit', 'nproc=100', 'busybox', 'sleep', '60'])
+  assert.is(ok(['exec', 'u1', 'sh', '-c', 'ulimit -u']).trim(), '100')
+  const r = sb.run(['run', '--rm', '--ulimit', 'nofile=1024:unlimited', 'busybox', 'true'])
+  if (!/unlimited/.test(readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files')) ?? '')) {
+    assert.is(r.status, 125, r.describe())
+    assert.match(r.stderr, /above this session's/)
+  }
 })
 
 t('mask and unmask: /proc paths hidden or shown', () => {

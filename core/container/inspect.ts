@@ -63,6 +63,7 @@ export function inspectContainer(c: Container, dir: string, networks: Record<str
       CapDrop: c.hostConfig.CapDrop ?? [],
       SecurityOpt: c.hostConfig.SecurityOpt ?? [],
       GroupAdd: c.hostConfig.GroupAdd ?? [],
+      Ulimits: (c.plan.process.rlimits ?? []).map((l) => ({ Name: l.name, Soft: l.soft, Hard: l.hard })),
       PortBindings: portMap(c, (p) => [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]),
       Binds: c.mounts.filter((m) => m.Type === 'bind').map((m) => `${m.Source}:${m.Destination}${m.RW ? '' : ':ro'}`),
     },

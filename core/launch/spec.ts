@@ -31,6 +31,8 @@ export interface RunOptions {
   interactive: boolean
   /** --cap-add, --cap-drop, --security-opt */
   security?: SecurityOptions
+  /** --ulimit */
+  rlimits?: import('./ulimit.js').Rlimit[]
 }
 
 /** What --cap-add, --cap-drop and --security-opt ask for (cmd/security-options.ts parses them). */
@@ -230,6 +232,7 @@ export function planLaunch(input: SpecInput): LaunchPlan {
       stdin: options.interactive,
       noNewPrivileges: options.security?.noNewPrivileges ?? true,
       capabilities: planCapabilities(user.uid, options.security?.capabilities),
+      ...(options.rlimits?.length ? { rlimits: options.rlimits } : {}),
     },
     cleanup: input.cleanup,
     trash: input.trash,
