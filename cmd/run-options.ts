@@ -10,6 +10,7 @@ import { isNetworkName } from '../core/net/network.js'
 import { ip4ToInt } from '../core/net/bridge.js'
 import { securityOptions } from '../core/launch/security-opts.js'
 import { checkUlimits, parseUlimit, type Rlimit } from '../core/launch/ulimit.js'
+import { parseSysctls } from '../core/launch/sysctl.js'
 
 export interface CreateArgs {
   image: string
@@ -37,6 +38,7 @@ export interface CreateArgs {
   'net-alias': string[]
   'group-add': string[]
   ulimit: string[]
+  sysctl: string[]
   'cap-add': string[]
   'cap-drop': string[]
   'security-opt': string[]
@@ -99,6 +101,7 @@ export const createOptions: OptionSpec[] = [
   { name: 'network-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Another name the container answers to on the (first) bridge network' },
   { name: 'net-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Same as --network-alias', hidden: true },
   { name: 'mac-address', type: 'string', placeholder: 'MAC', describe: 'The MAC address on the (first) bridge network' },
+  { name: 'sysctl', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'A namespaced sysctl of the container (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)' },
   { name: 'ulimit', type: 'string', array: true, placeholder: 'NAME=SOFT[:HARD]', describe: 'A resource limit of the container\'s processes (nofile, nproc, core, memlock, stack, ...; -1 or unlimited)' },
   { name: 'group-add', type: 'string', array: true, placeholder: 'GROUP', describe: 'Another supplementary group of the container\'s process (a gid, or a group of the image)' },
   { name: 'cap-add', type: 'string', array: true, placeholder: 'CAP', describe: 'Add a capability to the container\'s root (NET_ADMIN, CAP_SYS_PTRACE, ALL)' },
@@ -306,6 +309,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     },
     groupAdd: argv['group-add'],
     rlimits: ulimits(argv.ulimit),
+    sysctls: argv.sysctl.length ? parseSysctls(argv.sysctl, ownNetwork(argv)) : undefined,
     security: securityOptions(argv['cap-add'], argv['cap-drop'], argv['security-opt']),
     securityAsked: { CapAdd: argv['cap-add'], CapDrop: argv['cap-drop'], SecurityOpt: argv['security-opt'] },
     labels: parseLabels([...argv['label-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--label-file'))), ...argv.label]),
@@ -314,6 +318,12 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     pull: argv.pull as 'always' | 'missing' | 'never',
     pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
   }
+}
+
+/** Whether the container gets a network namespace of its own (not host, not another container's). */
+function ownNetwork(argv: CreateArgs): boolean {
+  const n = [...argv.network, ...argv.net][0]
+  return n !== 'host' && !n?.startsWith('container:')
 }
 
 /** --ulimit: parsed, and a hard limit above this session's refused now */

@@ -55,6 +55,8 @@ export type MountOp =
   | { kind: 'mask'; target: string }
   /** bind the path onto itself and remount it read-only; absent paths are skipped */
   | { kind: 'readonly'; target: string }
+  /** --sysctl: `value` written to a /proc/sys file of the container's own namespaces */
+  | { kind: 'sysctl'; target: string; value: string }
 
 /** How the container's root filesystem is made. */
 export type RootfsPlan =

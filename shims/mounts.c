@@ -225,6 +225,20 @@ static int do_readonly(const char *target)
 	return remount_bind(target, MS_RDONLY);
 }
 
+/* --sysctl: a value written to /proc/sys in the container's own namespaces (before /proc/sys is
+ * made read-only), through its procfs: only namespaced sysctls exist there to be written. */
+static int do_sysctl(const char *target, const char *value)
+{
+	int fd = openat2_in_root(target, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = value ? write(fd, value, strlen(value)) : -1;
+	int err = errno;
+	close(fd);
+	errno = err;
+	return n < 0 ? -1 : 0;
+}
+
 static int do_symlink(const char *target, const char *link_to)
 {
 	char *copy = strdup(target);
@@ -318,6 +332,8 @@ void setup_rootfs(const struct json *plan)
 			rc = do_mask(target);
 		else if (!strcmp(kind, "readonly"))
 			rc = do_readonly(target);
+		else if (!strcmp(kind, "sysctl"))
+			rc = do_sysctl(target, json_str(op, "value"));
 		else
 			die_detail("plan", kind, EINVAL, "unknown mount op");
 		if (rc < 0 && !json_bool(op, "optional"))

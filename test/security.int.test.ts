@@ -63,6 +63,22 @@ t('--ulimit: the limits in run and exec; one above the session\'s hard limit is 
   }
 })
 
+t('--sysctl: namespaced ones set in the container\'s own namespaces; others refused', () => {
+  if (!ready('security: sysctl')) return
+  ok(['load', '-q', '-i', busyboxArchive('docker')])
+  assert.equal(ok(['run', '--rm', '--network', 'none', '--sysctl', 'net.ipv4.ip_forward=1', '--sysctl', 'kernel.shmmni=1000', 'busybox', 'sh', '-c',
+    'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni']).trim().split('\n'), ['1', '1000'])
+  for (const [args, re] of [
+    [['--sysctl', 'kernel.hostname=x'], /not a sysctl a container can have of its own/],
+    [['--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1'], /shares another network namespace/],
+    [['--network', 'none', '--sysctl', 'net.ipv4.nosuch=1'], /cannot set the sysctl net\.ipv4\.nosuch: ENOENT/],
+  ] as const) {
+    const r = sb.run(['run', '--rm', ...args, 'busybox', 'true'])
+    assert.is(r.status, 125, r.describe())
+    assert.match(r.stderr, re)
+  }
+})
+
 t('mask and unmask: /proc paths hidden or shown', () => {
   if (!ready('security: masks')) return
   ok(['load', '-q', '-i', busyboxArchive('docker')])

@@ -64,6 +64,7 @@ export function inspectContainer(c: Container, dir: string, networks: Record<str
       SecurityOpt: c.hostConfig.SecurityOpt ?? [],
       GroupAdd: c.hostConfig.GroupAdd ?? [],
       Ulimits: (c.plan.process.rlimits ?? []).map((l) => ({ Name: l.name, Soft: l.soft, Hard: l.hard })),
+      Sysctls: Object.fromEntries(c.plan.mounts.filter((m) => m.kind === 'sysctl').map((m) => [m.target.slice('/proc/sys/'.length).replace(/\//g, '.'), (m as { value: string }).value])),
       PortBindings: portMap(c, (p) => [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]),
       Binds: c.mounts.filter((m) => m.Type === 'bind').map((m) => `${m.Source}:${m.Destination}${m.RW ? '' : ':ro'}`),
     },

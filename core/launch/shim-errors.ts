@@ -107,6 +107,10 @@ export function shimErrorToSkiffError(e: ShimError, plan: LaunchPlan): SkiffErro
       return new SkiffError('E_WORKDIR', `cannot enter the working directory (${what})`, {
         hint: 'check -w/--workdir and the image WorkingDir; the container user must be able to reach it',
       })
+    case 'sysctl':
+      return new SkiffError('E_SYSCTL', `cannot set the sysctl ${(e.path ?? '').replace(/^\/proc\/sys\//, '').replace(/\//g, '.')}: ${describeErrno(e.errno)}`, {
+        hint: name === 'ENOENT' ? 'this kernel has no such sysctl in the container\'s namespaces' : 'check the value; some net.* sysctls need --cap-add NET_ADMIN in the container',
+      })
     case 'network-keeper':
       return new SkiffError('E_NETWORK_KEEPER', `the bridge networks' namespace is gone (${what})`, {
         hint: 'its keeper ended meanwhile: start the container again (a new keeper starts); `skiff network ls` checks the networks',

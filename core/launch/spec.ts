@@ -4,6 +4,7 @@
 // read-only /proc paths, capability set, environment rules and entrypoint/cmd semantics.
 import { SkiffError } from '../errors.js'
 import { DEFAULT_CAPABILITIES, capabilityNumbers } from './capabilities.js'
+import { sysctlPath } from './sysctl.js'
 import { isMapped } from '../host/idmap.js'
 import type { CapabilityPlan, IdMapPlan, LaunchPlan, MountOp, Namespace, RootfsPlan } from '../plan.js'
 import type { ResolvedUser } from './passwd.js'
@@ -33,6 +34,8 @@ export interface RunOptions {
   security?: SecurityOptions
   /** --ulimit */
   rlimits?: import('./ulimit.js').Rlimit[]
+  /** --sysctl, checked (parseSysctls) */
+  sysctls?: Record<string, string>
 }
 
 /** What --cap-add, --cap-drop and --security-opt ask for (cmd/security-options.ts parses them). */
@@ -144,7 +147,7 @@ export function resolveArgs(config: ImageRunConfig, options: RunOptions): string
   return argv
 }
 
-export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices' | 'extraMounts' | 'readOnly'> & { security?: SecurityOptions }, namespaces: Namespace[]): MountOp[] {
+export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices' | 'extraMounts' | 'readOnly'> & { security?: SecurityOptions; sysctls?: Record<string, string> }, namespaces: Namespace[]): MountOp[] {
   const ptsData = ['newinstance', 'ptmxmode=0666', 'mode=0620']
   // gid=5 (tty) only when the namespace maps it; devpts refuses an unmapped gid.
   if (isMapped(input.idmap.gidMap, 5)) ptsData.push('gid=5')
@@ -177,6 +180,8 @@ export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'device
   if (input.etcFiles.resolv) mounts.push({ kind: 'bind', source: input.etcFiles.resolv, target: '/etc/resolv.conf', flags: ['nosuid', 'nodev', 'noexec'] })
   if (input.etcFiles.containerenv) mounts.push({ kind: 'bind', source: input.etcFiles.containerenv, target: '/run/.containerenv', flags: ['ro', 'nosuid', 'nodev', 'noexec'] })
   mounts.push(...(input.extraMounts ?? []))
+  // --sysctl: written through the container's own /proc before /proc/sys is made read-only
+  for (const [key, value] of Object.entries(input.sysctls ?? {})) mounts.push({ kind: 'sysctl', target: sysctlPath(key), value })
   const sec = input.security
   const kept = (p: string) => !sec?.unmask.some((u) => u === 'ALL' || u === p)
   for (const target of [...MASKED_PATHS, ...(sec?.mask ?? [])].filter(kept)) mounts.push({ kind: 'mask', target })
@@ -219,7 +224,7 @@ export function planLaunch(input: SpecInput): LaunchPlan {
     namespaces,
     rootfs: input.rootfs,
     rootPropagation: 'rprivate',
-    mounts: planMounts({ ...input, security: options.security }, namespaces),
+    mounts: planMounts({ ...input, security: options.security, sysctls: options.sysctls }, namespaces),
     hostname,
     process: {
       args,
