@@ -1,7 +1,7 @@
 // Containers on bridge networks: their addresses taken and handed to the shim at start, connect
 // and disconnect of a running one, what inspect shows, and the network verbs that need to know
 // the containers (rm, prune). Does I/O.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { SkiffError } from '../errors.js'
 import { hostIfName, inspectNetwork, type Lease, type NetworkConfig } from '../net/bridge.js'
 import { keeperStarter as makeStarter, type Repair } from '../net/keeper.js'
@@ -10,7 +10,7 @@ import {
   attachNetworks, deleteNetwork, findNetwork, handOver, inKeeperIds, leasesOfContainer, listNetworks, liveLeases, releaseLeases, runningKeeper,
   type HeldLease,
 } from '../net/networks.js'
-import type { Endpoint } from '../net/setup.js'
+import { hostResolvConf, type Endpoint } from '../net/setup.js'
 import type { BridgeLink, LaunchPlan } from '../plan.js'
 import type { Store } from '../storage/store.js'
 import { containerFile, listContainers, readState, stripState, writeRecord, type ContainerRecord } from './records.js'
@@ -52,12 +52,8 @@ function writeEtcFiles(store: Store, rec: ContainerRecord, held: HeldLease[]): v
   const first = held[0]!
   writeFileSync(containerFile(store, rec.id, 'hosts'), hostsFile({ hostname: rec.config.Hostname, name: rec.name, ip: first.lease.ip, addHosts: s.addHosts ?? [] }))
   const dns = s.dns ?? { servers: [], search: [], options: [] }
-  let hostResolv = ''
-  try {
-    hostResolv = readFileSync('/etc/resolv.conf', 'utf8')
-  } catch {}
   // the keeper's name server, on the first network's gateway
-  writeFileSync(containerFile(store, rec.id, 'resolv.conf'), resolvConf('none', hostResolv, { ...dns, servers: dns.servers.length ? dns.servers : [first.network.Gateway] }))
+  writeFileSync(containerFile(store, rec.id, 'resolv.conf'), resolvConf('none', hostResolvConf(), { ...dns, servers: dns.servers.length ? dns.servers : [first.network.Gateway] }))
 }
 
 /**

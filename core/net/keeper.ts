@@ -1,15 +1,14 @@
 // The network keeper started: the shim's `keeper` mode, in a session of its own, with the user's
 // id maps and pasta (or slirp4netns) as its uplink; it answers with its pid once its namespace is
 // connected and its name server listens. Does I/O (a process).
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError } from '../errors.js'
 import { findExecutable } from '../host/tools.js'
 import { hostIdMap } from '../launch/identity.js'
 import { shimTask } from '../launch/shim-task.js'
 import type { BridgeLink, NetworkHelper } from '../plan.js'
-import { PASTA_DNS, SLIRP, slirpArgs } from './network.js'
-import { pastaHelper } from './setup.js'
+import { PASTA_DNS, SLIRP, searchDomains, slirpArgs } from './network.js'
+import { hostResolvConf, pastaHelper } from './setup.js'
 import type { Keeper, KeeperStarter } from './networks.js'
 
 /** A keeper started again after its predecessor was killed: the containers still running on its bridges. */
@@ -37,11 +36,7 @@ export function keeperStarter(repair: (stale: Keeper) => Repair | undefined): Ke
 
 /** The host's resolv.conf search domains (the containers' too): "db.DOMAIN" is then "db". */
 function hostSearchDomains(): string[] {
-  try {
-    return readFileSync('/etc/resolv.conf', 'utf8').split('\n').flatMap((l) => /^\s*(?:search|domain)\s+(.*)$/.exec(l)?.[1]?.split(/\s+/) ?? []).filter(Boolean)
-  } catch {
-    return []
-  }
+  return searchDomains(hostResolvConf())
 }
 
 async function startKeeper(networks: string, repair: Repair | undefined, stale: Keeper | undefined): Promise<{ pid: number; idmap: Keeper['idmap'] }> {

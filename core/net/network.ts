@@ -180,6 +180,11 @@ export interface DnsOptions {
   options: string[]
 }
 
+/** Search domains of a resolv.conf text (its search lines; glibc takes the last, musl all: all here). */
+export function searchDomains(text: string): string[] {
+  return text.split('\n').map((l) => /^\s*search\s+(.*)$/.exec(l)?.[1]).filter(Boolean).join(' ').split(/\s+/).filter(Boolean)
+}
+
 /** Nameservers of a resolv.conf text. */
 export function resolvConfServers(text: string): string[] {
   return text.split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((s): s is string => !!s)
@@ -190,7 +195,7 @@ export function resolvConfServers(text: string): string[] {
  * the host uses, even a resolver on the host's loopback); host and none modes keep the host's.
  */
 export function resolvConf(mode: 'pasta' | 'slirp4netns' | 'host' | 'none' | 'container', hostText: string, dns: DnsOptions): string {
-  const hostSearch = hostText.split('\n').map((l) => /^\s*search\s+(.*)$/.exec(l)?.[1]).filter(Boolean).join(' ').split(/\s+/).filter(Boolean)
+  const hostSearch = searchDomains(hostText)
   const hostOptions = hostText.split('\n').map((l) => /^\s*options\s+(.*)$/.exec(l)?.[1]).filter(Boolean).join(' ').split(/\s+/).filter(Boolean)
   const servers = dns.servers.length
     ? dns.servers

@@ -70,6 +70,11 @@ export interface Endpoint {
   mac?: string
 }
 
+/** The host's /etc/resolv.conf ('' when there is none). */
+export function hostResolvConf(): string {
+  return readOr('/etc/resolv.conf')
+}
+
 function readOr(path: string): string {
   try {
     return readFileSync(path, 'utf8')
@@ -209,7 +214,7 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
       settings: { mode: 'bridge', ports, networks, addHosts, dns: opts.dns },
       // made at each start, with the addresses the container then holds
       hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, addHosts }),
-      resolv: resolvConf('none', readOr('/etc/resolv.conf'), opts.dns),
+      resolv: resolvConf('none', hostResolvConf(), opts.dns),
     }
   }
   const hostHosts = mode === 'host' ? readOr('/etc/hosts') : undefined
@@ -221,7 +226,7 @@ export async function planNetwork(opts: NetworkOptions, ctx: { hostname: string;
     warnings,
     settings: { mode: typeof mode === 'object' ? `container:${mode.container}` : mode, ports, ip, gateway, ...(hostLoopback ? { hostLoopback } : {}) },
     hosts: hostsFile({ hostname: ctx.hostname, name: ctx.name, ip: mode === 'host' ? undefined : ip, gateway: hostLoopback ? gateway : undefined, addHosts, hostHosts }),
-    resolv: resolvConf(modeName as Exclude<typeof modeName, 'bridge'>, readOr('/etc/resolv.conf'), opts.dns),
+    resolv: resolvConf(modeName as Exclude<typeof modeName, 'bridge'>, hostResolvConf(), opts.dns),
   }
 }
 
