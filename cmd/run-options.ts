@@ -11,6 +11,7 @@ import { ip4ToInt } from '../core/net/bridge.js'
 import { securityOptions } from '../core/launch/security-opts.js'
 import { checkUlimits, parseUlimit, type Rlimit } from '../core/launch/ulimit.js'
 import { parseSysctls } from '../core/launch/sysctl.js'
+import { openableDevices, parseDevice, type DeviceBind } from '../core/launch/devices.js'
 
 export interface CreateArgs {
   image: string
@@ -39,6 +40,8 @@ export interface CreateArgs {
   'group-add': string[]
   ulimit: string[]
   sysctl: string[]
+  device: string[]
+  privileged: boolean
   'cap-add': string[]
   'cap-drop': string[]
   'security-opt': string[]
@@ -101,6 +104,8 @@ export const createOptions: OptionSpec[] = [
   { name: 'network-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Another name the container answers to on the (first) bridge network' },
   { name: 'net-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Same as --network-alias', hidden: true },
   { name: 'mac-address', type: 'string', placeholder: 'MAC', describe: 'The MAC address on the (first) bridge network' },
+  { name: 'device', type: 'string', array: true, placeholder: 'HOST[:CONTAINER][:rwm]', describe: 'Bind a host device node you can open (without w: read-only)' },
+  { name: 'privileged', type: 'boolean', default: false, describe: 'Every capability of the user namespace, no masked or read-only /proc paths, every host device you can open (nothing you do not already have)' },
   { name: 'sysctl', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'A namespaced sysctl of the container (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)' },
   { name: 'ulimit', type: 'string', array: true, placeholder: 'NAME=SOFT[:HARD]', describe: 'A resource limit of the container\'s processes (nofile, nproc, core, memlock, stack, ...; -1 or unlimited)' },
   { name: 'group-add', type: 'string', array: true, placeholder: 'GROUP', describe: 'Another supplementary group of the container\'s process (a gid, or a group of the image)' },
@@ -310,14 +315,22 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     groupAdd: argv['group-add'],
     rlimits: ulimits(argv.ulimit),
     sysctls: argv.sysctl.length ? parseSysctls(argv.sysctl, ownNetwork(argv)) : undefined,
-    security: securityOptions(argv['cap-add'], argv['cap-drop'], argv['security-opt']),
-    securityAsked: { CapAdd: argv['cap-add'], CapDrop: argv['cap-drop'], SecurityOpt: argv['security-opt'] },
+    security: securityOptions(argv.privileged ? ['ALL', ...argv['cap-add']] : argv['cap-add'], argv['cap-drop'], argv.privileged ? ['unmask=ALL', ...argv['security-opt']] : argv['security-opt']),
+    securityAsked: { CapAdd: argv['cap-add'], CapDrop: argv['cap-drop'], SecurityOpt: argv['security-opt'], ...(argv.privileged ? { Privileged: true } : {}) },
+    deviceBinds: deviceBinds(argv),
     labels: parseLabels([...argv['label-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--label-file'))), ...argv.label]),
     logDriver: logDriver(argv['log-driver']),
     tz: argv.tz !== undefined ? timeZone(argv.tz) : undefined,
     pull: argv.pull as 'always' | 'missing' | 'never',
     pullOptions: { tlsVerify: parseTlsVerify(argv['tls-verify']), platform: argv.platform },
   }
+}
+
+/** --device, and with --privileged every host device the user can open (a --device wins for its path). */
+function deviceBinds(argv: CreateArgs): DeviceBind[] | undefined {
+  const asked = argv.device.map(parseDevice)
+  if (!argv.privileged) return asked.length ? asked : undefined
+  return [...asked, ...openableDevices().filter((d) => !asked.some((a) => a.container === d.container))]
 }
 
 /** Whether the container gets a network namespace of its own (not host, not another container's). */

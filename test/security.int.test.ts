@@ -79,6 +79,27 @@ t('--sysctl: namespaced ones set in the container\'s own namespaces; others refu
   }
 })
 
+t('--device binds a device the user can open; --privileged: every capability, nothing masked, the user\'s devices', () => {
+  if (!ready('security: devices')) return
+  ok(['load', '-q', '-i', busyboxArchive('docker')])
+  // /dev/full: a device every user can open, and not among the ones every container gets at its path
+  assert.match(ok(['run', '--rm', '--device', '/dev/full:/dev/myfull', 'busybox', 'sh', '-c', 'ls -l /dev/myfull; echo x > /dev/myfull || echo full']), /^c.* 1,\s+7 .*\/dev\/myfull\n[\s\S]*full/)
+  for (const [args, re] of [
+    [['--device', '/dev/nosuch'], /\/dev\/nosuch does not exist/],
+    [['--device', '/etc/hostname'], /is not a device node/],
+    [['--device', '/dev/full:r'], /cannot keep a device you can write to read-only/],
+  ] as const) {
+    const r = sb.run(['run', '--rm', ...args, 'busybox', 'true'])
+    assert.is(r.status, 125, r.describe())
+    assert.match(r.stderr, re)
+  }
+  const p = ok(['run', '--rm', '--privileged', 'busybox', 'sh', '-c', 'grep CapEff /proc/self/status; mount | grep -c " on /proc/timer_list " || true'])
+  assert.match(p, /CapEff:\s+000001ffffffffff\n0\n/)
+  ok(['run', '-d', '--name', 'pv', '--privileged', 'busybox', 'sleep', '60'])
+  const insp = JSON.parse(ok(['inspect', 'pv']))[0] as { HostConfig: { Privileged: boolean } }
+  assert.is(insp.HostConfig.Privileged, true)
+})
+
 t('mask and unmask: /proc paths hidden or shown', () => {
   if (!ready('security: masks')) return
   ok(['load', '-q', '-i', busyboxArchive('docker')])

@@ -32,7 +32,7 @@ export interface CreateOptions extends RunOptions {
   /** --group-add */
   groupAdd?: string[]
   /** --cap-add, --cap-drop, --security-opt as given, for inspect */
-  securityAsked?: { CapAdd: string[]; CapDrop: string[]; SecurityOpt: string[] }
+  securityAsked?: { CapAdd: string[]; CapDrop: string[]; SecurityOpt: string[]; Privileged?: boolean }
   user?: string
   name?: string
   rm: boolean

@@ -1,6 +1,7 @@
 // A container as `docker inspect` shows it: the Docker-compatible fields skiff has. Pure.
 import type { Container } from './records.js'
 import { capabilityNames } from '../launch/capabilities.js'
+import { DEVICES } from '../launch/spec.js'
 
 function portMap<T>(c: Container, f: (p: NonNullable<Container['network']>['ports'][number]) => T[]): Record<string, T[]> {
   const out: Record<string, T[]> = {}
@@ -63,6 +64,9 @@ export function inspectContainer(c: Container, dir: string, networks: Record<str
       CapDrop: c.hostConfig.CapDrop ?? [],
       SecurityOpt: c.hostConfig.SecurityOpt ?? [],
       GroupAdd: c.hostConfig.GroupAdd ?? [],
+      Privileged: !!c.hostConfig.Privileged,
+      Devices: c.plan.mounts.filter((m) => m.kind === 'bind' && m.source.startsWith('/dev/') && !DEVICES.includes(m.target))
+        .map((m) => ({ PathOnHost: (m as { source: string }).source, PathInContainer: m.target, CgroupPermissions: 'rwm' })),
       Ulimits: (c.plan.process.rlimits ?? []).map((l) => ({ Name: l.name, Soft: l.soft, Hard: l.hard })),
       Sysctls: Object.fromEntries(c.plan.mounts.filter((m) => m.kind === 'sysctl').map((m) => [m.target.slice('/proc/sys/'.length).replace(/\//g, '.'), (m as { value: string }).value])),
       PortBindings: portMap(c, (p) => [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]),

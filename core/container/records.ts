@@ -63,6 +63,7 @@ export interface ContainerRecord {
     CapDrop?: string[]
     SecurityOpt?: string[]
     GroupAdd?: string[]
+    Privileged?: boolean
   }
   mounts: MountInfo[]
   /** driver that made the root filesystem */

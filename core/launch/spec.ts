@@ -36,6 +36,8 @@ export interface RunOptions {
   rlimits?: import('./ulimit.js').Rlimit[]
   /** --sysctl, checked (parseSysctls) */
   sysctls?: Record<string, string>
+  /** --device (and --privileged's): host device nodes bound in */
+  deviceBinds?: import('./devices.js').DeviceBind[]
 }
 
 /** What --cap-add, --cap-drop and --security-opt ask for (cmd/security-options.ts parses them). */
@@ -88,7 +90,7 @@ export const MASKED_PATHS = [
 /** Paths the container may read but not write (ReadonlyPaths). */
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
 
-const DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']
+export const DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']
 
 /** KEY=value list with later entries replacing earlier ones of the same key; order of first sight kept. */
 export function mergeEnv(...lists: string[][]): string[] {
@@ -147,7 +149,7 @@ export function resolveArgs(config: ImageRunConfig, options: RunOptions): string
   return argv
 }
 
-export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices' | 'extraMounts' | 'readOnly'> & { security?: SecurityOptions; sysctls?: Record<string, string> }, namespaces: Namespace[]): MountOp[] {
+export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'devices' | 'extraMounts' | 'readOnly'> & Pick<RunOptions, 'security' | 'sysctls' | 'deviceBinds'>, namespaces: Namespace[]): MountOp[] {
   const ptsData = ['newinstance', 'ptmxmode=0666', 'mode=0620']
   // gid=5 (tty) only when the namespace maps it; devpts refuses an unmapped gid.
   if (isMapped(input.idmap.gidMap, 5)) ptsData.push('gid=5')
@@ -165,8 +167,12 @@ export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'device
   } else {
     mounts.push({ kind: 'bind', source: '/sys', target: '/sys', flags: ['rec', 'ro', 'nosuid', 'noexec', 'nodev'] })
   }
-  for (const dev of input.devices ?? DEVICES) {
+  const standard = input.devices ?? DEVICES
+  for (const dev of standard) {
     mounts.push({ kind: 'bind', source: dev, target: dev, flags: ['nosuid', 'noexec'], optional: dev === '/dev/tty' })
+  }
+  for (const d of input.deviceBinds ?? []) {
+    if (!standard.includes(d.container)) mounts.push({ kind: 'bind', source: d.host, target: d.container, flags: ['nosuid', 'noexec'] })
   }
   mounts.push(
     { kind: 'symlink', target: '/dev/ptmx', linkTo: 'pts/ptmx' },
@@ -224,7 +230,7 @@ export function planLaunch(input: SpecInput): LaunchPlan {
     namespaces,
     rootfs: input.rootfs,
     rootPropagation: 'rprivate',
-    mounts: planMounts({ ...input, security: options.security, sysctls: options.sysctls }, namespaces),
+    mounts: planMounts({ ...input, security: options.security, sysctls: options.sysctls, deviceBinds: options.deviceBinds }, namespaces),
     hostname,
     process: {
       args,
