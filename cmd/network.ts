@@ -55,8 +55,8 @@ const spec: CommandSpec<NetworkArgs> = {
     const verbs = await import('../core/container/networks.js')
     const store = await openStore(resolvePaths())
     const root = store.root
-    const one = (what: string) => {
-      if (argv.names.length !== 1) throw new SkiffError('E_USAGE', `network ${argv.action} takes one ${what}`, { hint: `skiff ${USAGE.split(' | ').find((u) => u.startsWith(`network ${argv.action}`) || u.startsWith(argv.action))}` })
+    const one = (what: string, hint: string) => {
+      if (argv.names.length !== 1) throw new SkiffError('E_USAGE', `network ${argv.action} takes one ${what}`, { hint })
       return argv.names[0]!
     }
     const pairs = (list: string[], what: string) => Object.fromEntries(list.map((l) => {
@@ -66,7 +66,7 @@ const spec: CommandSpec<NetworkArgs> = {
     }))
     switch (argv.action) {
       case 'create': {
-        const name = one('name')
+        const name = one('name', 'skiff network create [--subnet CIDR] NAME')
         if (argv.driver !== undefined && argv.driver !== 'bridge') {
           throw new SkiffError('E_USAGE', `--driver ${argv.driver}: skiff has only the bridge driver`, { hint: 'leave --driver out' })
         }
@@ -183,7 +183,7 @@ const spec: CommandSpec<NetworkArgs> = {
         return
       }
       case 'exists': {
-        const name = one('network')
+        const name = one('network', 'skiff network exists NAME')
         try {
           nets.findNetwork(root, name)
           process.exitCode = 0

@@ -47,25 +47,22 @@ int process_alive(pid_t pid, const char *start)
 	return !strncmp(p, start, n) && (p[n] == ' ' || p[n] == '\0');
 }
 
-/* An address file of a network: its JSON, or NULL when it is unreadable or its holder is gone. */
-const struct json *read_lease(const char *path)
+/* An address file of a network: its JSON (the caller frees it), or NULL when it is unreadable or
+ * its holder is gone. */
+static struct json *read_lease(const char *path)
 {
 	char buf[4096];
 	ssize_t n = read_small_file(path, buf, sizeof(buf));
 	if (n <= 0)
 		return NULL;
 	struct json *j = json_parse(buf, (size_t)n);
-	if (!j || j->type != JSON_OBJECT)
-		return NULL;
-	if (!process_alive((pid_t)json_num(j, "pid", 0), json_str(j, "start")))
-		return NULL;
-	return j;
+	if (j && j->type == JSON_OBJECT && process_alive((pid_t)json_num(j, "pid", 0), json_str(j, "start")))
+		return j;
+	json_free(j);
+	return NULL;
 }
 
-/*
- * Calls `each` with every live lease of a network directory (networks/<bridge>); the number of
- * them. (The parsed leases are not freed: the keeper's questions are few and its heap small.)
- */
+/* Calls `each` with every live lease of a network directory (networks/<bridge>); the number of them. */
 int each_lease(const char *netdir, void (*each)(const struct json *lease, void *ctx), void *ctx)
 {
 	char dirpath[4200];
@@ -80,12 +77,13 @@ int each_lease(const char *netdir, void (*each)(const struct json *lease, void *
 			continue;
 		char path[4500];
 		snprintf(path, sizeof(path), "%s/%s", dirpath, e->d_name);
-		const struct json *lease = read_lease(path);
+		struct json *lease = read_lease(path);
 		if (!lease)
 			continue;
 		count++;
 		if (each)
 			each(lease, ctx);
+		json_free(lease);
 	}
 	closedir(d);
 	return count;

@@ -186,12 +186,29 @@ static struct json *parse_value(struct parser *ps, int depth)
 	return j;
 }
 
+/* A parsed tree freed (long-lived processes, such as the network keeper, parse many). */
+void json_free(struct json *j)
+{
+	while (j) {
+		struct json *next = j->next;
+		json_free(j->child);
+		free(j->key);
+		free(j->str);
+		free(j);
+		j = next;
+	}
+}
+
 struct json *json_parse(const char *text, size_t len)
 {
 	struct parser ps = { text, text + len };
 	struct json *j = parse_value(&ps, 0);
 	skip_ws(&ps);
-	return ps.p == ps.end ? j : NULL;
+	if (ps.p != ps.end) {
+		json_free(j);
+		return NULL;
+	}
+	return j;
 }
 
 const struct json *json_get(const struct json *obj, const char *key)

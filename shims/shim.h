@@ -18,6 +18,7 @@ struct json {
 };
 
 struct json *json_parse(const char *text, size_t len);
+void json_free(struct json *j);
 const struct json *json_get(const struct json *obj, const char *key);
 const char *json_str(const struct json *obj, const char *key);
 double json_num(const struct json *obj, const char *key, double fallback);
@@ -91,7 +92,6 @@ int link_delete(const char *name);
 void nft_keeper_rules(int uplink);
 // dns.c: the bridge networks' leases (networks/<bridge>/ips/<ip>) and the DNS answers from them
 int process_alive(pid_t pid, const char *start);
-const struct json *read_lease(const char *path);
 int each_lease(const char *netdir, void (*each)(const struct json *lease, void *ctx), void *ctx);
 ssize_t dns_answer(const unsigned char *query, size_t len, const char *source, const char *netdir, int internal, const struct json *search, unsigned char *out, size_t cap);
 // fuse.c: the fuse-overlayfs root filesystem, mounted by the waiter

@@ -183,6 +183,15 @@ t('connect and disconnect a running container; a rename is resolved at once', ()
   const r = sb.run(['run', '--rm', '--network', 'two', 'busybox', 'sh', '-c', 'nslookup svc-two >/dev/null 2>&1 && echo FOUND; echo done'])
   assert.is(r.stdout.trim(), 'done', r.describe())
   assert.not.match(ok(sb, ['exec', 'renamed', 'ip', '-o', 'link']), /eth1/)
+  // connected again: the first free interface name; the last network cannot be taken away
+  ok(sb, ['network', 'connect', 'two', 'renamed'])
+  assert.match(ok(sb, ['exec', 'renamed', 'ip', '-o', 'link']), /eth1/)
+  ok(sb, ['network', 'disconnect', 'one', 'renamed'])
+  ok(sb, ['network', 'connect', 'one', 'renamed'])
+  assert.match(ok(sb, ['exec', 'renamed', 'ip', '-o', 'link']), /eth0[\s\S]*eth1|eth1[\s\S]*eth0/)
+  const last = sb.run(['network', 'disconnect', '-f', 'two', 'only2'])
+  assert.is(last.status, 125, last.describe())
+  assert.match(last.stderr, /only network/)
 })
 
 t('errors: a clear line and Docker\'s status for each mistake', () => {

@@ -3,7 +3,8 @@
 // the containers (rm, prune). Does I/O.
 import { writeFileSync } from 'node:fs'
 import { SkiffError } from '../errors.js'
-import { hostIfName, inspectNetwork, type Lease, type NetworkConfig } from '../net/bridge.js'
+import { endpointId, hostIfName, inspectNetwork, type Lease, type NetworkConfig } from '../net/bridge.js'
+import { shimTask } from '../launch/shim-task.js'
 import { keeperStarter as makeStarter, type Repair } from '../net/keeper.js'
 import { hostsFile, resolvConf } from '../net/network.js'
 import {
@@ -28,7 +29,7 @@ function namesOf(rec: ContainerRecord, e: Endpoint): string[] {
   return [rec.name, rec.id.slice(0, 12), rec.config.Hostname, ...e.aliases]
 }
 
-function linkOf(h: HeldLease, index: number, withRoute: boolean): BridgeLink {
+function linkOf(h: Pick<HeldLease, 'network' | 'lease'>, withRoute: boolean): BridgeLink {
   const n = h.network
   const prefix = Number(n.Subnet.split('/')[1])
   const mtu = Number(n.Options.mtu ?? n.Options['com.docker.network.driver.mtu'] ?? 0) || undefined
@@ -38,12 +39,18 @@ function linkOf(h: HeldLease, index: number, withRoute: boolean): BridgeLink {
     prefix,
     ...(n.Gateway6 ? { gateway6: n.Gateway6, prefix6: 64 } : {}),
     hostIf: h.lease.hostIf,
-    ifName: `eth${index}`,
+    ifName: h.lease.ifName,
     mac: h.lease.mac,
     addresses: [`${h.lease.ip}/${prefix}`, ...(h.lease.ip6 ? [`${h.lease.ip6}/64`] : [])],
     routes: withRoute && !n.Internal ? [n.Gateway, ...(n.Gateway6 ? [n.Gateway6] : [])] : [],
     ...(mtu ? { mtu } : { mtu: 65520 }),
   }
+}
+
+/** The links of a container's leases: the default route through the first network with a way out. */
+function linksOf(held: Pick<HeldLease, 'network' | 'lease'>[]): BridgeLink[] {
+  const routed = held.findIndex((h) => !h.network.Internal)
+  return held.map((h, i) => linkOf(h, i === routed))
 }
 
 /** /etc/hosts and /etc/resolv.conf of a container on bridge networks, with the addresses it holds now. */
@@ -59,11 +66,11 @@ function writeEtcFiles(store: Store, rec: ContainerRecord, held: HeldLease[]): v
 /**
  * At start: the container's addresses on its networks (and the keeper, started if none runs),
  * its plan completed (made in the keeper's user namespace, its links), its /etc files. The leases
- * are this skiff's until `handOver` gives them to the shim.
+ * are this skiff's until the function returned gives them to the shim (launch's onSpawn).
  */
-export async function prepareBridge(store: Store, rec: ContainerRecord, plan: LaunchPlan): Promise<HeldLease[]> {
+export async function prepareBridge(store: Store, rec: ContainerRecord, plan: LaunchPlan): Promise<(shimPid: number) => void> {
   const endpoints = rec.network.networks ?? []
-  const requests = endpoints.map((e) => ({ network: networkOf(store.root, e), names: namesOf(rec, e), ip: e.ip, mac: e.mac }))
+  const requests = endpoints.map((e, i) => ({ network: networkOf(store.root, e), names: namesOf(rec, e), ip: e.ip, mac: e.mac, ifName: `eth${i}` }))
   const { keeper, held } = await attachNetworks(store.root, rec.id, requests, (n) => hostIfName(n.Bridge, rec.id), keeperStarter(store))
   try {
     plan.idmap = {
@@ -72,15 +79,14 @@ export async function prepareBridge(store: Store, rec: ContainerRecord, plan: La
       gidMap: inKeeperIds(plan.idmap.gidMap, keeper.idmap.gidMap),
       denySetgroups: plan.idmap.denySetgroups,
     }
-    const routed = held.findIndex((h) => !h.network.Internal)
     plan.network = {
       ...plan.network,
-      bridge: { keeperPid: keeper.pid, links: held.map((h, i) => linkOf(h, i, i === routed)) },
+      bridge: { keeperPid: keeper.pid, links: linksOf(held) },
       forward: rec.network.ports.map((p) => ({ proto: p.proto, hostAddr: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
       forwardTo: held[0]!.lease.ip,
     }
     writeEtcFiles(store, rec, held)
-    return held
+    return (shimPid) => handOver(held, shimPid)
   } catch (err) {
     releaseLeases(store.root, rec.id)
     throw err
@@ -95,10 +101,8 @@ function repairPlan(store: Store): Repair | undefined {
   const reattach: Repair['reattach'] = []
   for (const c of listContainers(store)) {
     if (c.network?.mode !== 'bridge' || c.state.status !== 'running' || !c.state.pid) continue
-    const held = containerNetworks(store, c).filter((x) => x.lease && x.network).map((x) => ({ network: x.network!, lease: x.lease!, path: '' }))
-    if (!held.length) continue
-    const routed = held.findIndex((h) => !h.network.Internal)
-    reattach.push({ target: c.state.pid, links: held.map((h, i) => linkOf(h, i, i === routed)) })
+    const held = containerNetworks(store, c).filter((x) => x.lease && x.network).map((x) => ({ network: x.network!, lease: x.lease! }))
+    if (held.length) reattach.push({ target: c.state.pid, links: linksOf(held) })
   }
   return reattach.length ? { join: reattach[0]!.target, reattach } : undefined
 }
@@ -129,7 +133,7 @@ export function inspectEndpoints(store: Store, rec: ContainerRecord): Record<str
       Links: null,
       Aliases: [...e.aliases, rec.id.slice(0, 12)],
       NetworkID: e.id,
-      EndpointID: l ? `${rec.id.slice(0, 32)}${e.id.slice(0, 32)}` : '',
+      EndpointID: l ? endpointId(rec.id, e.id) : '',
       Gateway: l && n ? n.Gateway : '',
       IPAddress: l?.ip ?? '',
       IPPrefixLen: l ? prefix : 0,
@@ -191,14 +195,17 @@ export async function connectContainer(store: Store, rec: ContainerRecord, n: Ne
   const endpoint: Endpoint = { id: n.Id, name: n.Name, aliases: o.aliases, ...(o.ip ? { ip: o.ip } : {}) }
   const state = readState(store, rec)
   if (state.status === 'running' && state.pid) {
-    const { keeper, held } = await attachNetworks(store.root, rec.id, [{ network: n, names: namesOf(rec, endpoint), ip: o.ip }], (x) => hostIfName(x.Bridge, rec.id), keeperStarter(store))
+    // the first ethN the container has not: after a disconnect, the numbers have gaps
+    const used = new Set([...leasesOfContainer(store.root, rec.id).values()].map((l) => l.ifName))
+    let k = 0
+    while (used.has(`eth${k}`)) k++
+    const { keeper, held } = await attachNetworks(store.root, rec.id, [{ network: n, names: namesOf(rec, endpoint), ip: o.ip, ifName: `eth${k}` }], (x) => hostIfName(x.Bridge, rec.id), keeperStarter(store))
     try {
       // the lease lives with the container's supervisor, as those it got at start
       if (!state.supervisorPid) throw new SkiffError('E_NOT_RUNNING', `container ${rec.name} is not running`, { hint: `start it: skiff start ${rec.name}` })
       handOver(held, state.supervisorPid)
       const hasRoute = containerNetworks(store, rec).some((x) => x.lease && x.network && !x.network.Internal)
-      const link = linkOf(held[0]!, endpoints.length, !hasRoute)
-      await netShim('netattach', { keeperPid: keeper.pid, target: state.pid, links: [link] })
+      await shimTask('netattach', { keeperPid: keeper.pid, target: state.pid, links: [linkOf(held[0]!, !hasRoute)] })
     } catch (err) {
       releaseLeases(store.root, rec.id, n)
       throw err
@@ -215,19 +222,14 @@ export async function disconnectContainer(store: Store, rec: ContainerRecord, n:
     if (force) return
     throw new SkiffError('E_USAGE', `container ${rec.name} is not connected to network ${n.Name}`, { hint: '`skiff inspect -f "{{json .NetworkSettings.Networks}}" ' + rec.name + '` shows its networks' })
   }
-  if (endpoints.length === 1 && !force) {
+  // a container on bridge networks has at least one (--network none is another container)
+  if (endpoints.length === 1) {
     throw new SkiffError('E_USAGE', `network ${n.Name} is container ${rec.name}'s only network`, { hint: 'connect it to another one first, or remove the container' })
   }
   const lease = leasesOfContainer(store.root, rec.id).get(n.Name)
   const keeper = runningKeeper(store.root)
-  if (lease && keeper) await netShim('netdetach', { keeperPid: keeper.pid, hostIf: lease.hostIf })
+  if (lease && keeper) await shimTask('netdetach', { keeperPid: keeper.pid, hostIf: lease.hostIf })
   releaseLeases(store.root, rec.id, n)
   rec.network.networks = endpoints.filter((e) => e.id !== n.Id)
   writeRecord(store, stripState(rec))
-}
-
-/** The shim's netattach/netdetach, which says why it failed as a container start does. */
-async function netShim(mode: 'netattach' | 'netdetach', body: object): Promise<void> {
-  const { shimTask } = await import('../launch/shim-task.js')
-  await shimTask(mode, body)
 }

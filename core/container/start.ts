@@ -10,7 +10,6 @@ import { launch, startPrelude, type LaunchResult, type Prelude } from '../launch
 import { acquireLock, writeFileAtomic } from '../lock.js'
 import type { LaunchPlan } from '../plan.js'
 import type { NetworkOptions } from '../net/setup.js'
-import type { HeldLease } from '../net/networks.js'
 import type { Store } from '../storage/store.js'
 import { cgroupUsesScope, prepareCgroup, removeCgroup } from '../cgroup/limits.js'
 import { mark } from '../trace.js'
@@ -153,15 +152,12 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     plan.idmap = decision.plan
     warnIdMapOnce(decision)
     // on bridge networks: addresses held (by us until the shim exists), the plan completed
-    let held: HeldLease[] | undefined
-    let handOver: ((held: HeldLease[], pid: number) => void) | undefined
+    let onSpawn: ((shimPid: number) => void) | undefined
     if (rec.network?.mode === 'bridge') {
       const { prepareBridge } = await import('./networks.js')
-      ;({ handOver } = await import('../net/networks.js'))
-      held = await prepareBridge(store, rec, plan)
+      onSpawn = await prepareBridge(store, rec, plan)
       mark('bridge networks prepared')
     }
-    const onSpawn = held ? (pid: number) => handOver!(held!, pid) : undefined
     // Without -i the container's stdin is empty, as in Docker; with -t the shim still needs the
     // terminal on fd 0 for its size and raw mode (it reads from it only with -i).
     const stdio = opts.output ? (['ignore', 'pipe', 'pipe'] as const) : shimStdio(detach, !!plan.process.stdin, !!plan.process.terminal)
@@ -189,7 +185,8 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         return outcome(await go(plan))
       } catch (err) {
         // A helper that cannot work here: run with the mapping that needs none, and say why.
-        if ((err as SkiffError).code !== 'E_IDMAP_HELPER' || held) throw err
+        // (not on bridge networks: their id maps need no helper)
+        if ((err as SkiffError).code !== 'E_IDMAP_HELPER' || onSpawn) throw err
         const fallback = fallbackIdMap((err as SkiffError).message)
         warnIdMapOnce(fallback)
         plan.idmap = fallback.plan

@@ -150,9 +150,16 @@ export interface Lease {
   ip6?: string
   mac: string
   hostIf: string
+  /** the container's end of the link: eth0, eth1, ... */
+  ifName: string
   /** the process it lives with (skiff starting it, then its supervisor) and that one's start time */
   pid: number
   start: string
+}
+
+/** Docker's EndpointID of a container on a network (skiff keeps no endpoint objects: derived from both ids). */
+export function endpointId(containerId: string, networkId: string): string {
+  return `${containerId.slice(0, 32)}${networkId.slice(0, 32)}`
 }
 
 /** Docker's `network inspect` of one network (with its containers: id → lease). */
@@ -175,7 +182,7 @@ export function inspectNetwork(n: NetworkConfig, containers: { id: string; name:
     ConfigOnly: false,
     Containers: Object.fromEntries(containers.map((c) => [c.id, {
       Name: c.name,
-      EndpointID: '',
+      EndpointID: endpointId(c.id, n.Id),
       MacAddress: c.lease.mac,
       IPv4Address: `${c.lease.ip}/${prefix}`,
       IPv6Address: c.lease.ip6 ? `${c.lease.ip6}/64` : '',

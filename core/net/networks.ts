@@ -239,6 +239,8 @@ export interface LeaseRequest {
   ip?: string
   /** --mac-address */
   mac?: string
+  /** the container's end of the link: eth0, eth1, ... */
+  ifName: string
 }
 
 export interface HeldLease {
@@ -298,6 +300,7 @@ function allocate(root: string, id: string, hostIfs: (n: NetworkConfig) => strin
       ...(n.Subnet6 ? { ip6: ip6Host(n.Subnet6, host) } : {}),
       mac: r.mac ?? macFor(ip),
       hostIf: hostIfs(n),
+      ifName: r.ifName,
       pid: process.pid,
       start,
     }

@@ -62,7 +62,7 @@ export interface NetworkSettings {
 
 /** A container's place on a bridge network, as asked for: the addresses come at start. */
 export interface Endpoint {
-  /** the network's id (it may be renamed... not in Docker; but its name may be reused after rm) */
+  /** the network's id (a name may be given again to a new network after rm) */
   id: string
   name: string
   aliases: string[]
