@@ -14,6 +14,7 @@ interface ExecArgs {
   'env-file': string[]
   user?: string
   workdir?: string
+  privileged: boolean
 }
 
 /** --env-file as run reads it: regular text files of KEY=VALUE lines. */
@@ -39,6 +40,7 @@ const spec: CommandSpec<ExecArgs> = {
     { name: 'env-file', type: 'string', array: true, placeholder: 'FILE', describe: 'Read environment variables from a file (KEY=VALUE lines)' },
     { name: 'user', alias: 'u', type: 'string', placeholder: 'USER[:GROUP]', describe: 'User name or uid, and group' },
     { name: 'workdir', alias: 'w', type: 'string', placeholder: 'DIR', describe: 'Working directory inside the container' },
+    { name: 'privileged', type: 'boolean', default: false, describe: "Every capability of the container's user namespace (its seccomp filter stays)" },
   ],
   handler: async (argv) => {
     if (argv.containerCommand.length === 0) {
@@ -60,6 +62,7 @@ const spec: CommandSpec<ExecArgs> = {
       interactive: argv.interactive,
       detach: argv.detach,
       detachKeys,
+      privileged: argv.privileged,
       preserveFds: argv['preserve-fds'] ? (await import('./run-options.js')).checkPreserveFds(argv['preserve-fds']) : 0,
     })
   },

@@ -315,7 +315,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     groupAdd: argv['group-add'],
     rlimits: ulimits(argv.ulimit),
     sysctls: argv.sysctl.length ? parseSysctls(argv.sysctl, ownNetwork(argv)) : undefined,
-    security: securityOptions(argv.privileged ? ['ALL', ...argv['cap-add']] : argv['cap-add'], argv['cap-drop'], argv.privileged ? ['unmask=ALL', ...argv['security-opt']] : argv['security-opt']),
+    security: securityOptions(argv.privileged ? ['ALL', ...argv['cap-add']] : argv['cap-add'], argv['cap-drop'], argv.privileged ? ['unmask=ALL', 'seccomp=unconfined', ...argv['security-opt']] : argv['security-opt'], (path) => readUserTextFile(path, '--security-opt seccomp')),
     securityAsked: { CapAdd: argv['cap-add'], CapDrop: argv['cap-drop'], SecurityOpt: argv['security-opt'], ...(argv.privileged ? { Privileged: true } : {}) },
     deviceBinds: deviceBinds(argv),
     labels: parseLabels([...argv['label-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--label-file'))), ...argv.label]),

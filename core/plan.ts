@@ -73,6 +73,16 @@ export type RootfsPlan =
    */
   | { kind: 'fuse-overlayfs'; program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string }
 
+/** A compiled seccomp profile (core/launch/seccomp.ts). */
+export interface SeccompPlan {
+  /** where it came from, for inspect: "default" or the profile file's path */
+  profile: string
+  /** struct sock_filter[] in base64 */
+  program: string
+  /** seccomp(2) SECCOMP_SET_MODE_FILTER flags */
+  flags: number
+}
+
 /** Capability sets, as capability numbers (see core/launch/capabilities.ts). */
 export interface CapabilityPlan {
   bounding: number[]
@@ -108,6 +118,8 @@ export interface ProcessPlan {
   preserveFds?: number
   noNewPrivileges: boolean
   capabilities: CapabilityPlan
+  /** the seccomp filter, loaded last before exec (after no_new_privs); absent: none */
+  seccomp?: SeccompPlan
   /** --ulimit: setrlimit(type, soft, hard) before exec; -1 is unlimited */
   rlimits?: { name: string; type: number; soft: number; hard: number }[]
   /** --init: the shim stays as pid 1, reaps orphans and forwards signals to the command */

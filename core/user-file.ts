@@ -26,10 +26,10 @@ export function readUserTextFile(path: string, option: string, limit = USER_FILE
     const st = fstatSync(fd)
     if (!st.isFile()) {
       const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a pipe' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file'
-      throw new SkiffError('E_USER_FILE', `${option} ${path}: it is ${kind}, not a regular file`, { hint: 'give the path of a text file (KEY=value lines)' })
+      throw new SkiffError('E_USER_FILE', `${option} ${path}: it is ${kind}, not a regular file`, { hint: 'give the path of a regular text file' })
     }
     if (st.size > limit) {
-      throw new SkiffError('E_USER_FILE', `${option} ${path}: the file is ${st.size} bytes, more than the ${limit >> 20} MiB skiff reads`, { hint: 'give a text file of KEY=value lines' })
+      throw new SkiffError('E_USER_FILE', `${option} ${path}: the file is ${st.size} bytes, more than the ${limit >> 20} MiB skiff reads`, { hint: 'give a smaller text file' })
     }
     try {
       return readFileSync(fd, 'utf8')

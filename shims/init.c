@@ -4,6 +4,8 @@
 // README.md, step 4.
 #include "run.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/resource.h>
 
 /* Init reads the supervisor's "network configured" here (the waiter's end of the sync socket). */
@@ -175,7 +177,7 @@ static void run_as_init(char **argv, char **envp, const sigset_t *oldmask)
 
 /*
  * The process part, shared by run and exec: terminal, working directory, capabilities, ids,
- * no_new_privs, then exec (or --init).
+ * no_new_privs, seccomp, then exec (or --init).
  */
 /*
  * --preserve-fds N: skiff's fds 3.. came as our fds 4.. (fd 3 is the status fd). The status fd
@@ -192,6 +194,48 @@ static void place_preserved_fds(int n)
 	for (int i = 0; i < n; i++)
 		if (dup2(4 + i, 3 + i) < 0)
 			die_errno("preserve-fds", NULL, errno);
+}
+
+/* RFC 4648 base64 into out (room for 3/4 of the input); the length, or -1 on a stray character. */
+static ssize_t base64_decode(const char *in, unsigned char *out)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned int acc = 0;
+	int bits = 0;
+	ssize_t n = 0;
+	for (; *in && *in != '='; in++) {
+		const char *at = strchr(alphabet, *in);
+		if (!at)
+			return -1;
+		acc = (acc << 6) | (unsigned int)(at - alphabet);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+/*
+ * The plan's seccomp filter, a classic BPF program skiff compiled (core/launch/seccomp.ts). Loaded
+ * last, after no_new_privs; without no_new_privs (--security-opt no-new-privileges=false) the
+ * kernel asks for CAP_SYS_ADMIN, so it is loaded earlier, while the shim still has it.
+ */
+static void load_seccomp(const struct json *proc)
+{
+	const struct json *sc = json_get(proc, "seccomp");
+	const char *text = sc ? json_str(sc, "program") : NULL;
+	if (!text)
+		return;
+	unsigned char *buf = malloc(strlen(text) / 4 * 3 + 3);
+	ssize_t n = buf ? base64_decode(text, buf) : -1;
+	if (n <= 0 || n % (ssize_t)sizeof(struct sock_filter))
+		die_detail("seccomp", NULL, EINVAL, "the plan's program is not whole BPF instructions");
+	struct sock_fprog prog = { .len = (unsigned short)(n / (ssize_t)sizeof(struct sock_filter)), .filter = (struct sock_filter *)buf };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)json_num(sc, "flags", 0), &prog) < 0)
+		die_errno("seccomp", NULL, errno);
+	free(buf);
 }
 
 void become_process(int ptysock, const sigset_t *oldmask)
@@ -221,6 +265,10 @@ void become_process(int ptysock, const sigset_t *oldmask)
 			die_errno("capbset-drop", NULL, errno);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		die_errno("keepcaps", NULL, errno);
+
+	int nnp = json_bool(proc, "noNewPrivileges");
+	if (!nnp)
+		load_seccomp(proc);
 
 	const struct json *groups = json_get(proc, "additionalGids");
 	size_t ngroups = groups ? groups->len : 0;
@@ -260,7 +308,7 @@ void become_process(int ptysock, const sigset_t *oldmask)
 		if (setrlimit((int)json_num(r, "type", -1), &lim) < 0)
 			die_errno("setrlimit", json_str(r, "name"), errno);
 	}
-	if (json_bool(proc, "noNewPrivileges") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("no_new_privs", NULL, errno);
 
 	// A change of credentials clears the parent-death signal (prctl(2)): set it again.
@@ -273,6 +321,8 @@ void become_process(int ptysock, const sigset_t *oldmask)
 	place_preserved_fds((int)json_num(proc, "preserveFds", 0));
 	char **argv = json_strv(json_get(proc, "args"));
 	char **envp = json_strv(json_get(proc, "env"));
+	if (nnp)
+		load_seccomp(proc);
 	if (json_bool(proc, "builtin")) {
 		// skiff cp: the shim's own tar code, in the container's mount namespace
 		reset_signals(oldmask);

@@ -1,10 +1,13 @@
 // Capabilities and security options for real, as the unprivileged user: the sets /proc shows in
-// the container and in an exec, no_new_privs either way, masked paths added and removed, and an
-// error for what skiff cannot honour.
-import { readFileSync } from 'node:fs'
+// the container and in an exec, no_new_privs either way, masked paths added and removed, the
+// seccomp filter (the system calls a probe program makes), and an error for what skiff cannot
+// honour.
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { busyboxArchive, need, probe, useSandbox } from './helpers/env.js'
+import { join } from 'node:path'
+import { probeResults, syscallProbeImage } from './fixtures/syscall-probe.js'
+import { busyboxArchive, need, probe, tempDir, useSandbox } from './helpers/env.js'
 
 const t = suite('security')
 const sb = useSandbox(t)
@@ -119,7 +122,7 @@ t('options skiff cannot honour are errors, with Docker\'s status', () => {
   ok(['load', '-q', '-i', busyboxArchive('docker')])
   for (const [args, re] of [
     [['--cap-add', 'CAP_NOPE'], /unknown capability "CAP_NOPE"/],
-    [['--security-opt', 'seccomp=/profile.json'], /does not load seccomp profiles yet/],
+    [['--security-opt', 'seccomp=/nonexistent/profile.json'], /--security-opt seccomp \/nonexistent\/profile.json: no such file/],
     [['--security-opt', 'label=level:s0'], /no SELinux labels/],
     [['--security-opt', 'bogus'], /unknown option/],
   ] as const) {
@@ -127,6 +130,61 @@ t('options skiff cannot honour are errors, with Docker\'s status', () => {
     assert.is(r.status, 125, r.describe())
     assert.match(r.stderr, re)
     assert.not.match(r.stderr, /internal error/)
+  }
+})
+
+const PROBES = ['getpid', 'keyctl', 'add_key', 'request_key', 'mount', 'kexec_load', 'open_by_handle_at', 'bpf', 'perf_event_open', 'userfaultfd', 'io_uring_setup',
+  'personality_rie', 'personality_query', 'personality_linux32', 'unshare_user', 'clone_newuser', 'clone_plain', 'clone3', 'fork', 'socket_inet', 'socket_vsock',
+  'statmount', 'i386_getpid', 'i386_keyctl', 'x32_keyctl']
+
+t('seccomp: the default profile refuses what Docker\'s does, answers new calls ENOSYS, on every x86 ABI; options change it', () => {
+  if (!ready('security: seccomp')) return
+  ok(['load', '-q', '-i', syscallProbeImage()])
+  const probeRun = (extra: string[], probes = PROBES) => probeResults(ok(['run', '--rm', ...extra, 'probe', 'syscall-probe', ...probes]))
+  const d = probeRun([])
+  for (const name of ['keyctl', 'add_key', 'request_key', 'mount', 'kexec_load', 'open_by_handle_at', 'bpf', 'perf_event_open', 'userfaultfd', 'io_uring_setup', 'personality_rie', 'unshare_user', 'clone_newuser', 'x32_keyctl']) {
+    assert.is(d[name], 'EPERM', `${name}: ${JSON.stringify(d)}`)
+  }
+  for (const name of ['getpid', 'personality_query', 'personality_linux32', 'clone_plain', 'fork', 'socket_inet']) assert.is(d[name], '0', `${name}: ${JSON.stringify(d)}`)
+  assert.is(d.clone3, 'ENOSYS', 'clone3: glibc falls back to clone')
+  assert.is(d.statmount, 'ENOSYS', 'a syscall newer than skiff\'s table')
+  assert.is(d.socket_vsock, 'EAFNOSUPPORT')
+  // the i386 ABI (int 0x80) is filtered too, where the kernel has it
+  if (d.i386_getpid === '0') assert.is(d.i386_keyctl, 'EPERM')
+  assert.match(ok(['run', '--rm', 'probe', 'grep', 'Seccomp:', '/proc/self/status']), /Seccomp:\s+2/)
+
+  // unconfined and --privileged: the kernel's own answers
+  const u = probeRun(['--security-opt', 'seccomp=unconfined'], ['keyctl', 'perf_event_open', 'clone3'])
+  assert.is(u.keyctl, '0')
+  assert.is(u.perf_event_open, 'EFAULT')
+  assert.is(u.clone3, 'EINVAL')
+  assert.match(ok(['run', '--rm', '--privileged', 'probe', 'grep', 'Seccomp:', '/proc/self/status']), /Seccomp:\s+0/)
+  // a capability opens the calls it gates
+  const a = probeRun(['--cap-add', 'SYS_ADMIN'], ['mount', 'unshare_user', 'clone3'])
+  assert.equal(a, { mount: '0', unshare_user: '0', clone3: 'EINVAL' })
+  // without no_new_privs the filter is still there (loaded while the shim could)
+  assert.is(probeRun(['--security-opt', 'no-new-privileges=false'], ['keyctl']).keyctl, 'EPERM')
+
+  // a profile file of the user's, kept by the container and shown by inspect; exec runs under it
+  const dir = tempDir('skiff-seccomp-')
+  chmodSync(dir, 0o755) // the test user reads the profile
+  const profile = join(dir, 'deny-mkdir.json')
+  writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }), { mode: 0o644 })
+  ok(['run', '-d', '--name', 'sc', '--security-opt', `seccomp=${profile}`, 'probe', 'sleep', '60'])
+  const e = sb.run(['exec', 'sc', 'mkdir', '/x'])
+  assert.match(e.stderr, /Permission denied/, e.describe())
+  assert.is(ok(['inspect', '-f', '{{.SeccompProfile}}', 'sc']).trim(), profile)
+  assert.is(ok(['run', '--rm', 'probe', 'true']), '')
+  ok(['run', '-d', '--name', 'sd', 'probe', 'sleep', '60'])
+  assert.is(ok(['inspect', '-f', '{{.SeccompProfile}}', 'sd']).trim(), 'default')
+  assert.is(probeResults(ok(['exec', 'sd', 'syscall-probe', 'keyctl'])).keyctl, 'EPERM')
+  // exec --privileged: every capability, the container's filter kept (as Docker)
+  assert.match(ok(['exec', '--privileged', 'sd', 'grep', '-E', 'CapEff|Seccomp:', '/proc/self/status']), /CapEff:\s+000001ffffffffff\nSeccomp:\s+2/)
+  for (const [text, re] of [['{', /the profile is not JSON/], ['{"defaultAction":"SCMP_ACT_NOPE"}', /unknown action "SCMP_ACT_NOPE"/]] as const) {
+    writeFileSync(profile, text)
+    const r = sb.run(['run', '--rm', '--security-opt', `seccomp=${profile}`, 'probe', 'true'])
+    assert.is(r.status, 125, r.describe())
+    assert.match(r.stderr, re)
   }
 })
 

@@ -7,6 +7,8 @@ import { hostIdMap } from '../launch/identity.js'
 import { readImageFile } from '../image/files.js'
 import { groupsToAdd, resolveUser } from '../launch/passwd.js'
 import { resolvePaths, socketPath } from '../paths.js'
+import { DEFAULT_CAPABILITIES, capabilityNumbers } from '../launch/capabilities.js'
+import { seccompPlan } from '../launch/seccomp-program.js'
 import { entrypointArgs, planLaunch, type ImageRunConfig, type RunOptions } from '../launch/spec.js'
 import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from '../storage/store.js'
 import { SkiffError } from '../errors.js'
@@ -269,6 +271,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       trash: opts.rm ? join(store.root, 'tmp') : undefined,
       extraMounts: opts.tz ? [...mounts.ops, { kind: 'bind', source: opts.tz.file, target: '/etc/localtime', flags: ['ro', 'nosuid', 'nodev', 'noexec'] }] : mounts.ops,
       readOnly: opts.readOnly,
+      seccomp: seccompPlan(opts.security?.seccomp ?? 'default', opts.security?.capabilities ?? capabilityNumbers(DEFAULT_CAPABILITIES), join(store.root, 'seccomp')),
     })
     if (opts.init) plan.process.init = true
     const record: ContainerRecord = {

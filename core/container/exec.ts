@@ -6,6 +6,7 @@ import { containerDir, readState, type ContainerRecord } from './records.js'
 import { SkiffError } from '../errors.js'
 import { DEFAULT_DETACH_KEYS } from './detach-keys.js'
 import { readImageFile } from '../image/files.js'
+import { capabilityNumbers } from '../launch/capabilities.js'
 import { launch } from '../launch/launch.js'
 import { resolveUser } from '../launch/passwd.js'
 import type { ExecPlan } from '../plan.js'
@@ -24,6 +25,8 @@ export interface ExecOptions {
   detachKeys?: number[]
   /** --preserve-fds: skiff's fds 3... that the command gets as its own */
   preserveFds?: number
+  /** --privileged: every capability of the container's user namespace (its seccomp filter stays, as in Docker) */
+  privileged?: boolean
 }
 
 /** Plan of an exec: the container's process settings with the exec's own changes. Pure. */
@@ -47,8 +50,8 @@ export function planExec(rec: ContainerRecord, pid: number, opts: ExecOptions, u
       stdin: opts.interactive,
       ...(opts.tty && opts.interactive && !opts.detach ? { detachKeys: opts.detachKeys ?? DEFAULT_DETACH_KEYS } : {}),
       ...(opts.preserveFds ? { preserveFds: opts.preserveFds } : {}),
-      // the container's set (its --cap-add and --cap-drop), as Docker gives exec
-      capabilities: planCapabilities(user.uid, rec.plan.process.capabilities.bounding),
+      // the container's set (its --cap-add and --cap-drop), as Docker gives exec; or all of them
+      capabilities: planCapabilities(user.uid, opts.privileged ? capabilityNumbers(['ALL']) : rec.plan.process.capabilities.bounding),
       init: false,
     },
     detach: opts.detach,

@@ -19,6 +19,8 @@ export function inspectContainer(c: Container, dir: string, networks: Record<str
     // what the container's root holds (podman's field), and whether it can gain privileges
     EffectiveCaps: capabilityNames(c.plan.process.capabilities.bounding),
     NoNewPrivileges: c.plan.process.noNewPrivileges,
+    // the seccomp profile the process runs under: "default" (skiff's), a file's path, or unconfined
+    SeccompProfile: c.plan.process.seccomp?.profile ?? 'unconfined',
     Path: c.plan.process.args[0],
     Args: c.plan.process.args.slice(1),
     State: {

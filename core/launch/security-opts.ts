@@ -3,7 +3,7 @@ import { SkiffError } from '../errors.js'
 import { capabilitySet } from './capabilities.js'
 import type { SecurityOptions } from './spec.js'
 
-const HINT = 'skiff takes --security-opt no-new-privileges[=true|false], mask=PATH[:PATH...], unmask=ALL|PATH[:PATH...], seccomp=unconfined, label=disable, apparmor=unconfined'
+const HINT = 'skiff takes --security-opt no-new-privileges[=true|false], mask=PATH[:PATH...], unmask=ALL|PATH[:PATH...], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined'
 
 function paths(opt: string, value: string, all: boolean): string[] {
   const list = value.split(':').filter(Boolean)
@@ -19,11 +19,12 @@ function paths(opt: string, value: string, all: boolean): string[] {
  * `key:value`); an option skiff cannot honour is an error, never ignored:
  *   - no-new-privileges (default here: on; `=false` turns it off, as Docker's default is)
  *   - mask=/p:/q, unmask=ALL|/p:/q (podman's): more masked /proc paths, or fewer masked and read-only
- *   - seccomp=unconfined: skiff loads no seccomp filter yet, so this asks for what is; a profile
- *     file is refused; label=disable (there is no SELinux labelling here); apparmor=unconfined
+ *   - seccomp=unconfined (no filter) or seccomp=PATH (a profile in Docker's JSON format, read by
+ *     the caller: `readProfile`); skiff's default profile otherwise
+ *   - label=disable (there is no SELinux labelling here); apparmor=unconfined
  */
-export function securityOptions(capAdd: string[], capDrop: string[], securityOpt: string[]): SecurityOptions {
-  const out: SecurityOptions = { capabilities: capabilitySet(capAdd, capDrop), noNewPrivileges: true, mask: [], unmask: [] }
+export function securityOptions(capAdd: string[], capDrop: string[], securityOpt: string[], readProfile: (path: string) => string): SecurityOptions {
+  const out: SecurityOptions = { capabilities: capabilitySet(capAdd, capDrop), noNewPrivileges: true, mask: [], unmask: [], seccomp: 'default' }
   for (const opt of securityOpt) {
     const m = /^([a-z-]+)(?:[=:](.*))?$/.exec(opt)
     const [key, value] = [m?.[1] ?? '', m?.[2]]
@@ -35,9 +36,9 @@ export function securityOptions(capAdd: string[], capDrop: string[], securityOpt
     } else if (key === 'unmask' && value !== undefined) {
       out.unmask.push(...paths(opt, value, true))
     } else if (key === 'seccomp' && value === 'unconfined') {
-      // nothing to turn off
-    } else if (key === 'seccomp') {
-      throw new SkiffError('E_USAGE', `--security-opt ${opt}: skiff does not load seccomp profiles yet`, { hint: 'leave it out (containers run without a seccomp filter for now), or use seccomp=unconfined' })
+      out.seccomp = 'unconfined'
+    } else if (key === 'seccomp' && value) {
+      out.seccomp = { path: value, text: readProfile(value) }
     } else if ((key === 'label' && value === 'disable') || (key === 'apparmor' && value === 'unconfined')) {
       // neither SELinux labels nor AppArmor profiles are applied by skiff: this is what happens
     } else if (key === 'label' || key === 'apparmor') {

@@ -48,6 +48,8 @@ export interface SecurityOptions {
   /** more paths masked; paths (or ALL) not masked nor read-only */
   mask: string[]
   unmask: string[]
+  /** the seccomp profile (seccomp-program.ts) */
+  seccomp: import('./seccomp-program.js').SeccompChoice
 }
 
 export interface SpecInput {
@@ -76,6 +78,8 @@ export interface SpecInput {
   extraMounts?: MountOp[]
   /** --read-only: the root filesystem is remounted read-only once everything is mounted */
   readOnly?: boolean
+  /** the compiled seccomp profile (seccompPlan); absent: unconfined */
+  seccomp?: import('../plan.js').SeccompPlan
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -243,6 +247,7 @@ export function planLaunch(input: SpecInput): LaunchPlan {
       stdin: options.interactive,
       noNewPrivileges: options.security?.noNewPrivileges ?? true,
       capabilities: planCapabilities(user.uid, options.security?.capabilities),
+      ...(input.seccomp ? { seccomp: input.seccomp } : {}),
       ...(options.rlimits?.length ? { rlimits: options.rlimits } : {}),
     },
     cleanup: input.cleanup,

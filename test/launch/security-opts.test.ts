@@ -7,6 +7,7 @@ import { securityOptions } from '../../core/launch/security-opts.js'
 
 const t = suite('security-opts')
 const defaults = capabilityNumbers(DEFAULT_CAPABILITIES)
+const sec = (opts: string[]) => securityOptions([], [], opts, (path) => `text of ${path}`)
 
 t('capability sets: Docker\'s default, add, drop, ALL either way', () => {
   assert.is(capabilityMask(capabilitySet([], [])), '00000000a80425fb')
@@ -19,18 +20,19 @@ t('capability sets: Docker\'s default, add, drop, ALL either way', () => {
 })
 
 t('security options: spellings, defaults, and refusals', () => {
-  assert.equal(securityOptions([], [], []), { capabilities: defaults, noNewPrivileges: true, mask: [], unmask: [] })
-  assert.is(securityOptions([], [], ['no-new-privileges=false']).noNewPrivileges, false)
-  assert.is(securityOptions([], [], ['no-new-privileges:true']).noNewPrivileges, true)
-  assert.is(securityOptions([], [], ['no-new-privileges']).noNewPrivileges, true)
-  assert.equal(securityOptions([], [], ['mask=/proc/a:/proc/b', 'unmask=ALL']).mask, ['/proc/a', '/proc/b'])
-  assert.equal(securityOptions([], [], ['unmask=ALL']).unmask, ['ALL'])
-  for (const ok of ['seccomp=unconfined', 'label=disable', 'label:disable', 'apparmor=unconfined']) securityOptions([], [], [ok])
-  assert.throws(() => securityOptions([], [], ['seccomp=/p.json']), /does not load seccomp profiles yet/)
-  assert.throws(() => securityOptions([], [], ['label=type:svirt_t']), /no SELinux labels/)
-  assert.throws(() => securityOptions([], [], ['mask=relative']), /not an absolute path/)
-  assert.throws(() => securityOptions([], [], ['no-new-privileges=maybe']), /expected true or false/)
-  assert.throws(() => securityOptions([], [], ['systempaths=unconfined']), /unknown option/)
+  assert.equal(sec([]), { capabilities: defaults, noNewPrivileges: true, mask: [], unmask: [], seccomp: 'default' })
+  assert.is(sec(['no-new-privileges=false']).noNewPrivileges, false)
+  assert.is(sec(['no-new-privileges:true']).noNewPrivileges, true)
+  assert.is(sec(['no-new-privileges']).noNewPrivileges, true)
+  assert.equal(sec(['mask=/proc/a:/proc/b', 'unmask=ALL']).mask, ['/proc/a', '/proc/b'])
+  assert.equal(sec(['unmask=ALL']).unmask, ['ALL'])
+  for (const ok of ['seccomp=unconfined', 'label=disable', 'label:disable', 'apparmor=unconfined']) sec([ok])
+  assert.is(sec(['seccomp=unconfined']).seccomp, 'unconfined')
+  assert.equal(sec(['seccomp=/p.json']).seccomp, { path: '/p.json', text: 'text of /p.json' })
+  assert.throws(() => sec(['label=type:svirt_t']), /no SELinux labels/)
+  assert.throws(() => sec(['mask=relative']), /not an absolute path/)
+  assert.throws(() => sec(['no-new-privileges=maybe']), /expected true or false/)
+  assert.throws(() => sec(['systempaths=unconfined']), /unknown option/)
 })
 
 t.run()
