@@ -77,8 +77,8 @@ export type RootfsPlan =
 export interface SeccompPlan {
   /** where it came from, for inspect: "default" or the profile file's path */
   profile: string
-  /** struct sock_filter[] in base64 */
-  program: string
+  /** the program: struct sock_filter[] (8 bytes each), a file of the container's own */
+  file: string
   /** seccomp(2) SECCOMP_SET_MODE_FILTER flags */
   flags: number
 }

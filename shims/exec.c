@@ -18,6 +18,7 @@ int exec_main(void)
 	plan = json_parse(line, strlen(line));
 	if (!plan || plan->type != JSON_OBJECT)
 		die_detail("plan", NULL, EINVAL, "the exec plan is not valid JSON");
+	seccomp_read(json_get(plan, "process"));
 	keep_preserved_fds_from_helpers();
 	pid_t target = (pid_t)json_num(json_get(plan, "join"), "pid", 0);
 	if (target <= 0)

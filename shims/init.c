@@ -196,46 +196,35 @@ static void place_preserved_fds(int n)
 			die_errno("preserve-fds", NULL, errno);
 }
 
-/* RFC 4648 base64 into out (room for 3/4 of the input); the length, or -1 on a stray character. */
-static ssize_t base64_decode(const char *in, unsigned char *out)
+/*
+ * The plan's seccomp filter, a classic BPF program skiff compiled (core/launch/seccomp.ts) into a
+ * file of the container's: read when the shim starts (the file is out of the container's reach),
+ * loaded last, after no_new_privs; without no_new_privs (--security-opt no-new-privileges=false)
+ * the kernel asks for CAP_SYS_ADMIN, so it is loaded earlier, while the shim still has it.
+ */
+static struct sock_filter seccomp_program[BPF_MAXINSNS + 1];
+static unsigned short seccomp_length;
+
+void seccomp_read(const struct json *proc)
 {
-	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned int acc = 0;
-	int bits = 0;
-	ssize_t n = 0;
-	for (; *in && *in != '='; in++) {
-		const char *at = strchr(alphabet, *in);
-		if (!at)
-			return -1;
-		acc = (acc << 6) | (unsigned int)(at - alphabet);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return n;
+	const char *file = json_str(json_get(proc, "seccomp"), "file");
+	if (!file)
+		return;
+	ssize_t n = read_small_file(file, (char *)seccomp_program, sizeof(seccomp_program));
+	if (n < 0)
+		die_errno("seccomp", file, errno);
+	if (n == 0 || n % (ssize_t)sizeof(struct sock_filter) || n > BPF_MAXINSNS * (ssize_t)sizeof(struct sock_filter))
+		die_detail("seccomp", file, EINVAL, "not a program of whole BPF instructions");
+	seccomp_length = (unsigned short)(n / (ssize_t)sizeof(struct sock_filter));
 }
 
-/*
- * The plan's seccomp filter, a classic BPF program skiff compiled (core/launch/seccomp.ts). Loaded
- * last, after no_new_privs; without no_new_privs (--security-opt no-new-privileges=false) the
- * kernel asks for CAP_SYS_ADMIN, so it is loaded earlier, while the shim still has it.
- */
 static void load_seccomp(const struct json *proc)
 {
-	const struct json *sc = json_get(proc, "seccomp");
-	const char *text = sc ? json_str(sc, "program") : NULL;
-	if (!text)
+	if (!seccomp_length)
 		return;
-	unsigned char *buf = malloc(strlen(text) / 4 * 3 + 3);
-	ssize_t n = buf ? base64_decode(text, buf) : -1;
-	if (n <= 0 || n % (ssize_t)sizeof(struct sock_filter))
-		die_detail("seccomp", NULL, EINVAL, "the plan's program is not whole BPF instructions");
-	struct sock_fprog prog = { .len = (unsigned short)(n / (ssize_t)sizeof(struct sock_filter)), .filter = (struct sock_filter *)buf };
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)json_num(sc, "flags", 0), &prog) < 0)
+	struct sock_fprog prog = { .len = seccomp_length, .filter = seccomp_program };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)json_num(json_get(proc, "seccomp"), "flags", 0), &prog) < 0)
 		die_errno("seccomp", NULL, errno);
-	free(buf);
 }
 
 void become_process(int ptysock, const sigset_t *oldmask)

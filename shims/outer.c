@@ -345,6 +345,7 @@ int run_main(void)
 	}
 	if (!plan || plan->type != JSON_OBJECT)
 		die_detail("plan", NULL, EINVAL, "the launch plan is not valid JSON");
+	seccomp_read(json_get(plan, "process"));
 	keep_preserved_fds_from_helpers();
 	// on bridge networks: in the keeper's user namespace, the container's is made in it
 	const struct json *bridge = json_get(json_get(plan, "network"), "bridge");

@@ -78,6 +78,8 @@ int run_waiter(int ptysock, pid_t init, const sigset_t *mask);
 extern int network_ready_fd;
 void become_process(int ptysock, const sigset_t *oldmask);
 void become_container_process(int ptysock, const sigset_t *oldmask);
+/* the plan's seccomp program, read while its file can be (before any namespace is entered) */
+void seccomp_read(const struct json *proc);
 
 /* supervise.c */
 void now_rfc3339(char *out, size_t cap);

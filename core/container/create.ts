@@ -8,7 +8,7 @@ import { readImageFile } from '../image/files.js'
 import { groupsToAdd, resolveUser } from '../launch/passwd.js'
 import { resolvePaths, socketPath } from '../paths.js'
 import { DEFAULT_CAPABILITIES, capabilityNumbers } from '../launch/capabilities.js'
-import { seccompPlan } from '../launch/seccomp-program.js'
+import { seccompProgram } from '../launch/seccomp-program.js'
 import { entrypointArgs, planLaunch, type ImageRunConfig, type RunOptions } from '../launch/spec.js'
 import { findImage, layerDiffDir, openStore, type ImageRecord, type Store } from '../storage/store.js'
 import { SkiffError } from '../errors.js'
@@ -256,6 +256,10 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       const layers = [...layerDirs].reverse().map((d) => dirname(d))
       await runSelfInUserns(['__storage'], JSON.stringify([{ op: 'materialize', layers, dest: join(staging, 'rootfs') }]))
     }
+    // the seccomp program, a file of the container's that the shim reads (kept out of the plan,
+    // which every `ps` reads)
+    const seccomp = await seccompProgram(opts.security?.seccomp ?? 'default', opts.security?.capabilities ?? capabilityNumbers(DEFAULT_CAPABILITIES), join(store.root, 'seccomp'))
+    if (seccomp) writeFileSync(join(staging, 'seccomp.bpf'), seccomp.program, { mode: 0o600 })
     const plan = planLaunch({
       config,
       options: { ...opts, hostname },
@@ -271,7 +275,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       trash: opts.rm ? join(store.root, 'tmp') : undefined,
       extraMounts: opts.tz ? [...mounts.ops, { kind: 'bind', source: opts.tz.file, target: '/etc/localtime', flags: ['ro', 'nosuid', 'nodev', 'noexec'] }] : mounts.ops,
       readOnly: opts.readOnly,
-      seccomp: seccompPlan(opts.security?.seccomp ?? 'default', opts.security?.capabilities ?? capabilityNumbers(DEFAULT_CAPABILITIES), join(store.root, 'seccomp')),
+      seccomp: seccomp && { profile: seccomp.profile, file: join(dir, 'seccomp.bpf'), flags: seccomp.flags },
     })
     if (opts.init) plan.process.init = true
     const record: ContainerRecord = {

@@ -1,12 +1,14 @@
 // The seccomp compiler, checked by running its programs: a classic BPF interpreter here runs the
 // program on seccomp_data as the kernel would, against the profile's meaning computed directly
 // (the reference below), for skiff's default profile and for random profiles and calls.
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DEFAULT_CAPABILITIES } from '../../core/launch/capabilities.js'
 import { compileSeccomp, type SeccompArg, type SeccompProfile, type SeccompRule } from '../../core/launch/seccomp.js'
+import { SECCOMP_COMPILER } from '../../core/launch/seccomp-program.js'
 import { SYSCALL_TABLES } from '../../core/launch/seccomp-syscalls.js'
 import { repoRoot } from '../helpers/env.js'
 
@@ -121,6 +123,8 @@ function rng(seed: number): () => number {
   return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
 }
 
+const programs = createHash('sha256')
+
 t('property: random profiles and calls mean the same compiled as read', () => {
   const r = rng(24)
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!
@@ -140,6 +144,7 @@ t('property: random profiles and calls mean the same compiled as read', () => {
     const profile: SeccompProfile = { defaultAction: pick(['SCMP_ACT_ERRNO', 'SCMP_ACT_ALLOW']), defaultErrnoRet: 1, archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] }], syscalls }
     const caps = r() < 0.5 ? ['CAP_KILL'] : ['CAP_SYS_ADMIN']
     const { program } = compileSeccomp(profile, target(caps))
+    programs.update(program)
     for (let call = 0; call < 40; call++) {
       const abi = pick(['x86_64', 'x86_64', 'i386', 'x32'] as const)
       const name = r() < 0.8 ? pick(used) : pick(names)
@@ -150,6 +155,20 @@ t('property: random profiles and calls mean the same compiled as read', () => {
       assert.is(got, reference(profile, caps, abi, nr, args), `round ${round} ${abi} ${name}(${args.join(', ')})`)
     }
   }
+})
+
+// Compiled programs are cached by SECCOMP_COMPILER (not by the compiler's code nor the default
+// profile's text): a change to either must bump it, or users run stale programs.
+const PINNED = {
+  compiler: 1,
+  profile: 'a5472d96421f9a48cdf84b66d2435a7d85c407009d8a12dfe979f623e3b91635',
+  programs: 'dee27624a07bcbcc7c4b66270cdcba6a896040754e853a89af76de97008df864',
+}
+
+t('a change of the compiled programs or of the default profile bumps SECCOMP_COMPILER', () => {
+  for (const caps of [DEFAULT_CAPABILITIES, ['CAP_SYS_ADMIN'], []]) programs.update(compileSeccomp(DEFAULT, target(caps)).program)
+  const now = { compiler: SECCOMP_COMPILER, profile: createHash('sha256').update(readFileSync(join(repoRoot, 'core/launch/seccomp-default.json'))).digest('hex'), programs: programs.digest('hex') }
+  assert.equal(now, PINNED, 'bump SECCOMP_COMPILER in core/launch/seccomp-program.ts and record the new digests in PINNED')
 })
 
 t.run()
