@@ -1,6 +1,6 @@
 // skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]: a container, ready to start.
 import type { CommandSpec } from './cli.js'
-import { checkCidfile, createOptions, toCreateOptions, writeCidfile, type CreateArgs } from './run-options.js'
+import { createOptions, openCidfile, toCreateOptions, type CreateArgs } from './run-options.js'
 
 const spec: CommandSpec<CreateArgs> = {
   usage: 'create [OPTIONS] IMAGE [COMMAND] [ARG...]',
@@ -11,9 +11,15 @@ const spec: CommandSpec<CreateArgs> = {
   handler: async (argv) => {
     const { createContainer } = await import('../core/container/create.js')
     const opts = await toCreateOptions(argv)
-    const cidfile = checkCidfile(argv.cidfile)
-    const { record } = await createContainer(opts)
-    writeCidfile(cidfile, record.id)
+    const cidfile = openCidfile(argv.cidfile)
+    let record
+    try {
+      record = (await createContainer(opts)).record
+    } catch (err) {
+      cidfile?.remove()
+      throw err
+    }
+    cidfile?.write(record.id)
     process.stdout.write(`${record.id}\n`)
   },
 }

@@ -50,6 +50,7 @@ const spec: CommandSpec<ExecArgs> = {
     const { resolvePaths } = await import('../core/paths.js')
     const { findContainer } = await import('../core/container/records.js')
     const { execInContainer } = await import('../core/container/exec.js')
+    if (argv.workdir !== undefined) (await import('./run-options.js')).checkWorkdir(argv.workdir)
     const detachKeys = parseDetachKeysOption(argv['detach-keys'])
     const store = await openStore(resolvePaths())
     const c = findContainer(store, argv.container)

@@ -1,5 +1,4 @@
 // skiff export [-o FILE] CONTAINER: the container's whole filesystem as a tar archive.
-import { createWriteStream } from 'node:fs'
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
 
@@ -18,8 +17,17 @@ const spec: CommandSpec<{ container: string; output?: string }> = {
       throw new SkiffError('E_USAGE', 'refusing to write a tar archive to a terminal', { hint: 'use -o FILE, or redirect: skiff export CONTAINER > fs.tar' })
     }
     const store = await openStore(resolvePaths())
-    const out = argv.output ? createWriteStream(argv.output) : process.stdout
-    await exportContainer(store, findContainer(store, argv.container), out)
+    const c = findContainer(store, argv.container)
+    if (!argv.output) return exportContainer(store, c, process.stdout)
+    const { openOutputFile } = await import('../core/output-file.js')
+    const out = openOutputFile(argv.output, '-o')
+    try {
+      await exportContainer(store, c, out.stream)
+      out.commit()
+    } catch (err) {
+      out.abort()
+      throw err
+    }
   },
 }
 export default spec

@@ -161,11 +161,18 @@ export function parseEnvFile(text: string): string[] {
 }
 
 /** "10m", "512k", "1g", "100" (bytes) → bytes */
-export function parseSize(text: string): number {
+export function parseSize(text: string, option?: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(text.trim())
-  if (!m) throw new SkiffError('E_USAGE', `cannot read the size ${JSON.stringify(text)}`, { hint: 'use a number with an optional unit: 512k, 10m, 1g' })
+  if (!m) throw new SkiffError('E_USAGE', `${option ? `${option} ${text}: not a size` : `cannot read the size ${JSON.stringify(text)}`}`, { hint: 'use a number with an optional unit: 512k, 10m, 1g' })
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g']
   return Math.floor(Number(m[1]) * unit)
+}
+
+/** -w: a path in the container, absolute (Docker refuses a relative one too). */
+export function checkWorkdir(dir: string | undefined): void {
+  if (dir !== undefined && dir !== '' && !dir.startsWith('/')) {
+    throw new SkiffError('E_USAGE', `-w ${dir}: the working directory must be an absolute path`, { hint: `e.g. -w /${dir.replace(/^\.?\/+/, '')}` })
+  }
 }
 
 /** -1 for memory is no limit too. */
@@ -179,7 +186,8 @@ async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup/limits
     throw new SkiffError('E_USAGE', `--cgroups=${argv.cgroups}: expected enabled or disabled`, { hint: "see 'skiff run --help'" })
   }
   // 0 is Docker's "no limit" for every one of these (and -1 for pids and swap): nothing is written
-  const size = (v: string | undefined) => (v === undefined ? undefined : v === '-1' ? -1 : parseSize(v) || undefined)
+  // -1 is "unlimited" for swap only (Docker refuses it for the others: not a size)
+  const size = (v: string | undefined, option: string, minusOne = false) => (v === undefined ? undefined : minusOne && v === '-1' ? -1 : parseSize(v, option) || undefined)
   const conf: Record<string, string> = {}
   for (const kv of argv['cgroup-conf']) {
     const eq = kv.indexOf('=')
@@ -187,9 +195,9 @@ async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup/limits
     conf[kv.slice(0, eq)] = kv.slice(eq + 1)
   }
   return {
-    memory: positive(size(argv.memory)),
-    memoryReservation: size(argv['memory-reservation']),
-    memorySwap: size(argv['memory-swap']),
+    memory: positive(size(argv.memory, '--memory')),
+    memoryReservation: size(argv['memory-reservation'], '--memory-reservation'),
+    memorySwap: size(argv['memory-swap'], '--memory-swap', true),
     cpus: argv.cpus !== undefined && Number(argv.cpus) !== 0 ? parseCpus(argv.cpus) : undefined,
     cpuShares: argv['cpu-shares'],
     cpuWeight: argv['cpu-weight'],
@@ -201,24 +209,41 @@ async function toLimits(argv: CreateArgs): Promise<import('../core/cgroup/limits
   }
 }
 
-/** --cidfile: a file that must not exist yet (Docker's rule: it may be another container's). */
-export function checkCidfile(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined
-  const { existsSync } = require('node:fs') as typeof import('node:fs')
-  if (existsSync(path)) {
-    throw new SkiffError('E_CIDFILE', `--cidfile ${path}: the file exists: another container may be using it`, { hint: `remove ${path} if that container is gone, or name another file` })
-  }
-  return path
+/** A --cidfile, made before the container (so that it cannot fail after), filled once it exists. */
+export interface Cidfile {
+  write(id: string): void
+  /** the container was not made: the file goes too */
+  remove(): void
 }
 
-/** Write the new container's id to the --cidfile (created now, never overwritten). */
-export function writeCidfile(path: string | undefined, id: string): void {
-  if (path === undefined) return
-  const { writeFileSync } = require('node:fs') as typeof import('node:fs')
+/**
+ * --cidfile: a file that must not exist yet (Docker's rule: it may be another container's),
+ * created empty now, so that a path skiff cannot write fails before anything is made.
+ */
+export function openCidfile(path: string | undefined): Cidfile | undefined {
+  if (path === undefined) return undefined
+  const { closeSync, openSync, rmSync, writeSync } = require('node:fs') as typeof import('node:fs')
+  let fd: number
   try {
-    writeFileSync(path, id, { flag: 'wx', mode: 0o644 })
+    fd = openSync(path, 'wx', 0o644)
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new SkiffError('E_CIDFILE', `--cidfile ${path}: the file exists: another container may be using it`, { hint: `remove ${path} if that container is gone, or name another file` })
+    }
     throw new SkiffError('E_CIDFILE', `--cidfile ${path}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`, { hint: 'name a file in a directory you may write, which does not exist yet' })
+  }
+  return {
+    write(id) {
+      try {
+        writeSync(fd, id)
+      } finally {
+        closeSync(fd)
+      }
+    },
+    remove() {
+      closeSync(fd)
+      rmSync(path, { force: true })
+    },
   }
 }
 
@@ -269,6 +294,12 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     throw new SkiffError('E_USAGE', '--sig-proxy=false cannot be honoured: an attached container ends with skiff, so skiff passes signals on', { hint: 'run it detached (-d) and use skiff attach or skiff logs, which signals do not reach' })
   }
   const fromFiles = argv['env-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--env-file')))
+  checkWorkdir(argv.workdir)
+  if (argv['stop-signal'] !== undefined) (await import('../core/container/stop.js')).parseSignal(argv['stop-signal'])
+  for (const ip of argv.dns) {
+    const { isIP } = require('node:net') as typeof import('node:net')
+    if (!isIP(ip)) throw new SkiffError('E_USAGE', `--dns ${ip}: not an IP address`, { hint: 'name the server by address, e.g. --dns 9.9.9.9' })
+  }
   if (!['always', 'missing', 'never'].includes(argv.pull)) {
     throw new SkiffError('E_USAGE', `--pull=${argv.pull}: expected always, missing or never`, { hint: "see 'skiff run --help'" })
   }
@@ -278,7 +309,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     if (key !== 'max-size' || !opt.includes('=')) {
       throw new SkiffError('E_USAGE', `--log-opt ${opt}: only max-size=SIZE is supported`, { hint: 'e.g. --log-opt max-size=10m' })
     }
-    logMaxBytes = parseSize(value)
+    logMaxBytes = parseSize(value, '--log-opt max-size')
   }
   const { parseRestart } = await import('../core/container/create.js')
   const { checkTargets, parseMount, parseTmpfs, parseVolume } = await import('../core/launch/mount-spec.js')

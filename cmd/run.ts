@@ -3,7 +3,7 @@ import { existsSync, rmSync } from 'node:fs'
 import { mark } from '../core/trace.js'
 import type { CommandSpec } from './cli.js'
 import { detachKeysOption, parseDetachKeysOption } from './detach-keys.js'
-import { checkCidfile, checkPreserveFds, createOptions, toCreateOptions, writeCidfile, type CreateArgs } from './run-options.js'
+import { checkPreserveFds, openCidfile, createOptions, toCreateOptions, type CreateArgs } from './run-options.js'
 
 export { parseEnvFile } from './run-options.js'
 
@@ -26,7 +26,6 @@ const spec: CommandSpec<RunArgs> = {
   ],
   handler: async (argv) => {
     const opts = await toCreateOptions(argv)
-    const cidfile = checkCidfile(argv.cidfile)
     const detachKeys = parseDetachKeysOption(argv['detach-keys'])
     if (opts.logDriver === 'passthrough' && argv.detach) {
       const { SkiffError } = await import('../core/errors.js')
@@ -36,16 +35,18 @@ const spec: CommandSpec<RunArgs> = {
     const { createContainer } = await import('../core/container/create.js')
     const { runPrelude, startContainer } = await import('../core/container/start.js')
     const preserveFds = argv['preserve-fds'] ? checkPreserveFds(argv['preserve-fds']) : 0
+    const cidfile = openCidfile(argv.cidfile)
     const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, net: opts.net, cgroups: opts.cgroups, preserveFds })
     let created
     try {
       created = await createContainer(opts)
     } catch (err) {
       prelude?.cancel()
+      cidfile?.remove()
       throw err
     }
     const { store, record } = created
-    writeCidfile(cidfile, record.id)
+    cidfile?.write(record.id)
     let detached = argv.detach
     try {
       const status = await startContainer(store, record, { detach: argv.detach, prelude, detachKeys, preserveFds })

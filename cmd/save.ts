@@ -1,5 +1,4 @@
 // skiff save [-o FILE] [--format docker-archive|oci-archive] IMAGE [IMAGE...]
-import { createWriteStream, renameSync, rmSync } from 'node:fs'
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
 
@@ -27,13 +26,14 @@ const spec: CommandSpec<SaveArgs> = {
     }
     const { saveImages } = await import('../core/image/save.js')
     if (!argv.output) return saveImages(argv.images, argv.format, process.stdout)
-    // a partial file never carries the final name
-    const tmp = `${argv.output}.skiff-${process.pid}`
+    const { openOutputFile } = await import('../core/output-file.js')
+    let out: import('../core/output-file.js').OutputFile | undefined
     try {
-      await saveImages(argv.images, argv.format, createWriteStream(tmp))
-      renameSync(tmp, argv.output)
+      // the file is opened once the images are found: a missing image makes no file
+      await saveImages(argv.images, argv.format, () => (out = openOutputFile(argv.output!, '-o')).stream)
+      out?.commit()
     } catch (err) {
-      rmSync(tmp, { force: true })
+      out?.abort()
       throw err
     }
   },

@@ -44,12 +44,15 @@ export function parseReference(text: string): Reference {
   let domain = 'docker.io'
   let path = rest
   const first = slash >= 0 ? rest.slice(0, slash) : ''
-  if (slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())) {
+  if (slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
     domain = first
     path = rest.slice(slash + 1)
   }
   if (domain === 'index.docker.io') domain = 'docker.io'
   if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`
+  // Docker's grammar takes an uppercase first component ("UPPER/app") for a registry host; no
+  // registry is named so, and Docker itself then refuses the push or pull: refused here at once
+  if (path !== path.toLowerCase()) throw bad('repository names must be lowercase (a registry is named with a dot or a port, e.g. registry.example:5000/app)')
   for (const c of path.split('/')) if (!COMPONENT.test(c)) throw bad(`bad name component ${JSON.stringify(c)} (lowercase letters, digits and . _ - only)`)
   if (!tag && !digest) tag = 'latest'
   return { domain, path, tag, digest }

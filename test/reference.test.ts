@@ -18,7 +18,10 @@ const cases: [string, string][] = [
 for (const [input, want] of cases) test(input, () => assert.is(normalizeReference(input), want))
 
 test('bad references say what is wrong', () => {
-  assert.throws(() => parseReference('Upper'), /bad name component/)
+  assert.throws(() => parseReference('Upper'), /must be lowercase/)
+  assert.throws(() => parseReference('UPPER/bad:tag'), /must be lowercase/)
+  assert.throws(() => parseReference('b@d'), /digest/)
+  assert.is(normalizeReference('Registry.Example:5000/app'), 'Registry.Example:5000/app:latest')
   assert.throws(() => parseReference('x@sha256:12'), /64 hex/)
   assert.throws(() => parseReference(':tag'), /no name/)
 })

@@ -37,7 +37,7 @@ export async function loadImages(input: string | NodeJS.ReadableStream): Promise
       try {
         await pipeline(source, extract({ cwd: staging, strict: true, noChmod: true }) as unknown as NodeJS.WritableStream)
       } catch (err) {
-        throw new SkiffError('E_BAD_ARCHIVE', `cannot read the archive${typeof input === 'string' ? ` ${input}` : ' on stdin'}: ${(err as Error).message}`, {
+        throw new SkiffError('E_BAD_ARCHIVE', `cannot read the archive${typeof input === 'string' ? ` ${input}` : ' on stdin'}: ${describeReadError(err)}`, {
           hint: 'give a file written by `docker save`, `podman save` or `skopeo copy ... oci-archive:FILE`',
           cause: err,
         })
@@ -118,4 +118,10 @@ export async function storeImages(store: Store, images: ArchiveImage[], movable:
     }, img.names)
   }
   return warnings
+}
+
+/** "ENOENT: no such file or directory, open '/x'" → "no such file or directory"; tar's own messages as they are. */
+function describeReadError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  return e.syscall ? e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : e.message
 }

@@ -18,7 +18,8 @@ function ociLayerType(mediaType: string): string {
   return /gzip/.test(mediaType) ? `${OCI_LAYER}+gzip` : /zstd/.test(mediaType) ? `${OCI_LAYER}+zstd` : OCI_LAYER
 }
 
-export async function saveImages(refs: string[], format: 'docker-archive' | 'oci-archive', out: NodeJS.WritableStream): Promise<void> {
+/** `to`: the stream, or a function that opens it once every image is found. */
+export async function saveImages(refs: string[], format: 'docker-archive' | 'oci-archive', to: NodeJS.WritableStream | (() => NodeJS.WritableStream)): Promise<void> {
   const store = await openStore(resolvePaths())
   const images: { rec: ImageRecord; name?: string }[] = []
   for (const ref of refs) {
@@ -31,6 +32,7 @@ export async function saveImages(refs: string[], format: 'docker-archive' | 'oci
     } catch {}
     images.push({ rec, name: name ?? rec.names[0] })
   }
+  const out = typeof to === 'function' ? to() : to
   const dir = join(store.root, 'tmp', `save-${process.pid}-${randomBytes(4).toString('hex')}`)
   mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true })
   try {
