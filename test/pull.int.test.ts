@@ -2,7 +2,7 @@
 // skopeo, and a proxy of ours in front of it for bearer-token auth and corrupted blobs.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -185,11 +185,17 @@ pull('basic auth (htpasswd): refused without login, login and logout', async () 
     assert.match(refused.stderr, /login/)
     const wrong = sb.run(['login', '-u', 'alice', '--password-stdin', `127.0.0.1:${authPort}`], { env, input: 'nope\n' })
     assert.is(wrong.status, 125, wrong.describe())
+    assert.not.match(wrong.stdout + wrong.stderr, /nope/)
     const ok = sb.run(['login', '-u', 'alice', '--password-stdin', `127.0.0.1:${authPort}`], { env, input: 's3cret\n' })
     assert.is(ok.status, 0, ok.describe())
     assert.not.match(ok.stdout + ok.stderr, /s3cret/)
-    const pulled = await sb.start(['pull', '-q', name], { env }).done
+    // the credentials: in a file only its owner reads, and never in output, traces or inspect
+    assert.is(statSync(env.REGISTRY_AUTH_FILE).mode & 0o777, 0o600)
+    const secret = /s3cret|YWxpY2U6czNjcmV0/
+    const pulled = await sb.start(['pull', name], { env: { ...env, SKIFF_TRACE: '1' } }).done
     assert.is(pulled.status, 0, pulled.describe())
+    assert.not.match(pulled.stdout + pulled.stderr, secret)
+    assert.not.match(sb.run(['image', 'inspect', name], { env }).stdout, secret)
     assert.is(sb.run(['logout', `127.0.0.1:${authPort}`], { env }).status, 0)
     const after = await sb.start(['pull', name], { env }).done
     assert.is(after.status, 125)

@@ -2,7 +2,8 @@
 // command, the paths in a shared /tmp that skiff would use for A — the runtime directory's
 // fallback, the short-socket fallback for long paths, the storage fallback off a network home — as
 // a world-writable directory or a symlink, and A's containers must not land in them. Runs as root
-// only to switch between the two users (runuser); skiff itself runs as A and B. Does I/O.
+// only to switch between the two users (runuser) and to mount a small tmpfs (a full disk); skiff
+// itself runs as A and B. And B gets nothing of A's containers: logs, terminal, signals. Does I/O.
 import { spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -178,6 +179,65 @@ t('the short-socket fallback for a long runtime path, made first by another user
     assert.is(as(a, [skiffBin, 'rm', '-f', 'victim']).status, 0)
   } finally {
     as(a, [skiffBin, 'rm', '-f', 'victim'])
+    removeTree(shared)
+  }
+})
+
+t("another user gets nothing of A's: not the logs, the terminal, a signal, nor a look at the store", () => {
+  if (!ready('two users')) return
+  const { shared, a, b, image } = world()
+  try {
+    assert.is(as(a, [skiffBin, 'load', '-q', '-i', image]).status, 0)
+    const r = as(a, [skiffBin, 'run', '-d', '-t', '--name', 'private', 'busybox', 'sh', '-c', 'echo the-secret-line; sleep 60'])
+    assert.is(r.status, 0, r.describe())
+    const field = (f: string) => as(a, [skiffBin, 'inspect', '-f', `{{${f}}}`, 'private']).stdout.trim()
+    for (let i = 0; i < 50 && !as(a, [skiffBin, 'logs', 'private']).stdout.includes('the-secret-line'); i++) spawnSync('sleep', ['0.1'])
+    const logPath = field('.LogPath')
+    const pid = field('.State.Pid')
+    assert.ok(logPath && Number(pid) > 0, `${logPath} ${pid}`)
+    // the files: B can open none of them, nor list the store
+    for (const path of [logPath, a.env.SKIFF_ROOT!, join(a.env.SKIFF_ROOT!, 'containers')]) {
+      const tried = as(b, ['cat', path])
+      assert.is.not(tried.status, 0, tried.describe())
+      assert.not.match(tried.stdout, /the-secret-line/)
+    }
+    // skiff as B on A's store: refused before anything is read
+    const theirs = as(b, [skiffBin, 'logs', 'private'], { SKIFF_ROOT: a.env.SKIFF_ROOT })
+    assert.is(theirs.status, 125, theirs.describe())
+    assert.not.match(theirs.stdout + theirs.stderr, /the-secret-line|internal error/)
+    // the terminal: B cannot connect to the attach socket
+    const connect = as(b, ['python3', '-c', 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])', attachSocket(a, 'private')])
+    assert.is.not(connect.status, 0, connect.describe())
+    // a signal: the kernel refuses it (another uid), and the container runs on
+    assert.is.not(as(b, ['kill', '-TERM', pid]).status, 0)
+    assert.is(field('.State.Status'), 'running')
+    // what A's state is made of: the store and the runtime directory closed to others
+    assertPrivate(a.env.SKIFF_ROOT!, a.uid)
+    assertPrivate(join(attachSocket(a, 'private'), '..'), a.uid)
+    assert.is(as(a, [skiffBin, 'rm', '-f', 'private']).status, 0)
+  } finally {
+    as(a, [skiffBin, 'rm', '-f', 'private'])
+    removeTree(shared)
+  }
+})
+
+t('a full disk under the store: one line that says so, and the store as it was', () => {
+  if (!ready('full disk')) return
+  const { shared, a, image } = world()
+  const small = join(shared, 'small')
+  mkdirSync(small)
+  assert.is(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', small]).status, 0)
+  try {
+    chownSync(small, a.uid, a.uid)
+    const store = { SKIFF_ROOT: join(small, 'store') }
+    const r = as(a, [skiffBin, 'load', '-i', image], store)
+    assert.is(r.status, 125, r.describe())
+    assert.match(r.stderr, /^Error: no space left on device[^\n]*\n  hint: [^\n]*skiff system prune[^\n]*\n$/)
+    assert.is(as(a, [skiffBin, 'images', '-q'], store).stdout, '')
+    assert.equal(readdirSync(join(small, 'store', 'tmp')).filter((f) => !f.endsWith('.lock')), [], 'nothing half-made left in tmp/')
+    assert.equal(readdirSync(join(small, 'store', 'blobs', 'sha256')), [])
+  } finally {
+    spawnSync('umount', ['-l', small])
     removeTree(shared)
   }
 })

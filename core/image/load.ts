@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { isDirectory, readArchive, type ArchiveImage } from './archive.js'
 import { READ_CHUNK } from '../digest.js'
-import { SkiffError } from '../errors.js'
+import { SkiffError, errnoCode } from '../errors.js'
 import { runSelfInUserns } from '../launch/in-userns.js'
 import { resolvePaths } from '../paths.js'
 import { blobPath, hasLayer, layerDir, openStore, saveImage, type Store } from '../storage/store.js'
@@ -37,6 +37,8 @@ export async function loadImages(input: string | NodeJS.ReadableStream): Promise
       try {
         await pipeline(source, extract({ cwd: staging, strict: true, noChmod: true }) as unknown as NodeJS.WritableStream)
       } catch (err) {
+        // the store's disk, not the archive: said as such (cmd/report.ts)
+        if (['ENOSPC', 'EDQUOT', 'EROFS'].includes(errnoCode(err) ?? '')) throw err
         throw new SkiffError('E_BAD_ARCHIVE', `cannot read the archive${typeof input === 'string' ? ` ${input}` : ' on stdin'}: ${describeReadError(err)}`, {
           hint: 'give a file written by `docker save`, `podman save` or `skopeo copy ... oci-archive:FILE`',
           cause: err,
