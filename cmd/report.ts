@@ -33,11 +33,19 @@ const MACHINE: Record<string, string> = {
   ENFILE: 'the system is out of file handles: try again later',
 }
 
+/**
+ * A message on one line: control characters (a newline in a value the user gave, which messages
+ * quote) written as escapes, \n, \t, \x1b (nor can a value move the terminal's cursor).
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => ({ '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
 /** Print `err` as the user should see it. */
 export function printError(err: unknown): void {
   if (isSkiffError(err)) {
-    process.stderr.write(`Error: ${err.message}\n`)
-    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`)
+    process.stderr.write(`Error: ${oneLine(err.message)}\n`)
+    if (err.hint) process.stderr.write(`  hint: ${oneLine(err.hint)}\n`)
     if (process.env.SKIFF_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
     return
   }

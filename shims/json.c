@@ -1,5 +1,7 @@
 // A small JSON reader for the launch plan: parse once into a tree, then look values up by key.
-// The plan is trusted input from skiff itself, but malformed text still fails cleanly.
+// The plan is trusted input from skiff itself, but malformed text still fails cleanly, freeing
+// what it made (the keeper parses leases for ever), and never reads past the text's end: it is
+// fuzzed (test/fuzz/plan_fuzz.c).
 #include "shim.h"
 
 #include <stdlib.h>
@@ -95,8 +97,10 @@ static char *parse_string(struct parser *ps)
 		case 'f': *o++ = '\f'; break;
 		case 'u': {
 			unsigned cp, lo;
-			if (q - ps->p < 4 || hex4(ps->p, &cp) < 0)
+			if (q - ps->p < 4 || hex4(ps->p, &cp) < 0) {
+				free(buf);
 				return NULL;
+			}
 			ps->p += 4;
 			// A surrogate pair encodes one code point above U+FFFF.
 			if (cp >= 0xd800 && cp < 0xdc00 && q - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u' &&
@@ -115,6 +119,62 @@ static char *parse_string(struct parser *ps)
 	return buf;
 }
 
+static struct json *parse_value(struct parser *ps, int depth);
+
+/* An object's or array's members, up to its closing bracket; NULL (all freed) when malformed. */
+static struct json *parse_members(struct parser *ps, struct json *j, int depth)
+{
+	char close = j->type == JSON_OBJECT ? '}' : ']';
+	struct json **tail = &j->child;
+	ps->p++;
+	skip_ws(ps);
+	if (ps->p < ps->end && *ps->p == close) {
+		ps->p++;
+		return j;
+	}
+	for (;;) {
+		char *key = NULL;
+		skip_ws(ps);
+		if (j->type == JSON_OBJECT) {
+			if (ps->p >= ps->end || *ps->p != '"' || !(key = parse_string(ps)))
+				break;
+			skip_ws(ps);
+			if (ps->p >= ps->end || *ps->p++ != ':') {
+				free(key);
+				break;
+			}
+		}
+		struct json *v = parse_value(ps, depth + 1);
+		if (!v) {
+			free(key);
+			break;
+		}
+		v->key = key;
+		*tail = v;
+		tail = &v->next;
+		j->len++;
+		skip_ws(ps);
+		if (ps->p < ps->end && *ps->p == ',') {
+			ps->p++;
+			continue;
+		}
+		if (ps->p < ps->end && *ps->p == close) {
+			ps->p++;
+			return j;
+		}
+		break;
+	}
+	json_free(j);
+	return NULL;
+}
+
+/* Whether the text at the parser starts with `word` (within the text's end). */
+static int starts(const struct parser *ps, const char *word)
+{
+	size_t n = strlen(word);
+	return (size_t)(ps->end - ps->p) >= n && !memcmp(ps->p, word, n);
+}
+
 static struct json *parse_value(struct parser *ps, int depth)
 {
 	skip_ws(ps);
@@ -123,64 +183,36 @@ static struct json *parse_value(struct parser *ps, int depth)
 	char c = *ps->p;
 	if (c == '"') {
 		struct json *j = new_node(JSON_STRING);
-		if (!(j->str = parse_string(ps)))
+		if (!(j->str = parse_string(ps))) {
+			free(j);
 			return NULL;
+		}
 		return j;
 	}
-	if (c == '{' || c == '[') {
-		struct json *j = new_node(c == '{' ? JSON_OBJECT : JSON_ARRAY);
-		char close = c == '{' ? '}' : ']';
-		struct json **tail = &j->child;
-		ps->p++;
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == close) {
-			ps->p++;
-			return j;
-		}
-		for (;;) {
-			char *key = NULL;
-			skip_ws(ps);
-			if (j->type == JSON_OBJECT) {
-				if (ps->p >= ps->end || *ps->p != '"' || !(key = parse_string(ps)))
-					return NULL;
-				skip_ws(ps);
-				if (ps->p >= ps->end || *ps->p++ != ':')
-					return NULL;
-			}
-			struct json *v = parse_value(ps, depth + 1);
-			if (!v)
-				return NULL;
-			v->key = key;
-			*tail = v;
-			tail = &v->next;
-			j->len++;
-			skip_ws(ps);
-			if (ps->p < ps->end && *ps->p == ',') {
-				ps->p++;
-				continue;
-			}
-			if (ps->p < ps->end && *ps->p == close) {
-				ps->p++;
-				return j;
-			}
-			return NULL;
-		}
-	}
-	if (!strncmp(ps->p, "true", 4) || !strncmp(ps->p, "false", 5)) {
+	if (c == '{' || c == '[')
+		return parse_members(ps, new_node(c == '{' ? JSON_OBJECT : JSON_ARRAY), depth);
+	if (starts(ps, "true") || starts(ps, "false")) {
 		struct json *j = new_node(JSON_BOOL);
 		j->num = *ps->p == 't';
 		ps->p += j->num ? 4 : 5;
 		return j;
 	}
-	if (!strncmp(ps->p, "null", 4)) {
+	if (starts(ps, "null")) {
 		ps->p += 4;
 		return new_node(JSON_NULL);
 	}
+	// a number, read from a copy that ends where the text does (strtod reads to a NUL)
+	char num[64];
+	size_t n = 0;
+	while (ps->p + n < ps->end && n < sizeof(num) - 1 && strchr("+-0123456789.eE", ps->p[n]) && ps->p[n])
+		n++;
+	memcpy(num, ps->p, n);
+	num[n] = 0;
 	char *endp;
-	double d = strtod(ps->p, &endp);
-	if (endp == ps->p)
+	double d = strtod(num, &endp);
+	if (endp == num)
 		return NULL;
-	ps->p = endp;
+	ps->p += endp - num;
 	struct json *j = new_node(JSON_NUMBER);
 	j->num = d;
 	return j;

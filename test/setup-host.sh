@@ -41,7 +41,8 @@ fi
 # --- packages -----------------------------------------------------------------------------------
 packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip podman)
 if [ "$vm" = 1 ]; then packages+=(qemu-system-x86 e2fsprogs); fi
-if [ "$build_deps" = 1 ]; then packages+=(gcc libc6-dev make); fi
+# clang-14 and its runtime: the libFuzzer harnesses of the shim (test/fuzz)
+if [ "$build_deps" = 1 ]; then packages+=(gcc libc6-dev make clang-14 libclang-rt-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then missing+=("$p"); fi
