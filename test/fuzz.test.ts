@@ -15,6 +15,7 @@ import { parseEnvFile, parseSize } from '../cmd/run-options.js'
 import { isSkiffError } from '../core/errors.js'
 import { readArchive } from '../core/image/archive.js'
 import { parseChallenge } from '../core/image/registry.js'
+import { compileSeccomp, type SeccompProfile } from '../core/launch/seccomp.js'
 import { parseMount, parseTmpfs, parseVolume } from '../core/launch/mount-spec.js'
 import { securityOptions } from '../core/launch/security-opts.js'
 import { parseSysctls } from '../core/launch/sysctl.js'
@@ -102,6 +103,20 @@ test('--env-file text: every line a KEY=value or KEY, never an exception', () =>
 
 test('registry auth challenges: SkiffError or a challenge, whatever a registry sends', () => {
   onlySkiffErrors('parseChallenge', strings(11, N, 'Bearer Basic realm="=,:/ab', ['Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:x:pull"', 'Basic realm="r"', 'Bearer realm=x', 'bearer  realm="a\\"b"']), parseChallenge)
+})
+
+test('seccomp profiles (--security-opt seccomp=FILE): SkiffError or a program', () => {
+  const text = readFileSync(join(repoRoot, 'core/launch/seccomp-default.json'), 'utf8')
+  const small = JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQ' }] }] })
+  onlySkiffErrors('compileSeccomp', strings(15, Math.min(N, 1500), '[]{}":,0123456789.-nulltrue', [small, text.slice(0, 400) + text.slice(-200), '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[null]}', '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":"read","action":1}]}']), (s) => {
+    let profile: unknown
+    try {
+      profile = JSON.parse(s)
+    } catch {
+      return
+    }
+    compileSeccomp(profile as SeccompProfile, { arch: 'x64', caps: [], kernel: '6.1.0' })
+  })
 })
 
 /** A docker-save layout with one image, as files: the names and texts to mutate. */

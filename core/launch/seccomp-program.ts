@@ -19,7 +19,7 @@ import type { SeccompProfile } from './seccomp.js'
  * test/launch/seccomp.test.ts holds digests of compiled programs and of the profile, and fails
  * until the two agree again.
  */
-export const SECCOMP_COMPILER = 1
+export const SECCOMP_COMPILER = 2
 
 /** What --security-opt seccomp= chose: skiff's default, none, or a file (its text read by the CLI). */
 export type SeccompChoice = 'default' | 'unconfined' | { path: string; text: string }

@@ -237,7 +237,7 @@ function abiRuns(abi: Abi, rules: SeccompRule[], profile: SeccompProfile, target
     if (runs.at(-1)?.verdict !== verdict) runs.push({ from, verdict })
   }
   names.forEach((name, i) => push(base + i, verdictOf(name)))
-  push(base + names.length, { ret: unknown })
+  push(base + names.length, simple(unknown))
   return runs
 }
 
@@ -246,6 +246,23 @@ function abisOf(profile: SeccompProfile, host: { native: Abi; others: Abi[] }): 
   const named = new Set([...(profile.architectures ?? []), ...(profile.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])])
   if (!named.size) return [host.native]
   return [host.native, ...host.others].filter((abi) => named.has(ABIS[abi].scmp))
+}
+
+/** A rule as Docker's format has it, or an error saying which part is not. */
+function checkRule(r: SeccompRule, i: number): void {
+  const where = `syscalls[${i}]`
+  if (!r || typeof r !== 'object') throw bad(`${where} is not an object`)
+  const names = r.names ?? (r.name === undefined ? undefined : [r.name])
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw bad(`${where}: names is not a list of syscall names`)
+  if (typeof r.action !== 'string') throw bad(`${where}: no action`)
+  if (r.errnoRet !== undefined && !Number.isInteger(r.errnoRet)) throw bad(`${where}: errnoRet is not a number`)
+  if (r.args !== undefined && r.args !== null && (!Array.isArray(r.args) || !r.args.every((a) => a && typeof a === 'object'))) throw bad(`${where}: args is not a list of conditions`)
+  for (const f of [r.includes, r.excludes]) {
+    if (f === undefined || f === null) continue
+    if (typeof f !== 'object' || (f.caps !== undefined && !Array.isArray(f.caps)) || (f.arches !== undefined && !Array.isArray(f.arches)) || (f.minKernel !== undefined && typeof f.minKernel !== 'string')) {
+      throw bad(`${where}: includes/excludes hold caps and arches (lists) and minKernel (a version)`)
+    }
+  }
 }
 
 const FLAGS: Record<string, number> = { SECCOMP_FILTER_FLAG_LOG: 2, SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4 }
@@ -260,7 +277,11 @@ export function compileSeccomp(profile: SeccompProfile, target: SeccompTarget): 
   if (!host) throw new SkiffError('E_UNSUPPORTED', `seccomp: skiff has no syscall table for ${target.arch}`, { hint: 'run with --security-opt seccomp=unconfined' })
   const rules = profile.syscalls ?? []
   if (!Array.isArray(rules)) throw bad('syscalls is not a list')
+  rules.forEach(checkRule)
   let flags = 0
+  if (profile.flags !== undefined && profile.flags !== null && !Array.isArray(profile.flags)) throw bad('flags is not a list')
+  if (profile.architectures !== undefined && !Array.isArray(profile.architectures)) throw bad('architectures is not a list')
+  if (profile.archMap !== undefined && !(Array.isArray(profile.archMap) && profile.archMap.every((m) => m && typeof m === 'object'))) throw bad('archMap is not a list of architectures')
   for (const f of profile.flags ?? []) {
     if (FLAGS[f] === undefined) throw bad(`flag ${f} is not one skiff can set (${Object.keys(FLAGS).join(', ')})`)
     flags |= FLAGS[f]
