@@ -96,18 +96,10 @@ async function imageFor(store: Store, opts: CreateOptions): Promise<ImageRecord>
     return findImage(store, r.id)
   }
   if (opts.pull === 'always') return pull()
+  let local: ImageRecord
   try {
-    const local = await findImage(store, opts.image)
-    // --platform: a local image of another platform is not the one asked for (Docker pulls then)
-    const want = opts.pullOptions?.platform?.split('/')
-    const { os = 'linux', architecture = '' } = local.config
-    if (!want || (want[0] === os && (want[1] === undefined || want[1] === architecture))) return local
-    if (opts.pull === 'never') {
-      throw new SkiffError('E_PLATFORM', `the image ${opts.image} is ${os}/${architecture}, not ${opts.pullOptions!.platform}`, { hint: `pull it for that platform: skiff pull --platform ${opts.pullOptions!.platform} ${opts.image}` })
-    }
-    return pull()
+    local = await findImage(store, opts.image)
   } catch (err) {
-    if ((err as SkiffError).code === 'E_PLATFORM') throw err
     if ((err as SkiffError).code !== 'E_NO_IMAGE') throw err
     // a short name registries.conf has an alias for (podman's): looked for under that name too
     const { findLocalImage } = await import('../image/registries.js')
@@ -116,6 +108,15 @@ async function imageFor(store: Store, opts: CreateOptions): Promise<ImageRecord>
     if (opts.pull === 'never') throw err
     return pull()
   }
+  // --platform: a local image of another platform is not the one asked for (Docker pulls then)
+  const want = opts.pullOptions?.platform
+  const { os = 'linux', architecture = '' } = local.config
+  const [wantOs, wantArch] = want?.split('/') ?? []
+  if (!want || (wantOs === os && (wantArch === undefined || wantArch === architecture))) return local
+  if (opts.pull === 'never') {
+    throw new SkiffError('E_PLATFORM', `the image ${opts.image} is ${os}/${architecture}, not ${want}`, { hint: `pull it for that platform: skiff pull --platform ${want} ${opts.image}` })
+  }
+  return pull()
 }
 
 /** Remove a tree of the user's own files, some of whose directories may have no permissions (overlay's work/work). */
