@@ -57,13 +57,13 @@ export const update: CommandSpec<Record<string, unknown> & { containers: string[
     const { store, find } = await open()
     const { updateContainer } = await import('../core/container/cgroup.js')
     const { parseCpus } = await import('../core/cgroup/limits.js')
-    const size = (v: unknown) => (v === undefined ? undefined : v === '-1' ? -1 : parseSize(String(v)))
+    const size = (v: unknown, option: string) => (v === undefined ? undefined : v === '-1' ? -1 : parseSize(String(v), option))
     const conf: Record<string, string> = {}
     for (const kv of (argv['cgroup-conf'] as string[]) ?? []) conf[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1)
     const limits = {
-      memory: size(argv.memory),
-      memoryReservation: size(argv['memory-reservation']),
-      memorySwap: size(argv['memory-swap']),
+      memory: size(argv.memory, '--memory'),
+      memoryReservation: size(argv['memory-reservation'], '--memory-reservation'),
+      memorySwap: size(argv['memory-swap'], '--memory-swap'),
       cpus: argv.cpus !== undefined ? parseCpus(String(argv.cpus)) : undefined,
       cpuShares: argv['cpu-shares'] as number | undefined,
       cpuWeight: argv['cpu-weight'] as number | undefined,

@@ -96,7 +96,7 @@ const spec: CommandSpec<ImagesArgs> = {
       let repo = '<none>'
       let tag = '<none>'
       if (name !== '<none>:<none>') {
-        const r = parseReference(name)
+        const r = parseReference(name, true)
         repo = familiarRepository(r)
         tag = r.tag ?? '<none>'
       }

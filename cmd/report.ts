@@ -44,7 +44,7 @@ export function oneLine(text: string): string {
 /** Print `err` as the user should see it. */
 export function printError(err: unknown): void {
   if (isSkiffError(err)) {
-    process.stderr.write(`Error: ${oneLine(err.message)}\n`)
+    process.stderr.write(`Error: ${err.output ? err.message : oneLine(err.message)}\n`)
     if (err.hint) process.stderr.write(`  hint: ${oneLine(err.hint)}\n`)
     if (process.env.SKIFF_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
     return

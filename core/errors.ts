@@ -9,12 +9,15 @@ export interface SkiffErrorOptions {
   /** process exit status; Docker uses 125 for errors of the runtime itself */
   exitCode?: number
   cause?: unknown
+  /** the message ends with lines of a program's output, printed as they are (else on one line) */
+  output?: boolean
 }
 
 export class SkiffError extends Error {
   readonly code: string
   readonly hint?: string
   readonly exitCode: number
+  readonly output: boolean
 
   constructor(code: string, message: string, options: SkiffErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -22,6 +25,7 @@ export class SkiffError extends Error {
     this.code = code
     this.hint = options.hint
     this.exitCode = options.exitCode ?? 125
+    this.output = options.output ?? false
   }
 }
 

@@ -19,7 +19,11 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/
 const TAG = /^[\w][\w.-]{0,127}$/
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/
 
-export function parseReference(text: string): Reference {
+/**
+ * `stored`: a name from the store, written by an earlier skiff that took an uppercase first
+ * component for a registry (still listed and removable, never refused).
+ */
+export function parseReference(text: string, stored = false): Reference {
   const bad = (why: string) =>
     new SkiffError('E_BAD_REFERENCE', `invalid image reference ${JSON.stringify(text)}: ${why}`, {
       hint: 'use NAME[:TAG] or NAME@sha256:DIGEST, e.g. busybox:latest or 127.0.0.1:5000/app:1',
@@ -44,7 +48,7 @@ export function parseReference(text: string): Reference {
   let domain = 'docker.io'
   let path = rest
   const first = slash >= 0 ? rest.slice(0, slash) : ''
-  if (slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+  if (slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || (stored && first !== first.toLowerCase()))) {
     domain = first
     path = rest.slice(slash + 1)
   }
@@ -52,7 +56,7 @@ export function parseReference(text: string): Reference {
   if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`
   // Docker's grammar takes an uppercase first component ("UPPER/app") for a registry host; no
   // registry is named so, and Docker itself then refuses the push or pull: refused here at once
-  if (path !== path.toLowerCase()) throw bad('repository names must be lowercase (a registry is named with a dot or a port, e.g. registry.example:5000/app)')
+  if (!stored && path !== path.toLowerCase()) throw bad('repository names must be lowercase (a registry is named with a dot or a port, e.g. registry.example:5000/app)')
   for (const c of path.split('/')) if (!COMPONENT.test(c)) throw bad(`bad name component ${JSON.stringify(c)} (lowercase letters, digits and . _ - only)`)
   if (!tag && !digest) tag = 'latest'
   return { domain, path, tag, digest }

@@ -3,11 +3,10 @@
 //   tar-out PATH NAME [follow]  write PATH as a POSIX tar (ustar + pax) to stdout, its top entry
 //                               named NAME ("." for the contents of a directory)
 //   tar-in DEST [FLAG...]       read a tar from stdin into DEST: into it when it is a directory,
-//                               else as DEST itself (the top entry renamed), in DEST's parent.
-//                               Flags: keep-owner (the archive's owners), owner=UID:GID and
-//                               mode=OCTAL (these instead: COPY --chown, --chmod), parents (make
-//                               DEST's missing parents), keep-dest (an existing DEST keeps its
-//                               own mode, owner and time: COPY into /tmp leaves /tmp as it was)
+//     else as DEST itself (the top entry renamed), in DEST's parent. Flags: keep-owner (the
+//     archive's owners), owner=UID:GID and mode=OCTAL (these instead: COPY --chown, --chmod),
+//     parents (make DEST's missing parents), keep-dest (an existing DEST keeps its own mode,
+//     owner and time: COPY into /tmp leaves /tmp as it was)
 // Errors go to the status fd as {"type":"error"} and the builtin exits 1.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -28,24 +27,9 @@
 
 #define BLOCK 512
 
-static int write_all_fd(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void out(const void *buf, size_t len)
 {
-	if (write_all_fd(1, buf, len) < 0)
+	if (write_all(1, buf, len) < 0)
 		die_errno("tar-write", NULL, errno);
 }
 
@@ -133,11 +117,24 @@ static struct seen *seen_files;
 static int one_fs;
 static dev_t root_dev;
 
+/* An entry's path in the container, for errors: the archive names the copy's top `top_name`. */
+static const char *top_path = "", *top_name = ".";
+static const char *container_path(const char *name)
+{
+	static char buf[4200];
+	size_t n = strlen(top_name);
+	int whole = !strcmp(top_name, ".");
+	if (!whole && (strncmp(name, top_name, n) || (name[n] && name[n] != '/')))
+		return name;
+	snprintf(buf, sizeof(buf), whole ? "%s/%s" : "%s%s", whole && !strcmp(top_path, "/") ? "" : top_path, whole ? name : name + n);
+	return buf;
+}
+
 static void put_entry(int dirfd, const char *entry, const char *name, int follow)
 {
 	struct stat st;
 	if (fstatat(dirfd, entry, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
-		die_errno("tar-stat", name, errno);
+		die_errno("tar-stat", container_path(name), errno);
 	if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
 		for (struct seen *s = seen_files; s; s = s->next) {
 			if (s->dev == st.st_dev && s->ino == st.st_ino) {
@@ -153,7 +150,7 @@ static void put_entry(int dirfd, const char *entry, const char *name, int follow
 		char target[4096];
 		ssize_t n = readlinkat(dirfd, entry, target, sizeof(target) - 1);
 		if (n < 0)
-			die_errno("tar-readlink", name, errno);
+			die_errno("tar-readlink", container_path(name), errno);
 		target[n] = '\0';
 		header(name, &st, '2', target, 0);
 		return;
@@ -174,7 +171,7 @@ static void put_entry(int dirfd, const char *entry, const char *name, int follow
 			return;
 		int fd = openat(dirfd, entry, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 		if (fd < 0)
-			die_errno("tar-open", name, errno);
+			die_errno("tar-open", container_path(name), errno);
 		DIR *d = fdopendir(fd);
 		struct dirent *e;
 		while ((e = readdir(d))) {
@@ -189,7 +186,7 @@ static void put_entry(int dirfd, const char *entry, const char *name, int follow
 	}
 	int fd = openat(dirfd, entry, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0)
-		die_errno("tar-open", name, errno);
+		die_errno("tar-open", container_path(name), errno);
 	header(name, &st, '0', NULL, (unsigned long long)st.st_size);
 	char buf[1 << 16];
 	unsigned long long left = (unsigned long long)st.st_size;
@@ -215,6 +212,8 @@ static void put_entry(int dirfd, const char *entry, const char *name, int follow
 
 static int tar_out(const char *path, const char *name, int follow)
 {
+	top_path = path;
+	top_name = name;
 	char *copy = strdup(path);
 	char *parent = dirname(copy);
 	char *copy2 = strdup(path);
@@ -533,7 +532,7 @@ static int tar_in(const char *dest, const struct tar_in_flags *f)
 				size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf);
 				if (read_full(0, buf, want) < 0)
 					die_detail("tar-read", path, EIO, "the archive ends early");
-				if (write_all_fd(fd, buf, want) < 0)
+				if (write_all(fd, buf, want) < 0)
 					die_errno("tar-write", path, errno);
 				left -= want;
 			}

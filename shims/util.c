@@ -206,8 +206,11 @@ int write_all(int fd, const char *buf, size_t len)
 		ssize_t n = write(fd, buf, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO; // nothing written, and no error: would loop for ever
 			return -1;
+		}
 		buf += n;
 		len -= (size_t)n;
 	}

@@ -341,7 +341,7 @@ async function runStep(store: Store, state: State, inst: Instruction, ctx: StepC
     const status = await startContainer(store, record, { detach: false, output })
     if (status !== 0) {
       const last = tail.trimEnd().split('\n').slice(-5).join('\n')
-      throw fail(inst, `the command exited with status ${status}${last ? `; its last lines:\n${last}` : ' and printed nothing'}`, 'fix the command (or the image it runs in) and build again')
+      throw fail(inst, `the command exited with status ${status}${last ? `; its last lines:\n${last}` : ' and printed nothing'}`, 'fix the command (or the image it runs in) and build again', !!last)
     }
     const entry = await layerOf(store, record.id, state, record.plan.mounts.map((m) => m.target), { epoch: ctx.epoch, worker: ctx.worker })
     remember(store, key, entry)

@@ -54,8 +54,9 @@ export interface State {
 
 export const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex')
 
-export function fail(inst: Instruction, message: string, hint = 'see https://docs.docker.com/reference/dockerfile/'): SkiffError {
-  return new SkiffError('E_BUILD', `${inst.original.slice(0, 80)} (line ${inst.line}): ${message}`, { hint })
+/** `output`: the message ends with lines the command printed (kept as lines). */
+export function fail(inst: Instruction, message: string, hint = 'see https://docs.docker.com/reference/dockerfile/', output = false): SkiffError {
+  return new SkiffError('E_BUILD', `${inst.original.slice(0, 80).replace(/\s*\n\s*/g, ' ')} (line ${inst.line}): ${message}`, { hint, output })
 }
 
 export function envMap(list: string[] | null | undefined): Record<string, string> {

@@ -6,7 +6,7 @@
 // resolves in the container's tree, so no symlink in it can lead to the host. The host's side is
 // node-tar as the user: copied-out files belong to the user; copied-in files to the container's
 // root (or, with -a, to the ids in the archive).
-import { existsSync, lstatSync, statSync, symlinkSync, unlinkSync } from 'node:fs'
+import { accessSync, constants, existsSync, lstatSync, statSync, symlinkSync, unlinkSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -86,6 +86,11 @@ export async function copyFromContainer(store: Store, rec: ContainerRecord, src:
         throw new SkiffError('E_CP_DEST', `destination directory ${into} does not exist`, { hint: 'create it first, or copy into an existing directory' })
       }
       name = basename(target)
+    }
+    try {
+      accessSync(into, constants.W_OK)
+    } catch {
+      throw new SkiffError('E_CP_DEST', `cannot write in ${into}`, { hint: 'copy to a directory you may write' })
     }
   }
   // NAME "." is the directory's contents; any other name renames what PATH is

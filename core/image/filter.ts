@@ -28,7 +28,7 @@ export function rowMatches(repo: string, tag: string, patterns: string[]): boole
 /** The names an image is listed under: "busybox", "busybox:latest", "127.0.0.1:5000/x/y:1". */
 function shownNames(img: ImageRecord): string[] {
   return img.names.flatMap((n) => {
-    const r = parseReference(n)
+    const r = parseReference(n, true)
     const repo = familiarRepository(r)
     return r.tag ? [repo, `${repo}:${r.tag}`] : [repo]
   })
