@@ -14,6 +14,7 @@ import { oneLine } from '../cmd/report.js'
 import { parseEnvFile, parseSize } from '../cmd/run-options.js'
 import { isSkiffError } from '../core/errors.js'
 import { readArchive } from '../core/image/archive.js'
+import { manifestDocument } from '../core/image/pull.js'
 import { parseChallenge } from '../core/image/registry.js'
 import { compileSeccomp, type SeccompProfile } from '../core/launch/seccomp.js'
 import { parseMount, parseTmpfs, parseVolume } from '../core/launch/mount-spec.js'
@@ -116,6 +117,19 @@ test('seccomp profiles (--security-opt seccomp=FILE): SkiffError or a program', 
       return
     }
     compileSeccomp(profile as SeccompProfile, { arch: 'x64', caps: [], kernel: '6.1.0' })
+  })
+})
+
+test('registry manifests and indexes: SkiffError or descriptors with sha256 digests', () => {
+  const d = `sha256:${'c'.repeat(64)}`
+  const seeds = [
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: d, size: 2 }, layers: [{ digest: d, size: 3 }] }),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ digest: d, size: 5, platform: { os: 'linux', architecture: 'amd64' } }] }),
+    '{"manifests":5}', '{"config":null,"layers":[]}', '{"config":{"digest":"sha256:../x"},"layers":[{}]}', 'null', '[]',
+  ]
+  onlySkiffErrors('manifestDocument', strings(16, N, '[]{}":,0123456789abcdefsha256:.-null', seeds), (s) => {
+    const doc = manifestDocument(Buffer.from(s), 'x')
+    for (const desc of doc.manifests ?? [doc.config, ...doc.layers]) assert.match(desc.digest, /^sha256:[0-9a-f]{64}$/)
   })
 })
 

@@ -30,7 +30,6 @@ const MANIFEST_TYPES = [
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ]
-const INDEX_TYPES = MANIFEST_TYPES.slice(0, 2)
 
 interface Descriptor {
   mediaType?: string
@@ -53,13 +52,38 @@ function badBlob(what: string, digest: string, got: string): SkiffError {
   })
 }
 
-async function fetchJson(client: RegistryClient, path: string, accept: string[], digest?: string): Promise<{ bytes: Buffer; digest: string; mediaType: string }> {
+/**
+ * A registry's manifest or index, checked: an index's platform manifests, or an image manifest's
+ * config and layers, each a descriptor with a digest. Anything else a registry sends is E_MANIFEST.
+ */
+export function manifestDocument(bytes: Buffer, name: string): { mediaType?: string; manifests: Descriptor[] } | { mediaType?: string; config: Descriptor; layers: Descriptor[]; manifests?: undefined } {
+  const bad = (why: string) => new SkiffError('E_MANIFEST', `${name}: the registry sent a manifest skiff cannot read (${why})`, { hint: 'skiff reads Docker schema 2 and OCI manifests and indexes' })
+  let doc: unknown
+  try {
+    doc = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    throw bad('not JSON')
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad('not a JSON object')
+  const d = doc as { mediaType?: unknown; manifests?: unknown; config?: unknown; layers?: unknown; schemaVersion?: unknown }
+  const mediaType = typeof d.mediaType === 'string' ? d.mediaType : undefined
+  const descriptor = (x: unknown): x is Descriptor => !!x && typeof x === 'object' && typeof (x as Descriptor).digest === 'string' && (x as Descriptor).digest.startsWith('sha256:') && /^[0-9a-f]{64}$/.test((x as Descriptor).digest.slice(7))
+  if ('manifests' in d) {
+    if (!Array.isArray(d.manifests) || !d.manifests.every(descriptor)) throw bad('an index whose manifests are not descriptors')
+    return { mediaType, manifests: d.manifests }
+  }
+  if (!descriptor(d.config) || !Array.isArray(d.layers)) throw bad(mediaType ?? `schema ${String(d.schemaVersion)}`)
+  if (!d.layers.every(descriptor)) throw bad('a layer that is not a sha256 descriptor')
+  return { mediaType, config: d.config, layers: d.layers }
+}
+
+async function fetchJson(client: RegistryClient, path: string, accept: string[], name: string, digest?: string): Promise<{ bytes: Buffer; digest: string; mediaType: string; doc: ReturnType<typeof manifestDocument> }> {
   const res = await client.get(path, accept)
   const bytes = Buffer.from(await res.arrayBuffer())
   const got = sha256(bytes)
   if (digest && got !== digest) throw badBlob('manifest', digest, got)
-  const mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? res.headers.get('content-type') ?? ''
-  return { bytes, digest: got, mediaType }
+  const doc = manifestDocument(bytes, name)
+  return { bytes, digest: got, mediaType: doc.mediaType ?? res.headers.get('content-type') ?? '', doc }
 }
 
 /**
@@ -176,7 +200,7 @@ export async function pullImage(text: string, opts: PullOptions): Promise<{ id: 
   for (const [i, ep] of endpoints.entries()) {
     client = new RegistryClient(ep.domain, ep.path, { tlsVerify: ep.tlsVerify })
     try {
-      top = await fetchJson(client, `manifests/${ref.digest ?? ref.tag}`, MANIFEST_TYPES, ref.digest)
+      top = await fetchJson(client, `manifests/${ref.digest ?? ref.tag}`, MANIFEST_TYPES, name, ref.digest)
       if (ep.mirror) opts.progress.message(`Pulling ${name} from the mirror ${ep.domain}/${ep.path}`)
       break
     } catch (err) {
@@ -187,21 +211,19 @@ export async function pullImage(text: string, opts: PullOptions): Promise<{ id: 
   }
   if (!client || !top) throw new SkiffError('E_REGISTRY', `${name}: no registry to pull from`, { hint: 'check registries.conf' })
   let manifestDigest = top.digest
-  if (INDEX_TYPES.includes(top.mediaType) || 'manifests' in JSON.parse(top.bytes.toString('utf8'))) {
-    const index = JSON.parse(top.bytes.toString('utf8')) as { manifests: Descriptor[] }
+  if (top.doc.manifests) {
+    const index = top.doc
     const [os, architecture, variant] = wanted.split('/')
     const pick = index.manifests.find((m) => m.platform?.os === os && m.platform?.architecture === architecture && (!variant || m.platform?.variant === variant))
     if (!pick) {
       const have = index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}${m.platform?.variant ? `/${m.platform.variant}` : ''}`).join(', ')
       throw new SkiffError('E_NO_PLATFORM', `${name} has no image for ${wanted} (it has: ${have})`, { hint: 'choose one with --platform' })
     }
-    top = await fetchJson(client, `manifests/${pick.digest}`, MANIFEST_TYPES, pick.digest)
+    top = await fetchJson(client, `manifests/${pick.digest}`, MANIFEST_TYPES, name, pick.digest)
     manifestDigest = pick.digest
   }
-  const manifest = JSON.parse(top.bytes.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[]; schemaVersion?: number }
-  if (!manifest.config || !Array.isArray(manifest.layers)) {
-    throw new SkiffError('E_MANIFEST', `${name}: unsupported manifest (${top.mediaType || `schema ${manifest.schemaVersion}`})`, { hint: 'skiff reads Docker schema 2 and OCI manifests' })
-  }
+  const manifest = top.doc
+  if (manifest.manifests) throw new SkiffError('E_MANIFEST', `${name}: an index that names another index`, { hint: 'skiff reads Docker schema 2 and OCI manifests and indexes' })
   opts.progress.message(`Trying to pull ${name}...`)
   const staged: string[] = []
   try {
