@@ -6,7 +6,7 @@
 // that is skiff's failure, 125); the container's own status for run, start -a and exec; 1 when an object named on the command line does not exist (No such
 // container, image, volume or object), as docker and podman give, except for run and create,
 // whose missing image or joined container is their own failure (125).
-import { errnoCode, isSkiffError, type SkiffError } from '../core/errors.js'
+import { MACHINE_ERRORS, errnoCode, errnoText, isSkiffError, type SkiffError } from '../core/errors.js'
 
 const NOT_FOUND = new Set(['E_NO_CONTAINER', 'E_NO_IMAGE', 'E_NO_VOLUME', 'E_NO_NETWORK', 'E_NO_OBJECT'])
 const MAKERS = new Set(['run', 'create'])
@@ -19,18 +19,6 @@ export function exitStatusOf(err: SkiffError, verb?: string): number {
   // `start` of a container whose command is missing: skiff could not start it (docker: 125 too)
   if ((err.exitCode === 126 || err.exitCode === 127) && verb && !COMMAND_VERBS.has(verb)) return 125
   return err.exitCode
-}
-
-/**
- * Failures of the machine rather than of skiff's code (a full disk, a read-only file system, too
- * many open files), wherever they happen: one line and what to do, not a bug report.
- */
-const MACHINE: Record<string, string> = {
-  ENOSPC: 'free some space (`skiff system prune` removes what no container uses), or set SKIFF_ROOT to a larger file system',
-  EDQUOT: 'free some space within your quota (`skiff system prune` removes what no container uses), or set SKIFF_ROOT elsewhere',
-  EROFS: 'set SKIFF_ROOT (or XDG_DATA_HOME) to a writable directory',
-  EMFILE: 'raise the limit of open files (ulimit -n) and try again',
-  ENFILE: 'the system is out of file handles: try again later',
 }
 
 /**
@@ -50,10 +38,9 @@ export function printError(err: unknown): void {
     return
   }
   const code = errnoCode(err)
-  if (code && MACHINE[code]) {
+  if (code && MACHINE_ERRORS[code]) {
     const e = err as NodeJS.ErrnoException
-    const what = (e.message.split(', ')[0] ?? code).replace(/^[A-Z]+: /, '')
-    process.stderr.write(`Error: ${what}${e.syscall ? ` (${e.syscall}${e.path ? ` ${e.path}` : ''})` : ''}\n  hint: ${MACHINE[code]}\n`)
+    process.stderr.write(`Error: ${errnoText(e)}${e.syscall ? ` (${e.syscall}${e.path ? ` ${e.path}` : ''})` : ''}\n  hint: ${MACHINE_ERRORS[code]}\n`)
     if (process.env.SKIFF_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`)
     return
   }

@@ -2,7 +2,7 @@
 // reading --env-file files and /proc/self/fd for --preserve-fds.
 import { readFileSync, readlinkSync } from 'node:fs'
 import { readUserTextFile } from '../core/user-file.js'
-import { SkiffError } from '../core/errors.js'
+import { SkiffError, errnoText } from '../core/errors.js'
 import type { CreateOptions } from '../core/container/create.js'
 import type { OptionSpec } from './cli.js'
 import { parseTlsVerify } from './pull.js'
@@ -230,7 +230,7 @@ export function openCidfile(path: string | undefined): Cidfile | undefined {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new SkiffError('E_CIDFILE', `--cidfile ${path}: the file exists: another container may be using it`, { hint: `remove ${path} if that container is gone, or name another file` })
     }
-    throw new SkiffError('E_CIDFILE', `--cidfile ${path}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`, { hint: 'name a file in a directory you may write, which does not exist yet' })
+    throw new SkiffError('E_CIDFILE', `--cidfile ${path}: ${errnoText(err)}`, { hint: 'name a file in a directory you may write, which does not exist yet' })
   }
   return {
     write(id) {

@@ -38,3 +38,22 @@ export function errnoCode(err: unknown): string | undefined {
   const code = (err as NodeJS.ErrnoException | null)?.code
   return typeof code === 'string' ? code : undefined
 }
+
+/**
+ * Failures of the machine rather than of skiff (a full disk, a read-only file system, too many
+ * open files), wherever they happen, and what the user can do: cmd/report.ts prints them as one
+ * line, and code that would wrap an error in its own message passes these on as they are.
+ */
+export const MACHINE_ERRORS: Record<string, string> = {
+  ENOSPC: 'free some space (`skiff system prune` removes what no container uses), or set SKIFF_ROOT to a larger file system',
+  EDQUOT: 'free some space within your quota (`skiff system prune` removes what no container uses), or set SKIFF_ROOT elsewhere',
+  EROFS: 'set SKIFF_ROOT (or XDG_DATA_HOME) to a writable directory',
+  EMFILE: 'raise the limit of open files (ulimit -n) and try again',
+  ENFILE: 'the system is out of file handles: try again later',
+}
+
+/** "ENOENT: no such file or directory, open '/x'" → "no such file or directory"; other errors' messages as they are. */
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  return e?.syscall ? e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(e?.message ?? err)
+}

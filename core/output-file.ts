@@ -1,9 +1,9 @@
 // A file the user named for skiff to write (save -o, export -o): written under a temporary name
 // beside it and renamed into place once complete, so that a failure (a full disk, Ctrl-C, an
-// error) never leaves a partial file under the name. Does I/O.
-import { closeSync, constants, createWriteStream, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs'
+// error) never leaves a partial file, under the name or the temporary one. Does I/O.
+import { constants, createWriteStream, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { SkiffError, errnoCode } from './errors.js'
+import { SkiffError, errnoCode, errnoText } from './errors.js'
 
 export interface OutputFile {
   stream: WriteStream
@@ -36,31 +36,34 @@ export function openOutputFile(path: string, option: string): OutputFile {
       : code === 'EACCES' || code === 'EPERM' ? `you may not write in ${dir}`
       : code === 'EROFS' ? `${dir} is on a read-only file system`
       : code === 'ENOSPC' || code === 'EDQUOT' ? `no space left in ${dir}`
-      : (err as Error).message
+      : errnoText(err)
     throw new SkiffError('E_OUTPUT', `${option} ${path}: ${why}`, { hint: 'name a file in a directory you may write, with room for it', cause: err })
   }
   const stream = createWriteStream('', { fd, autoClose: true })
-  let done = false
-  const remove = (): void => {
-    if (!done) rmSync(tmp, { force: true })
+  const remove = (): void => rmSync(tmp, { force: true })
+  // Ctrl-C, kill or a hang-up before the end: the partial file goes, then the signal does its work
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+  const onSignal = (signal: NodeJS.Signals): void => {
+    remove()
+    forget()
+    process.kill(process.pid, signal)
   }
-  // a signal ends skiff without its finally blocks: the partial file goes with it
+  const forget = (): void => {
+    for (const signal of SIGNALS) process.removeListener(signal, onSignal)
+    process.removeListener('exit', remove)
+  }
+  for (const signal of SIGNALS) process.once(signal, onSignal)
   process.once('exit', remove)
   return {
     stream,
     commit() {
+      forget()
       renameSync(tmp, path)
-      done = true
     },
     abort() {
+      forget()
       stream.destroy()
-      try {
-        closeSync(fd)
-      } catch {
-        // closed by the stream already
-      }
       remove()
-      done = true
     },
   }
 }

@@ -1,7 +1,7 @@
 // skiff commit (a container's changes as a new image) and skiff import (a tar of a root
 // filesystem as an image), with Dockerfile instructions (-c) applied to the config. Does I/O.
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, createReadStream, createWriteStream, existsSync, openSync, readSync, renameSync, rmSync } from 'node:fs'
+import { createReadStream, createWriteStream, existsSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
@@ -17,6 +17,7 @@ import type { Container } from '../container/records.js'
 import { configChange } from './build.js'
 import { parseDockerfile } from './dockerfile.js'
 import { commitState, hash, imageToState, layerOf, type State } from './step.js'
+import { isPlainTar } from './files.js'
 import { hostArch } from '../platform.js'
 
 const COMMIT_CHANGES = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'USER', 'VOLUME', 'WORKDIR', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']
@@ -94,23 +95,6 @@ export async function commitContainer(store: Store, c: Container, name: string |
  * skiff import: a tar of a root filesystem (plain or gzip; a file, a URL or stdin) as a one-layer
  * image. The layer is unpacked as any other, inside the user namespace.
  */
-/** Whether the file starts with a tar header (its checksum right) or is an empty archive. */
-function looksLikeTar(path: string): boolean {
-  const block = Buffer.alloc(512)
-  const fd = openSync(path, 'r')
-  let n: number
-  try {
-    n = readSync(fd, block, 0, 512, 0)
-  } finally {
-    closeSync(fd)
-  }
-  if (n === 0 || (n === 512 && block.every((b) => b === 0))) return true
-  if (n < 512) return false
-  let sum = 0
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!
-  return parseInt(block.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').trim(), 8) === sum
-}
-
 export async function importImage(store: Store, input: Readable, name: string | undefined, opts: ImageChanges): Promise<string> {
   const names = name ? [normalizeReference(name)] : []
   const base = join(store.root, 'tmp', `import-${process.pid}-${randomBytes(6).toString('hex')}`)
@@ -133,7 +117,7 @@ export async function importImage(store: Store, input: Readable, name: string | 
     } catch (err) {
       throw new SkiffError('E_IMPORT', `cannot read the archive: ${(err as Error).message}`, { hint: 'give a tar archive of a root filesystem, plain or gzip-compressed' })
     }
-    if (!looksLikeTar(plainPath)) {
+    if (!isPlainTar(plainPath)) {
       throw new SkiffError('E_IMPORT', 'not a tar archive (its first block is no tar header)', { hint: 'give a tar archive of a root filesystem, plain or gzip-compressed (e.g. from skiff export or tar -C DIR -c .)' })
     }
     const diffID = `sha256:${diff.digest('hex')}`

@@ -122,22 +122,32 @@ function ownerOf(store: Store, state: State, spec: string, inst: Instruction): s
   }
 }
 
-/** The compression of a file, by its first bytes; undefined: not a tar archive ADD unpacks. */
-function archiveKind(path: string): 'tar' | 'gzip' | 'bzip2' | 'xz' | 'zstd' | undefined {
+/** The first block of a file (zeros past its end) and how many bytes it had. */
+function firstBlock(path: string): { head: Buffer; n: number } {
   const head = Buffer.alloc(512)
   const fd = openSync(path, 'r')
-  let n = 0
   try {
-    n = readSync(fd, head, 0, 512, 0)
+    return { head, n: readSync(fd, head, 0, 512, 0) }
   } finally {
     closeSync(fd)
   }
+}
+
+/** The compression of a file, by its first bytes; undefined: not a tar archive ADD unpacks. */
+function archiveKind(path: string): 'tar' | 'gzip' | 'bzip2' | 'xz' | 'zstd' | undefined {
+  const { head, n } = firstBlock(path)
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip'
   if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2'
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz'
   if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd'
   if (n === 512 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar'
   return undefined
+}
+
+/** import: a plain tar archive (as ADD tells one), or an empty archive (nothing, or zero blocks). */
+export function isPlainTar(path: string): boolean {
+  const { head, n } = firstBlock(path)
+  return n === 0 || (n === 512 && head.every((b) => b === 0)) || archiveKind(path) === 'tar'
 }
 
 /** An archive as a plain tar stream (bzip2, xz and zstd through their programs). */

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { isDirectory, readArchive, type ArchiveImage } from './archive.js'
 import { READ_CHUNK } from '../digest.js'
-import { SkiffError, errnoCode } from '../errors.js'
+import { MACHINE_ERRORS, SkiffError, errnoCode, errnoText } from '../errors.js'
 import { runSelfInUserns } from '../launch/in-userns.js'
 import { resolvePaths } from '../paths.js'
 import { blobPath, hasLayer, layerDir, openStore, saveImage, type Store } from '../storage/store.js'
@@ -38,8 +38,8 @@ export async function loadImages(input: string | NodeJS.ReadableStream): Promise
         await pipeline(source, extract({ cwd: staging, strict: true, noChmod: true }) as unknown as NodeJS.WritableStream)
       } catch (err) {
         // the store's disk, not the archive: said as such (cmd/report.ts)
-        if (['ENOSPC', 'EDQUOT', 'EROFS'].includes(errnoCode(err) ?? '')) throw err
-        throw new SkiffError('E_BAD_ARCHIVE', `cannot read the archive${typeof input === 'string' ? ` ${input}` : ' on stdin'}: ${describeReadError(err)}`, {
+        if (MACHINE_ERRORS[errnoCode(err) ?? '']) throw err
+        throw new SkiffError('E_BAD_ARCHIVE', `cannot read the archive${typeof input === 'string' ? ` ${input}` : ' on stdin'}: ${errnoText(err)}`, {
           hint: 'give a file written by `docker save`, `podman save` or `skopeo copy ... oci-archive:FILE`',
           cause: err,
         })
@@ -120,10 +120,4 @@ export async function storeImages(store: Store, images: ArchiveImage[], movable:
     }, img.names)
   }
   return warnings
-}
-
-/** "ENOENT: no such file or directory, open '/x'" → "no such file or directory"; tar's own messages as they are. */
-function describeReadError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException
-  return e.syscall ? e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : e.message
 }
