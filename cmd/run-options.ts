@@ -4,6 +4,7 @@ import { readFileSync, readlinkSync } from 'node:fs'
 import { readUserTextFile } from '../core/user-file.js'
 import { SkiffError, errnoText } from '../core/errors.js'
 import type { CreateOptions } from '../core/container/create.js'
+import type { UsernsMode } from '../core/launch/identity.js'
 import type { OptionSpec } from './cli.js'
 import { parseTlsVerify } from './pull.js'
 import { isNetworkName } from '../core/net/network.js'
@@ -123,7 +124,7 @@ export const createOptions: OptionSpec[] = [
   { name: 'cidfile', type: 'string', placeholder: 'FILE', describe: 'Write the container id to FILE (which must not exist)' },
   { name: 'log-driver', type: 'string', default: 'k8s-file', placeholder: 'DRIVER', describe: 'k8s-file (the default; json-file is the same, as in podman), none (keep no output of a detached container), passthrough (attached runs only)' },
   { name: 'tz', type: 'string', placeholder: 'ZONE', describe: 'Time zone of the container: local (the host\'s) or Area/City' },
-  { name: 'userns', type: 'string', placeholder: 'MODE', describe: 'host (the default of rootless podman and of skiff: you are root inside, your subordinate ids the rest)' },
+  { name: 'userns', type: 'string', placeholder: 'MODE', describe: 'host (the default: you are root inside, your subordinate ids the rest) or keep-id (you are yourself inside: your uid, gid and groups; works without subordinate ids)' },
   { name: 'sig-proxy', type: 'boolean', default: true, describe: 'Pass signals on to the container (true only: an attached container ends with skiff)' },
   { name: 'add-host', type: 'string', array: true, placeholder: 'NAME:IP', describe: 'Add a line to /etc/hosts' },
   { name: 'volume', alias: 'v', type: 'string', array: true, placeholder: '[SRC:]DST[:ro]', describe: 'Bind a host path (/path or ./path) or a named volume; DST alone: an anonymous volume' },
@@ -267,6 +268,15 @@ function logDriver(text: string): 'k8s-file' | 'none' | 'passthrough' {
 }
 
 /** --tz: the host's zone file to show as /etc/localtime; checked on this host now. */
+/** --userns: podman's spellings skiff has (host, keep-id); "" is the default. */
+function parseUserns(text: string | undefined): UsernsMode | undefined {
+  if (text === undefined || text === '' || text === 'host') return text === 'host' ? 'host' : undefined
+  if (text === 'keep-id') return 'keep-id'
+  throw new SkiffError('E_USAGE', `--userns=${text}: expected host or keep-id`, {
+    hint: text.startsWith('keep-id:') ? 'keep-id takes no options here: you keep your own uid and gid' : 'auto, nomap and ns:PATH are podman modes skiff does not have',
+  })
+}
+
 function timeZone(text: string): { name: string; file: string } {
   const { existsSync, realpathSync } = require('node:fs') as typeof import('node:fs')
   if (text === 'local') {
@@ -284,12 +294,7 @@ function timeZone(text: string): { name: string; file: string } {
 }
 
 export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> {
-  // rootless podman's --userns=host is skiff's only mode yet: the user's own namespace mapping
-  if (argv.userns !== undefined && argv.userns !== '' && argv.userns !== 'host') {
-    throw new SkiffError('E_USAGE', `--userns=${argv.userns}: skiff has one user namespace mode yet, host (you are root inside; as rootless podman's default)`, {
-      hint: 'leave --userns out, or give --userns=host; keep-id, auto and nomap are not there yet',
-    })
-  }
+  const userns = parseUserns(argv.userns)
   if (!argv['sig-proxy']) {
     throw new SkiffError('E_USAGE', '--sig-proxy=false cannot be honoured: an attached container ends with skiff, so skiff passes signals on', { hint: 'run it detached (-d) and use skiff attach or skiff logs, which signals do not reach' })
   }
@@ -324,6 +329,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     env: [...fromFiles, ...argv.env],
     workdir: argv.workdir,
     user: argv.user,
+    userns,
     hostname: argv.hostname,
     entrypoint: argv.entrypoint,
     restart: parseRestart(argv.restart),

@@ -36,7 +36,7 @@ const spec: CommandSpec<RunArgs> = {
     const { runPrelude, startContainer } = await import('../core/container/start.js')
     const preserveFds = argv['preserve-fds'] ? checkPreserveFds(argv['preserve-fds']) : 0
     const cidfile = openCidfile(argv.cidfile)
-    const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, net: opts.net, cgroups: opts.cgroups, preserveFds })
+    const prelude = await runPrelude({ detach: argv.detach, interactive: opts.interactive, tty: opts.tty, net: opts.net, cgroups: opts.cgroups, preserveFds, userns: opts.userns })
     let created
     try {
       created = await createContainer(opts)

@@ -102,6 +102,11 @@ export interface ProcessPlan {
   uid: number
   gid: number
   additionalGids: number[]
+  /**
+   * --userns=keep-id: setgroups is not called, so the process keeps the supplementary groups it
+   * had on the host (their files stay reachable; unmapped ones show as the overflow gid inside)
+   */
+  keepGroups?: boolean
   /** allocate a pty in the container's devpts; the shim relays it to its own stdin/stdout */
   terminal: boolean
   /** when `terminal`: whether to read stdin at all (`-i`); without it the pty gets no input */

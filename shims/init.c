@@ -265,8 +265,9 @@ void become_process(int ptysock, const sigset_t *oldmask)
 	size_t i = 0;
 	for (const struct json *g = groups ? groups->child : NULL; g && i < 256; g = g->next)
 		gids[i++] = (gid_t)g->num;
-	// With setgroups denied (single mapping) the kernel refuses even an empty list.
-	if (!json_bool(json_get(plan, "idmap"), "denySetgroups") && setgroups(ngroups, gids) < 0)
+	// With setgroups denied (single mapping) the kernel refuses even an empty list; keep-id keeps
+	// the host's groups by not calling it.
+	if (!json_bool(json_get(plan, "idmap"), "denySetgroups") && !json_bool(proc, "keepGroups") && setgroups(ngroups, gids) < 0)
 		die_errno("setgroups-process", NULL, errno);
 	if (setresgid(gid, gid, gid) < 0)
 		die_errno("setresgid", NULL, errno);

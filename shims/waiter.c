@@ -469,9 +469,12 @@ void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_
 		if (sync_read(syncfd[1]) != 'm')
 			_exit(125);
 	}
-	if (setresgid(0, 0, 0) < 0)
+	// Root of the namespace: container id 0, where it is mapped (keep-id without subordinate
+	// ranges maps only the user's own id: the waiter then stays that id, with every capability of
+	// the namespace it made all the same).
+	if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
 		die_errno("setresgid", "0", errno);
-	if (setresuid(0, 0, 0) < 0)
+	if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
 		die_errno("setresuid", "0", errno);
 	// The change of credentials cleared the parent-death signal: without the supervisor, nothing
 	// of the container may live on.

@@ -3,7 +3,8 @@
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { chooseDriver, probeOverlay, requestedDriver, rootfsPlan, type Driver } from '../storage/driver.js'
-import { hostIdMap } from '../launch/identity.js'
+import { hostIdMap, type UsernsMode } from '../launch/identity.js'
+import { accountFiles, hostUser } from '../launch/accounts.js'
 import { readImageFile } from '../image/files.js'
 import { groupsToAdd, resolveUser } from '../launch/passwd.js'
 import { resolvePaths, socketPath } from '../paths.js'
@@ -36,6 +37,8 @@ export interface CreateOptions extends RunOptions {
   /** --cap-add, --cap-drop, --security-opt as given, for inspect */
   securityAsked?: { CapAdd: string[]; CapDrop: string[]; SecurityOpt: string[]; Privileged?: boolean }
   user?: string
+  /** --userns: host (root inside, the default) or keep-id (the user's own ids inside) */
+  userns?: UsernsMode
   name?: string
   rm: boolean
   /** Docker's --pull: always, missing (default), never */
@@ -186,7 +189,10 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   }
   const layersDir = join(paths.storage, 'layers')
   const groupText = readImageFile(layerDirs, 'etc/group')
-  const user = resolveUser(opts.user ?? config.User ?? '', readImageFile(layerDirs, 'etc/passwd'), groupText)
+  const passwdText = readImageFile(layerDirs, 'etc/passwd')
+  const keepId = opts.userns === 'keep-id'
+  // keep-id: you are yourself inside (unless --user says otherwise), with the host's groups
+  const user = keepId && opts.user === undefined ? hostUser() : resolveUser(opts.user ?? config.User ?? '', passwdText, groupText)
   // --group-add: more supplementary groups, by number or by the image's names
   if (opts.groupAdd?.length) user.additionalGids = [...new Set([...user.additionalGids, ...groupsToAdd(opts.groupAdd, groupText)])]
   mark('user resolved')
@@ -227,15 +233,20 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     writeFileSync(join(staging, 'resolv.conf'), net.resolv)
     writeFileSync(join(staging, 'containerenv'), containerEnv({ name: finalName, id, image: opts.image, imageId: image.id }), { mode: 0o644 })
     mark('files written')
-    const idmap = hostIdMap().plan
+    const idmap = hostIdMap(opts.userns).plan
     mark('id map chosen')
+    // keep-id: the image learns your name (and your group's) when it has no entry for your ids
+    const accounts = keepId ? accountFiles(passwdText ?? '', groupText ?? '', user) : {}
+    if (accounts.passwd !== undefined) writeFileSync(join(staging, 'passwd'), accounts.passwd, { mode: 0o644 })
+    if (accounts.group !== undefined) writeFileSync(join(staging, 'group'), accounts.group, { mode: 0o644 })
     if (opts.groupAdd?.length && idmap.denySetgroups) {
       throw new SkiffError('E_GROUPS', `--group-add ${opts.groupAdd.join(',')}: supplementary groups need subordinate gid ranges, and this user has none (a single id is mapped)`, {
         hint: 'give your user a range in /etc/subgid (`skiff info` prints the command), or leave --group-add out',
       })
     }
-    const gids = idmap.gidMap.reduce((n, r) => n + r.count, 0)
-    const network: NetworkPlan = { pingGroupRange: `0 ${gids - 1}` }
+    // ping for every mapped group: the first and last mapped gid (both must be mapped)
+    const last = idmap.gidMap[idmap.gidMap.length - 1]!
+    const network: NetworkPlan = { pingGroupRange: `${idmap.gidMap[0]!.inside} ${last.inside + last.count - 1}` }
     if (net.mode === 'pasta') network.helper = pastaHelper(net.settings.ports, !!net.settings.hostLoopback)
     if (net.mode === 'slirp4netns') {
       // TCP through skiff's own forwarder (splice, as rootlesskit's builtin driver: measured
@@ -277,7 +288,11 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       user,
       idmap,
       rootfs: rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm),
-      etcFiles: { hosts, hostname: hostnameFile, resolv, containerenv: join(dir, 'containerenv') },
+      etcFiles: {
+        hosts, hostname: hostnameFile, resolv, containerenv: join(dir, 'containerenv'),
+        ...(accounts.passwd !== undefined ? { passwd: join(dir, 'passwd') } : {}),
+        ...(accounts.group !== undefined ? { group: join(dir, 'group') } : {}),
+      },
       netns: net.mode === 'host' ? 'host' : typeof net.mode === 'object' ? 'join' : 'own',
       network: net.mode === 'host' ? undefined : network,
       hostEnv: process.env,
@@ -288,6 +303,8 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       seccomp: seccomp && { profile: seccomp.profile, file: join(dir, 'seccomp.bpf'), flags: seccomp.flags },
     })
     if (opts.init) plan.process.init = true
+    // keep-id without --user: the process keeps the supplementary groups it has on the host
+    if (keepId && opts.user === undefined) plan.process.keepGroups = true
     const record: ContainerRecord = {
       id,
       name: finalName,
@@ -320,6 +337,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         Limits: limits,
         ...(opts.securityAsked ? opts.securityAsked : {}),
         ...(opts.groupAdd?.length ? { GroupAdd: opts.groupAdd } : {}),
+        ...(keepId ? { UsernsMode: 'keep-id' as const } : {}),
       },
       mounts: mounts.info,
       network: net.settings,

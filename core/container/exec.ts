@@ -46,6 +46,8 @@ export function planExec(rec: ContainerRecord, pid: number, opts: ExecOptions, u
       uid: user.uid,
       gid: user.gid,
       additionalGids: rec.plan.idmap.denySetgroups ? [] : user.additionalGids,
+      // keep-id's host groups, unless exec --user names another user
+      ...(base.keepGroups ? { keepGroups: opts.user === undefined } : {}),
       terminal: opts.tty,
       stdin: opts.interactive,
       ...(opts.tty && opts.interactive && !opts.detach ? { detachKeys: opts.detachKeys ?? DEFAULT_DETACH_KEYS } : {}),

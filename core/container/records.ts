@@ -63,6 +63,8 @@ export interface ContainerRecord {
     CapDrop?: string[]
     SecurityOpt?: string[]
     GroupAdd?: string[]
+    /** --userns=keep-id (absent: host) */
+    UsernsMode?: 'keep-id'
     Privileged?: boolean
   }
   mounts: MountInfo[]

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { containerDir, containerEvent, containerFile, readState, type ContainerRecord } from './records.js'
 import { EVENTS_FILE } from '../events.js'
 import { SkiffError } from '../errors.js'
-import { fallbackIdMap, hostIdMap, warnIdMapOnce } from '../launch/identity.js'
+import { fallbackIdMap, hostIdMap, warnIdMapOnce, type UsernsMode } from '../launch/identity.js'
 import { launch, startPrelude, type LaunchResult, type Prelude } from '../launch/launch.js'
 import { acquireLock, writeFileAtomic } from '../lock.js'
 import type { LaunchPlan } from '../plan.js'
@@ -73,14 +73,14 @@ export function shimStdio(detach: boolean, interactive: boolean, tty: boolean): 
  * can start before the container exists (its network is then configured meanwhile too). Not when
  * the container joins another's namespaces or its shim must start in a systemd scope.
  */
-export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; net?: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'>; cgroups?: 'enabled' | 'disabled'; preserveFds?: number }): Promise<Prelude | undefined> {
+export async function runPrelude(o: { detach: boolean; interactive: boolean; tty: boolean; net?: Pick<NetworkOptions, 'network' | 'publish' | 'publishAll'>; cgroups?: 'enabled' | 'disabled'; preserveFds?: number; userns?: UsernsMode }): Promise<Prelude | undefined> {
   // (with --preserve-fds the shim needs them from its start)
   if (o.net?.network?.startsWith('container:') || o.preserveFds) return undefined
   // on bridge networks the user namespace is made inside the network keeper's, at start
   const { isNetworkName } = await import('../net/network.js')
   if (o.net?.network && isNetworkName(o.net.network)) return undefined
   if (o.cgroups !== 'disabled' && (await cgroupUsesScope())) return undefined
-  const idmap = hostIdMap().plan
+  const idmap = hostIdMap(o.userns).plan
   mark('id maps decided')
   const { earlyNetwork } = await import('../net/setup.js')
   return startPrelude(idmap, earlyNetwork(o.net), shimStdio(o.detach, o.interactive, o.tty))
@@ -148,7 +148,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     }
     // made at create; checked again, as /tmp may have been emptied (and its name taken) since
     if (detachable && rec.attachSocket) ensurePrivateDir(dirname(rec.attachSocket), process.getuid!(), 'runtime directory')
-    const decision = hostIdMap()
+    const decision = hostIdMap(rec.hostConfig.UsernsMode)
     plan.idmap = decision.plan
     warnIdMapOnce(decision)
     // on bridge networks: addresses held (by us until the shim exists), the plan completed
@@ -187,7 +187,7 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         // A helper that cannot work here: run with the mapping that needs none, and say why.
         // (not on bridge networks: their id maps need no helper)
         if ((err as SkiffError).code !== 'E_IDMAP_HELPER' || onSpawn) throw err
-        const fallback = fallbackIdMap((err as SkiffError).message)
+        const fallback = fallbackIdMap((err as SkiffError).message, rec.hostConfig.UsernsMode)
         warnIdMapOnce(fallback)
         plan.idmap = fallback.plan
         plan.process = { ...plan.process, additionalGids: [] }

@@ -94,3 +94,33 @@ export function planIdMap(f: IdentityFacts): IdMapDecision {
 export function isMapped(map: IdRange[], id: number): boolean {
   return map.some((r) => id >= r.inside && id < r.inside + r.count)
 }
+
+/**
+ * `map` with the container ids `a` and `b` trading their host ids (either may be unmapped). With
+ * a = 0 and b = the user's id, this is --userns=keep-id: the user is the same id inside as on the
+ * host, and what was container root takes the subordinate id the user's number had.
+ */
+export function swapInside(map: IdRange[], a: number, b: number): IdRange[] {
+  if (a === b) return map
+  const points = [a, b]
+  const pieces: IdRange[] = []
+  for (const r of map) {
+    // cut the range around a and b so that each becomes a piece of its own
+    let start = r.inside
+    const end = r.inside + r.count
+    for (const p of [...points].sort((x, y) => x - y)) {
+      if (p < start || p >= end) continue
+      if (p > start) pieces.push({ inside: start, outside: r.outside + (start - r.inside), count: p - start })
+      pieces.push({ inside: p, outside: r.outside + (p - r.inside), count: 1 })
+      start = p + 1
+    }
+    if (start < end) pieces.push({ inside: start, outside: r.outside + (start - r.inside), count: end - start })
+  }
+  const swapped = pieces.map((r) => (r.count === 1 && (r.inside === a || r.inside === b) ? { ...r, inside: r.inside === a ? b : a } : r))
+  return swapped.sort((x, y) => x.inside - y.inside)
+}
+
+/** --userns=keep-id: container uid/gid = the user's, with the user's host ids (swapInside). */
+export function keepIdMap(plan: IdMapPlan, uid: number, gid: number): IdMapPlan {
+  return { ...plan, uidMap: swapInside(plan.uidMap, 0, uid), gidMap: swapInside(plan.gidMap, 0, gid) }
+}

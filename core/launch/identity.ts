@@ -1,12 +1,22 @@
 // The invoking user's ids, subordinate ranges and id-map helpers → the id map plan. Does I/O
 // (reads /etc/subuid, /etc/subgid, stats the helpers); cached for the life of the process.
 import { userInfo } from 'node:os'
-import { planIdMap, type IdMapDecision } from '../host/idmap.js'
+import { keepIdMap, planIdMap, type IdMapDecision } from '../host/idmap.js'
 import { findIdmapHelpers, readSubids } from '../host/subid.js'
 
 let decision: IdMapDecision | undefined
 
-export function hostIdMap(): IdMapDecision {
+/** --userns: host (you are root inside, podman's rootless default) or keep-id (you are yourself). */
+export type UsernsMode = 'host' | 'keep-id'
+
+/** The id maps for a container in `userns` mode. */
+export function hostIdMap(userns: UsernsMode = 'host'): IdMapDecision {
+  const d = baseIdMap()
+  // keep-id needs no subordinate ids: their absence is no cause for a warning there
+  return userns === 'keep-id' ? { plan: keepIdMap(d.plan, process.getuid!(), process.getgid!()) } : d
+}
+
+function baseIdMap(): IdMapDecision {
   if (decision) return decision
   const uid = process.getuid!()
   const gid = process.getgid!()
@@ -43,10 +53,10 @@ export function hostIdMap(): IdMapDecision {
  * After newuidmap/newgidmap failed (not setuid, NoNewPrivileges, a range the helper refuses):
  * the single mapping, which needs no helper, with the helper's own words in the warning.
  */
-export function fallbackIdMap(helperError: string): IdMapDecision {
+export function fallbackIdMap(helperError: string, userns: UsernsMode = 'host'): IdMapDecision {
   const uid = process.getuid!()
   decision = planIdMap({ uid, gid: process.getgid!(), user: String(uid), subuids: [], subgids: [], forcedSingle: `${helperError}; fix the helper (see \`skiff info\`) to get more ids` })
-  return decision
+  return hostIdMap(userns)
 }
 
 let warned = false

@@ -62,7 +62,7 @@ export interface SpecInput {
   rootfs: RootfsPlan
   /** files skiff writes for the container (/etc/hosts, /etc/hostname, /etc/resolv.conf), bind-mounted */
   /** /etc/hosts, /etc/hostname, /etc/resolv.conf, and /run/.containerenv (podman's: a program learns it runs in a container) */
-  etcFiles: { hosts: string; hostname: string; resolv?: string; containerenv?: string }
+  etcFiles: { hosts: string; hostname: string; resolv?: string; containerenv?: string; passwd?: string; group?: string }
   /** own: a network namespace of its own (default); host: the host's; join: another container's */
   netns?: 'own' | 'host' | 'join'
   network?: import('../plan.js').NetworkPlan
@@ -188,6 +188,9 @@ export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'device
     { kind: 'bind', source: input.etcFiles.hostname, target: '/etc/hostname', flags: ['nosuid', 'nodev', 'noexec'] },
   )
   if (input.etcFiles.resolv) mounts.push({ kind: 'bind', source: input.etcFiles.resolv, target: '/etc/resolv.conf', flags: ['nosuid', 'nodev', 'noexec'] })
+  // keep-id: the image's account files with the user's entry added (core/launch/accounts.ts)
+  if (input.etcFiles.passwd) mounts.push({ kind: 'bind', source: input.etcFiles.passwd, target: '/etc/passwd', flags: ['nosuid', 'nodev', 'noexec'] })
+  if (input.etcFiles.group) mounts.push({ kind: 'bind', source: input.etcFiles.group, target: '/etc/group', flags: ['nosuid', 'nodev', 'noexec'] })
   if (input.etcFiles.containerenv) mounts.push({ kind: 'bind', source: input.etcFiles.containerenv, target: '/run/.containerenv', flags: ['ro', 'nosuid', 'nodev', 'noexec'] })
   mounts.push(...(input.extraMounts ?? []))
   // --sysctl: written through the container's own /proc before /proc/sys is made read-only

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { isMapped, planIdMap } from '../../core/host/idmap.js'
+import { isMapped, keepIdMap, planIdMap, swapInside } from '../../core/host/idmap.js'
 
 const base = { uid: 1000, gid: 1000, user: 'ann', newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap' }
 
@@ -49,6 +49,37 @@ test('root maps every id onto itself, no helpers', () => {
   const d = planIdMap({ uid: 0, gid: 0, user: 'root', subuids: [], subgids: [] })
   assert.equal(d.plan, { mode: 'self', uidMap: [{ inside: 0, outside: 0, count: 4294967295 }], gidMap: [{ inside: 0, outside: 0, count: 4294967295 }], denySetgroups: false })
   assert.is(d.warning, undefined)
+})
+
+
+test('keep-id: the user is its own id inside; root takes the subordinate id the user number had', () => {
+  const d = planIdMap({ ...base, subuids: [{ start: 100000, count: 65536 }], subgids: [{ start: 200000, count: 65536 }] })
+  const k = keepIdMap(d.plan, 1000, 1000)
+  assert.equal(k.uidMap, [
+    { inside: 0, outside: 100999, count: 1 },
+    { inside: 1, outside: 100000, count: 999 },
+    { inside: 1000, outside: 1000, count: 1 },
+    { inside: 1001, outside: 101000, count: 64536 },
+  ])
+  assert.equal(k.gidMap[2], { inside: 1000, outside: 1000, count: 1 })
+  assert.is(k.uidMap.reduce((n, r) => n + r.count, 0), 65537)
+})
+
+test('keep-id without ranges: only the user, under its own number (root has no id)', () => {
+  const d = planIdMap({ ...base, subuids: [], subgids: [] })
+  const k = keepIdMap(d.plan, 1000, 1001)
+  assert.equal(k.uidMap, [{ inside: 1000, outside: 1000, count: 1 }])
+  assert.equal(k.gidMap, [{ inside: 1001, outside: 1000, count: 1 }])
+  assert.ok(k.denySetgroups)
+  assert.not.ok(isMapped(k.uidMap, 0))
+})
+
+test('keep-id with a range smaller than the user id: root is left unmapped, the rest unchanged', () => {
+  assert.equal(swapInside([{ inside: 0, outside: 1000, count: 1 }, { inside: 1, outside: 100000, count: 500 }], 0, 1000), [
+    { inside: 1, outside: 100000, count: 500 },
+    { inside: 1000, outside: 1000, count: 1 },
+  ])
+  assert.equal(swapInside([{ inside: 0, outside: 0, count: 10 }], 0, 0), [{ inside: 0, outside: 0, count: 10 }])
 })
 
 test.run()
