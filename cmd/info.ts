@@ -141,6 +141,11 @@ const spec: CommandSpec<InfoArgs> = {
     const template = argv.format !== undefined && argv.format !== 'json' ? (await import('./template.js')).parseTemplate(argv.format.replace(/\\t/g, '\t').replace(/\\n/g, '\n')) : undefined
     const { probeHost } = await import('../core/host/probe.js')
     const items = await probeHost({ tryUserns: tryUsernsWithShim, shimForProfile: await shimForProfile(), storageDriver })
+    // the profile a `run` here would apply (--profile, SKIFF_PROFILE, or a Slurm job step)
+    const { chooseProfile } = await import('../core/launch/profile.js')
+    const profile = chooseProfile(undefined, process.env)
+    if (!('error' in profile)) items.push({ id: 'profile', name: 'Profile', section: 'host', status: 'ok', value: `${profile.name} (${profile.reason})`, details: { ...profile } })
+    else items.push({ id: 'profile', name: 'Profile', section: 'host', status: 'error', value: profile.error, fix: 'set SKIFF_PROFILE to hpc or default, or unset it', details: {} })
     const version = typeof SKIFF_VERSION === 'string' ? SKIFF_VERSION : 'dev'
     if (template) {
       // Docker-style names: {{.Status}}, {{.Items.storageDriver.Value}}

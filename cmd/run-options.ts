@@ -5,6 +5,7 @@ import { readUserTextFile } from '../core/user-file.js'
 import { SkiffError, errnoText } from '../core/errors.js'
 import type { CreateOptions } from '../core/container/create.js'
 import type { UsernsMode } from '../core/launch/identity.js'
+import { PROFILE_MOUNTS, chooseProfile, profileBinds, type ProfileChoice, type ProfileMount } from '../core/launch/profile.js'
 import type { OptionSpec } from './cli.js'
 import { parseTlsVerify } from './pull.js'
 import { isNetworkName } from '../core/net/network.js'
@@ -17,7 +18,7 @@ import { openableDevices, parseDevice, type DeviceBind } from '../core/launch/de
 export interface CreateArgs {
   image: string
   containerCommand: string[]
-  rm: boolean
+  rm?: boolean
   interactive: boolean
   tty: boolean
   env: string[]
@@ -60,6 +61,12 @@ export interface CreateArgs {
   tz?: string
   'sig-proxy': boolean
   userns?: string
+  profile?: string
+  pid?: string
+  uts?: string
+  'env-host'?: boolean
+  'writable-tmpfs'?: boolean
+  'no-mount': string[]
   'add-host': string[]
   volume: string[]
   mount: string[]
@@ -84,7 +91,7 @@ export interface CreateArgs {
 
 export const createOptions: OptionSpec[] = [
   { name: 'name', type: 'string', placeholder: 'NAME', describe: 'Name of the container (default: a generated one)' },
-  { name: 'rm', type: 'boolean', default: false, describe: 'Remove the container when it exits' },
+  { name: 'rm', type: 'boolean', describe: 'Remove the container when it exits (the hpc profile\'s default)' },
   { name: 'interactive', alias: 'i', type: 'boolean', default: false, describe: 'Keep stdin open' },
   { name: 'tty', alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-terminal' },
   { name: 'env', alias: 'e', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'Set an environment variable (KEY alone copies it from here)' },
@@ -125,6 +132,12 @@ export const createOptions: OptionSpec[] = [
   { name: 'log-driver', type: 'string', default: 'k8s-file', placeholder: 'DRIVER', describe: 'k8s-file (the default; json-file is the same, as in podman), none (keep no output of a detached container), passthrough (attached runs only)' },
   { name: 'tz', type: 'string', placeholder: 'ZONE', describe: 'Time zone of the container: local (the host\'s) or Area/City' },
   { name: 'userns', type: 'string', placeholder: 'MODE', describe: 'host (the default: you are root inside, your subordinate ids the rest) or keep-id (you are yourself inside: your uid, gid and groups; works without subordinate ids)' },
+  { name: 'profile', type: 'string', placeholder: 'NAME', describe: 'hpc (default inside a Slurm job step: --userns=keep-id --network=host --pid=host --uts=host --env-host --writable-tmpfs --rm, $HOME, the working directory and /tmp bound) or default; each flag given wins over the profile' },
+  { name: 'pid', type: 'string', placeholder: 'MODE', describe: 'private (a pid namespace of its own, the default) or host' },
+  { name: 'uts', type: 'string', placeholder: 'MODE', describe: 'private (its own host name, the default) or host' },
+  { name: 'env-host', type: 'boolean', describe: 'Pass this environment in (but PATH, LD_LIBRARY_PATH, LD_PRELOAD and the rest of docs/hpc.md\'s list), under the image\'s and -e' },
+  { name: 'writable-tmpfs', type: 'boolean', describe: 'The image root is writable, its changes kept in memory and gone at exit (overlay driver)' },
+  { name: 'no-mount', type: 'string', array: true, placeholder: 'home,cwd,tmp', describe: 'Leave out binds of the hpc profile' },
   { name: 'sig-proxy', type: 'boolean', default: true, describe: 'Pass signals on to the container (true only: an attached container ends with skiff)' },
   { name: 'add-host', type: 'string', array: true, placeholder: 'NAME:IP', describe: 'Add a line to /etc/hosts' },
   { name: 'volume', alias: 'v', type: 'string', array: true, placeholder: '[SRC:]DST[:ro]', describe: 'Bind a host path (/path or ./path) or a named volume; DST alone: an anonymous volume' },
@@ -268,6 +281,41 @@ function logDriver(text: string): 'k8s-file' | 'none' | 'passthrough' {
 }
 
 /** --tz: the host's zone file to show as /etc/localtime; checked on this host now. */
+/** --pid, --uts: host, or private (the default; podman's spelling) */
+function hostOrPrivate(text: string | undefined, flag: string): boolean {
+  if (text === undefined || text === 'private' || text === '') return false
+  if (text === 'host') return true
+  throw new SkiffError('E_USAGE', `${flag}=${text}: expected host or private`, { hint: 'joining another container\'s namespaces this way is not there: use --network=container:NAME for the network' })
+}
+
+/**
+ * --profile (or the Slurm job step's): its defaults written into argv where the user gave nothing,
+ * so that every flag the user gives wins, one by one.
+ */
+function applyProfile(argv: CreateArgs): ProfileChoice {
+  const choice = chooseProfile(argv.profile, process.env)
+  if ('error' in choice) throw new SkiffError('E_USAGE', choice.error, { hint: 'hpc or default (docs/hpc.md)' })
+  const left = argv['no-mount'].flatMap((m) => m.split(',')).filter(Boolean)
+  for (const m of left) {
+    if (!(PROFILE_MOUNTS as readonly string[]).includes(m)) throw new SkiffError('E_USAGE', `--no-mount ${m}: expected ${PROFILE_MOUNTS.join(', ')}`, { hint: 'e.g. --no-mount home,tmp' })
+  }
+  if (choice.name !== 'hpc') return choice
+  argv.userns ??= 'keep-id'
+  if (!argv.network.length && !argv.net.length) argv.network = ['host']
+  argv.pid ??= 'host'
+  argv.uts ??= 'host'
+  argv['env-host'] ??= true
+  argv['writable-tmpfs'] ??= !argv['read-only']
+  argv.rm ??= true
+  const cwd = process.cwd()
+  const { binds, cwdInside } = profileBinds(process.env.HOME, cwd, left as ProfileMount[])
+  // a path the user binds or mounts already is theirs to decide
+  const taken = (p: string) => [...argv.volume, ...argv.mount, ...argv.tmpfs].some((v) => v.split(/[:,=]/).includes(p))
+  argv.volume = [...binds.filter((b) => !taken(b)).map((b) => `${b}:${b}`), ...argv.volume]
+  if (argv.workdir === undefined && cwdInside) argv.workdir = cwd
+  return choice
+}
+
 /** --userns: podman's spellings skiff has (host, keep-id); "" is the default. */
 function parseUserns(text: string | undefined): UsernsMode | undefined {
   if (text === undefined || text === '' || text === 'host') return text === 'host' ? 'host' : undefined
@@ -294,6 +342,7 @@ function timeZone(text: string): { name: string; file: string } {
 }
 
 export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> {
+  const profile = applyProfile(argv)
   const userns = parseUserns(argv.userns)
   if (!argv['sig-proxy']) {
     throw new SkiffError('E_USAGE', '--sig-proxy=false cannot be honoured: an attached container ends with skiff, so skiff passes signals on', { hint: 'run it detached (-d) and use skiff attach or skiff logs, which signals do not reach' })
@@ -323,7 +372,12 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     image: argv.image,
     args: argv.containerCommand,
     name: argv.name,
-    rm: argv.rm,
+    rm: !!argv.rm,
+    profile,
+    pidHost: hostOrPrivate(argv.pid, '--pid'),
+    utsHost: hostOrPrivate(argv.uts, '--uts'),
+    envHost: !!argv['env-host'],
+    writableTmpfs: !!argv['writable-tmpfs'],
     interactive: argv.interactive,
     tty: argv.tty,
     env: [...fromFiles, ...argv.env],

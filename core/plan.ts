@@ -64,7 +64,11 @@ export type RootfsPlan =
    * kernel overlayfs mounted on `target`. `lowerdirs` are listed top-most first, relative to
    * `layersDir` (the shim chdirs there first, so long layer lists fit in one page of options).
    */
-  | { kind: 'overlay'; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; options: string[] }
+  | {
+    kind: 'overlay'; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; options: string[]
+    /** --writable-tmpfs: a tmpfs mounted here first, holding upperdir and workdir (`scratch`/upper, /work) */
+    scratch?: string
+  }
   /** an existing directory bind-mounted as the root */
   | { kind: 'bind'; source: string; target: string; readonly: boolean }
   /**

@@ -18,7 +18,8 @@ import { randomHex } from '../random.js'
 import { containerDir, containerEvent, type ContainerRecord } from './records.js'
 import { processStartTime, writeFileAtomic } from '../lock.js'
 import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
-import type { NetworkPlan } from '../plan.js'
+import type { NetworkPlan, RootfsPlan } from '../plan.js'
+import { hostname as osHostname } from 'node:os'
 import type { MountRequest } from '../launch/mount-spec.js'
 import { resolveMounts } from './mounts.js'
 import { volumePath } from '../storage/volumes.js'
@@ -37,6 +38,10 @@ export interface CreateOptions extends RunOptions {
   /** --cap-add, --cap-drop, --security-opt as given, for inspect */
   securityAsked?: { CapAdd: string[]; CapDrop: string[]; SecurityOpt: string[]; Privileged?: boolean }
   user?: string
+  /** the profile whose defaults the flags got (core/launch/profile.ts), for inspect */
+  profile?: import('../launch/profile.js').ProfileChoice
+  /** --writable-tmpfs: the container's changes on a tmpfs of its own, never on disk */
+  writableTmpfs?: boolean
   /** --userns: host (root inside, the default) or keep-id (the user's own ids inside) */
   userns?: UsernsMode
   name?: string
@@ -71,6 +76,18 @@ export interface CreateOptions extends RunOptions {
 }
 
 declare const SKIFF_VERSION: string
+
+/** --writable-tmpfs: the overlay's upper and work directories on a tmpfs the shim mounts at `scratch`. */
+function withScratch(rootfs: RootfsPlan, writableTmpfs: boolean | undefined, dir: string): RootfsPlan {
+  if (!writableTmpfs) return rootfs
+  if (rootfs.kind !== 'overlay') {
+    throw new SkiffError('E_USAGE', `--writable-tmpfs needs the overlay storage driver, and this container would use ${rootfs.kind === 'bind' ? 'copy' : rootfs.kind}`, {
+      hint: 'leave --writable-tmpfs out (or give --writable-tmpfs=false), or use --storage-driver overlay where the kernel allows it',
+    })
+  }
+  const scratch = join(dir, 'upper')
+  return { ...rootfs, scratch, upperdir: join(scratch, 'upper'), workdir: join(scratch, 'work'), options: rootfs.options.filter((o) => o !== 'volatile') }
+}
 
 /** /run/.containerenv as podman writes it: key="value" lines about the container. */
 export function containerEnv(c: { name: string; id: string; image: string; imageId: string }): string {
@@ -212,7 +229,8 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   try {
     mark('name reserved')
     sweepStaleCreates(store)
-    const hostname = opts.hostname || id.slice(0, 12)
+    // --uts=host: the host's name, which the container cannot change
+    const hostname = opts.utsHost ? osHostname() : opts.hostname || id.slice(0, 12)
     // the upper directory's root is the container's /: it must be traversable by every user
     mkdirSync(join(staging, 'upper'), { recursive: true, mode: 0o755 })
     mkdirSync(join(staging, 'work'), { mode: 0o700 })
@@ -287,7 +305,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       id,
       user,
       idmap,
-      rootfs: rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm),
+      rootfs: withScratch(rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm), opts.writableTmpfs, dir),
       etcFiles: {
         hosts, hostname: hostnameFile, resolv, containerenv: join(dir, 'containerenv'),
         ...(accounts.passwd !== undefined ? { passwd: join(dir, 'passwd') } : {}),
@@ -338,6 +356,10 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
         ...(opts.securityAsked ? opts.securityAsked : {}),
         ...(opts.groupAdd?.length ? { GroupAdd: opts.groupAdd } : {}),
         ...(keepId ? { UsernsMode: 'keep-id' as const } : {}),
+        ...(opts.pidHost ? { PidMode: 'host' as const } : {}),
+        ...(opts.utsHost ? { UTSMode: 'host' as const } : {}),
+        ...(opts.writableTmpfs ? { WritableTmpfs: true } : {}),
+        ...(opts.profile ? { Profile: opts.profile } : {}),
       },
       mounts: mounts.info,
       network: net.settings,

@@ -66,6 +66,12 @@ export function inspectContainer(c: Container, dir: string, networks: Record<str
       CapDrop: c.hostConfig.CapDrop ?? [],
       SecurityOpt: c.hostConfig.SecurityOpt ?? [],
       GroupAdd: c.hostConfig.GroupAdd ?? [],
+      UsernsMode: c.hostConfig.UsernsMode ?? '',
+      PidMode: c.hostConfig.PidMode ?? '',
+      UTSMode: c.hostConfig.UTSMode ?? '',
+      WritableTmpfs: !!c.hostConfig.WritableTmpfs,
+      Profile: c.hostConfig.Profile?.name ?? 'default',
+      ProfileReason: c.hostConfig.Profile?.reason ?? '',
       Privileged: !!c.hostConfig.Privileged,
       Devices: c.plan.mounts.filter((m) => m.kind === 'bind' && m.source.startsWith('/dev/') && !DEVICES.includes(m.target))
         .map((m) => ({ PathOnHost: (m as { source: string }).source, PathInContainer: m.target, CgroupPermissions: 'rwm' })),

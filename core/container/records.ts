@@ -65,6 +65,11 @@ export interface ContainerRecord {
     GroupAdd?: string[]
     /** --userns=keep-id (absent: host) */
     UsernsMode?: 'keep-id'
+    PidMode?: 'host'
+    UTSMode?: 'host'
+    WritableTmpfs?: boolean
+    /** the profile whose defaults the flags got, and why it applied */
+    Profile?: { name: string; reason: string }
     Privileged?: boolean
   }
   mounts: MountInfo[]

@@ -5,6 +5,7 @@
 import { SkiffError } from '../errors.js'
 import { DEFAULT_CAPABILITIES, capabilityNumbers } from './capabilities.js'
 import { sysctlPath } from './sysctl.js'
+import { passedHostEnv } from './profile.js'
 import { isMapped } from '../host/idmap.js'
 import type { CapabilityPlan, IdMapPlan, LaunchPlan, MountOp, Namespace, RootfsPlan } from '../plan.js'
 import type { ResolvedUser } from './passwd.js'
@@ -38,6 +39,11 @@ export interface RunOptions {
   sysctls?: Record<string, string>
   /** --device (and --privileged's): host device nodes bound in */
   deviceBinds?: import('./devices.js').DeviceBind[]
+  /** --pid=host, --uts=host: the host's pid and uts namespaces (no namespace of its own) */
+  pidHost?: boolean
+  utsHost?: boolean
+  /** --env-host: the host's environment (passedHostEnv) under the image's and -e */
+  envHost?: boolean
 }
 
 /** What --cap-add, --cap-drop and --security-opt ask for (cmd/security-options.ts parses them). */
@@ -158,7 +164,10 @@ export function planMounts(input: Pick<SpecInput, 'idmap' | 'etcFiles' | 'device
   // gid=5 (tty) only when the namespace maps it; devpts refuses an unmapped gid.
   if (isMapped(input.idmap.gidMap, 5)) ptsData.push('gid=5')
   const mounts: MountOp[] = [
-    { kind: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: ['nosuid', 'noexec', 'nodev'] },
+    // proc may only be mounted by the owner of the pid namespace: the host's is bound instead
+    namespaces.includes('pid')
+      ? { kind: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: ['nosuid', 'noexec', 'nodev'] }
+      : { kind: 'bind', source: '/proc', target: '/proc', flags: ['rec', 'nosuid', 'noexec', 'nodev'] },
     { kind: 'mount', source: 'tmpfs', target: '/dev', fstype: 'tmpfs', flags: ['nosuid', 'strictatime'], data: 'mode=755,size=65536k' },
     { kind: 'mount', source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: ['nosuid', 'noexec'], data: ptsData.join(',') },
     { kind: 'mount', source: 'shm', target: '/dev/shm', fstype: 'tmpfs', flags: ['nosuid', 'noexec', 'nodev'], data: 'mode=1777,size=65536k' },
@@ -216,14 +225,17 @@ export function planCapabilities(uid: number, set = capabilityNumbers(DEFAULT_CA
 export function planLaunch(input: SpecInput): LaunchPlan {
   const { config, options, user } = input
   // a joined network namespace comes with its user namespace (the shim's waiter joins both)
-  const namespaces: Namespace[] = ['mount', 'pid', 'uts', 'ipc', ...((input.netns ?? 'own') === 'own' ? ['net' as const] : []), 'cgroup']
+  const namespaces: Namespace[] = [
+    'mount', ...(options.pidHost ? [] : ['pid' as const]), ...(options.utsHost ? [] : ['uts' as const]), 'ipc',
+    ...((input.netns ?? 'own') === 'own' ? ['net' as const] : []), 'cgroup',
+  ]
   const hostname = options.hostname || input.id.slice(0, 12)
   const args = resolveArgs(config, options)
   // container=oci: how systemd and others tell a container (podman sets container=podman); the
   // image and -e may set it otherwise
   const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, 'container=oci']
   if (options.tty) base.push('TERM=xterm')
-  const env = mergeEnv(base, config.Env ?? [], expandEnvFlags(options.env, input.hostEnv))
+  const env = mergeEnv(base, options.envHost ? passedHostEnv(input.hostEnv) : [], config.Env ?? [], expandEnvFlags(options.env, input.hostEnv))
   if (!env.some((kv) => kv.startsWith('HOME='))) env.push(`HOME=${user.home}`)
   // Without setgroups (single mapping) the kernel refuses any supplementary group list.
   const additionalGids = input.idmap.denySetgroups ? [] : user.additionalGids
@@ -238,7 +250,7 @@ export function planLaunch(input: SpecInput): LaunchPlan {
     rootfs: input.rootfs,
     rootPropagation: 'rprivate',
     mounts: planMounts({ ...input, security: options.security, sysctls: options.sysctls, deviceBinds: options.deviceBinds }, namespaces),
-    hostname,
+    ...(options.utsHost ? {} : { hostname }),
     process: {
       args,
       env,
