@@ -1,5 +1,4 @@
 // skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]: create + start, attached or detached (-d).
-import { existsSync, rmSync } from 'node:fs'
 import { mark } from '../core/trace.js'
 import type { CommandSpec } from './cli.js'
 import { detachKeysOption, parseDetachKeysOption } from './detach-keys.js'
@@ -32,6 +31,19 @@ const spec: CommandSpec<RunArgs> = {
       throw new SkiffError('E_USAGE', '--log-driver passthrough passes the output to this terminal: it cannot be used with -d', { hint: 'drop -d, or use --log-driver k8s-file (the default) or none' })
     }
     mark('options made')
+    // a rank of a Slurm job step under the hpc profile: the step's one container on this node
+    if (opts.profile?.name === 'hpc' && !argv.detach) {
+      const { slurmStep, runInStep } = await import('../core/container/slurm-step.js')
+      const step = slurmStep(process.env)
+      if (step) {
+        if (argv.cidfile !== undefined || argv['preserve-fds'] || argv.name !== undefined) {
+          const { SkiffError } = await import('../core/errors.js')
+          throw new SkiffError('E_USAGE', 'in a Slurm job step the ranks share one container per node: --name, --cidfile and --preserve-fds do not apply (PMI_FD passes by itself)', { hint: 'leave them out, or give --profile=default for a container of each rank\'s own' })
+        }
+        process.exitCode = await runInStep(opts, step)
+        return
+      }
+    }
     const { createContainer } = await import('../core/container/create.js')
     const { runPrelude, startContainer } = await import('../core/container/start.js')
     const preserveFds = argv['preserve-fds'] ? checkPreserveFds(argv['preserve-fds']) : 0
@@ -55,17 +67,8 @@ const spec: CommandSpec<RunArgs> = {
       else process.exitCode = status
     } finally {
       if (opts.rm && !detached) {
-        // The shim's waiter removed the directory as root of the user namespace; this catches a
-        // failure before it could.
-        const { containerDir, containerEvent } = await import('../core/container/records.js')
-        const { releaseName } = await import('../core/container/names.js')
-        // (asked first: a recursive rmSync loads its rimraf, ~0.7 ms, even for nothing)
-        const dir = containerDir(store, record.id)
-        try {
-          if (existsSync(dir)) rmSync(dir, { recursive: true, force: true })
-        } catch {}
-        releaseName(store, record.name, record.id)
-        containerEvent(store, record, 'destroy')
+        const { forgetRemoved } = await import('../core/container/start.js')
+        forgetRemoved(store, record)
       }
     }
   },

@@ -125,6 +125,11 @@ export interface ProcessPlan {
    * them as fds 4... (its fd 3 is the control socket) and init moves them into place
    */
   preserveFds?: number
+  /**
+   * with preserveFds: the fd numbers they take in the process instead of 3.. — skiff's own fds of
+   * those numbers (a Slurm step's PMI_FD, say, which must keep its number)
+   */
+  fdTargets?: number[]
   noNewPrivileges: boolean
   capabilities: CapabilityPlan
   /** the seccomp filter, loaded last before exec (after no_new_privs); absent: none */

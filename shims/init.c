@@ -180,20 +180,64 @@ static void run_as_init(char **argv, char **envp, const sigset_t *oldmask)
  * no_new_privs, seccomp, then exec (or --init).
  */
 /*
- * --preserve-fds N: skiff's fds 3.. came as our fds 4.. (fd 3 is the status fd). The status fd
- * moves above them, and each moves down one, open across exec (dup2 clears close-on-exec).
+ * --preserve-fds N: skiff's fds came as our fds 4.. (fd 3 is the status fd). They take the numbers
+ * in fdTargets (default 3..), open across exec: each goes above every target first (so no move
+ * overwrites one not yet moved), then onto its number; the status fd moves above them all.
  */
-static void place_preserved_fds(int n)
+static void place_preserved_fds(const struct json *proc)
 {
-	if (n <= 0)
+	int n = (int)json_num(proc, "preserveFds", 0);
+	if (n <= 0 || n > 256)
 		return;
-	int moved = fcntl(status_fd, F_DUPFD_CLOEXEC, 4 + n);
+	const struct json *targets = json_get(proc, "fdTargets");
+	int target[256], high = 4 + n;
+	const struct json *t = targets ? targets->child : NULL;
+	for (int i = 0; i < n; i++, t = t ? t->next : NULL) {
+		target[i] = t ? (int)t->num : 3 + i;
+		if (target[i] < 3)
+			die_detail("preserve-fds", NULL, EINVAL, "an fd to pass on is below 3");
+		if (target[i] + 1 > high)
+			high = target[i] + 1;
+	}
+	int moved = fcntl(status_fd, F_DUPFD_CLOEXEC, high);
 	if (moved < 0)
 		die_errno("preserve-fds", NULL, errno);
 	status_fd = moved;
+	int src[256];
 	for (int i = 0; i < n; i++)
-		if (dup2(4 + i, 3 + i) < 0)
+		if ((src[i] = fcntl(4 + i, F_DUPFD_CLOEXEC, high)) < 0)
 			die_errno("preserve-fds", NULL, errno);
+	for (int i = 0; i < n; i++) {
+		if (dup2(src[i], target[i]) < 0)
+			die_errno("preserve-fds", NULL, errno);
+		close(src[i]);
+	}
+}
+
+static void end_pause(int sig)
+{
+	_exit(128 + sig);
+}
+
+/*
+ * ["pause"]: holds the container's namespaces while others run in them (the shared container of
+ * a Slurm job step, whose ranks join it with exec). Reports "started" as an exec would (its fds
+ * close), then waits for a signal; with handlers, so that a pid 1 gets SIGTERM from outside.
+ */
+static void pause_builtin(void)
+{
+	// every fd above stdio closes, as at an exec: the status fd and the waiter's exec pipe too
+	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = end_pause;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	for (;;)
+		pause();
 }
 
 /*
@@ -308,14 +352,16 @@ void become_process(int ptysock, const sigset_t *oldmask)
 		for (int fd = 3; fd < 1024; fd++)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
-	place_preserved_fds((int)json_num(proc, "preserveFds", 0));
+	place_preserved_fds(proc);
 	char **argv = json_strv(json_get(proc, "args"));
 	char **envp = json_strv(json_get(proc, "env"));
 	if (nnp)
 		load_seccomp(proc);
 	if (json_bool(proc, "builtin")) {
-		// skiff cp: the shim's own tar code, in the container's mount namespace
 		reset_signals(oldmask);
+		if (argv[0] && !strcmp(argv[0], "pause"))
+			pause_builtin();
+		// skiff cp: the shim's own tar code, in the container's mount namespace
 		_exit(tar_builtin(argv));
 	}
 	if (json_bool(proc, "init"))

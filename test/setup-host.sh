@@ -40,6 +40,8 @@ fi
 
 # --- packages -----------------------------------------------------------------------------------
 packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip podman)
+# HPC (test/hpc.root.test.ts, bench/hpc.mjs): a one-node Slurm with munge, MPI, single-file images
+packages+=(slurm-wlm munge mpich libmpich-dev squashfuse squashfs-tools charliecloud-runtime)
 if [ "$vm" = 1 ]; then packages+=(qemu-system-x86 e2fsprogs); fi
 # clang-14 and its runtime: the libFuzzer harnesses of the shim (test/fuzz)
 if [ "$build_deps" = 1 ]; then packages+=(gcc libc6-dev make clang-14 libclang-rt-14-dev); fi
@@ -118,6 +120,14 @@ if ! id -u "$other" >/dev/null 2>&1; then
   say "creating user $other (the other user of the two-user tests)"
   useradd --create-home --shell /bin/bash --user-group "$other"
 fi
+
+# A user as LDAP gives them on clusters: no subordinate ids at all (the HPC tests run skiff as it).
+hpc=skiff-hpc
+if ! id -u "$hpc" >/dev/null 2>&1; then
+  say "creating user $hpc (no subordinate ids: the HPC tests' user)"
+  useradd --create-home --shell /bin/bash --user-group "$hpc"
+fi
+sed -i "/^$hpc:/d; /^$(id -u "$hpc"):/d" /etc/subuid /etc/subgid
 
 # newuidmap/newgidmap must be setuid root (Debian) or carry file capabilities (Fedora).
 for tool in newuidmap newgidmap; do

@@ -40,6 +40,8 @@ export interface CreateOptions extends RunOptions {
   user?: string
   /** the profile whose defaults the flags got (core/launch/profile.ts), for inspect */
   profile?: import('../launch/profile.js').ProfileChoice
+  /** a Slurm step's shared container (slurm-step.ts): pid 1 holds the namespaces, the ranks exec the command */
+  holder?: boolean
   /** --writable-tmpfs: the container's changes on a tmpfs of its own, never on disk */
   writableTmpfs?: boolean
   /** --userns: host (root inside, the default) or keep-id (the user's own ids inside) */
@@ -321,6 +323,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       seccomp: seccomp && { profile: seccomp.profile, file: join(dir, 'seccomp.bpf'), flags: seccomp.flags },
     })
     if (opts.init) plan.process.init = true
+    if (opts.holder) plan.process = { ...plan.process, args: ['pause'], builtin: true, init: false, terminal: false, stdin: false }
     // keep-id without --user: the process keeps the supplementary groups it has on the host
     if (keepId && opts.user === undefined) plan.process.keepGroups = true
     const record: ContainerRecord = {

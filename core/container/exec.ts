@@ -25,6 +25,8 @@ export interface ExecOptions {
   detachKeys?: number[]
   /** --preserve-fds: skiff's fds 3... that the command gets as its own */
   preserveFds?: number
+  /** or these fds of skiff's, at the same numbers (a Slurm rank's PMI_FD) */
+  fdTargets?: number[]
   /** --privileged: every capability of the container's user namespace (its seccomp filter stays, as in Docker) */
   privileged?: boolean
 }
@@ -52,9 +54,11 @@ export function planExec(rec: ContainerRecord, pid: number, opts: ExecOptions, u
       stdin: opts.interactive,
       ...(opts.tty && opts.interactive && !opts.detach ? { detachKeys: opts.detachKeys ?? DEFAULT_DETACH_KEYS } : {}),
       ...(opts.preserveFds ? { preserveFds: opts.preserveFds } : {}),
+      ...(opts.fdTargets?.length ? { preserveFds: opts.fdTargets.length, fdTargets: opts.fdTargets } : {}),
       // the container's set (its --cap-add and --cap-drop), as Docker gives exec; or all of them
       capabilities: planCapabilities(user.uid, opts.privileged ? capabilityNumbers(['ALL']) : rec.plan.process.capabilities.bounding),
       init: false,
+      builtin: false,
     },
     detach: opts.detach,
   }

@@ -16,6 +16,7 @@ import { mark } from '../trace.js'
 import { ensurePrivateDir } from '../private-dir.js'
 import { isoTime } from '../clock.js'
 import { DEFAULT_DETACH_KEYS } from './detach-keys.js'
+import { releaseName } from './names.js'
 
 /** The container's lock: start, stop and rm take it, so two of them never interleave. */
 export function lockContainer(store: Store, rec: ContainerRecord, timeoutMs = 30_000): () => void {
@@ -56,6 +57,8 @@ export interface StartOptions {
   detachKeys?: number[]
   /** --preserve-fds: skiff's fds 3... that the command gets as its own */
   preserveFds?: number
+  /** called once the command runs (its state.json is written) */
+  onStarted?: () => void
   /** attached: the container's stdout and stderr handed here (skiff build), not to ours */
   output?: (chunk: Buffer) => void
 }
@@ -172,11 +175,11 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     const go = async (p: LaunchPlan) => {
       const early = opts.prelude && !opts.prelude.used
       try {
-        return await launch(p, { stdio: [...stdio], detach, onStart, onSpawn, wrap: cg.wrap, prelude: opts.prelude, ...streams })
+        return await launch(p, { stdio: [...stdio], detach, onStart, onCommand: opts.onStarted, onSpawn, wrap: cg.wrap, prelude: opts.prelude, ...streams })
       } catch (err) {
         // a prelude's shim that died without a word (it was gone before the plan could be
         // written): nothing of the container ran, so start it the ordinary way
-        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart, onSpawn, wrap: cg.wrap, ...streams })
+        if (early && (err as SkiffError).code === 'E_SHIM_DIED') return launch(p, { stdio: [...stdio], detach, onStart, onCommand: opts.onStarted, onSpawn, wrap: cg.wrap, ...streams })
         throw err
       }
     }
@@ -213,4 +216,18 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     unlock()
     opts.prelude?.cancel()
   }
+}
+
+/**
+ * After an attached --rm run: the shim's waiter removed the directory as root of the user
+ * namespace; this catches a failure before it could, releases the name and journals the end.
+ */
+export function forgetRemoved(store: Store, rec: ContainerRecord): void {
+  // (asked first: a recursive rmSync loads its rimraf, ~0.7 ms, even for nothing)
+  const dir = containerDir(store, rec.id)
+  try {
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true })
+  } catch {}
+  releaseName(store, rec.name, rec.id)
+  containerEvent(store, rec, 'destroy')
 }

@@ -1,7 +1,7 @@
 // Start the shim with a launch plan and wait for it: spawn, hand over the plan, relay signals,
 // collect its messages, turn a failure into a SkiffError. Does I/O (processes).
 import type { Readable } from 'node:stream'
-import type { ExecPlan, IdMapPlan, LaunchPlan, NetworkHelper, ShimMessage } from '../plan.js'
+import type { ExecPlan, IdMapPlan, LaunchPlan, NetworkHelper, ProcessPlan, ShimMessage } from '../plan.js'
 import { shimErrorToSkiffError } from './shim-errors.js'
 import { shimPath } from '../shim-binary.js'
 import { spawnShimProcess, type ShimChild } from './shim-process.js'
@@ -24,6 +24,8 @@ export interface LaunchOptions {
   onStderr?: (stderr: Readable) => void
   /** called once the container's first process exists (host pid) */
   onStart?: (pid: number) => void
+  /** run: the command was executed (the container's state.json says so from now) */
+  onCommand?: () => void
   /**
    * Resolve as soon as the command runs and leave the shim behind as the container's supervisor
    * (run -d, exec -d). The result has no exit status then.
@@ -42,8 +44,13 @@ export interface LaunchOptions {
 
 type Stdio = NonNullable<LaunchOptions['stdio']>
 
-function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[], preserve = 0): ShimChild {
-  const child = wrap.length ? spawnShimProcess(wrap[0]!, [...wrap.slice(1), shimPath(), mode], stdio, preserve) : spawnShimProcess(shimPath(), [mode], stdio, preserve)
+/** skiff's fds the process gets: --preserve-fds N's 3.., or the ones named in fdTargets (at those numbers) */
+function passedFds(p: ProcessPlan): number[] {
+  return p.fdTargets ?? Array.from({ length: p.preserveFds ?? 0 }, (_, i) => 3 + i)
+}
+
+function spawnShim(mode: 'run' | 'exec', stdio: Stdio, wrap: string[], passed: number[] = []): ShimChild {
+  const child = wrap.length ? spawnShimProcess(wrap[0]!, [...wrap.slice(1), shimPath(), mode], stdio, passed) : spawnShimProcess(shimPath(), [mode], stdio, passed)
   mark('shim spawned')
   return child
 }
@@ -108,7 +115,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
     (!prelude.helper || JSON.stringify(prelude.helper) === JSON.stringify((plan as LaunchPlan).network?.helper))
   if (prelude && !early) prelude.cancel()
   if (early) prelude!.used = true
-  const child = early ? prelude!.child : spawnShim(mode, stdio, wrap, plan.process.preserveFds)
+  const child = early ? prelude!.child : spawnShim(mode, stdio, wrap, passedFds(plan.process))
   const messages: ShimMessage[] = []
   let pid: number | undefined
   let settled = false
@@ -126,7 +133,10 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
       options.onStart?.(msg.pid)
       if (mode === 'exec') onStarted()
     }
-    if (msg.type === 'started') onStarted()
+    if (msg.type === 'started') {
+      options.onCommand?.()
+      onStarted()
+    }
     if (msg.type === 'error') onFailed(msg)
     if (msg.type === 'exit') onExit(msg)
     if (msg.type === 'detached') onDetached()

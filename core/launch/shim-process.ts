@@ -77,14 +77,13 @@ interface Started {
 }
 
 /**
- * Start it with fds 0-2 as given, a socket pair on fd 3 and skiff's fds 3.. 3+preserve-1 as its
+ * Start it with fds 0-2 as given, a socket pair on fd 3 and skiff's fds `extra` (in order) as its
  * fds 4...; the handles of our ends of the pipes ([fd0, fd1, fd2, control]), or a negative errno.
  */
-function start(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind], preserve: number): { started: Started; handles: (PipeHandle | undefined)[] } | number {
+function start(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind], extra: number[]): { started: Started; handles: (PipeHandle | undefined)[] } | number {
   const { Process, Pipe, socketType } = load()
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`)
   const kinds = [...stdio, 'pipe' as const]
-  const extra = Array.from({ length: preserve }, (_, i) => 3 + i)
   const a = nativeAddon()
   if (a) {
     const r = a.spawn(file, [file, ...args], env, [...kinds.map((k) => STDIO_CODE[k]), ...extra])
@@ -185,11 +184,11 @@ export interface ShimChild {
 
 /**
  * Start `file args` with fds 0-2 as given, a control socket on fd 3 and skiff's fds 3... as fds
- * 4... (`preserve` of them), in a session of its own.
+ * 4... (`passed`: skiff's fds, in order), in a session of its own.
  */
-export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind], preserve = 0): ShimChild {
+export function spawnShimProcess(file: string, args: string[], stdio: [StdioKind, StdioKind, StdioKind], passed: number[] = []): ShimChild {
   const { stream } = load()
-  const result = start(file, args, stdio, preserve)
+  const result = start(file, args, stdio, passed)
   if (typeof result === 'number') {
     const name = getSystemErrorName(result)
     const error = Object.assign(new Error(`spawn ${file} ${name}`), { code: name, errno: result, path: file })
