@@ -13,7 +13,7 @@
 //     starts the next one.
 // A step killed outright (SIGKILL) takes the container with it (parent-death signals); its record
 // is swept by the next step run on the node (an exited slurm-* container nobody holds).
-import { closeSync, mkdirSync, openSync, readdirSync, constants } from 'node:fs'
+import { appendFileSync, closeSync, constants, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { SkiffError } from '../errors.js'
@@ -54,6 +54,26 @@ function openRef(path: string): number {
   return openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
 }
 
+/**
+ * How many tasks of the step run on this node: SLURM_STEP_TASKS_PER_NODE ("2", "2(x3),1") at
+ * SLURM_NODEID; undefined when Slurm does not say.
+ */
+export function localTasks(env: Record<string, string | undefined>): number | undefined {
+  const spec = env.SLURM_STEP_TASKS_PER_NODE ?? env.SLURM_TASKS_PER_NODE
+  const node = Number(env.SLURM_NODEID ?? 0)
+  if (!spec || !Number.isInteger(node)) return undefined
+  const counts: number[] = []
+  for (const part of spec.split(',')) {
+    const m = /^(\d+)(?:\(x(\d+)\))?$/.exec(part.trim())
+    if (!m) return undefined
+    for (let i = 0; i < Number(m[2] ?? 1); i++) counts.push(Number(m[1]))
+  }
+  return counts[node]
+}
+
+/** How long the first rank waits for the node's other ranks to come, once its own command ended. */
+const ARRIVAL_GRACE_MS = 10_000
+
 /** PMI_FD and the like: fds Slurm gave this task that the command must have at the same number. */
 export function launchFds(env: Record<string, string | undefined>): number[] {
   const fds = new Set<number>()
@@ -81,6 +101,8 @@ async function sweep(store: Store, dir: string, current: string): Promise<void> 
     try {
       if (addon.flock(ref, true) !== 0) continue
       await removeContainers(store, [c], true).catch(() => undefined)
+      rmSync(join(dir, `${name}.arrived`), { force: true })
+      rmSync(join(dir, `${name}.ref`), { force: true })
     } finally {
       closeSync(ref)
     }
@@ -101,7 +123,8 @@ export async function runInStep(opts: CreateOptions, step: SlurmStep): Promise<n
   const refPath = join(dir, `${name}.ref`)
   // Slurm sends SIGTERM to every task at scancel or a time limit: the first rank must still end
   // the container, so the signal only ends the command (exec passes it on) and this waits
-  const onSignal = () => {}
+  let signalled = false
+  const onSignal = () => void (signalled = true)
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, onSignal)
 
   let ref = -1
@@ -116,6 +139,8 @@ export async function runInStep(opts: CreateOptions, step: SlurmStep): Promise<n
         closeSync(ref)
         ref = -1
       } else {
+        // one byte per rank that came (the first rank waits for them all: endContainer)
+        appendFileSync(join(dir, `${name}.arrived`), '.', { mode: 0o600 })
         await sweep(store, dir, name)
         const id = nameTarget(store, name)
         const found = id ? getContainer(store, id) : undefined
@@ -149,25 +174,37 @@ export async function runInStep(opts: CreateOptions, step: SlurmStep): Promise<n
       ...(fds.length ? { fdTargets: fds } : {}),
     })
   } finally {
-    if (owner) await endContainer(store, dir, name, ref, owner)
+    if (owner) await endContainer(store, dir, name, ref, owner, () => signalled)
     else closeSync(ref)
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(sig, onSignal)
   }
 }
 
 /**
- * The first rank, after its own command: once the step's shared lock can be made exclusive (the
- * last rank has left; a failed conversion drops ours, so ranks still arriving join the running
- * container meanwhile), stop the container and forget it.
+ * The first rank, after its own command: once every rank of the node has come (or none came for
+ * ARRIVAL_GRACE_MS, or Slurm is ending the step) and the step's shared lock can be made exclusive
+ * (the last rank has left; a failed conversion drops ours, so ranks still arriving join the
+ * running container meanwhile), stop the container and forget it.
  */
-async function endContainer(store: Store, dir: string, name: string, ref: number, owner: { rec: ContainerRecord; done: Promise<number | undefined> }): Promise<void> {
+async function endContainer(store: Store, dir: string, name: string, ref: number, owner: { rec: ContainerRecord; done: Promise<number | undefined> }, signalled: () => boolean): Promise<void> {
   const addon = nativeAddon()!
-  while (addon.flock(ref, true) !== 0) await sleep(50)
+  const expected = localTasks(process.env) ?? 1
+  const arrivals = join(dir, `${name}.arrived`)
+  const arrived = () => statSync(arrivals, { throwIfNoEntry: false })?.size ?? 0
+  const deadline = Date.now() + ARRIVAL_GRACE_MS
+  for (;;) {
+    const all = arrived() >= expected || signalled() || Date.now() > deadline
+    if (all && addon.flock(ref, true) === 0) break
+    await sleep(50)
+  }
   const unlock = acquireLock(join(dir, `${name}.lock`), 600_000)
   try {
     if (readState(store, owner.rec).status === 'running') await stopContainer(store, owner.rec, 5)
     await owner.done.catch(() => undefined)
     forgetRemoved(store, owner.rec)
+    // (ranks open these only under the step's lock, which is held here)
+    rmSync(arrivals, { force: true })
+    rmSync(join(dir, `${name}.ref`), { force: true })
   } finally {
     closeSync(ref)
     unlock()

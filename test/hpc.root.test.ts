@@ -1,0 +1,182 @@
+// HPC (issue 25), as a cluster user has it: skiff-hpc has no subordinate ids (as LDAP users), no
+// XDG_RUNTIME_DIR, and runs skiff under a real one-node Slurm (munged, slurmctld and slurmd from
+// Debian, started here by test/slurm/slurm.sh and stopped at the end). Runs as root only to start
+// Slurm and to act as that user (runuser); skiff itself runs as the user. Does I/O.
+import { spawn, spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { busyboxArchive, probe, repoRoot, requireEnv, skiffBin, tempDir } from './helpers/env.js'
+import { mpiImage } from './fixtures/mpi-image.js'
+
+const t = suite('hpc: keep-id, Slurm job steps, MPI')
+const user = process.env.SKIFF_TEST_HPC_USER || 'skiff-hpc'
+
+function idOf(name: string): number | undefined {
+  const r = spawnSync('id', ['-u', name], { encoding: 'utf8' })
+  return r.status === 0 ? Number(r.stdout.trim()) : undefined
+}
+
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
+
+function ready(what: string): boolean {
+  if (!requireEnv(what, process.getuid?.() === 0, 'runs as root, to start Slurm and act as its user (npm test as root runs it)')) return false
+  if (!requireEnv(what, idOf(user) !== undefined, `user ${user} is missing: bash test/setup-host.sh (as root) makes it`)) return false
+  const subids = ['/etc/subuid', '/etc/subgid'].some((f) => existsSync(f) && readFileSync(f, 'utf8').split('\n').some((l) => l.startsWith(`${user}:`) || l.startsWith(`${idOf(user)}:`)))
+  if (!requireEnv(what, !subids, `${user} must have no subordinate ids (test/setup-host.sh removes them)`)) return false
+  for (const tool of ['srun', 'slurmctld', 'slurmd', 'munged', 'mpicc']) {
+    if (!requireEnv(what, has(tool), `${tool} is missing: apt-get install slurm-wlm munge mpich libmpich-dev (test/setup-host.sh does)`)) return false
+  }
+  if (!requireEnv(what, probe.skiff().ok, probe.skiff().reason)) return false
+  return requireEnv(what, spawnSync('runuser', ['-u', user, '--', 'test', '-x', skiffBin]).status === 0, `${user} cannot run ${skiffBin}: set SKIFF_BIN to a copy it can reach`)
+}
+
+interface World {
+  slurm: string
+  home: string
+  work: string
+  env: Record<string, string>
+}
+let world: World | undefined
+
+/** Runs argv as the user in `cwd` (the job's directory), in the user's clean environment. */
+function as(argv: string[], o: { cwd?: string; env?: Record<string, string>; timeout?: number } = {}) {
+  const w = world!
+  const env = { ...w.env, ...o.env }
+  const r = spawnSync('runuser', ['-u', user, '--', 'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv], {
+    encoding: 'utf8', timeout: o.timeout ?? 120_000, cwd: o.cwd ?? w.work,
+  })
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', describe: () => `${user}$ ${argv.join(' ')} → ${r.status}\n${r.stdout}${r.stderr}` }
+}
+
+const skiff = (args: string[], o?: Parameters<typeof as>[1]) => as([skiffBin, ...args], o)
+
+/** Live processes of the user (zombies excluded: this sandbox's pid 1 reaps late). */
+function liveProcesses(): string[] {
+  const r = spawnSync('ps', ['-u', user, '-o', 'stat=,args='], { encoding: 'utf8' })
+  return r.stdout.split('\n').filter((l) => l.trim() && !l.trim().startsWith('Z'))
+}
+
+t.before(() => {
+  if (!ready('the HPC tests')) return
+  const uid = idOf(user)!
+  const base = tempDir('skiff-hpc-')
+  chmodSync(base, 0o755)
+  const home = join(base, 'home')
+  const work = join(base, 'job')
+  for (const d of [home, work]) {
+    mkdirSync(d, { mode: 0o755 })
+    chownSync(d, uid, uid)
+  }
+  const slurm = join(base, 'slurm')
+  const up = spawnSync('bash', [join(repoRoot, 'test', 'slurm', 'slurm.sh'), 'start', slurm], { encoding: 'utf8', timeout: 120_000 })
+  if (up.status !== 0) throw new Error(`Slurm did not start:\n${up.stdout}${up.stderr}`)
+  world = {
+    slurm,
+    home,
+    work,
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, USER: user, LOGNAME: user, LANG: 'C.UTF-8', SLURM_CONF: join(slurm, 'slurm.conf') },
+  }
+  for (const archive of [busyboxArchive(), mpiImage()]) {
+    const copy = join(base, `image-${statSync(archive).ino}.tar`)
+    writeFileSync(copy, readFileSync(archive))
+    chmodSync(copy, 0o644)
+    const r = skiff(['load', '-i', copy])
+    if (r.status !== 0) throw new Error(r.describe())
+  }
+})
+
+t.after(() => {
+  if (!world) return
+  spawnSync('bash', [join(repoRoot, 'test', 'slurm', 'slurm.sh'), 'stop', world.slurm], { stdio: 'inherit', timeout: 60_000 })
+  spawnSync('pkill', ['-9', '-u', user])
+})
+
+t('keep-id without subordinate ids: the user inside, files written to a bind are the user\'s', () => {
+  if (!world) return void ready('keep-id')
+  const r = skiff(['run', '--rm', '--userns=keep-id', '-v', `${world.work}:/data`, 'busybox', 'sh', '-c', 'id -un; id -u; echo hi > /data/out; ls -ln /data/out'])
+  assert.is(r.status, 0, r.describe())
+  const [name, uid] = r.stdout.split('\n')
+  assert.is(name, user, r.describe())
+  assert.is(Number(uid), idOf(user))
+  assert.is(statSync(join(world.work, 'out')).uid, idOf(user), 'the file is the user\'s on the host')
+  assert.not.match(r.stderr, /warning/, 'keep-id needs no subordinate ids: nothing to warn about')
+})
+
+t('srun -N1 -n2: the hpc profile by itself, both ranks in one container, each with its SLURM_* and the job directory', () => {
+  if (!world) return void ready('srun')
+  const r = as(['srun', '-N1', '-n2', skiffBin, 'run', 'busybox', 'sh', '-c', 'echo "$SLURM_PROCID $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/ipc) $(id -un) $(pwd) $(hostname) $SLURM_NTASKS"'])
+  assert.is(r.status, 0, r.describe())
+  const lines = r.stdout.trim().split('\n').sort()
+  assert.is(lines.length, 2, r.describe())
+  const [a, b] = lines.map((l) => l.split(' '))
+  assert.equal([a![0], b![0]], ['0', '1'], 'each rank has its own SLURM_PROCID')
+  assert.is(a![1], b![1], `one mount namespace for both ranks: ${r.stdout}`)
+  assert.is(a![2], b![2], 'one ipc namespace (and /dev/shm) for both ranks')
+  assert.is(a![3], user, 'keep-id: the user inside')
+  assert.is(a![4], world.work, 'the job directory is bound and the working directory')
+  assert.is(a![5], spawnSync('hostname', { encoding: 'utf8' }).stdout.trim(), "the host's name (uts of the host)")
+  assert.is(a![6], '2')
+  const info = as(['srun', '-n1', skiffBin, 'info', '--format', '{{.Items.profile.Value}}'])
+  assert.match(info.stdout, /^hpc \(inside Slurm job step \d+\.\d+/, info.describe())
+  assert.is(skiff(['ps', '-aq']).stdout.trim(), '', 'the step container is gone with the step')
+})
+
+t('exit codes of the ranks reach srun', () => {
+  if (!world) return void ready('exit codes')
+  const r = as(['srun', '-n2', skiffBin, 'run', 'busybox', 'sh', '-c', 'exit $((3 + SLURM_PROCID))'])
+  assert.is(r.status, 4, r.describe())
+  assert.match(r.stderr, /task 0: Exited with exit code 3/)
+})
+
+t('MPI: srun --mpi=pmi2 -n2 runs a ring and an allreduce over shared memory only', () => {
+  if (!world) return void ready('MPI')
+  // UCX may use only shared-memory transports (posix, sysv, cma) and self: ranks in containers
+  // of their own fail here (/proc/PID/fd of the other rank is not theirs to open)
+  const r = as(['srun', '--mpi=pmi2', '-N1', '-n2', skiffBin, 'run', '-e', 'UCX_TLS=sm,self', 'mpi', '/usr/bin/ring'])
+  assert.is(r.status, 0, r.describe())
+  assert.match(r.stdout, /ranks=2 rank=0/, r.describe())
+  assert.match(r.stdout, /ranks=2 rank=1/, r.describe())
+  assert.match(r.stdout, /ring ok token=43 sum=1/, r.describe())
+})
+
+t('scancel of a running step leaves no process, container record, mount or cgroup', async () => {
+  if (!world) return void ready('scancel')
+  const w = world
+  const env = Object.entries(w.env).map(([k, v]) => `${k}=${v}`)
+  const job = spawn('runuser', ['-u', user, '--', 'env', '-i', ...env, 'srun', '-n2', skiffBin, 'run', 'busybox', 'sleep', '600'], { cwd: w.work, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  job.stdout.on('data', (d) => (output += d))
+  job.stderr.on('data', (d) => (output += d))
+  const ended = new Promise<number | null>((r) => job.on('exit', (code) => r(code)))
+  let id = ''
+  for (let i = 0; i < 300 && !id; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    const ps = skiff(['ps', '--no-trunc', '--format', '{{.ID}} {{.Names}}'])
+    const line = ps.stdout.split('\n').find((l) => l.includes(' slurm-'))
+    // both ranks are in it once two sleeps run
+    if (line && liveProcesses().filter((p) => p.includes('sleep 600')).length >= 2) id = line.split(' ')[0]!
+  }
+  assert.ok(id, `the step's container never ran: ${output}`)
+  const jobs = as(['squeue', '-h', '-u', user, '-o', '%i']).stdout.trim().split('\n').filter(Boolean)
+  assert.ok(jobs.length > 0, 'the job is in the queue')
+  assert.is(as(['scancel', ...jobs]).status, 0)
+  const code = await Promise.race([ended, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))])
+  assert.is.not(code, 'hung', `srun did not end after scancel: ${output}`)
+  // slurmstepd sends SIGTERM, then SIGKILL after KillWait (5 s): nothing may be left either way
+  let left: string[] = []
+  for (let i = 0; i < 100; i++) {
+    left = liveProcesses()
+    if (!left.length) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.equal(left, [], 'no process of the user is left')
+  assert.is(skiff(['ps', '-aq']).stdout.trim(), '', 'no container record is left')
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(id) || l.includes(w.home))
+  assert.equal(mounts, [], 'no mount is left')
+  const cgroups = spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '8', '-name', `*${id.slice(0, 12)}*`], { encoding: 'utf8' }).stdout.trim()
+  assert.is(cgroups, '', 'no cgroup is left')
+})
+
+t.run()
