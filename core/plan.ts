@@ -68,6 +68,8 @@ export type RootfsPlan =
     kind: 'overlay'; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; options: string[]
     /** --writable-tmpfs: a tmpfs mounted here first, holding upperdir and workdir (`scratch`/upper, /work) */
     scratch?: string
+    /** a single-file image: squashfuse mounts it (a lower dir) first */
+    fuse?: FuseMount[]
   }
   /** an existing directory bind-mounted as the root */
   | { kind: 'bind'; source: string; target: string; readonly: boolean }
@@ -75,7 +77,18 @@ export type RootfsPlan =
    * `program` (fuse-overlayfs) run by the waiter in a mount namespace of its own, with lower dirs
    * relative to `layersDir` (its working directory), mounting on `target` before init exists
    */
-  | { kind: 'fuse-overlayfs'; program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string }
+  | { kind: 'fuse-overlayfs'; program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; fuse: FuseMount[] }
+
+/**
+ * A FUSE daemon the waiter runs (in the foreground, as its child) in its own mount namespace
+ * before init exists, until `target` is a mount: fuse-overlayfs, squashfuse.
+ */
+export interface FuseMount {
+  /** argv; args[0] an absolute path */
+  args: string[]
+  target: string
+  cwd?: string
+}
 
 /** A compiled seccomp profile (core/launch/seccomp.ts). */
 export interface SeccompPlan {

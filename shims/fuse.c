@@ -1,7 +1,7 @@
-// The fuse-overlayfs storage driver: the waiter, as root of the user namespace, mounts the
-// container's root filesystem with fuse-overlayfs in a mount namespace of its own, before init
-// (which copies that namespace) exists. fuse-overlayfs runs as the waiter's child, outside the
-// container's pid namespace, and dies with it.
+// FUSE mounts of the root filesystem — the fuse-overlayfs storage driver's merged root, a
+// single-file image's squashfuse: the waiter, as root of the user namespace, mounts them in a
+// mount namespace of its own, before init (which copies that namespace) exists. The daemons run
+// as the waiter's children, outside the container's pid namespace, and die with it.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -21,8 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static pid_t fuse_pid = -1;
-static const char *fuse_target;
+/* The FUSE daemons this waiter started (fuse-overlayfs, squashfuse), and where they mount. */
+#define MAX_FUSE 8
+static pid_t fuse_pids[MAX_FUSE];
+static const char *fuse_targets[MAX_FUSE];
+static int nfuse;
 
 static int mounted(const char *target)
 {
@@ -32,41 +35,22 @@ static int mounted(const char *target)
 	return stat(target, &t) == 0 && stat(parent, &p) == 0 && t.st_dev != p.st_dev;
 }
 
-void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask)
+/* One daemon: argv from the plan, run in `cwd` in the foreground (-f), until `target` is a mount. */
+static void fuse_mount_one(const struct json *m, const sigset_t *oldmask)
 {
-	const struct json *rootfs = json_get(plan, "rootfs");
-	const char *kind = json_str(rootfs, "kind");
-	if (!kind || strcmp(kind, "fuse-overlayfs"))
-		return;
-	const char *program = json_str(rootfs, "program");
-	const char *target = json_str(rootfs, "target");
-	const char *layers = json_str(rootfs, "layersDir");
-	if (!program || !target)
-		die_detail("plan", NULL, EINVAL, "fuse-overlayfs needs program and target");
-	if (unshare(CLONE_NEWNS) < 0)
-		die_errno("unshare-mount", NULL, errno);
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die_errno("make-rprivate", "/", errno);
-
-	size_t cap = 65536, len = 0;
-	char *opts = malloc(cap);
-	len += (size_t)snprintf(opts + len, cap - len, "lowerdir=");
-	const struct json *lower = json_get(rootfs, "lowerdirs");
-	int first = 1;
-	for (const struct json *c = lower ? lower->child : NULL; c && len < cap; c = c->next, first = 0)
-		len += (size_t)snprintf(opts + len, cap - len, "%s%s", first ? "" : ":", c->str);
-	len += (size_t)snprintf(opts + len, cap - len, ",upperdir=%s,workdir=%s", json_str(rootfs, "upperdir"), json_str(rootfs, "workdir"));
-	if (len >= cap)
-		die_detail("mount-rootfs", target, E2BIG, "fuse-overlayfs options too long");
-
+	char **argv = json_strv(json_get(m, "args"));
+	const char *target = json_str(m, "target");
+	const char *cwd = json_str(m, "cwd");
+	if (!argv || !argv[0] || !target || nfuse == MAX_FUSE)
+		die_detail("plan", NULL, EINVAL, "a FUSE mount needs args and target");
 	int errp[2];
 	if (pipe2(errp, O_CLOEXEC) < 0)
 		die_errno("pipe", NULL, errno);
 	pid_t parent = getpid();
-	fuse_pid = fork();
-	if (fuse_pid < 0)
-		die_errno("fork", program, errno);
-	if (fuse_pid == 0) {
+	pid_t pid = fork();
+	if (pid < 0)
+		die_errno("fork", argv[0], errno);
+	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
@@ -75,41 +59,57 @@ void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask)
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(null, 1);
-		// lower dirs are relative to the layers directory, as for the kernel's overlay
-		if (layers && chdir(layers) < 0)
+		// fuse-overlayfs: lower dirs are relative to the layers directory, as for the kernel's overlay
+		if (cwd && chdir(cwd) < 0)
 			_exit(126);
-		execl(program, program, "-f", "-o", opts, target, (char *)NULL);
-		fprintf(stderr, "cannot execute %s: %s", program, strerror(errno));
+		execv(argv[0], argv);
+		fprintf(stderr, "cannot execute %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(errp[1]);
-	free(opts);
+	fuse_pids[nfuse] = pid;
+	fuse_targets[nfuse++] = target;
 	struct timespec start, now;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!mounted(target)) {
 		int st;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (waitpid(fuse_pid, &st, WNOHANG) == fuse_pid || now.tv_sec - start.tv_sec > 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid || now.tv_sec - start.tv_sec > 10) {
 			char err[2048] = "";
 			fcntl(errp[0], F_SETFL, O_NONBLOCK);
 			ssize_t n = read(errp[0], err, sizeof(err) - 1);
 			err[n > 0 ? n : 0] = '\0';
-			die_detail("fuse-overlayfs", program, EIO, *err ? err : "it did not mount the root filesystem within 10 s");
+			die_detail("fuse-mount", argv[0], EIO, *err ? err : "it did not mount within 10 s");
 		}
 		usleep(500);
 	}
 	close(errp[0]);
-	fuse_target = target;
 }
 
-/* Before the waiter removes the container's files: the mount and its daemon go first. */
+/*
+ * The root filesystem's FUSE mounts (rootfs.fuse: fuse-overlayfs's merged root, squashfuse's
+ * image), made in a mount namespace of the waiter's own before init (which copies it) exists.
+ */
+void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask)
+{
+	const struct json *list = json_get(json_get(plan, "rootfs"), "fuse");
+	if (!list || list->type != JSON_ARRAY || !list->child)
+		return;
+	if (unshare(CLONE_NEWNS) < 0)
+		die_errno("unshare-mount", NULL, errno);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die_errno("make-rprivate", "/", errno);
+	for (const struct json *m = list->child; m; m = m->next)
+		fuse_mount_one(m, oldmask);
+}
+
+/* Before the waiter removes the container's files: the mounts and their daemons go first. */
 void fuse_unmount_rootfs(void)
 {
-	if (fuse_target)
-		umount2(fuse_target, MNT_DETACH);
-	if (fuse_pid > 0) {
-		kill(fuse_pid, SIGKILL);
-		waitpid(fuse_pid, NULL, 0);
-		fuse_pid = -1;
+	for (int i = nfuse - 1; i >= 0; i--) {
+		umount2(fuse_targets[i], MNT_DETACH);
+		kill(fuse_pids[i], SIGKILL);
+		waitpid(fuse_pids[i], NULL, 0);
 	}
+	nfuse = 0;
 }

@@ -135,6 +135,11 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         events: { path: join(store.root, EVENTS_FILE), id: rec.id, name: rec.name, image: rec.image },
       },
     }
+    // a container made before the FUSE mounts were a list of the plan's (skiff < 0.2)
+    if (plan.rootfs?.kind === 'fuse-overlayfs' && !plan.rootfs.fuse) {
+      const { fuseOverlayfsMount } = await import('../storage/driver.js')
+      plan.rootfs = { ...plan.rootfs, fuse: [fuseOverlayfsMount(plan.rootfs)] }
+    }
     await prepareNetwork(store, rec, plan)
     mark('network prepared')
     const cg = await prepareCgroup(rec.id, rec.hostConfig.Limits ?? { conf: {} }, rec.hostConfig.Cgroups ?? 'enabled')

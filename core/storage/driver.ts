@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { release } from 'node:os'
 import { join, relative } from 'node:path'
 import { SkiffError } from '../errors.js'
-import type { RootfsPlan } from '../plan.js'
+import type { FuseMount, RootfsPlan } from '../plan.js'
 
 export type Driver = 'overlay' | 'fuse-overlayfs' | 'copy'
 export const DRIVERS: Driver[] = ['overlay', 'fuse-overlayfs', 'copy']
@@ -129,9 +129,15 @@ export function rootfsPlan(driver: Driver, layersDir: string, layerDirs: string[
   const lowerdirs = layerDirs.map((d) => relative(layersDir, d))
   if (driver === 'copy') return { kind: 'bind', source: join(dir, 'rootfs'), target: join(dir, 'merged'), readonly: false }
   if (driver === 'fuse-overlayfs') {
-    return { kind: 'fuse-overlayfs', program: fuseOverlayfs!, layersDir, lowerdirs, upperdir: join(dir, 'upper'), workdir: join(dir, 'work'), target: join(dir, 'merged') }
+    const plan = { kind: 'fuse-overlayfs' as const, program: fuseOverlayfs!, layersDir, lowerdirs, upperdir: join(dir, 'upper'), workdir: join(dir, 'work'), target: join(dir, 'merged') }
+    return { ...plan, fuse: [fuseOverlayfsMount(plan)] }
   }
   return { kind: 'overlay', layersDir, lowerdirs, upperdir: join(dir, 'upper'), workdir: join(dir, 'work'), target: join(dir, 'merged'), options: once ? ['userxattr', 'volatile'] : ['userxattr'] }
+}
+
+/** fuse-overlayfs as the waiter runs it: lower dirs relative to the layers directory (its working directory), as for the kernel's overlay. */
+export function fuseOverlayfsMount(r: { program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string }): FuseMount {
+  return { args: [r.program, '-f', '-o', `lowerdir=${r.lowerdirs.join(':')},upperdir=${r.upperdir},workdir=${r.workdir}`, r.target], target: r.target, cwd: r.layersDir }
 }
 
 /** The plan of a root filesystem to mount outside its run (cp into a created --rm container): never volatile. */
