@@ -1,4 +1,4 @@
-// skiff save [-o FILE] [--format docker-archive|oci-archive] IMAGE [IMAGE...]
+// skiff save [-o FILE] [--format docker-archive|oci-archive|squashfs] IMAGE [IMAGE...]
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
 
@@ -9,18 +9,19 @@ interface SaveArgs {
 }
 
 const spec: CommandSpec<SaveArgs> = {
-  usage: 'save [-o FILE] [--format docker-archive|oci-archive] IMAGE [IMAGE...]',
+  usage: 'save [-o FILE] [--format docker-archive|oci-archive|squashfs] IMAGE [IMAGE...]',
   describe: 'Write images to an archive (docker save format by default)',
   positionals: ['images...'],
   required: 1,
   options: [
     { name: 'output', alias: 'o', type: 'string', placeholder: 'FILE', describe: 'Write to FILE instead of stdout' },
-    { name: 'format', type: 'string', default: 'docker-archive', placeholder: 'FORMAT', describe: 'docker-archive (also an OCI layout) or oci-archive' },
+    { name: 'format', type: 'string', default: 'docker-archive', placeholder: 'FORMAT', describe: 'docker-archive (also an OCI layout), oci-archive, or squashfs (a single-file image for skiff run FILE.sqsh; needs -o and one image)' },
   ],
   handler: async (argv) => {
-    if (argv.format !== 'docker-archive' && argv.format !== 'oci-archive') {
-      throw new SkiffError('E_USAGE', `--format ${argv.format}: expected docker-archive or oci-archive`, { hint: "see 'skiff save --help'" })
+    if (argv.format !== 'docker-archive' && argv.format !== 'oci-archive' && argv.format !== 'squashfs') {
+      throw new SkiffError('E_USAGE', `--format ${argv.format}: expected docker-archive, oci-archive or squashfs`, { hint: "see 'skiff save --help'" })
     }
+    if (argv.format === 'squashfs') return saveSquashfs(argv)
     if (!argv.output && process.stdout.isTTY) {
       throw new SkiffError('E_USAGE', 'refusing to write an archive to a terminal', { hint: 'use -o FILE or redirect stdout' })
     }
@@ -38,4 +39,25 @@ const spec: CommandSpec<SaveArgs> = {
     }
   },
 }
+/** --format squashfs: one image into a file mksquashfs writes (under a temporary name until complete). */
+async function saveSquashfs(argv: SaveArgs): Promise<void> {
+  if (!argv.output || argv.images.length !== 1) {
+    throw new SkiffError('E_USAGE', '--format squashfs writes one image to a file: give -o FILE and one image', { hint: 'e.g. skiff save --format squashfs -o app.sqsh app:latest' })
+  }
+  const [{ findImage, openStore }, { resolvePaths }, { writeSquashfsImage }, { openOutputFile }] = await Promise.all([
+    import('../core/storage/store.js'), import('../core/paths.js'), import('../core/image/squashfs.js'), import('../core/output-file.js'),
+  ])
+  const store = await openStore(resolvePaths())
+  await findImage(store, argv.images[0]!) // a missing image makes no file
+  const out = openOutputFile(argv.output, '-o')
+  try {
+    out.stream.destroy()
+    await writeSquashfsImage(store, argv.images[0]!, out.path)
+    out.commit()
+  } catch (err) {
+    out.abort()
+    throw err
+  }
+}
+
 export default spec

@@ -7,6 +7,8 @@ import { SkiffError, errnoCode, errnoText } from './errors.js'
 
 export interface OutputFile {
   stream: WriteStream
+  /** the temporary name it is written under (for a program that writes the file itself) */
+  path: string
   /** the file is complete: give it its name */
   commit(): void
   /** the file is not wanted: remove what was written */
@@ -56,6 +58,7 @@ export function openOutputFile(path: string, option: string): OutputFile {
   process.once('exit', remove)
   return {
     stream,
+    path: tmp,
     commit() {
       forget()
       renameSync(tmp, path)

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,6 +35,22 @@ static int mounted(const char *target)
 	char parent[4200];
 	snprintf(parent, sizeof(parent), "%s/..", target);
 	return stat(target, &t) == 0 && stat(parent, &p) == 0 && t.st_dev != p.st_dev;
+}
+
+/*
+ * A waiter that is not root of its namespace (keep-id maps only the user's own id) has every
+ * capability there, but an exec would drop them: the daemon keeps CAP_SYS_ADMIN (to mount) as an
+ * ambient capability.
+ */
+static void keep_mount_capability(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	if (getuid() == 0 || syscall(SYS_capget, &hdr, data) < 0)
+		return;
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].inheritable |= CAP_TO_MASK(CAP_SYS_ADMIN);
+	if (syscall(SYS_capset, &hdr, data) == 0)
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0);
 }
 
 /* One daemon: argv from the plan, run in `cwd` in the foreground (-f), until `target` is a mount. */
@@ -62,6 +80,7 @@ static void fuse_mount_one(const struct json *m, const sigset_t *oldmask)
 		// fuse-overlayfs: lower dirs are relative to the layers directory, as for the kernel's overlay
 		if (cwd && chdir(cwd) < 0)
 			_exit(126);
+		keep_mount_capability();
 		execv(argv[0], argv);
 		fprintf(stderr, "cannot execute %s: %s", argv[0], strerror(errno));
 		_exit(127);

@@ -18,7 +18,7 @@ import { randomHex } from '../random.js'
 import { containerDir, containerEvent, type ContainerRecord } from './records.js'
 import { processStartTime, writeFileAtomic } from '../lock.js'
 import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
-import type { NetworkPlan, RootfsPlan } from '../plan.js'
+import type { IdMapPlan, NetworkPlan, RootfsPlan } from '../plan.js'
 import { hostname as osHostname } from 'node:os'
 import type { MountRequest } from '../launch/mount-spec.js'
 import { resolveMounts } from './mounts.js'
@@ -78,6 +78,23 @@ export interface CreateOptions extends RunOptions {
 }
 
 declare const SKIFF_VERSION: string
+
+/**
+ * A single-file image's root: squashfuse mounts the file at <dir>/image (the waiter does, before
+ * init), the only lower layer of the overlay (the kernel's, or fuse-overlayfs). With a single
+ * mapped id every file shows as that id, as the unpacked layers of such a user are.
+ */
+function singleFileRootfs(driver: { driver: string; fuseOverlayfs?: string }, file: string, dir: string, once: boolean, idmap: IdMapPlan, squashfuseMount: typeof import('../image/squashfs.js').squashfuseMount): RootfsPlan {
+  if (driver.driver === 'copy') {
+    throw new SkiffError('E_DRIVER', `single-file image ${file}: the copy storage driver cannot run one (it copies layers, and this image has none in the store)`, {
+      hint: 'use the overlay or fuse-overlayfs driver (skiff info says which work here), or load the image into the store instead',
+    })
+  }
+  const one = idmap.uidMap.length === 1 && idmap.uidMap[0]!.count === 1 && idmap.gidMap.length === 1 && idmap.gidMap[0]!.count === 1
+  const mountImage = squashfuseMount(file, join(dir, 'image'), one ? { uid: idmap.uidMap[0]!.inside, gid: idmap.gidMap[0]!.inside } : undefined)
+  const r = rootfsPlan(driver.driver as 'overlay' | 'fuse-overlayfs', dir, [join(dir, 'image')], dir, driver.fuseOverlayfs, once)
+  return r.kind === 'bind' ? r : { ...r, fuse: [mountImage, ...(r.fuse ?? [])] }
+}
 
 /** --writable-tmpfs: the overlay's upper and work directories on a tmpfs the shim mounts at `scratch`. */
 function withScratch(rootfs: RootfsPlan, writableTmpfs: boolean | undefined, dir: string): RootfsPlan {
@@ -190,10 +207,14 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   mark('modules loaded')
   const paths = resolvePaths()
   const store = await openStore(paths)
-  const image = await imageFor(store, opts)
+  // a single-file image (FILE.sqsh, sqsh:FILE): nothing of it in the store
+  const squashfs = /^sqsh:|\.(sqsh|squashfs)$/.test(opts.image) ? await import('../image/squashfs.js') : undefined
+  const singleFile = squashfs?.squashfsPath(opts.image)
+  const single = singleFile ? squashfs!.readSquashfsImage(singleFile) : undefined
+  const image: ImageRecord = single ? { id: single.id, names: [opts.image], loaded: '', config: single.config, layers: [] } : await imageFor(store, opts)
   mark('image found')
   const config: ImageRunConfig & { Labels?: Record<string, string> } = image.config.config ?? {}
-  if (image.layers.length === 0 && !opts.emptyRoot) {
+  if (image.layers.length === 0 && !opts.emptyRoot && !single) {
     throw new SkiffError('E_NO_LAYERS', `image ${opts.image} has no layers: there is nothing to run`, { hint: 'load an image with a root filesystem' })
   }
   if (opts.rm && opts.restart && opts.restart.Name !== 'no') {
@@ -207,8 +228,9 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     layerDirs.push(empty)
   }
   const layersDir = join(paths.storage, 'layers')
-  const groupText = readImageFile(layerDirs, 'etc/group')
-  const passwdText = readImageFile(layerDirs, 'etc/passwd')
+  const imageFile = (path: string) => (single ? squashfs!.squashfsFile(single.file, path) : readImageFile(layerDirs, path))
+  const groupText = imageFile('etc/group')
+  const passwdText = imageFile('etc/passwd')
   const keepId = opts.userns === 'keep-id'
   // keep-id: you are yourself inside (unless --user says otherwise), with the host's groups
   const user = keepId && opts.user === undefined ? hostUser() : resolveUser(opts.user ?? config.User ?? '', passwdText, groupText)
@@ -237,6 +259,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     mkdirSync(join(staging, 'upper'), { recursive: true, mode: 0o755 })
     mkdirSync(join(staging, 'work'), { mode: 0o700 })
     mkdirSync(join(staging, 'merged'), { mode: 0o700 })
+    if (single) mkdirSync(join(staging, 'image'), { mode: 0o755 })
     const hosts = join(dir, 'hosts')
     const hostnameFile = join(dir, 'hostname')
     const resolv = join(dir, 'resolv.conf')
@@ -307,7 +330,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       id,
       user,
       idmap,
-      rootfs: withScratch(rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm), opts.writableTmpfs, dir),
+      rootfs: withScratch(single ? singleFileRootfs(driver, single.file, dir, !!opts.rm, idmap, squashfs!.squashfuseMount) : rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm), opts.writableTmpfs, dir),
       etcFiles: {
         hosts, hostname: hostnameFile, resolv, containerenv: join(dir, 'containerenv'),
         ...(accounts.passwd !== undefined ? { passwd: join(dir, 'passwd') } : {}),

@@ -15,6 +15,11 @@ export type StorageJob =
   | { op: 'remove'; path: string }
   /** the copying driver: `layers` (layer dirs, base first) copied into `dest` */
   | { op: 'materialize'; layers: string[]; dest: string }
+  /**
+   * save --format squashfs: `layers` (base first) copied into `dest`, `config` written there as
+   * .skiff/config.json, `argv` (mksquashfs dest OUT ...) run on it, then `dest` removed
+   */
+  | { op: 'squashfs'; layers: string[]; dest: string; config: string; argv: string[] }
   /** skiff build: a container's upper directory → a layer archive (out) and, unpacked, a layer in `layers` */
   | (PackJob & { layers: string })
 
@@ -53,6 +58,22 @@ export async function runStorageJobs(jobs: StorageJob[]): Promise<StorageResult[
   for (const job of jobs) {
     if (job.op === 'materialize') {
       materializeLayers(job.layers, job.dest)
+      results.push({})
+      continue
+    }
+    if (job.op === 'squashfs') {
+      try {
+        materializeLayers(job.layers, job.dest)
+        mkdirSync(join(job.dest, '.skiff'), { mode: 0o755 })
+        writeFileSync(join(job.dest, '.skiff', 'config.json'), job.config, { mode: 0o644 })
+        const r = spawnSync(job.argv[0]!, job.argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        if (r.status !== 0) {
+          const out = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').slice(-3).join('; ')
+          throw new SkiffError('E_SQUASHFS', `mksquashfs failed (${r.error?.message ?? `status ${r.status}`}): ${out}`, { hint: 'see its message; a full disk or an unwritable output directory are the usual causes' })
+        }
+      } finally {
+        rmSync(job.dest, { recursive: true, force: true })
+      }
       results.push({})
       continue
     }
