@@ -2,8 +2,9 @@
 //
 // Storage: $SKIFF_ROOT, else $XDG_DATA_HOME/skiff, else ~/.local/share/skiff — unless that is on
 //          a network filesystem (NFS, Lustre, GPFS, ...), where overlay upper directories fail
-//          and layers strain shared servers: then $TMPDIR/skiff-$UID/storage, node-local (as
-//          podman-hpc does), and `storageNote` says why. That directory in a shared /tmp is
+//          and layers strain shared servers: then $SLURM_TMPDIR (or $TMPDIR, or /tmp)/skiff-$UID/
+//          storage, node-local (as podman-hpc does), and `storageNote` says why (`skiff info`, and
+//          once on stderr when the store is made there). That directory in a shared /tmp is
 //          used only when it is private and ours (core/private-dir.ts).
 // Runtime: $SKIFF_RUNROOT, else $XDG_RUNTIME_DIR/skiff when that directory is ours and closed to
 //          others, else $TMPDIR/skiff-run-$UID (a wrong XDG_RUNTIME_DIR after su/sudo is common),
@@ -66,7 +67,8 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env, uid = process
   const network = env.SKIFF_ROOT ? undefined : networkFsOf(storage, statfs)
   if (network) {
     storageNote = `${storage} is on ${network}, where overlay upper directories fail: images and containers are kept on this node instead (set SKIFF_ROOT to choose)`
-    const base = join(env.TMPDIR || tmpdir(), `skiff-${uid}`)
+    // a Slurm job's own node-local directory first, then the session's temporary one
+    const base = join(env.SLURM_TMPDIR || env.TMPDIR || tmpdir(), `skiff-${uid}`)
     storage = join(privateFallback(base, fallbackMemo(cacheDir(env), 'storage'), uid, 'storage directory'), 'storage')
   }
   let runtime = env.SKIFF_RUNROOT

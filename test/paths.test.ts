@@ -35,6 +35,12 @@ t('a home on NFS or Lustre: storage on this node, and why', () => {
   assertPrivate(join(tmp, `skiff-${uid}`))
   assert.match(p.storageNote!, /^\/home\/ann\/\.local\/share\/skiff is on NFS, where overlay upper directories fail/)
   assert.is(networkFsOf('/lus/x', () => ({ type: 0x0bd00bd0 })), 'Lustre')
+  assert.is(networkFsOf('/gpfs/x', () => ({ type: 0x47504653 })), 'GPFS')
+  assert.is(networkFsOf('/beegfs/x', () => ({ type: 0x19830326 })), 'BeeGFS')
+  // in a Slurm job: the job's node-local directory first
+  const job = tempDir()
+  const inJob = resolvePaths({ ...env, TMPDIR: tmp, SLURM_TMPDIR: job, XDG_CACHE_HOME: join(job, 'cache') }, uid, nfs)
+  assert.is(inJob.storage, join(job, `skiff-${uid}`, 'storage'))
   // SKIFF_ROOT is the user's word, even on NFS
   assert.is(resolvePaths({ ...env, SKIFF_ROOT: '/home/ann/s' }, 1000, nfs).storage, '/home/ann/s')
 })

@@ -12,7 +12,7 @@ import { READ_CHUNK } from '../digest.js'
 import { MACHINE_ERRORS, SkiffError, errnoCode, errnoText } from '../errors.js'
 import { runSelfInUserns } from '../launch/in-userns.js'
 import { resolvePaths } from '../paths.js'
-import { blobPath, hasLayer, layerDir, openStore, saveImage, type Store } from '../storage/store.js'
+import { blobPath, checkRoom, hasLayer, layerDir, openStore, saveImage, type Store } from '../storage/store.js'
 import type { StorageJob, StorageResult } from '../storage/jobs.js'
 import { isoTime } from '../clock.js'
 
@@ -90,6 +90,10 @@ export async function storeImages(store: Store, images: ArchiveImage[], movable:
     else copyFileSync(file, tmp)
     renameSync(tmp, target)
   }
+  const fresh = new Map<string, number>()
+  for (const img of images) for (const l of img.layers) if (!hasLayer(store, l.diffID)) fresh.set(l.diffID, l.size)
+  // each new layer's tree, at least as large as its blob (which is moved or copied in as well)
+  checkRoom(store, [...fresh.values()].reduce((n, size) => n + (movable ? size : 2 * size), 0), 'loading the archive')
   // What a killed load left behind goes first (inside the namespace: mapped ids own it).
   const jobs: StorageJob[] = staleStaging(store).map((path) => ({ op: 'remove', path }))
   const queued = new Set<string>()

@@ -22,7 +22,7 @@ import type { StorageResult } from '../storage/jobs.js'
 import { resolvePaths } from '../paths.js'
 import { formatReference, parseReference } from '../reference.js'
 import { RegistryClient } from './registry.js'
-import { blobPath, hasLayer, layerDir, openStore, type OciImageConfig, type Store } from '../storage/store.js'
+import { blobPath, checkRoom, hasLayer, layerDir, openStore, type OciImageConfig, type Store } from '../storage/store.js'
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -261,6 +261,9 @@ async function fetchImage(ctx: PullContext, configDesc: Descriptor, layerDescs: 
   if (diffIDs.length !== layerDescs.length) {
     throw new SkiffError('E_MANIFEST', `${name}: the config lists ${diffIDs.length} layers, the manifest ${layerDescs.length}`, { hint: 'the image is damaged in the registry' })
   }
+  // a blob to download and a tree to unpack (at least its size) for each layer not stored yet
+  const need = layerDescs.reduce((n, l, i) => n + (hasLayer(store, diffIDs[i]!) ? 0 : existsSync(blobPath(store, l.digest)) ? l.size : 2 * l.size), 0)
+  checkRoom(store, need, `pulling ${name}`)
   const layers: ArchiveLayer[] = []
   const todo: (() => Promise<void>)[] = []
   const streaming = new Map<string, Promise<StorageResult | undefined>>()

@@ -15,13 +15,17 @@ export const DRIVERS: Driver[] = ['overlay', 'fuse-overlayfs', 'copy']
  * comments with #, an optional [storage] table). Pure.
  *   parseStorageConf('[storage]\ndriver = "copy"  # slow\n') → { driver: 'copy' }
  */
-export function parseStorageConf(text: string): { driver?: string } {
+export function parseStorageConf(text: string): { driver?: string; additionalImageStores?: string[] } {
+  const out: { driver?: string; additionalImageStores?: string[] } = {}
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*/, '').trim()
     const m = /^driver\s*=\s*"([^"]*)"$/.exec(line) ?? /^driver\s*=\s*'([^']*)'$/.exec(line)
-    if (m) return { driver: m[1] }
+    if (m) out.driver ??= m[1]
+    // additionalimagestores = [ "/a", "/b" ] (on one line)
+    const a = /^additionalimagestores\s*=\s*\[(.*)\]$/i.exec(line)
+    if (a) out.additionalImageStores = [...a[1]!.matchAll(/"([^"]*)"|'([^']*)'/g)].map((x) => x[1] ?? x[2]!)
   }
-  return {}
+  return out
 }
 
 export interface DriverFacts {

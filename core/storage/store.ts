@@ -6,7 +6,8 @@
 //   refs.json                name → image id
 //   tmp/                     staging; content becomes visible only by rename
 // Records and refs change under `lock`, written atomically.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs'
+import { parseStorageConf } from './driver.js'
 import { join } from 'node:path'
 import { digestHex } from '../digest.js'
 import { SkiffError } from '../errors.js'
@@ -46,14 +47,18 @@ export interface ImageRecord {
   manifestDigest?: string
   /** made by skiff build for a step (a container ran on it): listed by images -a only */
   intermediate?: boolean
+  /** found in this additional, read-only store (additionalStores), not in the user's */
+  store?: string
 }
 
 export interface Store {
   root: string
 }
 
-export async function openStore(paths: Pick<SkiffPaths, 'storage'>): Promise<Store> {
+export async function openStore(paths: Pick<SkiffPaths, 'storage' | 'storageNote'>): Promise<Store> {
   const root = paths.storage
+  // where the store moved off a network filesystem, the user hears it once: when it is made
+  if (paths.storageNote && !existsSync(join(root, 'images'))) process.stderr.write(`skiff: note: ${paths.storageNote}\n`)
   checkOwnRoot(root, 'storage directory', 'SKIFF_ROOT')
   for (const d of ['blobs/sha256', 'layers', 'images', 'tmp', 'containers']) {
     try {
@@ -76,8 +81,47 @@ export function layerDir(store: Store, diffID: string): string {
   return join(store.root, 'layers', digestHex(diffID, 'layer diffID'))
 }
 
+/**
+ * Read-only image stores an administrator filled (podman's additionalimagestores): the
+ * directories in SKIFF_ADDITIONAL_STORES (colon-separated), then `additionalimagestores` of the
+ * user's storage.conf and of /etc/skiff/storage.conf. skiff reads images and layers there and never
+ * writes nor locks anything. A store another user could change (not root's or the user's, or
+ * writable by group or others) is not used, with a warning: its layers become containers' files.
+ */
+let extra: string[] | undefined
+export function additionalStores(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (extra) return extra
+  const confs = [join(env.XDG_CONFIG_HOME || join(env.HOME || '/', '.config'), 'skiff', 'storage.conf'), '/etc/skiff/storage.conf']
+  const named = [...(env.SKIFF_ADDITIONAL_STORES ?? '').split(':'), ...confs.flatMap((f) => {
+    try {
+      return parseStorageConf(readFileSync(f, 'utf8')).additionalImageStores ?? []
+    } catch {
+      return []
+    }
+  })].filter(Boolean)
+  extra = []
+  for (const dir of new Set(named)) {
+    const st = statSync(dir, { throwIfNoEntry: false })
+    const why = !dir.startsWith('/') ? 'not an absolute path'
+      : !st?.isDirectory() ? 'not a directory'
+      : st.uid !== 0 && st.uid !== process.getuid?.() ? `owned by uid ${st.uid}, neither root nor you`
+      : (st.mode & 0o022) !== 0 ? 'writable by others than its owner'
+      : undefined
+    if (why) process.stderr.write(`skiff: warning: additional image store ${dir} is not used: ${why}\n`)
+    else extra.push(dir)
+  }
+  return extra
+}
+
+/** A layer's tree: the store's own, else an additional store's that has it, else where the store's would be. */
 export function layerDiffDir(store: Store, diffID: string): string {
-  return join(layerDir(store, diffID), 'diff')
+  const own = join(layerDir(store, diffID), 'diff')
+  if (existsSync(own)) return own
+  for (const root of additionalStores()) {
+    const shared = join(layerDir({ root }, diffID), 'diff')
+    if (existsSync(shared)) return shared
+  }
+  return own
 }
 
 /** A layer exists only once its directory was renamed into place, complete. */
@@ -95,6 +139,28 @@ function readRefs(store: Store): Record<string, string> {
   } catch {
     return {}
   }
+}
+
+/**
+ * Before layers are stored and unpacked: refuse at once when the store's filesystem has not even
+ * room for `need` bytes, what is surely needed — each new layer's blob (unless stored already),
+ * plus its tree, at least as large as the blob — rather than fail with ENOSPC halfway. A lower
+ * bound: a gzipped layer unpacks to 2–4 times its size; this catches the hopeless cases.
+ */
+export function checkRoom(store: Store, need: number, what: string): void {
+  if (need <= 0) return
+  let free: number
+  try {
+    const st = statfsSync(store.root)
+    free = st.bavail * st.bsize
+  } catch {
+    return // no statfs here: the writes will say
+  }
+  if (free >= need) return
+  const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`
+  throw new SkiffError('E_NO_SPACE', `${what} needs at least ${mb(need)} in ${store.root}, which has ${mb(free)} free`, {
+    hint: 'free some space there (skiff system prune, skiff image prune), or put the store where there is room (SKIFF_ROOT)',
+  })
 }
 
 function readRecord(store: Store, hex: string): ImageRecord | undefined {
@@ -119,8 +185,25 @@ export function listImages(store: Store): ImageRecord[] {
   return out
 }
 
-/** An image by name[:tag], name@digest-free form, or (a prefix of) its id. */
+/**
+ * An image by name[:tag], name@digest-free form, or (a prefix of) its id: in the store, else in an
+ * additional (read-only) store, which the record then names.
+ */
 export async function findImage(store: Store, ref: string): Promise<ImageRecord> {
+  try {
+    return findIn(store, ref)
+  } catch (err) {
+    if ((err as SkiffError).code !== 'E_NO_IMAGE') throw err
+    for (const root of additionalStores()) {
+      try {
+        return { ...findIn({ root }, ref), store: root }
+      } catch {}
+    }
+    throw err
+  }
+}
+
+function findIn(store: Store, ref: string): ImageRecord {
   const idText = ref.startsWith('sha256:') ? ref.slice(7) : ref
   if (/^[0-9a-f]{64}$/.test(idText)) {
     const rec = readRecord(store, idText)
@@ -186,6 +269,9 @@ export interface Removal {
 export async function removeImage(store: Store, ref: string, force: boolean, inUse: (id: string) => boolean): Promise<Removal> {
   return withStoreLock(store, async () => {
     const img = await findImage(store, ref)
+    if (img.store) {
+      throw new SkiffError('E_READONLY_STORE', `image ${ref} is in the read-only store ${img.store}`, { hint: 'its administrator removes it there; skiff never writes to an additional store' })
+    }
     const refs = readRefs(store)
     const names = Object.keys(refs).filter((n) => refs[n] === img.id)
     let byName: string | undefined
