@@ -25,7 +25,7 @@ export const RUN_VALUE_OPTIONS = [
   '-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint', '--name', '--restart',
   '--log-opt', '--stop-timeout', '--stop-signal', '--network', '--net', '--ip', '--network-alias', '--net-alias', '--mac-address', '--device', '--sysctl', '--ulimit', '--group-add', '--cap-add', '--cap-drop', '--security-opt', '-p', '--publish', '--dns', '--dns-search', '--dns-option', '--dns-opt', '-l', '--label', '--label-file', '--cidfile', '--log-driver', '--tz', '--userns',
   '--add-host', '-v', '--volume', '--mount', '--tmpfs', '--storage-driver', '-m', '--memory', '--memory-reservation', '--memory-swap', '--cpus', '-c', '--cpu-shares',
-  '--cpu-weight', '--cpuset-cpus', '--cpuset-mems', '--pids-limit', '--blkio-weight', '--cgroup-conf', '--cgroups', '--pull', '--platform', '--tls-verify', '--profile', '--pid', '--uts', '--no-mount',
+  '--cpu-weight', '--cpuset-cpus', '--cpuset-mems', '--pids-limit', '--blkio-weight', '--cgroup-conf', '--cgroups', '--pull', '--platform', '--tls-verify', '--profile', '--pid', '--uts', '--no-mount', '--gpus',
 ]
 
 export const commands: CommandEntry[] = [

@@ -67,6 +67,7 @@ export interface CreateArgs {
   'env-host'?: boolean
   'writable-tmpfs'?: boolean
   'no-mount': string[]
+  gpus?: string
   'add-host': string[]
   volume: string[]
   mount: string[]
@@ -112,7 +113,8 @@ export const createOptions: OptionSpec[] = [
   { name: 'network-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Another name the container answers to on the (first) bridge network' },
   { name: 'net-alias', type: 'string', array: true, placeholder: 'NAME', describe: 'Same as --network-alias', hidden: true },
   { name: 'mac-address', type: 'string', placeholder: 'MAC', describe: 'The MAC address on the (first) bridge network' },
-  { name: 'device', type: 'string', array: true, placeholder: 'HOST[:CONTAINER][:rwm]', describe: 'Bind a host device node you can open (without w: read-only)' },
+  { name: 'device', type: 'string', array: true, placeholder: 'HOST[:CONTAINER][:rwm]|CDI', describe: 'Bind a host device node you can open (without w: read-only), or a CDI device: vendor.com/class=name (specs in /etc/cdi, /var/run/cdi)' },
+  { name: 'gpus', type: 'string', placeholder: 'all|N|device=ID', describe: "NVIDIA GPUs: through the CDI spec (nvidia.com/gpu), else the host's driver libraries and /dev/nvidia* bound in (as Apptainer's --nv)" },
   { name: 'privileged', type: 'boolean', default: false, describe: 'Every capability of the user namespace, no masked or read-only /proc paths, every host device you can open (nothing you do not already have)' },
   { name: 'sysctl', type: 'string', array: true, placeholder: 'KEY=VALUE', describe: 'A namespaced sysctl of the container (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)' },
   { name: 'ulimit', type: 'string', array: true, placeholder: 'NAME=SOFT[:HARD]', describe: 'A resource limit of the container\'s processes (nofile, nproc, core, memlock, stack, ...; -1 or unlimited)' },
@@ -367,6 +369,9 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
   }
   const { parseRestart } = await import('../core/container/create.js')
   const { checkTargets, parseMount, parseTmpfs, parseVolume } = await import('../core/launch/mount-spec.js')
+  // --device vendor.com/class=name and --gpus: the CDI specs (read only when asked for)
+  const cdiNames = argv.device.filter((d) => !d.startsWith('/') && d.includes('='))
+  const cdi = cdiNames.length || argv.gpus !== undefined ? await (await import('../core/launch/cdi.js')).deviceEdits(cdiNames, argv.gpus) : undefined
   const mountRequests = checkTargets([...argv.volume.map((v) => parseVolume(v)), ...argv.mount.map((m) => parseMount(m)), ...argv.tmpfs.map(parseTmpfs)])
   return {
     image: argv.image,
@@ -380,7 +385,9 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
     writableTmpfs: !!argv['writable-tmpfs'],
     interactive: argv.interactive,
     tty: argv.tty,
-    env: [...fromFiles, ...argv.env],
+    // a CDI device's variables first: the user's -e may change them
+    env: [...(cdi?.env ?? []), ...fromFiles, ...argv.env],
+    ...(cdi ? { extraMounts: cdi.mounts, hooks: cdi.hooks } : {}),
     workdir: argv.workdir,
     user: argv.user,
     userns,
@@ -403,12 +410,12 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
       dns: { servers: argv.dns, search: argv['dns-search'], options: [...argv['dns-option'], ...argv['dns-opt']] },
       addHosts: argv['add-host'],
     },
-    groupAdd: argv['group-add'],
+    groupAdd: [...argv['group-add'], ...(cdi?.additionalGids ?? []).map(String)],
     rlimits: ulimits(argv.ulimit),
     sysctls: argv.sysctl.length ? parseSysctls(argv.sysctl, ownNetwork(argv)) : undefined,
     security: securityOptions(argv.privileged ? ['ALL', ...argv['cap-add']] : argv['cap-add'], argv['cap-drop'], argv.privileged ? ['unmask=ALL', 'seccomp=unconfined', ...argv['security-opt']] : argv['security-opt'], (path) => readUserTextFile(path, '--security-opt seccomp')),
     securityAsked: { CapAdd: argv['cap-add'], CapDrop: argv['cap-drop'], SecurityOpt: argv['security-opt'], ...(argv.privileged ? { Privileged: true } : {}) },
-    deviceBinds: deviceBinds(argv),
+    deviceBinds: [...(deviceBinds(argv) ?? []), ...(cdi?.devices ?? [])],
     labels: parseLabels([...argv['label-file'].flatMap((f) => parseEnvFile(readUserTextFile(f, '--label-file'))), ...argv.label]),
     logDriver: logDriver(argv['log-driver']),
     tz: argv.tz !== undefined ? timeZone(argv.tz) : undefined,
@@ -419,7 +426,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
 
 /** --device, and with --privileged every host device the user can open (a --device wins for its path). */
 function deviceBinds(argv: CreateArgs): DeviceBind[] | undefined {
-  const asked = argv.device.map(parseDevice)
+  const asked = argv.device.filter((d) => d.startsWith('/') || !d.includes('=')).map(parseDevice)
   if (!argv.privileged) return asked.length ? asked : undefined
   return [...asked, ...openableDevices().filter((d) => !asked.some((a) => a.container === d.container))]
 }

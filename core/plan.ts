@@ -90,6 +90,14 @@ export interface FuseMount {
   cwd?: string
 }
 
+/** An OCI hook: argv (args[0] by convention the path), its own environment, a timeout in seconds. */
+export interface HookPlan {
+  path: string
+  args?: string[]
+  env?: string[]
+  timeout?: number
+}
+
 /** A compiled seccomp profile (core/launch/seccomp.ts). */
 export interface SeccompPlan {
   /** where it came from, for inspect: "default" or the profile file's path */
@@ -200,6 +208,11 @@ export interface LaunchPlan {
   trash?: string
   supervisor?: SupervisorPlan
   network?: NetworkPlan
+  /**
+   * A CDI spec's OCI hooks (shims/hooks.c): createContainer before pivot_root, startContainer
+   * after it, with the state {id, bundle} on stdin (the bundle's config.json names the root)
+   */
+  hooks?: { id: string; bundle: string; createContainer: HookPlan[]; startContainer: HookPlan[] }
   /**
    * The container's cgroup: the supervisor moves the waiter into it before init exists, reports
    * OOM kills from its memory.events, removes it at the end. `path`: made and filled with limits

@@ -384,6 +384,7 @@ void become_container_process(int ptysock, const sigset_t *oldmask)
 	const char *hostname = json_str(plan, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		die_errno("sethostname", hostname, errno);
+	run_hooks(plan, "startContainer");
 	trace_mark("root filesystem ready");
 	// the network helper was started while the filesystem was set up: the command needs it ready
 	if (network_ready_fd >= 0) {

@@ -353,6 +353,7 @@ void setup_rootfs(const struct json *plan)
 			die_detail(kind, target, errno, json_str(op, "fstype") ? json_str(op, "fstype") : json_str(op, "source"));
 	}
 
+	run_hooks(plan, "createContainer");
 	// pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
 	// the container's tree (the trick runc and crun use; no directory for the old root needed).
 	const char *target = json_str(rootfs, "target");

@@ -62,6 +62,8 @@ int netlink_main(int attach);
 
 // mounts.c: build the container's filesystem from the plan, then pivot_root into it.
 void setup_rootfs(const struct json *plan);
+/* hooks.c: a CDI spec's OCI hooks of this kind (createContainer, startContainer) */
+void run_hooks(const struct json *plan, const char *kind);
 
 // net.c: the network namespace (waiter) and its user-mode helper (supervisor).
 #include <signal.h>

@@ -84,7 +84,7 @@ const SHIM_LEVELS: Record<string, number> = {
   'main.c': 0,
   'outer.c': 1, 'supervise.c': 1, 'holder.c': 1, 'waiter.c': 1, 'init.c': 1, 'exec.c': 1, 'fsops.c': 1,
   'keeper.c': 1,
-  'mounts.c': 2, 'net.c': 2, 'netlink.c': 2, 'dns.c': 2, 'fuse.c': 2, 'tar.c': 2,
+  'mounts.c': 2, 'net.c': 2, 'netlink.c': 2, 'dns.c': 2, 'fuse.c': 2, 'tar.c': 2, 'hooks.c': 2,
   'json.c': 3, 'util.c': 3,
 }
 

@@ -40,6 +40,10 @@ export interface CreateOptions extends RunOptions {
   user?: string
   /** the profile whose defaults the flags got (core/launch/profile.ts), for inspect */
   profile?: import('../launch/profile.js').ProfileChoice
+  /** binds a CDI device brings (after -v and --mount) */
+  extraMounts?: import('../plan.js').MountOp[]
+  /** a CDI spec's OCI hooks */
+  hooks?: { createContainer: import('../plan.js').HookPlan[]; startContainer: import('../plan.js').HookPlan[] }
   /** a Slurm step's shared container (slurm-step.ts): pid 1 holds the namespaces, the ranks exec the command */
   holder?: boolean
   /** --writable-tmpfs: the container's changes on a tmpfs of its own, never on disk */
@@ -341,11 +345,17 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       hostEnv: process.env,
       cleanup: opts.rm ? [dir, ...anonymous] : undefined,
       trash: opts.rm ? join(store.root, 'tmp') : undefined,
-      extraMounts: opts.tz ? [...mounts.ops, { kind: 'bind', source: opts.tz.file, target: '/etc/localtime', flags: ['ro', 'nosuid', 'nodev', 'noexec'] }] : mounts.ops,
+      extraMounts: [...mounts.ops, ...(opts.extraMounts ?? []), ...(opts.tz ? [{ kind: 'bind' as const, source: opts.tz.file, target: '/etc/localtime', flags: ['ro' as const, 'nosuid' as const, 'nodev' as const, 'noexec' as const] }] : [])],
       readOnly: opts.readOnly,
       seccomp: seccomp && { profile: seccomp.profile, file: join(dir, 'seccomp.bpf'), flags: seccomp.flags },
     })
     if (opts.init) plan.process.init = true
+    if (opts.hooks && (opts.hooks.createContainer.length || opts.hooks.startContainer.length)) {
+      // the hooks' bundle: the container's directory, whose config.json names the root (OCI's)
+      plan.hooks = { id, bundle: dir, ...opts.hooks }
+      const root = plan.rootfs && 'target' in plan.rootfs ? plan.rootfs.target : join(dir, 'merged')
+      writeFileSync(join(staging, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', root: { path: root }, process: { args: plan.process.args, env: plan.process.env, cwd: plan.process.cwd } }), { mode: 0o644 })
+    }
     if (opts.holder) plan.process = { ...plan.process, args: ['pause'], builtin: true, init: false, terminal: false, stdin: false }
     // keep-id without --user: the process keeps the supplementary groups it has on the host
     if (keepId && opts.user === undefined) plan.process.keepGroups = true
