@@ -141,6 +141,65 @@ t('MPI: srun --mpi=pmi2 -n2 runs a ring and an allreduce over shared memory only
   assert.match(r.stdout, /ring ok token=43 sum=1/, r.describe())
 })
 
+t('a single-file image: saved as squashfs, run from a read-only directory without unpacking, by MPI ranks too', () => {
+  if (!world) return void ready('squashfs')
+  const saved = skiff(['save', '--format', 'squashfs', '-o', join(world.work, 'mpi.sqsh'), 'mpi'])
+  assert.is(saved.status, 0, saved.describe())
+  // a shared directory the user may only read, as a site's image directory is
+  const shared = join(world.slurm, '..', 'images')
+  mkdirSync(shared, { mode: 0o755 })
+  const file = join(shared, 'mpi.sqsh')
+  writeFileSync(file, readFileSync(join(world.work, 'mpi.sqsh')))
+  chmodSync(file, 0o444)
+  chmodSync(shared, 0o555)
+  const layers = () => spawnSync('sh', ['-c', `ls ${world!.home}/.local/share/skiff/layers | wc -l`], { encoding: 'utf8' }).stdout.trim()
+  const before = layers()
+  const r = skiff(['run', '--rm', file, 'sh', '-c', 'grep -c " / overlay" /proc/mounts; cat /.skiff/config.json | grep -o "/usr/bin/ring"; echo x > /new && cat /new'])
+  assert.is(r.status, 0, r.describe())
+  assert.equal(r.stdout.trim().split('\n'), ['1', '/usr/bin/ring', 'x'], r.describe())
+  assert.is(layers(), before, 'nothing was unpacked into the store')
+  const mpi = as(['srun', '--mpi=pmi2', '-N1', '-n2', skiffBin, 'run', '-e', 'UCX_TLS=sm,self', `sqsh:${file}`])
+  assert.is(mpi.status, 0, mpi.describe())
+  assert.match(mpi.stdout, /ring ok token=43 sum=1/, mpi.describe())
+  const missing = skiff(['run', '--rm', join(shared, 'none.sqsh'), 'true'])
+  assert.is(missing.status, 125, missing.describe())
+  assert.match(missing.stderr, /^Error: single-file image .*none\.sqsh: no such file or directory/)
+})
+
+t('a CDI spec with stand-in devices: nodes bound, mounts, environment, and a createContainer hook', () => {
+  if (!world) return void ready('CDI')
+  const dir = join(world.slurm, '..', 'cdi')
+  mkdirSync(join(dir, 'specs'), { recursive: true })
+  // a stand-in device node (the same device as /dev/null) and a stand-in driver library
+  spawnSync('mknod', ['-m', '666', join(dir, 'accel0'), 'c', '1', '3'])
+  writeFileSync(join(dir, 'libaccel.so.1'), 'stand-in library\n')
+  writeFileSync(join(dir, 'hook.sh'), '#!/bin/sh\n# the state on stdin; the root from the bundle\'s config.json\nstate=$(cat)\nbundle=$(echo "$state" | sed \'s/.*"bundle":"\\([^"]*\\)".*/\\1/\')\nroot=$(sed \'s/.*"root":{"path":"\\([^"]*\\)".*/\\1/\' "$bundle/config.json")\necho "$1 $(echo "$state" | grep -o \'"status":"[a-z]*"\')" > "$root/etc/ld.so.cache.hook"\n', { mode: 0o755 })
+  writeFileSync(join(dir, 'specs', 'accel.yaml'), [
+    'cdiVersion: 0.6.0',
+    'kind: example.com/accel',
+    'devices:',
+    '  - name: "0"',
+    '    containerEdits:',
+    `      deviceNodes: [{ path: /dev/accel0, hostPath: ${join(dir, 'accel0')} }]`,
+    '      env: [ACCEL_VISIBLE=0]',
+    'containerEdits:',
+    `  mounts: [{ hostPath: ${join(dir, 'libaccel.so.1')}, containerPath: /usr/lib/libaccel.so.1, options: [ro, nosuid, nodev, bind] }]`,
+    `  hooks: [{ hookName: createContainer, path: ${join(dir, 'hook.sh')}, args: [hook.sh, update-ldcache] }]`,
+    '',
+  ].join('\n'))
+  spawnSync('chmod', ['-R', 'a+rX', dir])
+  const env = { SKIFF_CDI_SPEC_DIRS: join(dir, 'specs') }
+  const r = skiff(['run', '--rm', '--device', 'example.com/accel=0', 'busybox', 'sh', '-c', 'test -c /dev/accel0 && echo node; echo $ACCEL_VISIBLE; cat /usr/lib/libaccel.so.1 /etc/ld.so.cache.hook; echo w > /dev/accel0 && echo writable'], { env })
+  assert.is(r.status, 0, r.describe())
+  assert.equal(r.stdout.trim().split('\n'), ['node', '0', 'stand-in library', 'update-ldcache "status":"creating"', 'writable'], r.describe())
+  const unknown = skiff(['run', '--rm', '--device', 'example.com/accel=9', 'busybox', 'true'], { env })
+  assert.is(unknown.status, 125)
+  assert.match(unknown.stderr, /CDI device example.com\/accel=9 is not in any spec \(example.com\/accel has 0\)/)
+  const gpus = skiff(['run', '--rm', '--gpus', 'all', 'busybox', 'true'], { env })
+  assert.is(gpus.status, 125)
+  assert.match(gpus.stderr, /no CDI spec names an NVIDIA GPU/)
+})
+
 t('scancel of a running step leaves no process, container record, mount or cgroup', async () => {
   if (!world) return void ready('scancel')
   const w = world

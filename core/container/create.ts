@@ -226,7 +226,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   }
   // Overlay lists lower layers top-most first; the image lists them base first.
   const layerDirs = image.layers.map((l) => layerDiffDir(store, l.diffID)).reverse()
-  if (!layerDirs.length) {
+  if (!layerDirs.length && !single) {
     const empty = join(store.root, 'layers', 'empty', 'diff')
     mkdirSync(empty, { recursive: true, mode: 0o755 })
     layerDirs.push(empty)
