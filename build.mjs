@@ -80,6 +80,8 @@ async function bundle(shimDigest, spawnDigest) {
     minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning',
+    // an asset of its own (yamlBundle), compiled only where a CDI spec is YAML
+    external: ['yaml'],
     define: {
       SKIFF_VERSION: JSON.stringify(commit ? `${pkg.version}+${commit}` : pkg.version),
       SKIFF_SHIM_SHA256: JSON.stringify(shimDigest),
@@ -95,6 +97,24 @@ async function bundle(shimDigest, spawnDigest) {
   const dynamic = /\bimport\(\s*["'`]/.exec(code)
   if (dynamic) throw new Error(`build: the bundle keeps a dynamic import (${code.slice(dynamic.index, dynamic.index + 40)}): import builtins statically`)
   return join(dist, 'skiff.cjs')
+}
+
+/** The yaml package as one CommonJS file, the executable's `yaml` asset (core/launch/cdi.ts yamlParse). */
+async function yamlBundle() {
+  const esbuild = await import('esbuild')
+  const out = join(dist, 'yaml.cjs')
+  await esbuild.build({
+    entryPoints: [join(root, 'node_modules', 'yaml', 'dist', 'index.js')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minifyWhitespace: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  })
+  return out
 }
 
 /**
@@ -149,7 +169,7 @@ async function makeExecutable(entryPath, bundlePath, shimPath, spawnPath) {
   await sea(entryPath, {
     ...localNode(),
     targets: [{ nodeRange: `node${process.versions.node.split('.')[0]}`, platform: 'linux', arch: process.arch, output: tmpOut }],
-    seaConfig: { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { bundle: bundlePath, 'bundle-cache': bundleCodeCache(bundlePath), shim: shimPath, spawn: spawnPath } },
+    seaConfig: { disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { bundle: bundlePath, 'bundle-cache': bundleCodeCache(bundlePath), shim: shimPath, spawn: spawnPath, yaml: await yamlBundle() } },
   })
   rmSync(join(dist, '.node-stripped'), { force: true })
   chmodSync(tmpOut, 0o755)
