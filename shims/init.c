@@ -226,6 +226,9 @@ static void end_pause(int sig)
  */
 static void pause_builtin(void)
 {
+	// as an exec would make it again after the change of ids: others of the user (the ranks'
+	// exec) may open its /proc/PID/ns/*
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	// every fd above stdio closes, as at an exec: the status fd and the waiter's exec pipe too
 	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
 		for (int fd = 3; fd < 1024; fd++)
