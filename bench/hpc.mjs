@@ -33,7 +33,7 @@ try {
   ], { runs, warmup: 3, out: join(work, 'srun.json') })
 
   // 2. a 1 GB image: 100 files of 10 MB from /dev/urandom over busybox
-  asUser('mkdir -p big && cp -a bundle/rootfs/. big/ && mkdir -p big/data && for i in $(seq 100); do head -c 10M /dev/urandom > big/data/f$i; done && tar -C big -cf big.tar . && rm -rf big')
+  asUser('mkdir -p big && (tar -C bundle/rootfs --exclude=".wh.*" -cf - . | tar -C big -xf -) && mkdir -p big/data && for i in $(seq 100); do head -c 10M /dev/urandom > big/data/f$i; done && tar -C big -cf big.tar . && rm -rf big')
   const unpack = []
   for (let i = 0; i < 3; i++) {
     asUser('./skiff rmi -f big:1 >/dev/null 2>&1; ./skiff image prune -f >/dev/null 2>&1; true')
@@ -50,7 +50,7 @@ try {
   asUser('./skiff rmi -f big:1 >/dev/null; rm -f big.sqsh')
 
   // 3. ls -lR of 10,000 files in 100 directories
-  asUser('mkdir -p many && cp -a bundle/rootfs/. many/ && for d in $(seq 100); do mkdir -p many/data/d$d && (cd many/data/d$d && for f in $(seq 100); do echo $f > f$f; done); done && tar -C many -cf many.tar . && rm -rf many && ./skiff import many.tar many:1 >/dev/null && ./skiff save --format squashfs -o many.sqsh many:1 && rm -f many.tar')
+  asUser('mkdir -p many && (tar -C bundle/rootfs --exclude=".wh.*" -cf - . | tar -C many -xf -) && for d in $(seq 100); do mkdir -p many/data/d$d && (cd many/data/d$d && for f in $(seq 100); do echo $f > f$f; done); done && tar -C many -cf many.tar . && rm -rf many && ./skiff import many.tar many:1 >/dev/null && ./skiff save --format squashfs -o many.sqsh many:1 && rm -f many.tar')
   const tree = hyperfine(ws, [
     ['ls -lR (unpacked)', `${skiff} run --rm --network=none many:1 sh -c "ls -lR /data >/dev/null"`],
     ['ls -lR (squashfs)', `${skiff} run --rm --network=none ${work}/many.sqsh sh -c "ls -lR /data >/dev/null"`],

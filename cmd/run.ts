@@ -33,9 +33,10 @@ const spec: CommandSpec<RunArgs> = {
     mark('options made')
     // a rank of a Slurm job step under the hpc profile: the step's one container on this node
     if (opts.profile?.name === 'hpc' && !argv.detach) {
-      const { slurmStep, runInStep } = await import('../core/container/slurm-step.js')
+      const { localTasks, slurmStep, runInStep } = await import('../core/container/slurm-step.js')
       const step = slurmStep(process.env)
-      if (step) {
+      // (one task on this node: it is the container's only user, and a plain run is the quicker)
+      if (step && localTasks(process.env) !== 1) {
         if (argv.cidfile !== undefined || argv['preserve-fds'] || argv.name !== undefined) {
           const { SkiffError } = await import('../core/errors.js')
           throw new SkiffError('E_USAGE', 'in a Slurm job step the ranks share one container per node: --name, --cidfile and --preserve-fds do not apply (PMI_FD passes by itself)', { hint: 'leave them out, or give --profile=default for a container of each rank\'s own' })

@@ -123,6 +123,28 @@ t('srun -N1 -n2: the hpc profile by itself, both ranks in one container, each wi
   assert.is(skiff(['ps', '-aq']).stdout.trim(), '', 'the step container is gone with the step')
 })
 
+t('a user with subordinate ids: the ranks share the container too (its pid 1 changed ids)', () => {
+  if (!world) return void ready('srun with subordinate ids')
+  const other = process.env.SKIFF_TEST_USER || 'skiff-test'
+  const uid = idOf(other)
+  if (!requireEnv('srun with subordinate ids', uid !== undefined, `user ${other} is missing: bash test/setup-host.sh makes it`)) return
+  const dir = join(world.slurm, '..', 'ranged')
+  mkdirSync(dir, { mode: 0o755 })
+  chownSync(dir, uid!, uid!)
+  const archive = join(dir, 'busybox.tar')
+  writeFileSync(archive, readFileSync(busyboxArchive()))
+  chmodSync(archive, 0o644)
+  const env = ['PATH=/usr/local/bin:/usr/bin:/bin', `HOME=${dir}`, `USER=${other}`, `SKIFF_ROOT=${join(dir, 'store')}`, `SLURM_CONF=${join(world.slurm, 'slurm.conf')}`]
+  const run = (argv: string[]) => spawnSync('runuser', ['-u', other, '--', 'env', '-i', ...env, ...argv], { encoding: 'utf8', cwd: dir, timeout: 120_000 })
+  assert.is(run([skiffBin, 'load', '-i', archive]).status, 0)
+  const r = run(['srun', '-n2', skiffBin, 'run', 'busybox', 'sh', '-c', 'echo "$(id -un) $(readlink /proc/self/ns/mnt)"'])
+  assert.is(r.status, 0, `${r.stdout}${r.stderr}`)
+  const lines = r.stdout.trim().split('\n')
+  assert.is(lines.length, 2, r.stdout)
+  assert.is(lines[0], lines[1], `one container: ${r.stdout}`)
+  assert.match(lines[0]!, new RegExp(`^${other} `))
+})
+
 t('exit codes of the ranks reach srun', () => {
   if (!world) return void ready('exit codes')
   const r = as(['srun', '-n2', skiffBin, 'run', 'busybox', 'sh', '-c', 'exit $((3 + SLURM_PROCID))'])
