@@ -54,14 +54,17 @@ const spec: CommandSpec<ImagesArgs> = {
     { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "json (one array), or a Go template: '{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Size}}' (fields: ID Repository Tag Digest CreatedSince CreatedAt Size)" },
   ],
   handler: async (argv) => {
-    const { listImages, openStore } = await import('../core/storage/store.js')
+    const { additionalStores, listImages, openStore } = await import('../core/storage/store.js')
     const { resolvePaths } = await import('../core/paths.js')
     const { parseReference, familiarRepository } = await import('../core/reference.js')
     const { compareText } = await import('../core/clock.js')
     const store = await openStore(resolvePaths())
     // a row (one name of an image) shown: with a reference filter, only the names it matches
     let rowFilter: (repo: string, tag: string) => boolean = () => true
-    let images = listImages(store).filter((i) => argv.all || !i.intermediate || i.names.length > 0).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
+    // and the read-only stores' images that the user's store does not have (podman lists them too)
+    const own = listImages(store)
+    const shared = additionalStores().flatMap((root) => listImages({ root }).map((i) => ({ ...i, store: root })))
+    let images = [...own, ...shared.filter((i, n) => !own.some((o) => o.id === i.id) && shared.findIndex((x) => x.id === i.id) === n)].filter((i) => argv.all || !i.intermediate || i.names.length > 0).sort((a, b) => compareText(b.created ?? '', a.created ?? ''))
     if (argv.filter.length || argv.repository) {
       const { imageFilters, imageMatches, rowMatches } = await import('../core/image/filter.js')
       const { findImage } = await import('../core/storage/store.js')

@@ -1,4 +1,5 @@
 // skiff save [-o FILE] [--format docker-archive|oci-archive|squashfs] IMAGE [IMAGE...]
+import { resolve } from 'node:path'
 import { SkiffError } from '../core/errors.js'
 import type { CommandSpec } from './cli.js'
 
@@ -49,7 +50,8 @@ async function saveSquashfs(argv: SaveArgs): Promise<void> {
   ])
   const store = await openStore(resolvePaths())
   await findImage(store, argv.images[0]!) // a missing image makes no file
-  const out = openOutputFile(argv.output, '-o')
+  // absolute: mksquashfs runs in the storage worker, whose working directory is not ours
+  const out = openOutputFile(resolve(argv.output), '-o')
   try {
     out.stream.destroy()
     await writeSquashfsImage(store, argv.images[0]!, out.path)

@@ -222,6 +222,33 @@ t('a CDI spec with stand-in devices: nodes bound, mounts, environment, and a cre
   assert.match(gpus.stderr, /no CDI spec names an NVIDIA GPU/)
 })
 
+t('a read-only additional image store an administrator filled: used, listed, never written', () => {
+  if (!world) return void ready('additional stores')
+  const store = join(world.slurm, '..', 'site-store')
+  const fill = spawnSync(skiffBin, ['load', '-i', busyboxArchive()], { env: { PATH: process.env.PATH, HOME: '/root', SKIFF_ROOT: store }, encoding: 'utf8' })
+  assert.is(fill.status, 0, `${fill.stdout}${fill.stderr}`)
+  assert.is(spawnSync(skiffBin, ['tag', 'busybox', 'site/tools:1'], { env: { PATH: process.env.PATH, HOME: '/root', SKIFF_ROOT: store } }).status, 0)
+  spawnSync('chmod', ['-R', 'a+rX', store])
+  const snapshot = () => spawnSync('sh', ['-c', `cd ${store} && find . -printf '%p %s %T@\\n' | sort`], { encoding: 'utf8' }).stdout
+  const before = snapshot()
+  // a fresh store of the user's own, so that nothing of the image is there
+  const env = { SKIFF_ADDITIONAL_STORES: store, SKIFF_ROOT: join(world.work, 'own-store') }
+  const r = skiff(['run', '--rm', 'site/tools:1', 'sh', '-c', 'echo from the site store'], { env })
+  assert.is(r.status, 0, r.describe())
+  assert.is(r.stdout, 'from the site store\n')
+  assert.match(skiff(['images', '--format', '{{.Repository}}:{{.Tag}}'], { env }).stdout, /site\/tools:1/)
+  const rmi = skiff(['rmi', 'site/tools:1'], { env })
+  assert.is(rmi.status, 125, rmi.describe())
+  assert.match(rmi.stderr, /is in the read-only store/)
+  assert.is(snapshot(), before, 'the additional store is unchanged (no file written, no lock taken)')
+  // one that others may write is not used
+  chmodSync(store, 0o777)
+  const open = skiff(['run', '--rm', 'site/tools:1', 'true'], { env })
+  assert.is(open.status, 125, open.describe())
+  assert.match(open.stderr, /additional image store .* is not used: writable by others than its owner/)
+  chmodSync(store, 0o755)
+})
+
 t('scancel of a running step leaves no process, container record, mount or cgroup', async () => {
   if (!world) return void ready('scancel')
   const w = world
