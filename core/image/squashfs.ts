@@ -79,7 +79,7 @@ export function readSquashfsImage(file: string): SquashfsImage {
 /** squashfuse as the waiter runs it: in the foreground, at `target`; `owner` shows every file as that id (a single mapped id). */
 export function squashfuseMount(file: string, target: string, owner?: { uid: number; gid: number }): { args: string[]; target: string } {
   // allow_other: the container's users are other ids than the daemon's (the namespace's root)
-  const args = [tool('squashfuse'), '-f', '-o', 'allow_other']
+  const args = [tool('squashfuse'), '-f', '-o', 'allow_other,kernel_cache,entry_timeout=86400,attr_timeout=86400,negative_timeout=86400']
   if (owner) args.push('-o', `uid=${owner.uid},gid=${owner.gid}`)
   return { args: [...args, file, target], target }
 }
