@@ -77,7 +77,13 @@ export type RootfsPlan =
    * `program` (fuse-overlayfs) run by the waiter in a mount namespace of its own, with lower dirs
    * relative to `layersDir` (its working directory), mounting on `target` before init exists
    */
-  | { kind: 'fuse-overlayfs'; program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; fuse: FuseMount[] }
+  | {
+    kind: 'fuse-overlayfs'; program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; fuse: FuseMount[]
+    /** every file shown as this owner (layers of an additional store, whose owners are not mapped here) */
+    squash?: { uid: number; gid: number }
+    /** --writable-tmpfs: as for overlay, mounted by the waiter before the daemon starts */
+    scratch?: string
+  }
 
 /**
  * A FUSE daemon the waiter runs (in the foreground, as its child) in its own mount namespace

@@ -118,6 +118,9 @@ void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask)
 		die_errno("unshare-mount", NULL, errno);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die_errno("make-rprivate", "/", errno);
+	// fuse-overlayfs with --writable-tmpfs: its upper directory is on the tmpfs
+	if (!strcmp(json_str(json_get(plan, "rootfs"), "kind") ? json_str(json_get(plan, "rootfs"), "kind") : "", "fuse-overlayfs"))
+		mount_scratch(json_get(plan, "rootfs"));
 	for (const struct json *m = list->child; m; m = m->next)
 		fuse_mount_one(m, oldmask);
 }

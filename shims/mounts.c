@@ -259,6 +259,23 @@ static int do_symlink(const char *target, const char *link_to)
 	return rc;
 }
 
+/* --writable-tmpfs: the overlay's upper and work directories on a tmpfs of this mount namespace (gone with it). */
+void mount_scratch(const struct json *rootfs)
+{
+	const char *scratch = json_str(rootfs, "scratch");
+	if (!scratch)
+		return;
+	if (mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		die_errno("mount-scratch", scratch, errno);
+	char sub[4200];
+	snprintf(sub, sizeof(sub), "%s/upper", scratch);
+	if (mkdir(sub, 0755) < 0)
+		die_errno("mount-scratch", sub, errno);
+	snprintf(sub, sizeof(sub), "%s/work", scratch);
+	if (mkdir(sub, 0700) < 0)
+		die_errno("mount-scratch", sub, errno);
+}
+
 static void mount_rootfs(const struct json *rootfs)
 {
 	const char *kind = json_str(rootfs, "kind");
@@ -270,19 +287,7 @@ static void mount_rootfs(const struct json *rootfs)
 		const char *layers = json_str(rootfs, "layersDir");
 		if (layers && chdir(layers) < 0)
 			die_errno("mount-rootfs", layers, errno);
-		// --writable-tmpfs: upper and work on a tmpfs of this mount namespace (gone with it)
-		const char *scratch = json_str(rootfs, "scratch");
-		if (scratch) {
-			if (mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-				die_errno("mount-scratch", scratch, errno);
-			char sub[4200];
-			snprintf(sub, sizeof(sub), "%s/upper", scratch);
-			if (mkdir(sub, 0755) < 0)
-				die_errno("mount-scratch", sub, errno);
-			snprintf(sub, sizeof(sub), "%s/work", scratch);
-			if (mkdir(sub, 0700) < 0)
-				die_errno("mount-scratch", sub, errno);
-		}
+		mount_scratch(rootfs);
 		size_t cap = 65536, len = 0;
 		char *data = malloc(cap);
 		len += (size_t)snprintf(data + len, cap - len, "lowerdir=");

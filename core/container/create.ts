@@ -2,7 +2,7 @@
 // and its name. Nothing runs yet. Does I/O (store, files).
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { chooseDriver, probeOverlay, requestedDriver, rootfsPlan, type Driver } from '../storage/driver.js'
+import { chooseDriver, fuseOverlayfsMount, probeOverlay, requestedDriver, rootfsPlan, type Driver } from '../storage/driver.js'
 import { hostIdMap, type UsernsMode } from '../launch/identity.js'
 import { accountFiles, hostUser } from '../launch/accounts.js'
 import { readImageFile } from '../image/files.js'
@@ -100,16 +100,37 @@ function singleFileRootfs(driver: { driver: string; fuseOverlayfs?: string }, fi
   return r.kind === 'bind' ? r : { ...r, fuse: [mountImage, ...(r.fuse ?? [])] }
 }
 
+/**
+ * An image whose layers are (partly) an additional store's: their owners (the administrator's
+ * ids) are not mapped in the user's namespace, so the kernel's overlay could not copy a file of
+ * theirs up, nor make a mount point in their directories. fuse-overlayfs shows every file as the
+ * container's root (or, under keep-id, the user) and copies up as the user.
+ */
+function sharedLayersRootfs(layersDir: string, layerDirs: string[], dir: string, idmap: IdMapPlan): RootfsPlan {
+  const program = findExecutable('fuse-overlayfs')
+  if (!program) {
+    throw new SkiffError('E_DRIVER', 'this image\'s layers are in a read-only additional store, whose files only fuse-overlayfs can show as yours', { hint: 'install fuse-overlayfs (apt-get install fuse-overlayfs), or pull the image into your own store' })
+  }
+  const root = idmap.uidMap.find((r) => r.inside === 0) ? 0 : idmap.uidMap[0]!.inside
+  const group = idmap.gidMap.find((r) => r.inside === 0) ? 0 : idmap.gidMap[0]!.inside
+  const plan = { ...(rootfsPlan('fuse-overlayfs', layersDir, layerDirs, dir, program, false) as Extract<RootfsPlan, { kind: 'fuse-overlayfs' }>), squash: { uid: root, gid: group } }
+  return { ...plan, fuse: [fuseOverlayfsMount(plan)] }
+}
+
 /** --writable-tmpfs: the overlay's upper and work directories on a tmpfs the shim mounts at `scratch`. */
 function withScratch(rootfs: RootfsPlan, writableTmpfs: boolean | undefined, dir: string): RootfsPlan {
   if (!writableTmpfs) return rootfs
-  if (rootfs.kind !== 'overlay') {
-    throw new SkiffError('E_USAGE', `--writable-tmpfs needs the overlay storage driver, and this container would use ${rootfs.kind === 'bind' ? 'copy' : rootfs.kind}`, {
-      hint: 'leave --writable-tmpfs out (or give --writable-tmpfs=false), or use --storage-driver overlay where the kernel allows it',
+  if (rootfs.kind === 'bind') {
+    throw new SkiffError('E_USAGE', '--writable-tmpfs needs the overlay or fuse-overlayfs storage driver, and this container would use copy', {
+      hint: 'leave --writable-tmpfs out (or give --writable-tmpfs=false), or use another --storage-driver where this machine allows it',
     })
   }
   const scratch = join(dir, 'upper')
-  return { ...rootfs, scratch, upperdir: join(scratch, 'upper'), workdir: join(scratch, 'work'), options: rootfs.options.filter((o) => o !== 'volatile') }
+  const upper = { scratch, upperdir: join(scratch, 'upper'), workdir: join(scratch, 'work') }
+  if (rootfs.kind === 'overlay') return { ...rootfs, ...upper, options: rootfs.options.filter((o) => o !== 'volatile') }
+  // fuse-overlayfs: its arguments name the upper directory (the image's squashfuse mount, if any, stays first)
+  const plan = { ...rootfs, ...upper }
+  return { ...plan, scratch, fuse: [...rootfs.fuse.slice(0, -1), fuseOverlayfsMount(plan)] }
 }
 
 /** /run/.containerenv as podman writes it: key="value" lines about the container. */
@@ -334,7 +355,9 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
       id,
       user,
       idmap,
-      rootfs: withScratch(single ? singleFileRootfs(driver, single.file, dir, !!opts.rm, idmap, squashfs!.squashfuseMount) : rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm), opts.writableTmpfs, dir),
+      rootfs: withScratch(single ? singleFileRootfs(driver, single.file, dir, !!opts.rm, idmap, squashfs!.squashfuseMount)
+        : layerDirs.some((d) => !d.startsWith(`${layersDir}/`)) ? sharedLayersRootfs(layersDir, layerDirs, dir, idmap)
+        : rootfsPlan(driver.driver, layersDir, layerDirs, dir, driver.fuseOverlayfs, !!opts.rm), opts.writableTmpfs, dir),
       etcFiles: {
         hosts, hostname: hostnameFile, resolv, containerenv: join(dir, 'containerenv'),
         ...(accounts.passwd !== undefined ? { passwd: join(dir, 'passwd') } : {}),

@@ -140,8 +140,9 @@ export function rootfsPlan(driver: Driver, layersDir: string, layerDirs: string[
 }
 
 /** fuse-overlayfs as the waiter runs it: lower dirs relative to the layers directory (its working directory), as for the kernel's overlay. */
-export function fuseOverlayfsMount(r: { program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string }): FuseMount {
-  return { args: [r.program, '-f', '-o', `lowerdir=${r.lowerdirs.join(':')},upperdir=${r.upperdir},workdir=${r.workdir}`, r.target], target: r.target, cwd: r.layersDir }
+export function fuseOverlayfsMount(r: { program: string; layersDir: string; lowerdirs: string[]; upperdir: string; workdir: string; target: string; squash?: { uid: number; gid: number } }): FuseMount {
+  const squash = r.squash ? `,squash_to_uid=${r.squash.uid},squash_to_gid=${r.squash.gid}` : ''
+  return { args: [r.program, '-f', '-o', `lowerdir=${r.lowerdirs.join(':')},upperdir=${r.upperdir},workdir=${r.workdir}${squash}`, r.target], target: r.target, cwd: r.layersDir }
 }
 
 /** The plan of a root filesystem to mount outside its run (cp into a created --rm container): never volatile. */
