@@ -57,7 +57,7 @@ try {
   ], { runs, warmup: 2, out: join(work, 'tree.json') })
   const [lsCmd, ...lsArgs] = ws.asUserArgv([skiff, 'run', '--rm', '--network=none', `${work}/many.sqsh`, 'sh', '-c', 'ls -lR /data | wc -l'])
   const check = spawnSync(lsCmd, lsArgs, { encoding: 'utf8', cwd: work })
-  const tool = (cmd) => (spawnSync(cmd, ['--version'], { encoding: 'utf8' }).stdout || '').trim().split('\n')[0]
+  const tool = (cmd) => { const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' }); return `${r.stdout || ''}${r.stderr || ''}`.trim().split('\n')[0] }
 
   const row = (r, base) => `| ${r.command} | ${ms(median(r.times))} | ${ms(Math.min(...r.times))} | ${base ? `${(median(r.times) / median(base.times)).toFixed(2)}x` : ''} |`
   const [bare, ch, sk] = underSlurm
@@ -75,8 +75,10 @@ ${row(ch, bare)}
 ${row(sk, bare)}
 
 Added to a bare task: ch-run ${ms(added(ch))}, skiff ${ms(added(sk))} (the issue's goal: at most ch-run's + 30 ms,
-${added(sk) <= added(ch) + 0.030 ? 'met' : 'not met'}). skiff's cost here is Node's start (~40 ms) and the profile's work: the step's container
-(lock, create, pause, exec of the command, removal), where ch-run only enters namespaces.
+${added(sk) <= added(ch) + 0.030 ? 'met' : 'not met'}). skiff's cost here is Node's start (~40 ms) and a run's own work (the store, the
+container's record, keep-id's account files, the tmpfs upper, the binds, removal at the end), where
+ch-run only enters namespaces over a directory; one task on a node runs a plain container (several
+share one: core/container/slurm-step.ts).
 
 A 1 GB image (100 files of random data; the squashfs is ${(size / 1e9).toFixed(2)} GB): unpacking it (\`skiff import\` of its tar)
 took ${(median(unpack)).toFixed(1)} s; a container starts from it (squashfuse mounts it at each start):

@@ -235,7 +235,7 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   // a single-file image (FILE.sqsh, sqsh:FILE): nothing of it in the store
   const squashfs = /^sqsh:|\.(sqsh|squashfs)$/.test(opts.image) ? await import('../image/squashfs.js') : undefined
   const singleFile = squashfs?.squashfsPath(opts.image)
-  const single = singleFile ? squashfs!.readSquashfsImage(singleFile) : undefined
+  const single = singleFile ? squashfs!.readSquashfsImage(singleFile, join(store.root, 'squashfs')) : undefined
   const image: ImageRecord = single ? { id: single.id, names: [opts.image], loaded: '', config: single.config, layers: [] } : await imageFor(store, opts)
   mark('image found')
   const config: ImageRunConfig & { Labels?: Record<string, string> } = image.config.config ?? {}
@@ -253,9 +253,8 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
     layerDirs.push(empty)
   }
   const layersDir = join(paths.storage, 'layers')
-  const imageFile = (path: string) => (single ? squashfs!.squashfsFile(single.file, path) : readImageFile(layerDirs, path))
-  const groupText = imageFile('etc/group')
-  const passwdText = imageFile('etc/passwd')
+  const groupText = single ? single.group : readImageFile(layerDirs, 'etc/group')
+  const passwdText = single ? single.passwd : readImageFile(layerDirs, 'etc/passwd')
   const keepId = opts.userns === 'keep-id'
   // keep-id: you are yourself inside (unless --user says otherwise), with the host's groups
   const user = keepId && opts.user === undefined ? hostUser() : resolveUser(opts.user ?? config.User ?? '', passwdText, groupText)
