@@ -13,7 +13,7 @@ import { ip4ToInt } from '../core/net/bridge.js'
 import { securityOptions } from '../core/launch/security-opts.js'
 import { checkUlimits, parseUlimit, type Rlimit } from '../core/launch/ulimit.js'
 import { parseSysctls } from '../core/launch/sysctl.js'
-import { openableDevices, parseDevice, type DeviceBind } from '../core/launch/devices.js'
+import { isCdiName, openableDevices, parseDevice, type DeviceBind } from '../core/launch/devices.js'
 
 export interface CreateArgs {
   image: string
@@ -370,7 +370,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
   const { parseRestart } = await import('../core/container/create.js')
   const { checkTargets, parseMount, parseTmpfs, parseVolume } = await import('../core/launch/mount-spec.js')
   // --device vendor.com/class=name and --gpus: the CDI specs (read only when asked for)
-  const cdiNames = argv.device.filter((d) => !d.startsWith('/') && d.includes('='))
+  const cdiNames = argv.device.filter(isCdiName)
   const cdi = cdiNames.length || argv.gpus !== undefined ? await (await import('../core/launch/cdi.js')).deviceEdits(cdiNames, argv.gpus) : undefined
   const mountRequests = checkTargets([...argv.volume.map((v) => parseVolume(v)), ...argv.mount.map((m) => parseMount(m)), ...argv.tmpfs.map(parseTmpfs)])
   return {
@@ -426,7 +426,7 @@ export async function toCreateOptions(argv: CreateArgs): Promise<CreateOptions> 
 
 /** --device, and with --privileged every host device the user can open (a --device wins for its path). */
 function deviceBinds(argv: CreateArgs): DeviceBind[] | undefined {
-  const asked = argv.device.filter((d) => d.startsWith('/') || !d.includes('=')).map(parseDevice)
+  const asked = argv.device.filter((d) => !isCdiName(d)).map(parseDevice)
   if (!argv.privileged) return asked.length ? asked : undefined
   return [...asked, ...openableDevices().filter((d) => !asked.some((a) => a.container === d.container))]
 }

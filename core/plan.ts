@@ -186,7 +186,7 @@ export interface SupervisorPlan {
   /** detached with a terminal: the waiter serves `skiff attach` on this unix socket */
   attachSocket?: string
   /** the events journal (core/events.ts), where the supervisor appends "die" at each end */
-  events?: { path: string; id: string; name: string; image: string }
+  events?: { path: string; id: string; name: string; image: string; labels?: Record<string, string> }
 }
 
 export interface LaunchPlan {

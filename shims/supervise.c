@@ -217,7 +217,23 @@ void record_event(const char *action, int status)
 	const char *path = json_str(ev, "path");
 	if (!path)
 		return;
-	char id[160], name[600], image[2100], line[4096], code[48] = "";
+	char id[160], name[600], image[2100], line[16384], code[48] = "", labels[8192] = "";
+	// the container's labels among the attributes, as Docker's events carry them (those that fit)
+	size_t used = 0;
+	const struct json *l = json_get(ev, "labels");
+	for (const struct json *c = l && l->type == JSON_OBJECT ? l->child : NULL; c; c = c->next) {
+		char k[1024], v[2100];
+		if (!c->key || c->type != JSON_STRING || strlen(c->key) > 300 || strlen(c->str) > 600)
+			continue;
+		json_escape(k, sizeof(k), c->key);
+		json_escape(v, sizeof(v), c->str);
+		int m = snprintf(labels + used, sizeof(labels) - used, "\"%s\":\"%s\",", k, v);
+		if (m < 0 || (size_t)m >= sizeof(labels) - used) {
+			labels[used] = '\0';
+			break;
+		}
+		used += (size_t)m;
+	}
 	json_escape(id, sizeof(id), json_str(ev, "id"));
 	json_escape(name, sizeof(name), json_str(ev, "name"));
 	json_escape(image, sizeof(image), json_str(ev, "image"));
@@ -227,9 +243,9 @@ void record_event(const char *action, int status)
 	if (status >= 0)
 		snprintf(code, sizeof(code), "\"exitCode\":\"%d\",", status);
 	int n = snprintf(line, sizeof(line),
-			 "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\":{%s\"image\":\"%s\",\"name\":\"%s\"}},"
+			 "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\":{%s%s\"image\":\"%s\",\"name\":\"%s\"}},"
 			 "\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld,\"status\":\"%s\",\"id\":\"%s\",\"from\":\"%s\"}\n",
-			 action, id, code, image, name, (long long)ts.tv_sec, ns, action, id, image);
+			 action, id, labels, code, image, name, (long long)ts.tv_sec, ns, action, id, image);
 	if (n <= 0 || n >= (int)sizeof(line))
 		return;
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

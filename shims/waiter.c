@@ -537,6 +537,8 @@ void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_
 		 "{\"supervisorPid\":%d,\"supervisorStart\":\"%s\",\"initPid\":%d,\"startedAt\":\"%s\",\"round\":%d}\n",
 		 outer, sup.start_time, init, started, sup.round);
 	write_state_file("state.json", state, 0);
+	// journaled here, before the command can end: a "die" never comes before its "start"
+	record_event("start", -1);
 	send_message("{\"type\":\"started\"}");
 	_exit(run_waiter(pty[0], init, mask));
 }

@@ -47,6 +47,9 @@ export function stepName(s: SlurmStep): string {
   return `slurm-${s.job}.${s.step}-${s.node}`
 }
 
+/** The signals Slurm (scancel, a time limit) and a user's Ctrl-C end a task with. */
+const ENDING = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A file to flock for the step's ranks: shared while a rank runs, exclusive to end the container. */
@@ -125,7 +128,7 @@ export async function runInStep(opts: CreateOptions, step: SlurmStep): Promise<n
   // the container, so the signal only ends the command (exec passes it on) and this waits
   let signalled = false
   const onSignal = () => void (signalled = true)
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, onSignal)
+  for (const sig of ENDING) process.on(sig, onSignal)
 
   let ref = -1
   let owner: { rec: ContainerRecord; done: Promise<number | undefined> } | undefined
@@ -176,7 +179,7 @@ export async function runInStep(opts: CreateOptions, step: SlurmStep): Promise<n
   } finally {
     if (owner) await endContainer(store, dir, name, ref, owner, () => signalled)
     else closeSync(ref)
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(sig, onSignal)
+    for (const sig of ENDING) process.off(sig, onSignal)
   }
 }
 

@@ -132,7 +132,8 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         restart: detach ? { policy: rec.hostConfig.RestartPolicy.Name, maxRetries: rec.hostConfig.RestartPolicy.MaximumRetryCount } : undefined,
         attachSocket: detachable ? rec.attachSocket : undefined,
         // the supervisor writes "die" to the journal when the command ends
-        events: { path: join(store.root, EVENTS_FILE), id: rec.id, name: rec.name, image: rec.image },
+        // the shim journals "start" (the waiter, once the command runs) and "die" (the supervisor)
+        events: { path: join(store.root, EVENTS_FILE), id: rec.id, name: rec.name, image: rec.image, ...(rec.config.Labels && Object.keys(rec.config.Labels).length ? { labels: rec.config.Labels } : {}) },
       },
     }
     // a container made before the FUSE mounts were a list of the plan's (skiff < 0.2)
@@ -172,11 +173,8 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
     const output = opts.output
     const streams = output ? { onStdout: (s: NodeJS.ReadableStream) => void s.on('data', output), onStderr: (s: NodeJS.ReadableStream) => void s.on('data', output) } : {}
     mark('start planned')
-    // once the command runs: the lock goes, and the journal says so
-    const onStart = () => {
-      unlock()
-      containerEvent(store, rec, 'start')
-    }
+    // once the command runs, the lock goes (the shim's waiter journals the start)
+    const onStart = () => unlock()
     const go = async (p: LaunchPlan) => {
       const early = opts.prelude && !opts.prelude.used
       try {

@@ -12,7 +12,7 @@ import { basename, join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { SkiffError } from '../errors.js'
 import type { HookPlan, MountFlag, MountOp } from '../plan.js'
-import type { DeviceBind } from './devices.js'
+import { CDI_KIND_RE as KIND_RE, type DeviceBind } from './devices.js'
 
 export const CDI_SPEC_DIRS = ['/etc/cdi', '/var/run/cdi']
 
@@ -43,16 +43,9 @@ export interface DeviceEdits {
   additionalGids: number[]
 }
 
-const KIND_RE = /^[a-z0-9][a-z0-9.-]*\/[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/
 const HOOKS = new Set(['createContainer', 'startContainer'])
 const UNSUPPORTED_HOOKS = new Set(['prestart', 'createRuntime', 'poststart', 'poststop'])
-
-/** Whether --device's value names a CDI device (vendor.com/class=name) rather than a host path. */
-export function isCdiName(text: string): boolean {
-  const eq = text.indexOf('=')
-  return eq > 0 && !text.startsWith('/') && KIND_RE.test(text.slice(0, eq))
-}
 
 function bad(file: string, what: string): SkiffError {
   return new SkiffError('E_CDI', `CDI spec ${file}: ${what}`, { hint: 'fix or remove the spec (its vendor\'s tool writes it: e.g. nvidia-ctk cdi generate); the format is github.com/cncf-tags/container-device-interface' })

@@ -6,6 +6,15 @@ import { accessSync, constants, lstatSync, readdirSync, statSync } from 'node:fs
 import { join } from 'node:path'
 import { SkiffError } from '../errors.js'
 
+/** A CDI device kind: vendor.com/class. */
+export const CDI_KIND_RE = /^[a-z0-9][a-z0-9.-]*\/[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+
+/** Whether --device's value names a CDI device (vendor.com/class=name, core/launch/cdi.ts) rather than a host path. */
+export function isCdiName(text: string): boolean {
+  const eq = text.indexOf('=')
+  return eq > 0 && !text.startsWith('/') && CDI_KIND_RE.test(text.slice(0, eq))
+}
+
 export interface DeviceBind {
   host: string
   container: string

@@ -1,6 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { gpuNames, isCdiName, nvidiaFallback, parseSpec, resolveDevices } from '../../core/launch/cdi.js'
+import { gpuNames, nvidiaFallback, parseSpec, resolveDevices } from '../../core/launch/cdi.js'
+import { isCdiName } from '../../core/launch/devices.js'
 
 const yaml = `cdiVersion: 0.6.0
 kind: vendor.com/gpu
