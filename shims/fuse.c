@@ -118,9 +118,12 @@ void fuse_mount_rootfs(const struct json *plan, const sigset_t *oldmask)
 		die_errno("unshare-mount", NULL, errno);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die_errno("make-rprivate", "/", errno);
-	// fuse-overlayfs with --writable-tmpfs: its upper directory is on the tmpfs
-	if (!strcmp(json_str(json_get(plan, "rootfs"), "kind") ? json_str(json_get(plan, "rootfs"), "kind") : "", "fuse-overlayfs"))
-		mount_scratch(json_get(plan, "rootfs"));
+	// fuse-overlayfs with --writable-tmpfs: its upper directory is on the tmpfs (the kernel's
+	// overlay gets its tmpfs from init, in the namespace init makes)
+	const struct json *rootfs = json_get(plan, "rootfs");
+	const char *kind = json_str(rootfs, "kind");
+	if (kind && !strcmp(kind, "fuse-overlayfs"))
+		mount_scratch(rootfs);
 	for (const struct json *m = list->child; m; m = m->next)
 		fuse_mount_one(m, oldmask);
 }

@@ -232,7 +232,8 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   mark('modules loaded')
   const paths = resolvePaths()
   const store = await openStore(paths)
-  // a single-file image (FILE.sqsh, sqsh:FILE): nothing of it in the store
+  // a single-file image (FILE.sqsh, sqsh:FILE): nothing of it in the store (the name is looked at
+  // here only so far as to load squashfs.js for such names alone; squashfsPath decides)
   const squashfs = /^sqsh:|\.(sqsh|squashfs)$/.test(opts.image) ? await import('../image/squashfs.js') : undefined
   const singleFile = squashfs?.squashfsPath(opts.image)
   const single = singleFile ? squashfs!.readSquashfsImage(singleFile, join(store.root, 'squashfs')) : undefined

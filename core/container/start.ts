@@ -131,7 +131,6 @@ export async function startContainer(store: Store, rec: ContainerRecord, opts: S
         log: detachable && rec.hostConfig.LogDriver !== 'none' ? { path: join(dir, 'ctr.log'), maxBytes: rec.hostConfig.LogMaxBytes } : undefined,
         restart: detach ? { policy: rec.hostConfig.RestartPolicy.Name, maxRetries: rec.hostConfig.RestartPolicy.MaximumRetryCount } : undefined,
         attachSocket: detachable ? rec.attachSocket : undefined,
-        // the supervisor writes "die" to the journal when the command ends
         // the shim journals "start" (the waiter, once the command runs) and "die" (the supervisor)
         events: { path: join(store.root, EVENTS_FILE), id: rec.id, name: rec.name, image: rec.image, ...(rec.config.Labels && Object.keys(rec.config.Labels).length ? { labels: rec.config.Labels } : {}) },
       },
