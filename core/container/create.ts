@@ -17,7 +17,7 @@ import { mark } from '../trace.js'
 import { randomHex } from '../random.js'
 import { containerDir, containerEvent, type ContainerRecord } from './records.js'
 import { processStartTime, writeFileAtomic } from '../lock.js'
-import { checkName, releaseName, reserveGeneratedName, reserveName } from './names.js'
+import { checkName, releaseName, reserveGeneratedName, reserveName, stagingDir } from './names.js'
 import type { IdMapPlan, NetworkPlan, RootfsPlan } from '../plan.js'
 import { hostname as osHostname } from 'node:os'
 import type { MountRequest } from '../launch/mount-spec.js'
@@ -271,17 +271,25 @@ export async function createContainer(opts: CreateOptions): Promise<{ store: Sto
   }
   const id = randomHex(32)
   const name = opts.name ? checkName(opts.name) : undefined
-  if (name) reserveName(store, name, id)
-  const finalName = name ?? reserveGeneratedName(store, id)
   const dir = containerDir(store, id)
-  const staging = join(store.root, 'tmp', `create-${process.pid}-${id}`)
+  // made before the name is claimed: another create that finds the name taken sees it in the making
+  const staging = stagingDir(store, id)
+  mkdirSync(staging, { mode: 0o755 })
+  let finalName: string
+  try {
+    if (name) reserveName(store, name, id)
+    finalName = name ?? reserveGeneratedName(store, id)
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true })
+    throw err
+  }
   try {
     mark('name reserved')
     sweepStaleCreates(store)
     // --uts=host: the host's name, which the container cannot change
     const hostname = opts.utsHost ? osHostname() : opts.hostname || id.slice(0, 12)
     // the upper directory's root is the container's /: it must be traversable by every user
-    mkdirSync(join(staging, 'upper'), { recursive: true, mode: 0o755 })
+    mkdirSync(join(staging, 'upper'), { mode: 0o755 })
     mkdirSync(join(staging, 'work'), { mode: 0o700 })
     mkdirSync(join(staging, 'merged'), { mode: 0o700 })
     if (single) mkdirSync(join(staging, 'image'), { mode: 0o755 })

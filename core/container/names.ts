@@ -2,11 +2,13 @@
 //
 // symlink(2) either creates the name or fails with EEXIST, so two commands asking for one name at
 // once get one winner; the loser's error names the holder. A name whose container is gone (a
-// create killed halfway) is taken over.
+// create killed halfway) is taken over; one whose container is still being made (its staging
+// directory, tmp/create-<pid>-<id>, exists and that process lives) is not.
 import { randomBelow } from '../random.js'
-import { existsSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { SkiffError, errnoCode } from '../errors.js'
+import { processStartTime } from '../lock.js'
 import type { Store } from '../storage/store.js'
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/
@@ -57,7 +59,7 @@ export function reserveName(store: Store, name: string, id: string): void {
     } catch {
       continue // released meanwhile
     }
-    if (existsSync(join(store.root, 'containers', holder))) {
+    if (beingCreated(store, holder) || existsSync(join(store.root, 'containers', holder))) {
       throw new SkiffError('E_NAME_IN_USE', `the container name "${name}" is already in use by container ${holder.slice(0, 12)}`, {
         hint: `remove that container (skiff rm -f ${name}) or choose another --name`,
       })
@@ -68,6 +70,30 @@ export function reserveName(store: Store, name: string, id: string): void {
     } catch {}
   }
   throw new SkiffError('E_NAME_IN_USE', `cannot claim the container name "${name}"`, { hint: 'try again, or choose another --name' })
+}
+
+/** The staging directory of a create of `id` in this process. Made before the name is claimed. */
+export function stagingDir(store: Store, id: string): string {
+  return join(store.root, 'tmp', `create-${process.pid}-${id}`)
+}
+
+/**
+ * Whether a live process is making container `id`. Looked at before containers/: a staging
+ * directory that is gone was renamed there (or its create failed), so the two looks cannot both
+ * miss a live container.
+ */
+function beingCreated(store: Store, id: string): boolean {
+  let entries: string[]
+  try {
+    entries = readdirSync(join(store.root, 'tmp'))
+  } catch {
+    return false
+  }
+  const suffix = `-${id}`
+  return entries.some((e) => {
+    const pid = e.endsWith(suffix) ? Number(/^create-(\d+)-/.exec(e)?.[1]) : 0
+    return pid > 0 && processStartTime(pid) !== undefined
+  })
 }
 
 /** A free generated name ("swift_heron"), claimed for `id`. */
