@@ -24,7 +24,8 @@ function overview(): string {
     'Global options (before the command): --root DIR (storage), --runroot DIR (runtime state),',
     '  --storage-driver DRIVER, --log-level LEVEL (debug: the stack of every error)',
     '',
-    "Run 'skiff COMMAND --help' for the options of a command.",
+    "Run 'skiff COMMAND --help' for the options of a command; 'skiff runtime --help' for the OCI runtime",
+    "  (runc's command line, also as a link named skiff-runc).",
     '',
   ].join('\n')
 }
@@ -66,10 +67,20 @@ function globalOptions(argv: string[]): string[] {
   return argv.slice(i)
 }
 
+/** Invoked through a link named skiff-runc: the OCI runtime's command line (cmd/runtime.ts). */
+function invokedAsRuntime(): boolean {
+  const name = process.argv0.slice(process.argv0.lastIndexOf('/') + 1)
+  return name === 'skiff-runc'
+}
+
 async function main(argv: string[]): Promise<number> {
   // nothing skiff writes carries group or other write bits, whatever the caller's umask (0000 in
   // some CI jobs and containers); a stricter umask stays as it is
   process.umask(process.umask(0o022) | 0o022)
+  if (invokedAsRuntime() || argv[0] === 'runtime') {
+    const { default: runtimeMain } = await import('./runtime.js')
+    return runtimeMain(argv[0] === 'runtime' && !invokedAsRuntime() ? argv.slice(1) : argv)
+  }
   if (argv[0]?.startsWith('--') && GLOBAL_OPTIONS[argv[0].split('=')[0]!]) argv = globalOptions(argv)
   if (argv[0] === 'container' && argv[1] && CONTAINER_VERBS[argv[1]]) {
     argv = [CONTAINER_VERBS[argv[1]]!, ...(argv[1] === 'inspect' ? ['--type', 'container'] : []), ...argv.slice(2)]

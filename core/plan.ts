@@ -20,7 +20,8 @@ export interface IdRange {
  *   Real root may write any map this way.
  */
 export interface IdMapPlan {
-  mode: 'helpers' | 'self'
+  /** `none`: no user namespace at all (real root running an OCI config without one) */
+  mode: 'helpers' | 'self' | 'none'
   uidMap: IdRange[]
   gidMap: IdRange[]
   newuidmap?: string
@@ -35,7 +36,8 @@ export type Namespace = 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup'
 /** Mount flags by name, as in mount(8); the shim maps each to MS_* bits. */
 export type MountFlag =
   | 'ro' | 'nosuid' | 'nodev' | 'noexec' | 'relatime' | 'strictatime' | 'noatime'
-  | 'rec' | 'private' | 'rprivate' | 'slave' | 'rslave'
+  | 'rec' | 'private' | 'rprivate' | 'slave' | 'rslave' | 'shared' | 'rshared' | 'unbindable' | 'runbindable'
+  | 'sync' | 'dirsync' | 'nodiratime'
 
 /**
  * One step of building the container's filesystem, executed in order, after the rootfs is mounted
@@ -163,6 +165,9 @@ export interface ProcessPlan {
   seccomp?: SeccompPlan
   /** --ulimit: setrlimit(type, soft, hard) before exec; -1 is unlimited */
   rlimits?: { name: string; type: number; soft: number; hard: number }[]
+  /** an OCI config's process.oomScoreAdj and umask, set before the ids change */
+  oomScoreAdj?: number
+  umask?: number
   /** --init: the shim stays as pid 1, reaps orphans and forwards signals to the command */
   init?: boolean
   /**
@@ -199,7 +204,15 @@ export interface LaunchPlan {
   rootPropagation: 'rprivate' | 'rslave'
   mounts: MountOp[]
   hostname?: string
+  /** an OCI config's domainname (setdomainname in the container's uts namespace) */
+  domainname?: string
   process: ProcessPlan
+  /**
+   * The OCI runtime face (core/runtime): namespaces of an OCI config given by path, entered
+   * instead of made (user, net and pid by the waiter, the rest by init)
+   */
+  joinNamespaces?: { type: 'user' | 'net' | 'pid' | 'mnt' | 'uts' | 'ipc' | 'cgroup'; path: string }[]
+  oci?: OciPlan
   /**
    * Host paths removed recursively (never following symlinks or crossing mounts) by the shim's
    * waiter inside the user namespace after the container's process ended and its mount namespace
@@ -313,14 +326,30 @@ export interface ExecPlan {
   process: ProcessPlan
   /** do not die with skiff (exec -d) */
   detach?: boolean
+  oci?: OciPlan
   /** the container's cgroup: the new process joins it first */
   cgroup?: string
+}
+
+/**
+ * `skiff runtime create` (and exec --detach): the shim makes the container, reports
+ * {"type":"created"} once its process waits (pid in `pidFile`), and leaves; the process, no longer
+ * tied to the shim, outlives it (the engine reaps it as subreaper) and waits for a byte on `fifo`
+ * (written by `start`) before it execs; the terminal's master goes to `consoleSocket`.
+ */
+export interface OciPlan {
+  detach: boolean
+  fifo?: string
+  consoleSocket?: string
+  pidFile?: string
 }
 
 /** A message from the shim on its control fd, one JSON object per line. */
 export type ShimMessage =
   /** a step failed before the container's process ran */
   | { type: 'error'; op: string; path?: string; errno: number; detail?: string }
+  /** the OCI runtime's container is made and waits for `start` (OciPlan) */
+  | { type: 'created' }
   /** the container's first process, as a host pid */
   | { type: 'pid'; pid: number }
   /** the container's command was executed (the supervisor may carry on without skiff now) */

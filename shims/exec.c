@@ -26,6 +26,10 @@ int exec_main(void)
 	if (!json_bool(plan, "detach"))
 		die_with_parent(getppid());
 	signal(SIGPIPE, SIG_IGN);
+	// the OCI runtime's console socket, while its path is ours to reach
+	const struct json *oci = json_get(plan, "oci");
+	if (oci)
+		oci_open(oci);
 	// the container's cgroup first, as the user (its cgroup.procs is theirs)
 	const char *cg = json_str(plan, "cgroup");
 	if (cg) {
@@ -95,5 +99,7 @@ int exec_main(void)
 	char msg[64];
 	snprintf(msg, sizeof(msg), "{\"type\":\"pid\",\"pid\":%d}", child);
 	send_message(msg);
+	if (json_bool(oci, "detach"))
+		oci_release(pty[0], child);
 	return run_waiter(pty[0], child, &mask);
 }

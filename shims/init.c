@@ -11,6 +11,65 @@
 /* Init reads the supervisor's "network configured" here (the waiter's end of the sync socket). */
 int network_ready_fd = -1;
 
+/*
+ * The OCI runtime face (plan.oci): the engine's console socket, which gets the pty's master, and
+ * the start fifo, which init holds open for reading and waits on until `start` writes a byte.
+ * Both are host paths: opened before pivot_root (exec: before it joins the namespaces).
+ */
+static int console_fd = -1, start_fifo = -1;
+
+void oci_open(const struct json *oci)
+{
+	const char *console = json_str(oci, "consoleSocket");
+	if (console) {
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+		if (strlen(console) >= sizeof(addr.sun_path))
+			die_detail("console-socket", console, ENAMETOOLONG, NULL);
+		strcpy(addr.sun_path, console);
+		console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (console_fd < 0 || connect(console_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+			die_errno("console-socket", console, errno);
+	}
+	const char *fifo = json_str(oci, "fifo");
+	// read-write: the open does not wait for a writer, and a start that finds no reader (ENXIO)
+	// knows the container is gone
+	if (fifo && (start_fifo = open(fifo, O_RDWR | O_CLOEXEC)) < 0)
+		die_errno("open-fifo", fifo, errno);
+}
+
+/*
+ * Created: detached (`create`), tell the waiter (a byte on the sync socket) and wait for its word
+ * that our pid is recorded; from then on we outlive it (the engine, as subreaper, reaps us). Then
+ * wait for `start`, and run the startContainer hooks.
+ */
+static void oci_wait_start(int syncsock)
+{
+	if (json_bool(json_get(plan, "oci"), "detach")) {
+		// the waiter's end of the socket tells us if it dies before its word (EOF): the
+		// parent-death signal, which would race its exit after the word, can go now
+		prctl(PR_SET_PDEATHSIG, 0);
+		sync_write(syncsock, 'r');
+		if (sync_read(syncsock) != 'g')
+			_exit(125);
+		close(syncsock);
+		// skiff's create returns when its control socket closes: ours goes now (what fails from
+		// here on, an exec, shows in the exit status the engine reaps)
+		close(status_fd);
+		status_fd = -1;
+	}
+	// (`run` in the foreground waits here too, its shim staying as for skiff's own run)
+	if (start_fifo < 0)
+		return;
+	char c;
+	ssize_t n;
+	while ((n = read(start_fifo, &c, 1)) < 0 && errno == EINTR) {
+	}
+	close(start_fifo);
+	if (n != 1)
+		_exit(125);
+	run_hooks(plan, "startContainer");
+}
+
 static int ns_flags(void)
 {
 	static const struct {
@@ -57,8 +116,12 @@ static void open_terminal(int sendfd, uid_t uid, gid_t gid)
 	if (fchown(slave, uid, gid) < 0) {
 		// gid 5 (tty) may be what devpts gave it; ownership is a nicety, the fd is what counts
 	}
-	char dummy = 'm';
-	struct iovec iov = { &dummy, 1 };
+	// the engine's console socket (OCI) gets the pty's name with it, as runc sends it
+	char name[64] = "m";
+	unsigned int ptn;
+	if (sendfd == console_fd && ioctl(master, TIOCGPTN, &ptn) == 0)
+		snprintf(name, sizeof(name), "/dev/pts/%u", ptn);
+	struct iovec iov = { name, strlen(name) };
 	char ctrl[CMSG_SPACE(sizeof(int))];
 	memset(ctrl, 0, sizeof(ctrl));
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
@@ -70,7 +133,6 @@ static void open_terminal(int sendfd, uid_t uid, gid_t gid)
 	if (sendmsg(sendfd, &msg, 0) < 0)
 		die_errno("send-pty", NULL, errno);
 	close(master);
-	close(sendfd);
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		die_errno("ioctl-tiocsctty", NULL, errno);
 	for (int fd = 0; fd < 3; fd++)
@@ -280,8 +342,12 @@ void become_process(int ptysock, const sigset_t *oldmask)
 	uid_t uid = (uid_t)json_num(proc, "uid", 0);
 	gid_t gid = (gid_t)json_num(proc, "gid", 0);
 	if (json_bool(proc, "terminal"))
-		open_terminal(ptysock, uid, gid);
-	else if (ptysock >= 0)
+		open_terminal(console_fd >= 0 ? console_fd : ptysock, uid, gid);
+	if (console_fd >= 0)
+		close(console_fd);
+	// the OCI runtime's created init keeps its socket to the waiter for their handshake
+	int oci_detach = json_bool(json_get(plan, "oci"), "detach");
+	if (ptysock >= 0 && !oci_detach)
 		close(ptysock);
 
 	const char *cwd = json_str(proc, "cwd");
@@ -292,6 +358,17 @@ void become_process(int ptysock, const sigset_t *oldmask)
 				die_errno("chdir", cwd, errno);
 		}
 	}
+
+	const struct json *adj = json_get(proc, "oomScoreAdj");
+	if (adj && adj->type == JSON_NUMBER) {
+		char num[32];
+		snprintf(num, sizeof(num), "%d", (int)adj->num);
+		if (write_file("/proc/self/oom_score_adj", num) < 0)
+			die_errno("oom-score-adj", num, errno);
+	}
+	const struct json *mask = json_get(proc, "umask");
+	if (mask && mask->type == JSON_NUMBER)
+		umask((mode_t)mask->num);
 
 	const struct json *caps = json_get(proc, "capabilities");
 	unsigned long long bounding = cap_mask(caps, "bounding");
@@ -356,6 +433,8 @@ void become_process(int ptysock, const sigset_t *oldmask)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
 	place_preserved_fds(proc);
+	if (json_get(plan, "oci"))
+		oci_wait_start(ptysock);
 	char **argv = json_strv(json_get(proc, "args"));
 	char **envp = json_strv(json_get(proc, "env"));
 	if (nnp)
@@ -376,18 +455,31 @@ void become_process(int ptysock, const sigset_t *oldmask)
 /* run: the new namespaces and root filesystem, then the process. */
 void become_container_process(int ptysock, const sigset_t *oldmask)
 {
+	// an OCI config's namespaces given by path (the waiter entered user, net and pid)
+	join_namespace_path("mnt", CLONE_NEWNS);
+	join_namespace_path("uts", CLONE_NEWUTS);
+	join_namespace_path("ipc", CLONE_NEWIPC);
+	join_namespace_path("cgroup", CLONE_NEWCGROUP);
 	int flags = ns_flags();
 	if (flags && unshare(flags) < 0)
 		die_errno("unshare", NULL, errno);
 	// Never part of skiff's terminal session: a terminal's signals reach the container only
 	// through skiff, once.
 	setsid();
+	const struct json *oci = json_get(plan, "oci");
+	if (oci)
+		oci_open(oci);
 	setup_rootfs(plan);
 
 	const char *hostname = json_str(plan, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		die_errno("sethostname", hostname, errno);
-	run_hooks(plan, "startContainer");
+	const char *domain = json_str(plan, "domainname");
+	if (domain && setdomainname(domain, strlen(domain)) < 0)
+		die_errno("setdomainname", domain, errno);
+	// an OCI container's startContainer hooks run once it is started (oci_wait_start)
+	if (!json_str(oci, "fifo"))
+		run_hooks(plan, "startContainer");
 	trace_mark("root filesystem ready");
 	// the network helper was started while the filesystem was set up: the command needs it ready
 	if (network_ready_fd >= 0) {

@@ -103,7 +103,12 @@ static const struct flag_name flag_names[] = {
 	{ "noexec", MS_NOEXEC },    { "relatime", MS_RELATIME }, { "strictatime", MS_STRICTATIME },
 	{ "noatime", MS_NOATIME },  { "rec", MS_REC },	       { "private", MS_PRIVATE },
 	{ "rprivate", MS_PRIVATE | MS_REC }, { "slave", MS_SLAVE }, { "rslave", MS_SLAVE | MS_REC },
+	{ "shared", MS_SHARED },    { "rshared", MS_SHARED | MS_REC }, { "unbindable", MS_UNBINDABLE },
+	{ "runbindable", MS_UNBINDABLE | MS_REC }, { "sync", MS_SYNCHRONOUS }, { "dirsync", MS_DIRSYNC },
+	{ "nodiratime", MS_NODIRATIME },
 };
+
+#define PROPAGATION (MS_PRIVATE | MS_SLAVE | MS_SHARED | MS_UNBINDABLE)
 
 static unsigned long parse_flags(const struct json *arr)
 {
@@ -167,9 +172,18 @@ static int do_bind(const char *source, const char *target, unsigned long flags)
 	errno = err;
 	if (rc < 0)
 		return -1;
-	if (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))
-		return remount_bind(target, flags);
-	return 0;
+	if (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) && remount_bind(target, flags) < 0)
+		return -1;
+	// an OCI mount's propagation ("rshared", "private"...), applied to the new mount
+	if (flags & PROPAGATION) {
+		if ((fd = openat2_in_root(target, O_PATH)) < 0)
+			return -1;
+		rc = mount(NULL, fdpath(fd, buf, sizeof(buf)), NULL, (flags & PROPAGATION) | (flags & MS_REC), NULL);
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	return rc;
 }
 
 static int do_mount(const struct json *op)
@@ -180,7 +194,10 @@ static int do_mount(const struct json *op)
 	int fd = open_target(target, 0);
 	if (fd < 0)
 		return -1;
-	int rc = mount(json_str(op, "source"), fdpath(fd, buf, sizeof(buf)), json_str(op, "fstype"), flags, json_str(op, "data"));
+	// propagation is not a flag mount(2) takes with a new mount: it is set after
+	int rc = mount(json_str(op, "source"), fdpath(fd, buf, sizeof(buf)), json_str(op, "fstype"), flags & ~(PROPAGATION | MS_REC), json_str(op, "data"));
+	if (rc == 0 && (flags & PROPAGATION))
+		rc = mount(NULL, fdpath(fd, buf, sizeof(buf)), NULL, flags & (PROPAGATION | MS_REC), NULL);
 	int err = errno;
 	close(fd);
 	errno = err;

@@ -235,6 +235,8 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
       const error = messages.find((m) => m.type === 'error')
       if (error && error.type === 'error') return reject(shimErrorToSkiffError(error, plan as LaunchPlan))
       const exit = messages.find((m) => m.type === 'exit')
+      // the OCI runtime's create: the shim left the container's process waiting for `start`
+      if (!exit && messages.some((m) => m.type === 'created')) return resolve({ status: 0, pid })
       if (!exit || exit.type !== 'exit') {
         const why = signal ? `was killed by ${signal}` : code === null ? 'ended (its status is unknown)' : `exited with status ${code}`
         const text = stderr()?.trim()

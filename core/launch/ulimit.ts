@@ -2,7 +2,7 @@
 import { SkiffError } from '../errors.js'
 
 /** RLIMIT_* numbers (asm-generic/resource.h: the same on every architecture skiff builds for). */
-const RLIMITS: Record<string, number> = {
+export const RLIMITS: Record<string, number> = {
   cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9,
   locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
 }

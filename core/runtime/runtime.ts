@@ -1,0 +1,474 @@
+// The OCI runtime's operations (runc's CLI: create, start, state, kill, delete, run, exec, list,
+// ps), on containers kept under a root directory of their own. Does I/O.
+//
+// A container is a directory <root>/<id> (0700): state.json (what `state` needs besides the live
+// process), config.json (the bundle's, as it was at create), exec.fifo (while the container waits
+// for `start`), init.pid (written by the shim before it lets the process go), seccomp.bpf. The
+// process outlives skiff (the engine reaps it); everything `state` says is derived from the
+// files and the process, so a skiff killed at any point leaves a container `state` tells the truth
+// about and `delete` removes.
+import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync, statSync } from 'node:fs'
+import { release } from 'node:os'
+import { join, resolve } from 'node:path'
+import { SkiffError, errnoCode } from '../errors.js'
+import { processStartTime, writeFileAtomic } from '../lock.js'
+import { ensurePrivateDir } from '../private-dir.js'
+import type { ExecPlan, LaunchPlan, ProcessPlan } from '../plan.js'
+import { hooks as configHooks, readConfig, translateConfig, type HookKind, type OciConfig } from './config.js'
+
+export const OCI_VERSION = '1.2.0'
+
+export interface RuntimeContext {
+  /** --root: where containers' state lives */
+  root: string
+}
+
+export type Status = 'creating' | 'created' | 'running' | 'stopped'
+
+interface StateRecord {
+  id: string
+  bundle: string
+  rootfs: string
+  created: string
+  owner: string
+  /** the skiff process that creates it (while there is no pid yet) */
+  creator: { pid: number; start: string }
+  pid?: number
+  pidStart?: string
+  annotations?: Record<string, string>
+  /** the plan's id maps denied setgroups (exec must not set groups then) */
+  denySetgroups: boolean
+}
+
+/** The OCI state (runtime-spec runtime.md, "State"), as `state` prints it. */
+export interface OciState {
+  ociVersion: string
+  id: string
+  status: Status
+  pid: number
+  bundle: string
+  rootfs: string
+  created: string
+  owner: string
+  annotations?: Record<string, string>
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/
+
+function checkId(id: string | undefined): string {
+  if (!id) throw new SkiffError('E_USAGE', 'a container id is needed', { hint: 'e.g. skiff runtime state mycontainer' })
+  if (!ID.test(id) || id.length > 1024) throw new SkiffError('E_USAGE', `invalid container id ${JSON.stringify(id)}`, { hint: 'use letters, digits, "_", ".", "+" and "-", starting with a letter or digit' })
+  return id
+}
+
+function containerDir(ctx: RuntimeContext, id: string): string {
+  return join(ctx.root, checkId(id))
+}
+
+function notFound(id: string): SkiffError {
+  return new SkiffError('E_NO_SUCH_CONTAINER', `container ${JSON.stringify(id)} does not exist`, { hint: 'skiff runtime list shows the containers under this --root', exitCode: 1 })
+}
+
+function readRecord(ctx: RuntimeContext, id: string): StateRecord {
+  const dir = containerDir(ctx, id)
+  try {
+    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as StateRecord
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') {
+      // a create killed before its first write leaves only the directory
+      if (existsSync(dir)) return { id, bundle: '', rootfs: '', created: '', owner: '', creator: { pid: 0, start: '' }, denySetgroups: false }
+      throw notFound(id)
+    }
+    throw err
+  }
+}
+
+/** The container's process: recorded by skiff, or by the shim (init.pid) when skiff died first. */
+function processOf(ctx: RuntimeContext, rec: StateRecord): { pid: number; start?: string } | undefined {
+  if (rec.pid) return { pid: rec.pid, start: rec.pidStart }
+  try {
+    const pid = Number(readFileSync(join(containerDir(ctx, rec.id), 'init.pid'), 'utf8').trim())
+    return pid > 0 ? { pid } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The container's status, from its files and its process. */
+export function statusOf(ctx: RuntimeContext, rec: StateRecord): { status: Status; pid: number } {
+  const proc = processOf(ctx, rec)
+  if (!proc) {
+    const creating = rec.creator.pid && processStartTime(rec.creator.pid) === rec.creator.start
+    return { status: creating ? 'creating' : 'stopped', pid: 0 }
+  }
+  const start = processStartTime(proc.pid)
+  if (!start || (proc.start && start !== proc.start)) return { status: 'stopped', pid: 0 }
+  return { status: existsSync(join(containerDir(ctx, rec.id), 'exec.fifo')) ? 'created' : 'running', pid: proc.pid }
+}
+
+export function state(ctx: RuntimeContext, id: string): OciState {
+  const rec = readRecord(ctx, id)
+  const { status, pid } = statusOf(ctx, rec)
+  return {
+    ociVersion: OCI_VERSION,
+    id,
+    status,
+    pid,
+    bundle: rec.bundle,
+    rootfs: rec.rootfs,
+    created: rec.created,
+    owner: rec.owner,
+    ...(rec.annotations && Object.keys(rec.annotations).length ? { annotations: rec.annotations } : {}),
+  }
+}
+
+export function list(ctx: RuntimeContext): OciState[] {
+  let names: string[]
+  try {
+    names = readdirSync(ctx.root)
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return []
+    throw err
+  }
+  return names.filter((n) => ID.test(n)).sort().flatMap((n) => {
+    try {
+      return [state(ctx, n)]
+    } catch {
+      return []
+    }
+  })
+}
+
+/** Run hooks of `kind` (those skiff itself runs, in the runtime's namespaces) with the state on stdin. */
+async function runHooks(config: OciConfig, kind: HookKind, st: OciState): Promise<void> {
+  const list = configHooks(config, kind)
+  if (!list.length) return
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process')
+  const input = JSON.stringify(st)
+  for (const h of list) {
+    const r = spawnSync(h.path, (h.args ?? [h.path]).slice(1), {
+      argv0: h.args?.[0] ?? h.path,
+      env: Object.fromEntries((h.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      input,
+      stdio: ['pipe', 'inherit', 'inherit'],
+      ...(h.timeout ? { timeout: h.timeout * 1000 } : {}),
+    })
+    if (r.error || r.status !== 0) {
+      const why = r.error ? ((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `did not end within ${h.timeout} s` : r.error.message) : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`
+      throw new SkiffError('E_HOOK', `${kind} hook ${h.path} ${why}`, { hint: 'fix or remove the hook in config.json' })
+    }
+  }
+}
+
+function lastCap(): number {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim())
+  } catch {
+    return 40
+  }
+}
+
+export interface CreateOptions {
+  bundle: string
+  pidFile?: string
+  consoleSocket?: string
+  preserveFds?: number
+  /** run: not detached from the container's process (no fifo; skiff waits for it) */
+  foreground?: boolean
+}
+
+/** What create and run share: the container's directory and record, and its plan. */
+async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Promise<{ dir: string; rec: StateRecord; config: OciConfig; plan: LaunchPlan }> {
+  ensurePrivateDir(ctx.root, process.getuid!(), 'runtime root (--root)')
+  const dir = containerDir(ctx, id)
+  const bundle = resolve(opts.bundle)
+  const config = readConfig(bundle)
+  if (config.process!.terminal && !opts.consoleSocket && !opts.foreground) {
+    throw new SkiffError('E_USAGE', 'process.terminal is true: --console-socket is needed to pass the terminal on', { hint: 'give --console-socket PATH (an AF_UNIX socket that receives the pty master), or set process.terminal to false' })
+  }
+  if (!config.process!.terminal && opts.consoleSocket) throw new SkiffError('E_USAGE', '--console-socket is for a process with a terminal, and process.terminal is false', { hint: 'leave --console-socket out, or set process.terminal to true' })
+  try {
+    mkdirSync(dir, { mode: 0o700 })
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') throw new SkiffError('E_CONFLICT', `container ${JSON.stringify(id)} already exists`, { hint: `skiff runtime delete ${id} first, or choose another id` })
+    throw err
+  }
+  try {
+    const root = process.getuid!() === 0
+    const { hostIdMap } = await import('../launch/identity.js')
+    const { findIdmapHelpers } = await import('../host/subid.js')
+    const helpers = findIdmapHelpers()
+    let seccompFile: string | undefined
+    let seccompFlags: number | undefined
+    if (config.linux?.seccomp) {
+      const seccomp = config.linux.seccomp as Record<string, unknown>
+      if (seccomp.listenerPath) throw new SkiffError('E_UNSUPPORTED', 'config.json: linux.seccomp.listenerPath (SCMP_ACT_NOTIFY) is not supported', { hint: 'remove the notify rules' })
+      const { compileSeccomp } = await import('../launch/seccomp.js')
+      const caps = config.process!.capabilities?.bounding ?? []
+      const compiled = compileSeccomp(seccomp as unknown as Parameters<typeof compileSeccomp>[0], { arch: process.arch, caps, kernel: release() })
+      seccompFile = join(dir, 'seccomp.bpf')
+      writeFileAtomic(seccompFile, compiled.program, 0o600, false)
+      seccompFlags = compiled.flags
+    }
+    const plan = translateConfig({
+      config,
+      bundle,
+      id,
+      root,
+      defaultIdMap: hostIdMap('host').plan,
+      helpers: helpers.usable ? helpers : undefined,
+      seccompFile,
+      seccompFlags,
+      lastCap: lastCap(),
+    })
+    if (opts.preserveFds) plan.process.preserveFds = opts.preserveFds
+    const rec: StateRecord = {
+      id,
+      bundle,
+      rootfs: plan.rootfs!.kind === 'bind' ? plan.rootfs!.source : '',
+      created: new Date().toISOString(),
+      owner: ownerName(),
+      creator: { pid: process.pid, start: processStartTime(process.pid) ?? '' },
+      ...(config.annotations ? { annotations: config.annotations } : {}),
+      denySetgroups: plan.idmap.denySetgroups,
+    }
+    writeFileAtomic(join(dir, 'config.json'), JSON.stringify(config), 0o600, false)
+    writeFileAtomic(join(dir, 'state.json'), JSON.stringify(rec), 0o600, false)
+    return { dir, rec, config, plan }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+}
+
+function ownerName(): string {
+  try {
+    return (require('node:os') as typeof import('node:os')).userInfo().username
+  } catch {
+    return String(process.getuid!())
+  }
+}
+
+function writePidFile(path: string | undefined, pid: number): void {
+  if (path) writeFileAtomic(resolve(path), String(pid), 0o644, false)
+}
+
+/** `create`: the container made, its process waiting for `start`. */
+export async function create(ctx: RuntimeContext, id: string, opts: CreateOptions): Promise<void> {
+  const { dir, rec, config, plan } = await prepare(ctx, id, opts)
+  try {
+    const fifo = join(dir, 'exec.fifo')
+    await mkfifo(fifo)
+    plan.oci = { detach: true, fifo, pidFile: join(dir, 'init.pid'), ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}) }
+    const { launch } = await import('../launch/launch.js')
+    const result = await launch(plan, { stdio: ['inherit', 'inherit', 'inherit'] })
+    rec.pid = result.pid
+    rec.pidStart = processStartTime(result.pid!)
+    writeFileAtomic(join(dir, 'state.json'), JSON.stringify(rec), 0o600, false)
+    const st = state(ctx, id)
+    // prestart (deprecated) and createRuntime: in the runtime's namespaces, once the container's exist
+    await runHooks(config, 'prestart', st)
+    await runHooks(config, 'createRuntime', st)
+    writePidFile(opts.pidFile, result.pid!)
+  } catch (err) {
+    await destroy(ctx, id, rec)
+    throw err
+  }
+}
+
+/** mkfifo(3): Node has none; the shim's `mkfifo` is not a thing either, so mknod through the shell-free way. */
+async function mkfifo(path: string): Promise<void> {
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process')
+  try {
+    execFileSync('mkfifo', ['-m', '0600', path], { stdio: ['ignore', 'ignore', 'pipe'] })
+  } catch (err) {
+    throw new SkiffError('E_RUNTIME', `cannot make the start fifo ${path}: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`, { hint: 'check that mkfifo (coreutils) is installed and --root is writable' })
+  }
+}
+
+/** `start`: the created container's process runs its command. */
+export async function start(ctx: RuntimeContext, id: string): Promise<void> {
+  const rec = readRecord(ctx, id)
+  const { status } = statusOf(ctx, rec)
+  if (status !== 'created') throw new SkiffError('E_STATE', `container ${id} is ${status}, not created: only a created container can be started`, { hint: 'create it again: skiff runtime delete, then create' })
+  const fifo = join(containerDir(ctx, id), 'exec.fifo')
+  let fd: number | undefined
+  // non-blocking: the process holds the other end open (ENXIO: not, or not yet — `run` may come
+  // before its process has opened it; a process that is gone does not come back)
+  for (const until = Date.now() + 10_000; fd === undefined;) {
+    try {
+      fd = openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK)
+    } catch (err) {
+      if (errnoCode(err) !== 'ENXIO' || Date.now() > until || statusOf(ctx, rec).status !== 'created') {
+        throw new SkiffError('E_STATE', `container ${id} cannot be started: its process is not waiting (${errnoCode(err)})`, { hint: 'delete it and create it again' })
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2)
+    }
+  }
+  writeSync(fd, '0')
+  closeSync(fd)
+  unlinkSync(fifo)
+  const config = readConfig(containerDir(ctx, id))
+  await runHooks(config, 'poststart', state(ctx, id))
+}
+
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)])
+    } catch {}
+  }
+  const out: number[] = []
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c)
+      walk(c)
+    }
+  }
+  walk(pid)
+  return out
+}
+
+/** The container's processes: its first and everything below it. */
+export function processes(ctx: RuntimeContext, id: string): number[] {
+  const { status, pid } = statusOf(ctx, readRecord(ctx, id))
+  if (status === 'stopped' || !pid) return []
+  return [pid, ...descendants(pid)]
+}
+
+export function kill(ctx: RuntimeContext, id: string, signal: number, all: boolean): void {
+  const rec = readRecord(ctx, id)
+  const { status, pid } = statusOf(ctx, rec)
+  if (status === 'stopped' || !pid) throw new SkiffError('E_STATE', `container ${id} is not running`, { hint: 'skiff runtime delete removes it', exitCode: 1 })
+  for (const p of all ? processes(ctx, id) : [pid]) {
+    try {
+      process.kill(p, signal)
+    } catch (err) {
+      if (p === pid && errnoCode(err) !== 'ESRCH') throw err
+    }
+  }
+}
+
+/** `delete`: a stopped container (any, with --force) removed, its poststop hooks run. */
+export async function remove(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
+  const rec = readRecord(ctx, id)
+  const { status } = statusOf(ctx, rec)
+  if (status !== 'stopped' && !force) {
+    throw new SkiffError('E_STATE', `container ${id} is ${status}: stop it first, or delete --force`, { hint: `skiff runtime kill ${id} KILL, or skiff runtime delete --force ${id}` })
+  }
+  await destroy(ctx, id, rec)
+}
+
+async function destroy(ctx: RuntimeContext, id: string, rec: StateRecord): Promise<void> {
+  const dir = containerDir(ctx, id)
+  const proc = processOf(ctx, rec)
+  if (proc && statusOf(ctx, rec).status !== 'stopped') {
+    for (const p of [proc.pid, ...descendants(proc.pid)]) {
+      try {
+        process.kill(p, 'SIGKILL')
+      } catch {}
+    }
+    // gone once it is no process (a zombie counts as gone: the engine reaps it)
+    const until = Date.now() + 10_000
+    while (processStartTime(proc.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+  }
+  let config: OciConfig | undefined
+  try {
+    config = readConfig(dir)
+  } catch {}
+  try {
+    if (config && rec.bundle) await runHooks(config, 'poststop', { ...state(ctx, id), status: 'stopped', pid: 0 })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * `run`: create and start. Detached, as the two verbs; attached, skiff's shim stays the process's
+ * parent (nothing outside need reap it) and skiff waits for the exit status; the process waits on
+ * the fifo all the same, so that the hooks run between the two as they would.
+ */
+export async function run(ctx: RuntimeContext, id: string, opts: CreateOptions & { detach: boolean }): Promise<number> {
+  if (opts.detach) {
+    await create(ctx, id, opts)
+    await start(ctx, id)
+    return 0
+  }
+  const { dir, rec, config, plan } = await prepare(ctx, id, { ...opts, foreground: true })
+  try {
+    const fifo = join(dir, 'exec.fifo')
+    await mkfifo(fifo)
+    plan.oci = { detach: false, fifo, ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}) }
+    const { launch } = await import('../launch/launch.js')
+    let created = (_pid: number) => {}
+    const forked = new Promise<number>((r) => (created = r))
+    const done = launch(plan, { stdio: ['inherit', 'inherit', 'inherit'], onStart: (pid) => created(pid) })
+    const pid = await Promise.race([forked, done.then(() => 0, () => 0)])
+    if (pid) {
+      rec.pid = pid
+      rec.pidStart = processStartTime(pid)
+      writeFileAtomic(join(dir, 'state.json'), JSON.stringify(rec), 0o600, false)
+      writePidFile(opts.pidFile, pid)
+      try {
+        const st = state(ctx, id)
+        await runHooks(config, 'prestart', st)
+        await runHooks(config, 'createRuntime', st)
+        await start(ctx, id)
+      } catch (err) {
+        // the shim's own failure (a mount that failed) is the one to tell, when there is one
+        await done
+        throw err
+      }
+    }
+    return (await done).status
+  } finally {
+    await destroy(ctx, id, rec).catch(() => {})
+  }
+}
+
+export interface ExecOptions {
+  process: ProcessPlan
+  detach: boolean
+  pidFile?: string
+  consoleSocket?: string
+}
+
+/** The container's config.process as the base of an exec's process (runc's rule without --process). */
+export function containerConfig(ctx: RuntimeContext, id: string): OciConfig {
+  readRecord(ctx, id)
+  return readConfig(containerDir(ctx, id))
+}
+
+export async function exec(ctx: RuntimeContext, id: string, opts: ExecOptions): Promise<number> {
+  const rec = readRecord(ctx, id)
+  const { status, pid } = statusOf(ctx, rec)
+  if (status !== 'running' && status !== 'created') throw new SkiffError('E_STATE', `container ${id} is ${status}: exec needs a running container`, { hint: 'start it first', exitCode: 1 })
+  if (opts.process.terminal && !opts.consoleSocket && opts.detach) throw new SkiffError('E_USAGE', 'exec --tty --detach needs --console-socket', { hint: 'give --console-socket PATH' })
+  const plan: ExecPlan = {
+    version: 1,
+    join: { pid },
+    idmap: { denySetgroups: rec.denySetgroups },
+    process: opts.process,
+    ...(opts.detach ? { detach: true } : {}),
+    ...(opts.detach || opts.consoleSocket ? { oci: { detach: opts.detach, ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}) } } : {}),
+  }
+  const { launch } = await import('../launch/launch.js')
+  const result = await launch(plan, {
+    stdio: ['inherit', 'inherit', 'inherit'],
+    onStart: (p) => writePidFile(opts.pidFile, p),
+  })
+  return opts.detach ? 0 : result.status
+}
+
+/** Whether `path` is a directory a bundle could be (for messages). */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
