@@ -8,7 +8,7 @@ import { printError, oneLine } from './report.js'
 import type { ProcessPlan } from '../core/plan.js'
 import { CAPABILITIES } from '../core/launch/capabilities.js'
 import { features, specDocument } from '../core/runtime/features.js'
-import type { OciConfig } from '../core/runtime/config.js'
+import { realRoot, type OciConfig } from '../core/runtime/config.js'
 
 declare const SKIFF_VERSION: string
 
@@ -125,7 +125,7 @@ function parseFlags(argv: string[], table: Record<string, Flag>, where: string, 
 }
 
 function defaultRoot(): string {
-  if (process.getuid!() === 0) return '/run/skiff-runc'
+  if (realRoot()) return '/run/skiff-runc'
   const xdg = process.env.XDG_RUNTIME_DIR
   if (xdg) return join(xdg, 'skiff-runc')
   throw new SkiffError('E_USAGE', 'XDG_RUNTIME_DIR is not set, so there is no default --root', { hint: 'give --root DIR (a directory of your own, e.g. /tmp/skiff-runc-$USER)' })
@@ -167,7 +167,7 @@ export default async function runtimeMain(argv: string[]): Promise<number> {
     if (!['text', 'json'].includes(logFormat)) throw usage(`--log-format ${logFormat}: expected text or json`)
     const rootless = global.flags.rootless as string | undefined
     if (rootless !== undefined && !['auto', 'true', 'false'].includes(rootless)) throw usage(`--rootless ${rootless}: expected auto, true or false`)
-    if (rootless === 'false' && process.getuid!() !== 0) throw usage('--rootless false: skiff is not running as root here')
+    if (rootless === 'false' && !realRoot()) throw usage('--rootless false: skiff is not running as root of the host here')
     const [verb, ...rest] = global.args
     if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
       process.stdout.write(USAGE)

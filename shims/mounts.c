@@ -232,7 +232,9 @@ static int do_readonly(const char *target)
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	const char *p = fdpath(fd, buf, sizeof(buf));
-	int rc = mount(p, p, NULL, MS_BIND | MS_REC, NULL);
+	// the root is a mount of its own (the overlay, the bound bundle root): remounted in place, so
+	// that no second copy of its submounts shows in the mount table
+	int rc = strcmp(target, "/") ? mount(p, p, NULL, MS_BIND | MS_REC, NULL) : 0;
 	int err = errno;
 	close(fd);
 	if (rc < 0) {

@@ -62,6 +62,15 @@ export interface OciConfig {
   }
 }
 
+/** Root of the host (not root of a user namespace, as skiff is under rootless podman). */
+export function realRoot(): boolean {
+  try {
+    return process.getuid!() === 0 && /^\s*0\s+0\s+4294967295\s*$/m.test(readFileSync('/proc/self/uid_map', 'utf8'))
+  } catch {
+    return false
+  }
+}
+
 export type HookKind = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop'
 
 function refuse(what: string, hint = 'remove it from config.json; docs/oci-runtime.md lists what skiff supports'): SkiffError {
@@ -113,8 +122,10 @@ export interface TranslateInput {
   config: OciConfig
   bundle: string
   id: string
-  /** whether skiff runs as real root */
+  /** whether skiff runs as uid 0 (of the host, or of a user namespace: under rootless podman) */
   root: boolean
+  /** root of the host (default: read from /proc/self/uid_map) */
+  realRoot?: boolean
   /** the id maps skiff would use without a config's own (rootless: the user's, as for `run`) */
   defaultIdMap: IdMapPlan
   /** newuidmap/newgidmap, for a config's own maps when skiff is not root */
@@ -162,7 +173,8 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
   const rootPath = resolve(bundle, config.root!.path)
   if (!existsSync(rootPath)) throw bad(`root.path ${rootPath} does not exist`)
   const mounts: MountOp[] = []
-  for (const m of config.mounts ?? []) mounts.push(translateMount(m, bundle, input.root && idmap.mode === 'none'))
+  const hostRoot = input.realRoot ?? realRoot()
+  for (const m of config.mounts ?? []) mounts.push(translateMount(m, bundle, hostRoot))
   mounts.push(...deviceMounts(linux.devices ?? [], input.statDevice ?? statDevice))
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) mounts.push({ kind: 'sysctl', target: sysctlPath(key), value: String(value) })
   for (const target of linux.maskedPaths ?? []) mounts.push({ kind: 'mask', target })
@@ -302,6 +314,14 @@ function deviceMounts(devices: OciDevice[], stat: NonNullable<TranslateInput['st
     if (!source) throw refuse(`device ${d.path} (${d.type} ${d.major}:${d.minor}): the host has no such node to bind, and skiff cannot mknod`, 'create the node on the host, or leave the device out')
     out.push({ kind: 'bind', source, target: d.path, flags: [] })
   }
+  // and the links runc and crun make (runtime-spec: /dev/ptmx for the container's devpts)
+  out.push(
+    { kind: 'symlink', target: '/dev/ptmx', linkTo: 'pts/ptmx' },
+    { kind: 'symlink', target: '/dev/fd', linkTo: '/proc/self/fd' },
+    { kind: 'symlink', target: '/dev/stdin', linkTo: '/proc/self/fd/0' },
+    { kind: 'symlink', target: '/dev/stdout', linkTo: '/proc/self/fd/1' },
+    { kind: 'symlink', target: '/dev/stderr', linkTo: '/proc/self/fd/2' },
+  )
   return out
 }
 
