@@ -369,13 +369,20 @@ export function hooks(config: OciConfig, kind: HookKind): HookPlan[] {
 
 /**
  * linux.resources: device rules are what a container without mknod has anyway (only the nodes
- * bound above exist); the rest would need a cgroup, which the runtime face does not make yet.
+ * bound above exist); a value that asks for the kernel's default (cpu.shares 1024, as containerd
+ * writes; 0 or -1 for "no limit") changes nothing; any other limit would need a cgroup, which the
+ * runtime face does not make yet: refused.
  */
 function checkResources(resources: Record<string, unknown> | undefined): void {
+  const unset = (key: string, v: unknown): boolean => {
+    if (v === null || v === undefined || v === 0 || v === -1 || v === '') return true
+    if (key === 'shares' && v === 1024) return true
+    if (Array.isArray(v)) return v.length === 0
+    if (typeof v === 'object') return Object.entries(v as object).every(([k, x]) => unset(k, x))
+    return false
+  }
   for (const [key, value] of Object.entries(resources ?? {})) {
-    if (key === 'devices' || value === null || value === undefined) continue
-    if (typeof value === 'object' && !Array.isArray(value) && Object.values(value as object).every((v) => v === null || v === undefined)) continue
-    if (Array.isArray(value) && !value.length) continue
+    if (key === 'devices' || unset(key, value)) continue
     throw refuse(`linux.resources.${key}: cgroup limits are not applied by skiff's runtime face yet`, 'leave the limits out (podman: --cgroups=disabled), or use crun for limits')
   }
 }
