@@ -181,14 +181,14 @@ export default async function runtimeMain(argv: string[]): Promise<number> {
     }
     // exec's command follows the id: flags end at the first argument (as for run's)
     const { flags, args } = parseFlags(rest, table, verb, verb === 'exec' || verb === 'ps')
+    if (verb === 'spec') return writeSpec((flags.bundle as string | undefined) ?? '.', !!flags.rootless || !realRoot())
+    if (verb === 'features') {
+      process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`)
+      return 0
+    }
     const rt = await import('../core/runtime/runtime.js')
     const ctx = { root: (global.flags.root as string | undefined) ?? defaultRoot() }
     switch (verb) {
-      case 'spec':
-        return writeSpec((flags.bundle as string | undefined) ?? '.', !!flags.rootless || process.getuid!() !== 0)
-      case 'features':
-        process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`)
-        return 0
       case 'create':
       case 'run': {
         const id = one(args, verb)

@@ -11,7 +11,7 @@
 //          made and checked by runtimeDir() only where a socket needs it.
 // Cache:   $XDG_CACHE_HOME/skiff, else ~/.cache/skiff (the extracted shim and the code caches).
 import { statSync, statfsSync } from 'node:fs'
-import { homedir, tmpdir } from 'node:os'
+import { homedir, tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { ensurePrivateDir, fallbackMemo, privateFallback } from './private-dir.js'
 
@@ -42,8 +42,29 @@ export function networkFsOf(path: string, statfs: (p: string) => { type: number 
   }
 }
 
+/**
+ * $HOME, unless it is another user's: a program that runs skiff as the user without changing the
+ * environment (slurmstepd running an OCI runtime, sudo -u) leaves its own; then the user's home
+ * from the password database.
+ */
 function home(env: NodeJS.ProcessEnv): string {
-  return env.HOME || homedir()
+  const h = env.HOME
+  const uid = process.getuid?.() ?? 0
+  const owner = h && uid !== 0 ? ownerOf(h) : undefined
+  if (h && (owner === undefined || owner === uid)) return h
+  try {
+    return userInfo().homedir
+  } catch {
+    return h || homedir()
+  }
+}
+
+function ownerOf(path: string): number | undefined {
+  try {
+    return statSync(path).uid
+  } catch {
+    return undefined
+  }
 }
 
 /** The cache directory alone (the executable's entry needs it before anything else is loaded). */

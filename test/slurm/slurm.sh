@@ -7,6 +7,9 @@
 #                                         the node is idle; then SLURM_CONF=DIR/slurm.conf srun ...
 #   bash test/slurm/slurm.sh stop DIR     stops them (and every job), removes nothing else
 #
+# With SKIFF_RUNC=/path/to/skiff-runc in the environment of `start`, DIR/oci.conf makes skiff the
+# OCI runtime of `srun --container=BUNDLE` (docs/oci-runtime.md has the same lines).
+#
 # The node runs jobs with proctrack/linuxproc and task/none: this host's cgroups are hybrid, and
 # skiff's containers must not depend on Slurm's cgroup plugins (sites differ). KillWait=5: a
 # cancelled step gets SIGTERM, then SIGKILL 5 s later.
@@ -81,6 +84,19 @@ cat >"$dir/cgroup.conf" <<CONF
 CgroupPlugin=cgroup/v1
 IgnoreSystemd=yes
 CONF
+if [ -n "${SKIFF_RUNC:-}" ]; then
+  # each user's containers under /tmp/skiff-runc-USER (skiff checks it is theirs, mode 0700)
+  r="$SKIFF_RUNC --rootless=true --root=/tmp/skiff-runc-%u"
+  cat >"$dir/oci.conf" <<CONF
+RunTimeQuery="$r state %n.%u.%j.%s.%t"
+RunTimeKill="$r kill -a %n.%u.%j.%s.%t"
+RunTimeDelete="$r delete --force %n.%u.%j.%s.%t"
+RunTimeRun="$r run %n.%u.%j.%s.%t -b %b"
+CONF
+  chmod 0644 "$dir/oci.conf"
+else
+  rm -f "$dir/oci.conf"
+fi
 export SLURM_CONF=$dir/slurm.conf
 
 stop
