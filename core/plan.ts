@@ -339,6 +339,11 @@ export interface ExecPlan {
  */
 export interface OciPlan {
   detach: boolean
+  /**
+   * the config has prestart or createRuntime hooks: init says {"type":"hooks"} once the mounts
+   * are made, and waits for a byte on `fifo` (skiff ran them) before the createContainer hooks
+   */
+  runtimeHooks?: boolean
   fifo?: string
   consoleSocket?: string
   pidFile?: string
@@ -348,6 +353,8 @@ export interface OciPlan {
 export type ShimMessage =
   /** a step failed before the container's process ran */
   | { type: 'error'; op: string; path?: string; errno: number; detail?: string }
+  /** the OCI runtime's container waits for its prestart and createRuntime hooks (OciPlan) */
+  | { type: 'hooks' }
   /** the OCI runtime's container is made and waits for `start` (OciPlan) */
   | { type: 'created' }
   /** the container's first process, as a host pid */

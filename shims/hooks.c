@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,8 +91,12 @@ void run_hooks(const struct json *plan, const char *kind)
 	char id[200], bundle[8400], state[9000];
 	json_escape(id, sizeof(id), json_str(hooks, "id") ? json_str(hooks, "id") : "");
 	json_escape(bundle, sizeof(bundle), json_str(hooks, "bundle") ? json_str(hooks, "bundle") : "");
+	// before pivot_root, /proc is still the host's: its "self" is our pid as the runtime sees it
+	char self[32];
+	ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+	int pid = n > 0 ? (self[n] = 0, atoi(self)) : getpid();
 	snprintf(state, sizeof(state), "{\"ociVersion\":\"1.0.2\",\"id\":\"%s\",\"status\":\"%s\",\"pid\":%d,\"bundle\":\"%s\"}", id,
-		 strcmp(kind, "startContainer") ? "creating" : "created", getpid(), bundle);
+		 strcmp(kind, "startContainer") ? "creating" : "created", pid, bundle);
 	for (const struct json *h = list->child; h; h = h->next)
 		run_hook(h, state);
 }

@@ -38,6 +38,24 @@ void oci_open(const struct json *oci)
 }
 
 /*
+ * An OCI config's prestart and createRuntime hooks run in the runtime's namespaces, by skiff,
+ * once the container's exist and before the createContainer hooks: we ask ({"type":"hooks"}) and
+ * wait for skiff's byte on the start fifo (EOF, or no byte: skiff failed, and so do we).
+ */
+static void oci_runtime_hooks(const struct json *oci)
+{
+	if (!json_bool(oci, "runtimeHooks") || start_fifo < 0)
+		return;
+	send_message("{\"type\":\"hooks\"}");
+	char c;
+	ssize_t n;
+	while ((n = read(start_fifo, &c, 1)) < 0 && errno == EINTR) {
+	}
+	if (n != 1)
+		_exit(125);
+}
+
+/*
  * Created: detached (`create`), tell the waiter (a byte on the sync socket) and wait for its word
  * that our pid is recorded; from then on we outlive it (the engine, as subreaper, reaps us). Then
  * wait for `start`, and run the startContainer hooks.
@@ -57,9 +75,11 @@ static void oci_wait_start(int syncsock)
 		close(status_fd);
 		status_fd = -1;
 	}
-	// (`run` in the foreground waits here too, its shim staying as for skiff's own run)
 	if (start_fifo < 0)
 		return;
+	// `run` in the foreground waits here too, its shim staying as for skiff's own run
+	if (!json_bool(json_get(plan, "oci"), "detach"))
+		send_message("{\"type\":\"created\"}");
 	char c;
 	ssize_t n;
 	while ((n = read(start_fifo, &c, 1)) < 0 && errno == EINTR) {
@@ -391,7 +411,11 @@ void become_process(int ptysock, const sigset_t *oldmask)
 		gids[i++] = (gid_t)g->num;
 	// With setgroups denied (single mapping) the kernel refuses even an empty list; keep-id keeps
 	// the host's groups by not calling it.
-	if (!json_bool(json_get(plan, "idmap"), "denySetgroups") && !json_bool(proc, "keepGroups") && setgroups(ngroups, gids) < 0)
+	// (a user namespace joined by path may deny it too: then only an empty list is asked for)
+	char sg[16] = "";
+	int denied = json_bool(json_get(plan, "idmap"), "denySetgroups") ||
+		     (!ngroups && read_small_file("/proc/self/setgroups", sg, sizeof(sg)) > 0 && !strncmp(sg, "deny", 4));
+	if (!denied && !json_bool(proc, "keepGroups") && setgroups(ngroups, gids) < 0)
 		die_errno("setgroups-process", NULL, errno);
 	if (setresgid(gid, gid, gid) < 0)
 		die_errno("setresgid", NULL, errno);
@@ -470,6 +494,10 @@ void become_container_process(int ptysock, const sigset_t *oldmask)
 	if (oci)
 		oci_open(oci);
 	setup_rootfs(plan);
+	if (oci)
+		oci_runtime_hooks(oci);
+	run_hooks(plan, "createContainer");
+	enter_rootfs(plan);
 
 	const char *hostname = json_str(plan, "hostname");
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)

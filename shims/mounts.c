@@ -377,7 +377,14 @@ void setup_rootfs(const struct json *plan)
 			die_detail(kind, target, errno, json_str(op, "fstype") ? json_str(op, "fstype") : json_str(op, "source"));
 	}
 
-	run_hooks(plan, "createContainer");
+}
+
+/* pivot_root into the root filesystem setup_rootfs made (after the createContainer hooks). */
+void enter_rootfs(const struct json *plan)
+{
+	const struct json *rootfs = json_get(plan, "rootfs");
+	if (!rootfs || rootfs->type != JSON_OBJECT)
+		return;
 	// pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
 	// the container's tree (the trick runc and crun use; no directory for the old root needed).
 	const char *target = json_str(rootfs, "target");

@@ -61,7 +61,9 @@ int keeper_main(void);
 int netlink_main(int attach);
 
 // mounts.c: build the container's filesystem from the plan, then pivot_root into it.
+/* the root filesystem and the plan's mounts; then enter_rootfs pivots into it */
 void setup_rootfs(const struct json *plan);
+void enter_rootfs(const struct json *plan);
 void mount_scratch(const struct json *rootfs);
 /* hooks.c: a CDI spec's OCI hooks of this kind (createContainer, startContainer) */
 void run_hooks(const struct json *plan, const char *kind);

@@ -24,6 +24,8 @@ export interface LaunchOptions {
   onStderr?: (stderr: Readable) => void
   /** called once the container's first process exists (host pid) */
   onStart?: (pid: number) => void
+  /** every message of the shim, as it comes */
+  onMessage?: (msg: ShimMessage) => void
   /** run: the command was executed (the container's state.json says so from now) */
   onCommand?: () => void
   /**
@@ -127,6 +129,7 @@ export function launch(plan: LaunchPlan | ExecPlan, options: LaunchOptions = {})
   child.onLine((line) => {
     const msg = JSON.parse(line) as ShimMessage
     messages.push(msg)
+    options.onMessage?.(msg)
     if (msg.type === 'pid') {
       mark('shim: container process forked')
       pid = msg.pid

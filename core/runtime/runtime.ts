@@ -253,23 +253,83 @@ function writePidFile(path: string | undefined, pid: number): void {
   if (path) writeFileAtomic(resolve(path), String(pid), 0o644, false)
 }
 
+/**
+ * Start the shim on the container's plan: its process made, waiting on the fifo for `start`.
+ * `created` resolves once it waits; `done` with the shim's end (detached: at once after that).
+ * The prestart and createRuntime hooks run when the shim asks, before the createContainer hooks.
+ */
+async function launchOci(ctx: RuntimeContext, dir: string, rec: StateRecord, config: OciConfig, plan: LaunchPlan, o: { detach: boolean; consoleSocket?: string; pidFile?: string }) {
+  const fifo = join(dir, 'exec.fifo')
+  await mkfifo(fifo)
+  const runtimeHooks = configHooks(config, 'prestart').length + configHooks(config, 'createRuntime').length > 0
+  plan.oci = {
+    detach: o.detach,
+    fifo,
+    ...(o.detach ? { pidFile: join(dir, 'init.pid') } : {}),
+    ...(runtimeHooks ? { runtimeHooks } : {}),
+    ...(o.consoleSocket ? { consoleSocket: resolve(o.consoleSocket) } : {}),
+  }
+  const { launch } = await import('../launch/launch.js')
+  let hookError: unknown
+  let hooksRan = Promise.resolve()
+  let created = () => {}
+  const waiting = new Promise<void>((r) => (created = r))
+  const done = launch(plan, {
+    stdio: ['inherit', 'inherit', 'inherit'],
+    onStart: (pid) => {
+      rec.pid = pid
+      rec.pidStart = processStartTime(pid)
+      writeFileAtomic(join(dir, 'state.json'), JSON.stringify(rec), 0o600, false)
+    },
+    onMessage: (msg) => {
+      if (msg.type === 'created') created()
+      if (msg.type !== 'hooks') return
+      hooksRan = (async () => {
+        try {
+          const st: OciState = { ...state(ctx, rec.id), status: 'creating' }
+          await runHooks(config, 'prestart', st)
+          await runHooks(config, 'createRuntime', st)
+          writeFifo(fifo)
+        } catch (err) {
+          hookError = err
+          try {
+            process.kill(rec.pid!, 'SIGKILL')
+          } catch {}
+        }
+      })()
+    },
+  })
+  // a hook's failure is the one to tell (the shim only saw its process killed)
+  const outcome = done.then(
+    async (r) => {
+      await hooksRan
+      if (hookError) throw hookError
+      return r
+    },
+    async (err) => {
+      await hooksRan
+      throw hookError ?? err
+    },
+  )
+  return { waiting, done: outcome }
+}
+
+function writeFifo(fifo: string): void {
+  const fd = openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK)
+  try {
+    writeSync(fd, '0')
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** `create`: the container made, its process waiting for `start`. */
 export async function create(ctx: RuntimeContext, id: string, opts: CreateOptions): Promise<void> {
   const { dir, rec, config, plan } = await prepare(ctx, id, opts)
   try {
-    const fifo = join(dir, 'exec.fifo')
-    await mkfifo(fifo)
-    plan.oci = { detach: true, fifo, pidFile: join(dir, 'init.pid'), ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}) }
-    const { launch } = await import('../launch/launch.js')
-    const result = await launch(plan, { stdio: ['inherit', 'inherit', 'inherit'] })
-    rec.pid = result.pid
-    rec.pidStart = processStartTime(result.pid!)
-    writeFileAtomic(join(dir, 'state.json'), JSON.stringify(rec), 0o600, false)
-    const st = state(ctx, id)
-    // prestart (deprecated) and createRuntime: in the runtime's namespaces, once the container's exist
-    await runHooks(config, 'prestart', st)
-    await runHooks(config, 'createRuntime', st)
-    writePidFile(opts.pidFile, result.pid!)
+    const { done } = await launchOci(ctx, dir, rec, config, plan, { detach: true, consoleSocket: opts.consoleSocket })
+    await done
+    writePidFile(opts.pidFile, rec.pid!)
   } catch (err) {
     await destroy(ctx, id, rec)
     throw err
@@ -292,21 +352,12 @@ export async function start(ctx: RuntimeContext, id: string): Promise<void> {
   const { status } = statusOf(ctx, rec)
   if (status !== 'created') throw new SkiffError('E_STATE', `container ${id} is ${status}, not created: only a created container can be started`, { hint: 'create it again: skiff runtime delete, then create' })
   const fifo = join(containerDir(ctx, id), 'exec.fifo')
-  let fd: number | undefined
-  // non-blocking: the process holds the other end open (ENXIO: not, or not yet — `run` may come
-  // before its process has opened it; a process that is gone does not come back)
-  for (const until = Date.now() + 10_000; fd === undefined;) {
-    try {
-      fd = openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK)
-    } catch (err) {
-      if (errnoCode(err) !== 'ENXIO' || Date.now() > until || statusOf(ctx, rec).status !== 'created') {
-        throw new SkiffError('E_STATE', `container ${id} cannot be started: its process is not waiting (${errnoCode(err)})`, { hint: 'delete it and create it again' })
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2)
-    }
+  try {
+    // non-blocking: the process holds the other end open; ENXIO means it is gone
+    writeFifo(fifo)
+  } catch (err) {
+    throw new SkiffError('E_STATE', `container ${id} cannot be started: its process is not waiting (${errnoCode(err)})`, { hint: 'delete it and create it again' })
   }
-  writeSync(fd, '0')
-  closeSync(fd)
   unlinkSync(fifo)
   const config = readConfig(containerDir(ctx, id))
   await runHooks(config, 'poststart', state(ctx, id))
@@ -390,7 +441,7 @@ async function destroy(ctx: RuntimeContext, id: string, rec: StateRecord): Promi
 /**
  * `run`: create and start. Detached, as the two verbs; attached, skiff's shim stays the process's
  * parent (nothing outside need reap it) and skiff waits for the exit status; the process waits on
- * the fifo all the same, so that the hooks run between the two as they would.
+ * the fifo all the same, so that hooks run where they would.
  */
 export async function run(ctx: RuntimeContext, id: string, opts: CreateOptions & { detach: boolean }): Promise<number> {
   if (opts.detach) {
@@ -400,29 +451,12 @@ export async function run(ctx: RuntimeContext, id: string, opts: CreateOptions &
   }
   const { dir, rec, config, plan } = await prepare(ctx, id, { ...opts, foreground: true })
   try {
-    const fifo = join(dir, 'exec.fifo')
-    await mkfifo(fifo)
-    plan.oci = { detach: false, fifo, ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}) }
-    const { launch } = await import('../launch/launch.js')
-    let created = (_pid: number) => {}
-    const forked = new Promise<number>((r) => (created = r))
-    const done = launch(plan, { stdio: ['inherit', 'inherit', 'inherit'], onStart: (pid) => created(pid) })
-    const pid = await Promise.race([forked, done.then(() => 0, () => 0)])
-    if (pid) {
-      rec.pid = pid
-      rec.pidStart = processStartTime(pid)
-      writeFileAtomic(join(dir, 'state.json'), JSON.stringify(rec), 0o600, false)
-      writePidFile(opts.pidFile, pid)
-      try {
-        const st = state(ctx, id)
-        await runHooks(config, 'prestart', st)
-        await runHooks(config, 'createRuntime', st)
-        await start(ctx, id)
-      } catch (err) {
-        // the shim's own failure (a mount that failed) is the one to tell, when there is one
-        await done
-        throw err
-      }
+    const { waiting, done } = await launchOci(ctx, dir, rec, config, plan, { detach: false, consoleSocket: opts.consoleSocket })
+    // the shim's end first: a failure before the process waited (a mount, a hook)
+    const first = await Promise.race([waiting.then(() => 'created' as const), done.then(() => 'ended' as const, () => 'ended' as const)])
+    if (first === 'created') {
+      writePidFile(opts.pidFile, rec.pid!)
+      await start(ctx, id)
     }
     return (await done).status
   } finally {
