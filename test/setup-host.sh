@@ -40,6 +40,8 @@ fi
 
 # --- packages -----------------------------------------------------------------------------------
 packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip podman)
+# the OCI runtime face (test/oci-engines.root.test.ts): containerd drives skiff-runc
+packages+=(containerd)
 # HPC (test/hpc.root.test.ts, bench/hpc.mjs): a one-node Slurm with munge, MPI, single-file images
 packages+=(slurm-wlm munge mpich libmpich-dev squashfuse squashfs-tools charliecloud-runtime)
 if [ "$vm" = 1 ]; then packages+=(qemu-system-x86 e2fsprogs); fi
