@@ -336,12 +336,16 @@ function capabilityPlan(caps: NonNullable<OciConfig['process']>['capabilities'],
     }
     return out
   }
+  const permitted = numbers(caps?.permitted)
+  const inheritable = numbers(caps?.inheritable)
   return {
     bounding: numbers(caps?.bounding),
     effective: numbers(caps?.effective),
-    permitted: numbers(caps?.permitted),
-    inheritable: numbers(caps?.inheritable),
-    ambient: numbers(caps?.ambient),
+    permitted,
+    inheritable,
+    // the kernel raises an ambient capability only if it is permitted and inheritable; runc and
+    // crun leave the others out (crun's own `spec --rootless` lists some that are not inheritable)
+    ambient: numbers(caps?.ambient).filter((c) => permitted.includes(c) && inheritable.includes(c)),
   }
 }
 
