@@ -22,7 +22,7 @@ const sea = require('node:sea') as { getRawAsset(key: string): ArrayBuffer }
 // asset in place, it is the same text without getAsset's copy and UTF-8 decoding (~0.3 ms).
 const source = Buffer.from(sea.getRawAsset('bundle')).toString('latin1')
 const argv = process.argv.slice(2)
-const key = process.env.SKIFF_CODE_CACHE === '0' ? undefined : cacheKey(argv)
+const key = process.env.SKIFF_CODE_CACHE === '0' ? undefined : cacheKey(argv, process.argv0)
 const path = key && join(cacheDir(), `code-${SKIFF_BUNDLE_SHA256}.${key}`)
 const saved = path ? readCodeCache(path) : undefined
 const cachedData = saved ?? Buffer.from(sea.getRawAsset('bundle-cache'))

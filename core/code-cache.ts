@@ -7,7 +7,14 @@ import { dirname } from 'node:path'
  * The verb, as the cache's name: `run`, `container-ls`, `--version`, and `__storage`, the worker
  * every pull and load starts once per layer (it compiled node-tar afresh each time, ~15 ms).
  */
-export function cacheKey(argv: string[]): string | undefined {
+/** The OCI runtime's verbs (cmd/runtime.ts): its caches are per verb too, past runc's global flags. */
+const RUNTIME_VERBS = new Set(['spec', 'create', 'start', 'run', 'state', 'kill', 'delete', 'list', 'ps', 'exec', 'pause', 'resume', 'update', 'features'])
+
+export function cacheKey(argv: string[], argv0 = ''): string | undefined {
+  if (argv0.endsWith('/skiff-runc') || argv0 === 'skiff-runc' || argv[0] === 'runtime') {
+    const verb = argv.find((a) => RUNTIME_VERBS.has(a))
+    return verb && `runtime-${verb}`
+  }
   const [first, second] = argv
   if (first === '__storage') return first
   if (first === undefined || !/^-{0,2}[a-z][a-z0-9-]{0,19}$/.test(first)) return undefined

@@ -13,8 +13,9 @@ int network_ready_fd = -1;
 
 /*
  * The OCI runtime face (plan.oci): the engine's console socket, which gets the pty's master, and
- * the start fifo, which init holds open for reading and waits on until `start` writes a byte.
- * Both are host paths: opened before pivot_root (exec: before it joins the namespaces).
+ * the start fifo, which init holds open and waits on until `start` writes a byte. Both are host
+ * paths in the user's own directories: made and opened by the outer process, as the user, before
+ * any namespace (exec: before it joins them); init inherits the fds.
  */
 static int console_fd = -1, start_fifo = -1;
 
@@ -31,6 +32,8 @@ void oci_open(const struct json *oci)
 			die_errno("console-socket", console, errno);
 	}
 	const char *fifo = json_str(oci, "fifo");
+	if (fifo && mkfifo(fifo, 0600) < 0 && errno != EEXIST)
+		die_errno("mkfifo", fifo, errno);
 	// read-write: the open does not wait for a writer, and a start that finds no reader (ENXIO)
 	// knows the container is gone
 	if (fifo && (start_fifo = open(fifo, O_RDWR | O_CLOEXEC)) < 0)
@@ -491,8 +494,6 @@ void become_container_process(int ptysock, const sigset_t *oldmask)
 	// through skiff, once.
 	setsid();
 	const struct json *oci = json_get(plan, "oci");
-	if (oci)
-		oci_open(oci);
 	setup_rootfs(plan);
 	if (oci)
 		oci_runtime_hooks(oci);

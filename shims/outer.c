@@ -347,6 +347,10 @@ int run_main(void)
 		die_detail("plan", NULL, EINVAL, "the launch plan is not valid JSON");
 	seccomp_read(json_get(plan, "process"));
 	keep_preserved_fds_from_helpers();
+	// the OCI runtime's start fifo and console socket, as the user: init inherits them
+	const struct json *oci = json_get(plan, "oci");
+	if (oci)
+		oci_open(oci);
 	// on bridge networks: in the keeper's user namespace, the container's is made in it
 	const struct json *bridge = json_get(json_get(plan, "network"), "bridge");
 	if (bridge)

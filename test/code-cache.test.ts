@@ -20,6 +20,10 @@ test('cacheKey: the verb, Docker\'s management spelling, flags; the storage work
   assert.is(cacheKey(['RUN']), undefined)
   assert.is(cacheKey(['../../etc/passwd']), undefined)
   assert.is(cacheKey(['x'.repeat(30)]), undefined)
+  // the OCI runtime: its verb, past runc's global flags
+  assert.is(cacheKey(['--root', '/r', '--log-format', 'json', 'run', '-b', 'B', 'id'], '/usr/bin/skiff-runc'), 'runtime-run')
+  assert.is(cacheKey(['runtime', '--root', '/r', 'state', 'id']), 'runtime-state')
+  assert.is(cacheKey(['--root', '/r'], 'skiff-runc'), undefined)
 })
 
 test('cacheDir: XDG_CACHE_HOME, else ~/.cache', () => {

@@ -259,8 +259,8 @@ function writePidFile(path: string | undefined, pid: number): void {
  * The prestart and createRuntime hooks run when the shim asks, before the createContainer hooks.
  */
 async function launchOci(ctx: RuntimeContext, dir: string, rec: StateRecord, config: OciConfig, plan: LaunchPlan, o: { detach: boolean; consoleSocket?: string; pidFile?: string }) {
+  // made by the shim (as the user, before any namespace), held open by the container's process
   const fifo = join(dir, 'exec.fifo')
-  await mkfifo(fifo)
   const runtimeHooks = configHooks(config, 'prestart').length + configHooks(config, 'createRuntime').length > 0
   plan.oci = {
     detach: o.detach,
@@ -333,16 +333,6 @@ export async function create(ctx: RuntimeContext, id: string, opts: CreateOption
   } catch (err) {
     await destroy(ctx, id, rec)
     throw err
-  }
-}
-
-/** mkfifo(3): Node has none; the shim's `mkfifo` is not a thing either, so mknod through the shell-free way. */
-async function mkfifo(path: string): Promise<void> {
-  const { execFileSync } = require('node:child_process') as typeof import('node:child_process')
-  try {
-    execFileSync('mkfifo', ['-m', '0600', path], { stdio: ['ignore', 'ignore', 'pipe'] })
-  } catch (err) {
-    throw new SkiffError('E_RUNTIME', `cannot make the start fifo ${path}: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`, { hint: 'check that mkfifo (coreutils) is installed and --root is writable' })
   }
 }
 
