@@ -63,7 +63,13 @@ static void oci_runtime_hooks(const struct json *oci)
  * that our pid is recorded; from then on we outlive it (the engine, as subreaper, reaps us). Then
  * wait for `start`, and run the startContainer hooks.
  */
-static void oci_wait_start(int syncsock)
+/* A signal's default end, for a pid 1 that has no default (waiting for `start`, or `pause`). */
+static void end_waiting(int sig)
+{
+	_exit(128 + sig);
+}
+
+static void oci_wait_start(int syncsock, const sigset_t *oldmask)
 {
 	if (json_bool(json_get(plan, "oci"), "detach")) {
 		// the waiter's end of the socket tells us if it dies before its word (EOF): the
@@ -80,6 +86,14 @@ static void oci_wait_start(int syncsock)
 	}
 	if (start_fifo < 0)
 		return;
+	// a created container's process ends on a signal as its command would (`kill ID TERM`): as
+	// pid 1 of its namespace it would ignore one it has no handler for
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = end_waiting;
+	for (size_t s = 0; s < nforwarded; s++)
+		sigaction(forwarded[s], &sa, NULL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	// `run` in the foreground waits here too, its shim staying as for skiff's own run
 	if (!json_bool(json_get(plan, "oci"), "detach"))
 		send_message("{\"type\":\"created\"}");
@@ -299,11 +313,6 @@ static void place_preserved_fds(const struct json *proc)
 	}
 }
 
-static void end_pause(int sig)
-{
-	_exit(128 + sig);
-}
-
 /*
  * ["pause"]: holds the container's namespaces while others run in them (the shared container of
  * a Slurm job step, whose ranks join it with exec). Reports "started" as an exec would (its fds
@@ -320,7 +329,7 @@ static void pause_builtin(void)
 			close(fd);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = end_pause;
+	sa.sa_handler = end_waiting;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -461,7 +470,7 @@ void become_process(int ptysock, const sigset_t *oldmask)
 	}
 	place_preserved_fds(proc);
 	if (json_get(plan, "oci"))
-		oci_wait_start(ptysock);
+		oci_wait_start(ptysock, oldmask);
 	char **argv = json_strv(json_get(proc, "args"));
 	char **envp = json_strv(json_get(proc, "env"));
 	if (nnp)

@@ -123,6 +123,18 @@ t('create: the process waits (the command has not run); start runs it; kill; sta
   assert.not.ok(alive(s.pid))
 })
 
+t('kill of a created container ends it (its process takes signals as the command will)', async () => {
+  if (!ready('runtime kill created')) return
+  const b = bundle('b', ['sleep', '60'])
+  assert.is(rtBackground(['create', '--bundle', b, 'k']).status, 0)
+  const pid = state('k').pid
+  assert.is(rt(['kill', 'k', 'TERM']).status, 0)
+  await until('the created container to stop', () => state('k').status === 'stopped')
+  assert.not.ok(alive(pid))
+  assert.is(rt(['start', 'k']).status, 1)
+  assert.is(rt(['delete', 'k']).status, 0)
+})
+
 t('hooks: all six kinds, in the spec\'s order, each with the state on stdin', () => {
   if (!ready('runtime hooks')) return
   const log = join(sb.dir, 'hooks')
