@@ -30,7 +30,7 @@ const rows = results.map((r) => `| ${r.command} | ${ms(r.median)} | ${ms(r.min)}
 replaceSection('skiff as an OCI runtime', `## skiff as an OCI runtime
 
 \`bench/runtime.mjs\`, ${new Date().toISOString().slice(0, 10)}: \`run\` of one prepared busybox bundle (\`true\`), rootless, the same
-user and clean environment, ${runs} runs each after 5 warm-ups, in one hyperfine run. ${version('crun')}; ${version('runc')}.
+user and clean environment, ${runs} runs each after 5 warm-ups, in one hyperfine run. ${version('crun --version')}; ${version('runc --version')}.
 
 | command | median ms | min | max | / skiff-runc |
 |---|---|---|---|---|

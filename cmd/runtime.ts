@@ -6,9 +6,8 @@ import { join } from 'node:path'
 import { SkiffError, isSkiffError } from '../core/errors.js'
 import { printError, oneLine } from './report.js'
 import type { ProcessPlan } from '../core/plan.js'
-import { CAPABILITIES } from '../core/launch/capabilities.js'
 import { features, specDocument } from '../core/runtime/features.js'
-import { realRoot, type OciConfig } from '../core/runtime/config.js'
+import { processPlan, realRoot, type OciConfig } from '../core/runtime/config.js'
 
 declare const SKIFF_VERSION: string
 
@@ -293,7 +292,6 @@ function execProcess(config: OciConfig, flags: Parsed['flags'], command: string[
     } catch (err) {
       throw new SkiffError('E_USAGE', `--process ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'give a file with an OCI process object (runtime-spec config.md, "process")' })
     }
-    if (!Array.isArray(proc.args) || !proc.args.length) throw usage(`--process ${file}: args is empty`)
   } else {
     if (!command.length) throw usage('exec: a command is needed (or --process FILE)')
     proc = { ...proc, args: command, terminal: !!flags.tty }
@@ -312,36 +310,10 @@ function execProcess(config: OciConfig, flags: Parsed['flags'], command: string[
       proc.capabilities = { ...proc.capabilities, bounding: add(proc.capabilities?.bounding), effective: add(proc.capabilities?.effective), permitted: add(proc.capabilities?.permitted) }
     }
   }
-  if (flags.apparmor || flags['process-label'] || proc.apparmorProfile || proc.selinuxLabel) throw new SkiffError('E_UNSUPPORTED', 'exec: AppArmor and SELinux labels are not supported', { hint: 'leave them out' })
+  if (flags.apparmor || flags['process-label']) throw new SkiffError('E_UNSUPPORTED', 'exec: AppArmor and SELinux labels are not supported', { hint: 'leave them out' })
   if (flags.cgroup) throw new SkiffError('E_UNSUPPORTED', 'exec --cgroup: this face makes no cgroups', { hint: 'leave it out' })
-  const last = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim())
-  const nums = (names: string[] | undefined) => (names ?? []).map((n) => {
-    const c = CAPABILITIES[n]
-    if (c === undefined) throw usage(`exec: unknown capability ${JSON.stringify(n)}`)
-    return c
-  }).filter((c) => c <= last)
-  const user = proc.user ?? { uid: 0, gid: 0 }
   const preserve = intFlag(flags['preserve-fds'], 'preserve-fds')
-  return {
-    args: proc.args!,
-    env: proc.env ?? [],
-    cwd: proc.cwd || '/',
-    uid: user.uid,
-    gid: user.gid,
-    additionalGids: user.additionalGids ?? [],
-    terminal: !!proc.terminal,
-    stdin: true,
-    noNewPrivileges: !!proc.noNewPrivileges,
-    capabilities: {
-      bounding: nums(proc.capabilities?.bounding),
-      effective: nums(proc.capabilities?.effective),
-      permitted: nums(proc.capabilities?.permitted),
-      inheritable: nums(proc.capabilities?.inheritable),
-      ambient: nums(proc.capabilities?.ambient),
-    },
-    ...(preserve ? { preserveFds: preserve } : {}),
-    ...(user.umask !== undefined ? { umask: user.umask } : {}),
-  }
+  return { ...processPlan(proc), ...(preserve ? { preserveFds: preserve } : {}) }
 }
 
 /** `spec`: runc's default config.json (rootless: a user namespace mapping the user to root). */

@@ -91,8 +91,10 @@ static void oci_wait_start(int syncsock, const sigset_t *oldmask)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = end_waiting;
+	// (those whose default is to end the process: not SIGWINCH, which the engine's resize sends)
 	for (size_t s = 0; s < nforwarded; s++)
-		sigaction(forwarded[s], &sa, NULL);
+		if (forwarded[s] != SIGWINCH)
+			sigaction(forwarded[s], &sa, NULL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	// `run` in the foreground waits here too, its shim staying as for skiff's own run
 	if (!json_bool(json_get(plan, "oci"), "detach"))

@@ -9,7 +9,7 @@ import { SkiffError } from '../errors.js'
 import { CAPABILITIES } from '../launch/capabilities.js'
 import { RLIMITS } from '../launch/ulimit.js'
 import { sysctlPath } from '../launch/sysctl.js'
-import type { CapabilityPlan, HookPlan, IdMapPlan, IdRange, LaunchPlan, MountFlag, MountOp, Namespace } from '../plan.js'
+import type { CapabilityPlan, HookPlan, IdMapPlan, IdRange, LaunchPlan, MountFlag, MountOp, Namespace, ProcessPlan } from '../plan.js'
 
 export interface OciHook { path: string; args?: string[]; env?: string[]; timeout?: number }
 export interface OciMount { destination: string; type?: string; source?: string; options?: string[] }
@@ -133,7 +133,8 @@ export interface TranslateInput {
   /** the compiled seccomp program's file, when the config has linux.seccomp (written by the caller) */
   seccompFile?: string
   seccompFlags?: number
-  lastCap: number
+  /** the kernel's last capability (default: read from /proc) */
+  lastCap?: number
   /** host device nodes: the container's are bound from these (nobody can mknod in a user namespace) */
   statDevice?: (path: string) => { isChar: boolean; isBlock: boolean; rdev: number } | undefined
 }
@@ -143,12 +144,8 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
   const { config, bundle } = input
   const proc = config.process!
   const linux = config.linux ?? {}
-  for (const [field, value] of [['process.apparmorProfile', proc.apparmorProfile], ['process.selinuxLabel', proc.selinuxLabel], ['linux.mountLabel', linux.mountLabel]] as const) {
-    if (value) throw refuse(`${field} is set, and this host has no LSM skiff can apply it with`)
-  }
-  for (const field of ['ioPriority', 'scheduler', 'execCPUAffinity'] as const) if (proc[field] !== undefined) throw refuse(`process.${field} is not supported yet`)
+  if (linux.mountLabel) throw refuse('linux.mountLabel is set, and this host has no LSM skiff can apply it with')
   for (const field of ['intelRdt', 'personality', 'timeOffsets'] as const) if (linux[field] !== undefined) throw refuse(`linux.${field} is not supported`)
-  if (proc.commandLine !== undefined) throw refuse('process.commandLine is for Windows')
   checkResources(linux.resources)
 
   // namespaces: made, or joined by path
@@ -182,7 +179,6 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
   // root.readonly: made read-only last, once every mount point in it exists (as runc does)
   if (config.root!.readonly) mounts.push({ kind: 'readonly', target: '/' })
 
-  const user = proc.user ?? { uid: 0, gid: 0 }
   return {
     version: 1,
     idmap,
@@ -194,22 +190,45 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
     ...(config.hostname ? { hostname: config.hostname } : {}),
     ...(config.domainname ? { domainname: config.domainname } : {}),
     process: {
-      args: proc.args!,
-      env: proc.env ?? [],
-      cwd: proc.cwd,
-      uid: user.uid,
-      gid: user.gid,
-      additionalGids: user.additionalGids ?? [],
-      terminal: !!proc.terminal,
-      stdin: true,
-      noNewPrivileges: !!proc.noNewPrivileges,
-      capabilities: capabilityPlan(proc.capabilities, input.lastCap),
-      ...(proc.rlimits?.length ? { rlimits: proc.rlimits.map(rlimit) } : {}),
-      ...(proc.oomScoreAdj !== undefined ? { oomScoreAdj: proc.oomScoreAdj } : {}),
-      ...(user.umask !== undefined ? { umask: user.umask } : {}),
+      ...processPlan(proc, input.lastCap),
       ...(input.seccompFile ? { seccomp: { profile: 'config.json', file: input.seccompFile, flags: input.seccompFlags ?? 0 } } : {}),
     },
     hooks: { id: input.id, bundle, createContainer: hooks(config, 'createContainer'), startContainer: hooks(config, 'startContainer') },
+  }
+}
+
+/** An OCI process object (config.json's, or exec's --process) as the shim's process plan. */
+export function processPlan(proc: NonNullable<OciConfig['process']>, lastCap = lastCapOfKernel()): ProcessPlan {
+  for (const [field, value] of [['process.apparmorProfile', proc.apparmorProfile], ['process.selinuxLabel', proc.selinuxLabel]] as const) {
+    if (value) throw refuse(`${field} is set, and this host has no LSM skiff can apply it with`)
+  }
+  for (const field of ['ioPriority', 'scheduler', 'execCPUAffinity'] as const) if (proc[field] !== undefined) throw refuse(`process.${field} is not supported yet`)
+  if (proc.commandLine !== undefined) throw refuse('process.commandLine is for Windows')
+  if (!Array.isArray(proc.args) || !proc.args.length) throw bad('process.args is empty')
+  const user = proc.user ?? { uid: 0, gid: 0 }
+  return {
+    args: proc.args,
+    env: proc.env ?? [],
+    cwd: proc.cwd || '/',
+    uid: user.uid,
+    gid: user.gid,
+    additionalGids: user.additionalGids ?? [],
+    terminal: !!proc.terminal,
+    stdin: true,
+    noNewPrivileges: !!proc.noNewPrivileges,
+    capabilities: capabilityPlan(proc.capabilities, lastCap),
+    ...(proc.rlimits?.length ? { rlimits: proc.rlimits.map(rlimit) } : {}),
+    ...(proc.oomScoreAdj !== undefined ? { oomScoreAdj: proc.oomScoreAdj } : {}),
+    ...(user.umask !== undefined ? { umask: user.umask } : {}),
+  }
+}
+
+/** The highest capability number this kernel knows. */
+export function lastCapOfKernel(): number {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim())
+  } catch {
+    return 40
   }
 }
 
@@ -326,6 +345,7 @@ function deviceMounts(devices: OciDevice[], stat: NonNullable<TranslateInput['st
 }
 
 function capabilityPlan(caps: NonNullable<OciConfig['process']>['capabilities'], lastCap: number): CapabilityPlan {
+  // (exec's --cap adds to all of bounding, effective and permitted)
   const numbers = (names: string[] | undefined) => {
     const out: number[] = []
     for (const name of names ?? []) {

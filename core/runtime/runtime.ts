@@ -7,8 +7,8 @@
 // process outlives skiff (the engine reaps it); everything `state` says is derived from the
 // files and the process, so a skiff killed at any point leaves a container `state` tells the truth
 // about and `delete` removes.
-import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync, statSync } from 'node:fs'
-import { release } from 'node:os'
+import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs'
+import { release, userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import { SkiffError, errnoCode } from '../errors.js'
 import { processStartTime, writeFileAtomic } from '../lock.js'
@@ -160,14 +160,6 @@ async function runHooks(config: OciConfig, kind: HookKind, st: OciState): Promis
   }
 }
 
-function lastCap(): number {
-  try {
-    return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim())
-  } catch {
-    return 40
-  }
-}
-
 export interface CreateOptions {
   bundle: string
   pidFile?: string
@@ -219,7 +211,6 @@ async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Pr
       helpers: helpers.usable ? helpers : undefined,
       seccompFile,
       seccompFlags,
-      lastCap: lastCap(),
     })
     if (opts.preserveFds) plan.process.preserveFds = opts.preserveFds
     const rec: StateRecord = {
@@ -243,7 +234,7 @@ async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Pr
 
 function ownerName(): string {
   try {
-    return (require('node:os') as typeof import('node:os')).userInfo().username
+    return userInfo().username
   } catch {
     return String(process.getuid!())
   }
@@ -486,13 +477,4 @@ export async function exec(ctx: RuntimeContext, id: string, opts: ExecOptions): 
     onStart: (p) => writePidFile(opts.pidFile, p),
   })
   return opts.detach ? 0 : result.status
-}
-
-/** Whether `path` is a directory a bundle could be (for messages). */
-export function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
 }

@@ -157,7 +157,10 @@ def main():
 
     timed_out = False
     if error is not None:
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it ended already (the expect failed because it did)
     # Read until the command has exited and nobody holds the terminal any more; a process left in
     # the background holding it open must not hang the test, so stop 0.5 s after the exit.
     exited_at = None
