@@ -12,47 +12,18 @@
 int network_ready_fd = -1;
 
 /*
- * The OCI runtime face (plan.oci): the engine's console socket, which gets the pty's master, and
- * the start fifo, which init holds open and waits on until `start` writes a byte. Both are host
- * paths in the user's own directories: made and opened by the outer process, as the user, before
- * any namespace (exec: before it joins them); init inherits the fds.
- */
-static int console_fd = -1, start_fifo = -1;
-
-void oci_open(const struct json *oci)
-{
-	const char *console = json_str(oci, "consoleSocket");
-	if (console) {
-		struct sockaddr_un addr = { .sun_family = AF_UNIX };
-		if (strlen(console) >= sizeof(addr.sun_path))
-			die_detail("console-socket", console, ENAMETOOLONG, NULL);
-		strcpy(addr.sun_path, console);
-		console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (console_fd < 0 || connect(console_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-			die_errno("console-socket", console, errno);
-	}
-	const char *fifo = json_str(oci, "fifo");
-	if (fifo && mkfifo(fifo, 0600) < 0 && errno != EEXIST)
-		die_errno("mkfifo", fifo, errno);
-	// read-write: the open does not wait for a writer, and a start that finds no reader (ENXIO)
-	// knows the container is gone
-	if (fifo && (start_fifo = open(fifo, O_RDWR | O_CLOEXEC)) < 0)
-		die_errno("open-fifo", fifo, errno);
-}
-
-/*
  * An OCI config's prestart and createRuntime hooks run in the runtime's namespaces, by skiff,
  * once the container's exist and before the createContainer hooks: we ask ({"type":"hooks"}) and
  * wait for skiff's byte on the start fifo (EOF, or no byte: skiff failed, and so do we).
  */
 static void oci_runtime_hooks(const struct json *oci)
 {
-	if (!json_bool(oci, "runtimeHooks") || start_fifo < 0)
+	if (!json_bool(oci, "runtimeHooks") || oci_fifo < 0)
 		return;
 	send_message("{\"type\":\"hooks\"}");
 	char c;
 	ssize_t n;
-	while ((n = read(start_fifo, &c, 1)) < 0 && errno == EINTR) {
+	while ((n = read(oci_fifo, &c, 1)) < 0 && errno == EINTR) {
 	}
 	if (n != 1)
 		_exit(125);
@@ -84,7 +55,7 @@ static void oci_wait_start(int syncsock, const sigset_t *oldmask)
 		close(status_fd);
 		status_fd = -1;
 	}
-	if (start_fifo < 0)
+	if (oci_fifo < 0)
 		return;
 	// a created container's process ends on a signal as its command would (`kill ID TERM`): as
 	// pid 1 of its namespace it would ignore one it has no handler for
@@ -101,9 +72,9 @@ static void oci_wait_start(int syncsock, const sigset_t *oldmask)
 		send_message("{\"type\":\"created\"}");
 	char c;
 	ssize_t n;
-	while ((n = read(start_fifo, &c, 1)) < 0 && errno == EINTR) {
+	while ((n = read(oci_fifo, &c, 1)) < 0 && errno == EINTR) {
 	}
-	close(start_fifo);
+	close(oci_fifo);
 	if (n != 1)
 		_exit(125);
 	run_hooks(plan, "startContainer");
@@ -158,7 +129,7 @@ static void open_terminal(int sendfd, uid_t uid, gid_t gid)
 	// the engine's console socket (OCI) gets the pty's name with it, as runc sends it
 	char name[64] = "m";
 	unsigned int ptn;
-	if (sendfd == console_fd && ioctl(master, TIOCGPTN, &ptn) == 0)
+	if (sendfd == oci_console && ioctl(master, TIOCGPTN, &ptn) == 0)
 		snprintf(name, sizeof(name), "/dev/pts/%u", ptn);
 	struct iovec iov = { name, strlen(name) };
 	char ctrl[CMSG_SPACE(sizeof(int))];
@@ -376,9 +347,9 @@ void become_process(int ptysock, const sigset_t *oldmask)
 	uid_t uid = (uid_t)json_num(proc, "uid", 0);
 	gid_t gid = (gid_t)json_num(proc, "gid", 0);
 	if (json_bool(proc, "terminal"))
-		open_terminal(console_fd >= 0 ? console_fd : ptysock, uid, gid);
-	if (console_fd >= 0)
-		close(console_fd);
+		open_terminal(oci_console >= 0 ? oci_console : ptysock, uid, gid);
+	if (oci_console >= 0)
+		close(oci_console);
 	// the OCI runtime's created init keeps its socket to the waiter for their handshake
 	int oci_detach = json_bool(json_get(plan, "oci"), "detach");
 	if (ptysock >= 0 && !oci_detach)

@@ -73,17 +73,22 @@ void end_holder(void);
 /* waiter.c */
 void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_t *oldmask, int logout, int logerr);
 int run_waiter(int ptysock, pid_t init, const sigset_t *mask);
-int join_namespace_path(const char *type, int nstype);
-void oci_release(int sock, pid_t pid);
+
 
 /* init.c: the waiter's end of the sync socket, where init reads "network configured" */
 extern int network_ready_fd;
 void become_process(int ptysock, const sigset_t *oldmask);
 void become_container_process(int ptysock, const sigset_t *oldmask);
-/* plan.oci: the console socket and start fifo (host paths), opened while they can be reached */
-void oci_open(const struct json *oci);
+
 /* the plan's seccomp program, read while its file can be (before any namespace is entered) */
 void seccomp_read(const struct json *proc);
+
+/* oci.c: plan.oci's console socket and start fifo (host paths, opened by the outer process and
+ * inherited), namespaces given by path, the created process let go */
+extern int oci_console, oci_fifo;
+void oci_open(const struct json *oci);
+int join_namespace_path(const char *type, int nstype);
+void oci_release(int sock, pid_t pid);
 
 /* supervise.c */
 void now_rfc3339(char *out, size_t cap);

@@ -404,65 +404,14 @@ int run_waiter(int ptysock, pid_t init, const sigset_t *mask)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* ---- the OCI runtime face (plan.oci) -------------------------------------------------------------- */
-
-static int is_string(const char *s, const char *want)
-{
-	return s && !strcmp(s, want);
-}
-
-/*
- * An OCI config's namespace of this type given by path (plan.joinNamespaces): entered. Returns
- * whether there was one.
- */
-int join_namespace_path(const char *type, int nstype)
-{
-	const struct json *list = json_get(plan, "joinNamespaces");
-	for (const struct json *j = list ? list->child : NULL; j; j = j->next) {
-		const char *t = json_str(j, "type"), *path = json_str(j, "path");
-		if (!t || !path || strcmp(t, type))
-			continue;
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			die_errno("join", path, errno);
-		if (setns(fd, nstype) < 0)
-			die_errno("setns", path, errno);
-		close(fd);
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * `create` (and exec --detach) of the OCI runtime: once the process is ready (a byte on the sync
- * socket; EOF means it died, having reported why), its pid goes to the plan's pid file and to
- * skiff, the process is let go (it now outlives us, reaped by the engine as subreaper), and we
- * leave.
- */
-void oci_release(int sock, pid_t pid)
-{
-	if (sync_read(sock) != 'r') {
-		int st;
-		waitpid(pid, &st, 0);
-		_exit(125);
-	}
-	const char *pid_file = json_str(json_get(plan, "oci"), "pidFile");
-	if (pid_file) {
-		char num[32], tmp[4200];
-		snprintf(num, sizeof(num), "%d", pid);
-		snprintf(tmp, sizeof(tmp), "%s.tmp", pid_file);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || write_all(fd, num, strlen(num)) < 0 || close(fd) < 0 || rename(tmp, pid_file) < 0) {
-			kill(pid, SIGKILL);
-			die_errno("pid-file", pid_file, errno);
-		}
-	}
-	send_message("{\"type\":\"created\"}");
-	sync_write(sock, 'g');
-	_exit(0);
-}
-
 /* ---- the waiter of a round: namespaces, id maps' go-ahead, the network, init ----------------------- */
+
+/* idmap.mode "none": real root running an OCI config without a user namespace */
+static int no_user_namespace(void)
+{
+	const char *mode = json_str(json_get(plan, "idmap"), "mode");
+	return mode && !strcmp(mode, "none");
+}
 
 void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_t *oldmask, int logout, int logerr)
 {
@@ -519,7 +468,7 @@ void waiter_main(pid_t outer, int syncfd[2], const sigset_t *mask, const sigset_
 		sync_write(syncfd[1], 'j');
 		if (sync_read(syncfd[1]) != 'm')
 			_exit(125);
-	} else if (join_namespace_path("user", CLONE_NEWUSER) || is_string(json_str(json_get(plan, "idmap"), "mode"), "none")) {
+	} else if (join_namespace_path("user", CLONE_NEWUSER) || no_user_namespace()) {
 		// an OCI config's user namespace given by path, or none at all (real root's choice)
 		sync_write(syncfd[1], 'j');
 		if (sync_read(syncfd[1]) != 'm')
