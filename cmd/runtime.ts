@@ -7,7 +7,7 @@ import { SkiffError, isSkiffError } from '../core/errors.js'
 import { printError, oneLine } from './report.js'
 import type { ProcessPlan } from '../core/plan.js'
 import { features, specDocument } from '../core/runtime/features.js'
-import { processPlan, realRoot, type OciConfig } from '../core/runtime/config.js'
+import { processPlan, realRoot, type OciConfig, type OciResources } from '../core/runtime/config.js'
 
 declare const SKIFF_VERSION: string
 
@@ -69,7 +69,8 @@ Commands:
   ps [--format table|json] ID [PS ARGS] the container's processes
   exec [--process F | ARGS] [--tty] [--detach] [--pid-file F] [--console-socket S] ID
   features                              what this runtime supports, as JSON
-  pause, resume, update                 refused: they need a cgroup, which this face does not make yet
+  pause ID, resume ID                   freeze or thaw the container's cgroup
+  update --resources FILE ID            new limits (linux.resources JSON; - for stdin)
 
 Global options: --root DIR (default $XDG_RUNTIME_DIR/skiff-runc, /run/skiff-runc as root),
   --log FILE, --log-format text|json, --debug, --systemd-cgroup, --rootless auto|true|false
@@ -130,14 +131,17 @@ function defaultRoot(): string {
   throw new SkiffError('E_USAGE', 'XDG_RUNTIME_DIR is not set, so there is no default --root', { hint: 'give --root DIR (a directory of your own, e.g. /tmp/skiff-runc-$USER)' })
 }
 
-/** --log and --log-format: where an engine reads why a command failed. */
-function logError(path: string | undefined, format: string, err: unknown): void {
+/** --log and --log-format: where an engine reads why a command failed, as runc writes it. */
+function writeLog(path: string | undefined, format: string, level: 'error' | 'warning', msg: string): void {
   if (!path) return
-  const msg = isSkiffError(err) ? err.message + (err.hint ? ` (hint: ${err.hint})` : '') : err instanceof Error ? err.message : String(err)
   const time = new Date().toISOString()
   try {
-    appendFileSync(path, format === 'json' ? `${JSON.stringify({ level: 'error', msg, time })}\n` : `time="${time}" level=error msg=${JSON.stringify(oneLine(msg))}\n`)
+    appendFileSync(path, format === 'json' ? `${JSON.stringify({ level, msg, time })}\n` : `time="${time}" level=${level} msg=${JSON.stringify(oneLine(msg))}\n`)
   } catch {}
+}
+
+function logError(path: string | undefined, format: string, err: unknown): void {
+  writeLog(path, format, 'error', isSkiffError(err) ? err.message + (err.hint ? ` (hint: ${err.hint})` : '') : err instanceof Error ? err.message : String(err))
 }
 
 function one(args: string[], verb: string, what = 'ID'): string {
@@ -186,7 +190,13 @@ export default async function runtimeMain(argv: string[]): Promise<number> {
       return 0
     }
     const rt = await import('../core/runtime/runtime.js')
-    const ctx = { root: (global.flags.root as string | undefined) ?? defaultRoot() }
+    const ctx = {
+      root: (global.flags.root as string | undefined) ?? defaultRoot(),
+      warn: (message: string) => {
+        process.stderr.write(`skiff-runc: warning: ${oneLine(message)}\n`)
+        writeLog(logPath, logFormat, 'warning', message)
+      },
+    }
     switch (verb) {
       case 'create':
       case 'run': {
@@ -236,11 +246,21 @@ export default async function runtimeMain(argv: string[]): Promise<number> {
       }
       case 'pause':
       case 'resume':
-      case 'update':
-        one(args, verb)
-        throw new SkiffError('E_UNSUPPORTED', `${verb}: skiff's runtime face makes no cgroup for its containers yet, and ${verb} needs one`, {
-          hint: 'run the container without limits or pausing (podman: --cgroups=disabled), or use crun where you need them',
-        })
+        await rt.pause(ctx, one(args, verb), verb === 'pause')
+        return 0
+      case 'update': {
+        const id = one(args, verb)
+        const file = flags.resources as string | undefined
+        if (!file) throw usage('update: --resources FILE (linux.resources as JSON; - for stdin) is what skiff updates from')
+        let resources: OciResources
+        try {
+          resources = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'))
+        } catch (err) {
+          throw new SkiffError('E_USAGE', `--resources ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'give a file with linux.resources as JSON (runtime-spec config-linux.md)' })
+        }
+        await rt.update(ctx, id, resources)
+        return 0
+      }
     }
     return 0
   } catch (err) {

@@ -57,6 +57,8 @@ export type MountOp =
   | { kind: 'mask'; target: string }
   /** bind the path onto itself and remount it read-only; absent paths are skipped */
   | { kind: 'readonly'; target: string }
+  /** an OCI config's device node, made by mknod (real root without a user namespace only) */
+  | { kind: 'mknod'; target: string; type: 'c' | 'b'; major: number; minor: number; mode: number; uid: number; gid: number }
   /** --sysctl: `value` written to a /proc/sys file of the container's own namespaces */
   | { kind: 'sysctl'; target: string; value: string }
 
@@ -202,6 +204,8 @@ export interface LaunchPlan {
   rootfs?: RootfsPlan
   /** propagation applied to the whole tree first, so nothing leaks back to the host */
   rootPropagation: 'rprivate' | 'rslave'
+  /** an OCI config's rootfsPropagation: applied to the container's root after pivot_root */
+  rootfsPropagation?: 'private' | 'rprivate' | 'slave' | 'rslave' | 'shared' | 'rshared' | 'unbindable' | 'runbindable'
   mounts: MountOp[]
   hostname?: string
   /** an OCI config's domainname (setdomainname in the container's uts namespace) */

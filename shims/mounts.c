@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -244,6 +245,38 @@ static int do_readonly(const char *target)
 	return remount_bind(target, MS_RDONLY);
 }
 
+/*
+ * An OCI config's device made as it asks (real root without a user namespace only: skiff binds
+ * the host's node everywhere else): type, number, mode and owner; one already there is replaced.
+ */
+static int do_mknod(const struct json *op)
+{
+	const char *target = json_str(op, "target");
+	char *copy = strdup(target);
+	char *slash = strrchr(copy, '/');
+	*slash = '\0';
+	int parent = open_target(*copy ? copy : "/", 0);
+	int rc = -1;
+	if (parent >= 0) {
+		const char *name = slash + 1;
+		const char *type = json_str(op, "type");
+		mode_t perm = (mode_t)json_num(op, "mode", 0666) & 07777;
+		dev_t dev = makedev((unsigned)json_num(op, "major", 0), (unsigned)json_num(op, "minor", 0));
+		unlinkat(parent, name, 0);
+		rc = mknodat(parent, name, perm | (type && !strcmp(type, "b") ? S_IFBLK : S_IFCHR), dev);
+		if (rc == 0)
+			rc = fchownat(parent, name, (uid_t)json_num(op, "uid", 0), (gid_t)json_num(op, "gid", 0), AT_SYMLINK_NOFOLLOW);
+		// the umask took bits from the mode asked for
+		if (rc == 0)
+			rc = fchmodat(parent, name, perm, 0);
+		int err = errno;
+		close(parent);
+		errno = err;
+	}
+	free(copy);
+	return rc;
+}
+
 /* --sysctl: a value written to /proc/sys in the container's own namespaces (before /proc/sys is
  * made read-only), through its procfs: only namespaced sysctls exist there to be written. */
 static int do_sysctl(const char *target, const char *value)
@@ -371,6 +404,8 @@ void setup_rootfs(const struct json *plan)
 			rc = do_readonly(target);
 		else if (!strcmp(kind, "sysctl"))
 			rc = do_sysctl(target, json_str(op, "value"));
+		else if (!strcmp(kind, "mknod"))
+			rc = do_mknod(op);
 		else
 			die_detail("plan", kind, EINVAL, "unknown mount op");
 		if (rc < 0 && !json_bool(op, "optional"))
@@ -397,4 +432,9 @@ void enter_rootfs(const struct json *plan)
 	if (chdir("/") < 0)
 		die_errno("chdir", "/", errno);
 	close(rootfd);
+	// an OCI config's rootfsPropagation ("shared", "rslave"...): the container's own root, now
+	const char *prop = json_str(plan, "rootfsPropagation");
+	for (size_t i = 0; prop && i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (!strcmp(prop, flag_names[i].name) && mount(NULL, "/", NULL, flag_names[i].bit, NULL) < 0)
+			die_errno("mount-propagation", "/", errno);
 }

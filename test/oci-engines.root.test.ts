@@ -126,6 +126,28 @@ t('containerd: ctr run --runc-binary skiff-runc (attached with its status, detac
   }
 })
 
+t('as root without a user namespace: the config\'s devices made with their number, mode and owner', () => {
+  if (!ready('skiff-runc as root', [])) return
+  const { dir, runc } = linkDir()
+  const bundle = join(dir, 'bundle')
+  mkdirSync(join(bundle, 'rootfs', 'bin'), { recursive: true })
+  copyFileSync('/bin/busybox', join(bundle, 'rootfs', 'bin', 'busybox'))
+  for (const a of ['sh', 'stat']) symlinkSync('busybox', join(bundle, 'rootfs', 'bin', a))
+  try {
+    assert.is(spawnSync(runc, ['spec', '--bundle', bundle]).status, 0)
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'))
+    config.process.terminal = false
+    config.process.args = ['stat', '-c', '%F %t:%T %a %u:%g', '/dev/fuse-test']
+    config.linux.devices = [{ path: '/dev/fuse-test', type: 'c', major: 10, minor: 229, fileMode: 0o640, uid: 12, gid: 34 }]
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config))
+    const r = spawnSync(runc, ['--root', join(dir, 'state'), 'run', '-b', bundle, 'dev'], { encoding: 'utf8', timeout: 60_000 })
+    assert.is(r.status, 0, r.stdout + r.stderr)
+    assert.is(r.stdout, 'character special file a:e5 640 12:34\n')
+  } finally {
+    removeTree(dir)
+  }
+})
+
 t('Slurm: srun --container=BUNDLE runs the step in skiff (oci.conf), as a user without subordinate ids', () => {
   if (!ready('srun --container', ['srun', 'slurmctld', 'slurmd', 'munged'], hpcUser)) return
   const { dir, runc } = linkDir()

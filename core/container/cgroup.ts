@@ -38,25 +38,30 @@ export function isFrozen(cg: string): boolean {
   }
 }
 
-async function freeze(cg: string, on: boolean): Promise<void> {
+/** Freeze or thaw the cgroup `cg`, and wait (up to 2 s) until the kernel says it is so. */
+export async function freezeCgroup(cg: string, on: boolean): Promise<void> {
   writeFileSync(join(cg, 'cgroup.freeze'), on ? '1' : '0')
   for (let i = 0; i < 200 && isFrozen(cg) !== on; i++) await new Promise((r) => setTimeout(r, 10))
 }
 
 export async function pauseContainer(store: Store, rec: ContainerRecord): Promise<void> {
-  await freeze(needCgroup(store, rec, 'paused'), true)
+  await freezeCgroup(needCgroup(store, rec, 'paused'), true)
   containerEvent(store, rec, 'pause')
 }
 
 export async function unpauseContainer(store: Store, rec: ContainerRecord): Promise<void> {
-  await freeze(needCgroup(store, rec, 'unpaused'), false)
+  await freezeCgroup(needCgroup(store, rec, 'unpaused'), false)
   containerEvent(store, rec, 'unpause')
 }
 
 /** Thaw (signals wait while frozen) and kill every process of the cgroup at once. */
 export function killCgroup(store: Store, rec: ContainerRecord): void {
   const cg = cgroupOf(store, rec)
-  if (!cg) return
+  if (cg) killCgroupProcesses(cg)
+}
+
+/** SIGKILL to every process of the cgroup `cg` at once (cgroup.kill), thawed so that it lands. */
+export function killCgroupProcesses(cg: string): void {
   try {
     writeFileSync(join(cg, 'cgroup.kill'), '1')
     writeFileSync(join(cg, 'cgroup.freeze'), '0')

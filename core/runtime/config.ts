@@ -9,6 +9,8 @@ import { SkiffError } from '../errors.js'
 import { CAPABILITIES } from '../launch/capabilities.js'
 import { RLIMITS } from '../launch/ulimit.js'
 import { sysctlPath } from '../launch/sysctl.js'
+import { isMapped } from '../host/idmap.js'
+import type { Limits } from '../cgroup/limits.js'
 import type { CapabilityPlan, HookPlan, IdMapPlan, IdRange, LaunchPlan, MountFlag, MountOp, Namespace, ProcessPlan } from '../plan.js'
 
 export interface OciHook { path: string; args?: string[]; env?: string[]; timeout?: number }
@@ -49,7 +51,7 @@ export interface OciConfig {
     gidMappings?: OciIdMapping[]
     devices?: OciDevice[]
     cgroupsPath?: string
-    resources?: Record<string, unknown>
+    resources?: OciResources
     sysctl?: Record<string, string>
     seccomp?: Record<string, unknown>
     rootfsPropagation?: string
@@ -146,7 +148,7 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
   const linux = config.linux ?? {}
   if (linux.mountLabel) throw refuse('linux.mountLabel is set, and this host has no LSM skiff can apply it with')
   for (const field of ['intelRdt', 'personality', 'timeOffsets'] as const) if (linux[field] !== undefined) throw refuse(`linux.${field} is not supported`)
-  checkResources(linux.resources)
+  ociLimits(linux.resources as OciResources | undefined)
 
   // namespaces: made, or joined by path
   const namespaces: Namespace[] = []
@@ -172,7 +174,15 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
   const mounts: MountOp[] = []
   const hostRoot = input.realRoot ?? realRoot()
   for (const m of config.mounts ?? []) mounts.push(translateMount(m, bundle, hostRoot))
-  mounts.push(...deviceMounts(linux.devices ?? [], input.statDevice ?? statDevice))
+  // devpts refuses a gid= that the user namespace does not map: left out, as crun does (the
+  // ptys then belong to the container's root group)
+  if (idmap.mode !== 'none') {
+    for (const m of mounts) {
+      if (m.kind !== 'mount' || m.fstype !== 'devpts' || !m.data) continue
+      m.data = m.data.split(',').filter((o) => !/^gid=\d+$/.test(o) || isMapped(idmap.gidMap, Number(o.slice(4)))).join(',') || undefined
+    }
+  }
+  mounts.push(...deviceMounts(linux.devices ?? [], input.statDevice ?? statDevice, hostRoot && idmap.mode === 'none'))
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) mounts.push({ kind: 'sysctl', target: sysctlPath(key), value: String(value) })
   for (const target of linux.maskedPaths ?? []) mounts.push({ kind: 'mask', target })
   for (const target of linux.readonlyPaths ?? []) mounts.push({ kind: 'readonly', target })
@@ -185,7 +195,7 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
     namespaces,
     ...(joins.length ? { joinNamespaces: joins } : {}),
     rootfs: { kind: 'bind', source: rootPath, target: rootPath, readonly: false },
-    rootPropagation: propagation(linux.rootfsPropagation),
+    ...propagation(linux.rootfsPropagation),
     mounts,
     ...(config.hostname ? { hostname: config.hostname } : {}),
     ...(config.domainname ? { domainname: config.domainname } : {}),
@@ -314,15 +324,21 @@ function devNumber(major: number, minor: number): number {
 }
 
 /**
- * Device nodes: the defaults and the config's, bound from the host's node of the same type and
- * number (the host's path first, then /dev/char or /dev/block): a user namespace cannot mknod.
+ * Device nodes: the defaults and the config's. Real root without a user namespace makes the
+ * config's with mknod, as asked (mode, owner); everywhere else they are bound from the host's node
+ * of the same type and number (the host's path first, then /dev/char or /dev/block): a user
+ * namespace cannot mknod.
  */
-function deviceMounts(devices: OciDevice[], stat: NonNullable<TranslateInput['statDevice']>): MountOp[] {
+function deviceMounts(devices: OciDevice[], stat: NonNullable<TranslateInput['statDevice']>, mknod: boolean): MountOp[] {
   const out: MountOp[] = DEFAULT_DEVICES.filter((d) => !devices.some((x) => x.path === d)).map((d) => ({ kind: 'bind', source: d, target: d, flags: [], optional: d === '/dev/tty' }))
   for (const d of devices) {
     if (!d.path?.startsWith('/')) throw bad(`a device's path must be absolute (${JSON.stringify(d.path)})`)
     if (d.type === 'p') throw refuse(`device ${d.path}: FIFOs (type p) are not supported`)
     if (!['c', 'u', 'b'].includes(d.type) || !Number.isInteger(d.major) || !Number.isInteger(d.minor)) throw bad(`device ${d.path} needs type c, u or b, major and minor`)
+    if (mknod) {
+      out.push({ kind: 'mknod', target: d.path, type: d.type === 'b' ? 'b' : 'c', major: d.major!, minor: d.minor!, mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 })
+      continue
+    }
     const block = d.type === 'b'
     const rdev = devNumber(d.major!, d.minor!)
     const candidates = [d.path, `/dev/${block ? 'block' : 'char'}/${d.major}:${d.minor}`]
@@ -378,10 +394,17 @@ function rlimit(r: { type: string; soft: number; hard: number }): { name: string
   return { name: name!, type, soft: value(r.soft), hard: value(r.hard) }
 }
 
-function propagation(p: string | undefined): LaunchPlan['rootPropagation'] {
-  if (!p || p === 'private' || p === 'rprivate') return 'rprivate'
-  if (p === 'slave' || p === 'rslave') return 'rslave'
-  throw refuse(`linux.rootfsPropagation ${JSON.stringify(p)}: skiff supports private, rprivate, slave and rslave`)
+const PROPAGATIONS = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'] as const
+
+/**
+ * linux.rootfsPropagation: the host's tree is made private (slave for the slave kinds) first, so
+ * nothing of the container's reaches the host; then the container's root gets the kind asked for.
+ */
+function propagation(p: string | undefined): Pick<LaunchPlan, 'rootPropagation' | 'rootfsPropagation'> {
+  if (!p) return { rootPropagation: 'rprivate' }
+  const kind = PROPAGATIONS.find((k) => k === p)
+  if (!kind) throw bad(`linux.rootfsPropagation ${JSON.stringify(p)}: expected one of ${PROPAGATIONS.join(', ')}`)
+  return { rootPropagation: kind.endsWith('slave') ? 'rslave' : 'rprivate', rootfsPropagation: kind }
 }
 
 export function hooks(config: OciConfig, kind: HookKind): HookPlan[] {
@@ -391,22 +414,59 @@ export function hooks(config: OciConfig, kind: HookKind): HookPlan[] {
   })
 }
 
+/** linux.resources as OCI writes them (config-linux.md, "Control groups"). */
+export interface OciResources {
+  devices?: unknown[]
+  memory?: { limit?: number; reservation?: number; swap?: number; kernel?: number; kernelTCP?: number; swappiness?: number; disableOOMKiller?: boolean; useHierarchy?: boolean; checkBeforeUpdate?: boolean }
+  cpu?: { shares?: number; quota?: number; burst?: number; period?: number; realtimeRuntime?: number; realtimePeriod?: number; cpus?: string; mems?: string; idle?: number }
+  pids?: { limit?: number }
+  blockIO?: { weight?: number; leafWeight?: number; weightDevice?: unknown[]; throttleReadBpsDevice?: unknown[]; throttleWriteBpsDevice?: unknown[]; throttleReadIOPSDevice?: unknown[]; throttleWriteIOPSDevice?: unknown[] }
+  hugepageLimits?: unknown[]
+  network?: unknown
+  rdma?: unknown
+  unified?: Record<string, string>
+}
+
 /**
- * linux.resources: device rules are what a container without mknod has anyway (only the nodes
- * bound above exist); a value that asks for the kernel's default (cpu.shares 1024, as containerd
- * writes; 0 or -1 for "no limit") changes nothing; any other limit would need a cgroup, which the
- * runtime face does not make yet: refused.
+ * linux.resources → skiff's limits (the same cgroup v2 files `run --memory` and the rest write).
+ * Device rules are what a container without mknod has anyway (only the nodes bound exist); a value
+ * that asks for the default (cpu.shares 1024, as containerd writes it; 0 or -1 for "no limit")
+ * asks for nothing. What cgroup v2 cannot do (kernel memory, swappiness, realtime CPU, per-device
+ * I/O, hugepages, network classes) is refused by name.
  */
-function checkResources(resources: Record<string, unknown> | undefined): void {
-  const unset = (key: string, v: unknown): boolean => {
-    if (v === null || v === undefined || v === 0 || v === -1 || v === '') return true
-    if (key === 'shares' && v === 1024) return true
-    if (Array.isArray(v)) return v.length === 0
-    if (typeof v === 'object') return Object.entries(v as object).every(([k, x]) => unset(k, x))
-    return false
+export function ociLimits(r: OciResources | undefined): Limits {
+  const limits: Limits = { conf: {} }
+  if (!r) return limits
+  const set = (v: number | undefined): v is number => v !== undefined && v !== null && v > 0
+  const none = (v: unknown) => v === undefined || v === null || v === 0 || v === false || (Array.isArray(v) && !v.length)
+  const refuseIf = (v: unknown, field: string, why = 'cgroup v2 has no such control') => {
+    if (!none(v)) throw refuse(`linux.resources.${field}: ${why}`, 'leave it out of config.json')
   }
-  for (const [key, value] of Object.entries(resources ?? {})) {
-    if (key === 'devices' || unset(key, value)) continue
-    throw refuse(`linux.resources.${key}: cgroup limits are not applied by skiff's runtime face yet`, 'leave the limits out (podman: --cgroups=disabled), or use crun for limits')
-  }
+  const m = r.memory ?? {}
+  if (set(m.limit)) limits.memory = m.limit
+  if (set(m.reservation)) limits.memoryReservation = m.reservation
+  // swap -1 (unlimited) is cgroup v2's default: nothing to write
+  if (set(m.swap)) limits.memorySwap = m.swap
+  refuseIf(m.kernel, 'memory.kernel')
+  refuseIf(m.kernelTCP, 'memory.kernelTCP')
+  if (m.swappiness !== undefined && m.swappiness !== null && m.swappiness !== -1 && m.swappiness < 2 ** 63) refuseIf(m.swappiness, 'memory.swappiness')
+  refuseIf(m.disableOOMKiller, 'memory.disableOOMKiller')
+  const c = r.cpu ?? {}
+  if (set(c.shares) && c.shares !== 1024) limits.cpuShares = c.shares
+  if (set(c.quota)) limits.cpus = c.quota / (set(c.period) ? c.period : 100_000)
+  if (c.cpus) limits.cpusetCpus = c.cpus
+  if (c.mems) limits.cpusetMems = c.mems
+  refuseIf(c.realtimeRuntime, 'cpu.realtimeRuntime')
+  refuseIf(c.realtimePeriod, 'cpu.realtimePeriod')
+  refuseIf(c.burst, 'cpu.burst', 'not supported yet')
+  refuseIf(c.idle, 'cpu.idle', 'not supported yet')
+  if (set(r.pids?.limit)) limits.pidsLimit = r.pids!.limit
+  const b = r.blockIO ?? {}
+  if (set(b.weight)) limits.blkioWeight = b.weight
+  for (const k of ['leafWeight', 'weightDevice', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'] as const) refuseIf(b[k], `blockIO.${k}`, 'not supported yet')
+  refuseIf(r.hugepageLimits, 'hugepageLimits', 'not supported yet')
+  if (r.network && Object.values(r.network as object).some((v) => !none(v))) refuseIf(1, 'network', 'cgroup v2 has no network classes')
+  if (r.rdma && Object.keys(r.rdma as object).length) refuseIf(1, 'rdma', 'not supported yet')
+  for (const [k, v] of Object.entries(r.unified ?? {})) limits.conf[k] = String(v)
+  return limits
 }

@@ -7,23 +7,27 @@
 // process outlives skiff (the engine reaps it); everything `state` says is derived from the
 // files and the process, so a skiff killed at any point leaves a container `state` tells the truth
 // about and `delete` removes.
-import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { release, userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import { SkiffError, errnoCode } from '../errors.js'
 import { processStartTime, writeFileAtomic } from '../lock.js'
 import { ensurePrivateDir } from '../private-dir.js'
 import type { ExecPlan, LaunchPlan, ProcessPlan } from '../plan.js'
-import { hooks as configHooks, readConfig, translateConfig, type HookKind, type OciConfig } from './config.js'
+import { hooks as configHooks, ociLimits, readConfig, translateConfig, type HookKind, type OciConfig, type OciResources } from './config.js'
+import { isFrozen } from '../container/cgroup.js'
+import { createHash } from 'node:crypto'
 
 export const OCI_VERSION = '1.2.0'
 
 export interface RuntimeContext {
   /** --root: where containers' state lives */
   root: string
+  /** a warning for the user and the engine's --log (a failed poststart or poststop hook) */
+  warn?: (message: string) => void
 }
 
-export type Status = 'creating' | 'created' | 'running' | 'stopped'
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped'
 
 interface StateRecord {
   id: string
@@ -38,6 +42,8 @@ interface StateRecord {
   annotations?: Record<string, string>
   /** the plan's id maps denied setgroups (exec must not set groups then) */
   denySetgroups: boolean
+  /** the container's cgroup, made by skiff (in the user's delegated subtree) */
+  cgroup?: string
 }
 
 /** The OCI state (runtime-spec runtime.md, "State"), as `state` prints it. */
@@ -103,6 +109,7 @@ export function statusOf(ctx: RuntimeContext, rec: StateRecord): { status: Statu
   }
   const start = processStartTime(proc.pid)
   if (!start || (proc.start && start !== proc.start)) return { status: 'stopped', pid: 0 }
+  if (rec.cgroup && isFrozen(rec.cgroup)) return { status: 'paused', pid: proc.pid }
   return { status: existsSync(join(containerDir(ctx, rec.id), 'exec.fifo')) ? 'created' : 'running', pid: proc.pid }
 }
 
@@ -139,8 +146,12 @@ export function list(ctx: RuntimeContext): OciState[] {
   })
 }
 
-/** Run hooks of `kind` (those skiff itself runs, in the runtime's namespaces) with the state on stdin. */
-async function runHooks(config: OciConfig, kind: HookKind, st: OciState): Promise<void> {
+/**
+ * Run hooks of `kind` (those skiff itself runs, in the runtime's namespaces) with the state on
+ * stdin. A failed prestart or createRuntime hook fails the operation; a failed poststart or
+ * poststop hook is a warning and the rest run (runtime-spec, "Lifecycle").
+ */
+async function runHooks(ctx: RuntimeContext, config: OciConfig, kind: HookKind, st: OciState): Promise<void> {
   const list = configHooks(config, kind)
   if (!list.length) return
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process')
@@ -155,7 +166,9 @@ async function runHooks(config: OciConfig, kind: HookKind, st: OciState): Promis
     })
     if (r.error || r.status !== 0) {
       const why = r.error ? ((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `did not end within ${h.timeout} s` : r.error.message) : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`
-      throw new SkiffError('E_HOOK', `${kind} hook ${h.path} ${why}`, { hint: 'fix or remove the hook in config.json' })
+      const err = new SkiffError('E_HOOK', `${kind} hook ${h.path} ${why}`, { hint: 'fix or remove the hook in config.json' })
+      if (kind !== 'poststart' && kind !== 'poststop') throw err
+      ctx.warn?.(err.message)
     }
   }
 }
@@ -213,6 +226,8 @@ async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Pr
       seccompFlags,
     })
     if (opts.preserveFds) plan.process.preserveFds = opts.preserveFds
+    const cgroup = await containerCgroup(ctx, id, config)
+    if (cgroup) plan.cgroup = { path: cgroup }
     const rec: StateRecord = {
       id,
       bundle,
@@ -222,6 +237,7 @@ async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Pr
       creator: { pid: process.pid, start: processStartTime(process.pid) ?? '' },
       ...(config.annotations ? { annotations: config.annotations } : {}),
       denySetgroups: plan.idmap.denySetgroups,
+      ...(cgroup ? { cgroup } : {}),
     }
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify(config), 0o600, false)
     writeFileAtomic(join(dir, 'state.json'), JSON.stringify(rec), 0o600, false)
@@ -230,6 +246,28 @@ async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Pr
     rmSync(dir, { recursive: true, force: true })
     throw err
   }
+}
+
+/**
+ * The container's cgroup, with config.json's limits, where skiff's cgroup code can make one: in the
+ * subtree delegated to the user (`<delegated>/skiff/<key>`; linux.cgroupsPath names no place skiff
+ * may write). A systemd scope (skiff run's way without a delegated subtree) would end with the
+ * shim: limits there are refused. None at all, and no limits asked: none.
+ */
+async function containerCgroup(ctx: RuntimeContext, id: string, config: OciConfig): Promise<string | undefined> {
+  const limits = ociLimits(config.linux?.resources)
+  const { limitFiles, prepareCgroup } = await import('../cgroup/limits.js')
+  const asked = Object.keys(limitFiles(limits))
+  // one key per container under this --root: ids are the engine's, and may share their start
+  const key = createHash('sha256').update(`${resolve(ctx.root)}\0${id}`).digest('hex')
+  const choice = await prepareCgroup(key, limits, 'enabled')
+  if (choice.path) return choice.path
+  if (choice.scope && asked.length) {
+    throw new SkiffError('E_CGROUP', `cannot enforce ${asked.join(', ')} here: the runtime face needs a cgroup v2 subtree delegated to you, and this host offers a systemd scope only`, {
+      hint: 'delegate a subtree (systemd: run the engine inside a user service or scope with Delegate=yes), or leave the limits out',
+    })
+  }
+  return undefined
 }
 
 function ownerName(): string {
@@ -278,8 +316,8 @@ async function launchOci(ctx: RuntimeContext, dir: string, rec: StateRecord, con
       hooksRan = (async () => {
         try {
           const st: OciState = { ...state(ctx, rec.id), status: 'creating' }
-          await runHooks(config, 'prestart', st)
-          await runHooks(config, 'createRuntime', st)
+          await runHooks(ctx, config, 'prestart', st)
+          await runHooks(ctx, config, 'createRuntime', st)
           writeFifo(fifo)
         } catch (err) {
           hookError = err
@@ -341,7 +379,7 @@ export async function start(ctx: RuntimeContext, id: string): Promise<void> {
   }
   unlinkSync(fifo)
   const config = readConfig(containerDir(ctx, id))
-  await runHooks(config, 'poststart', state(ctx, id))
+  await runHooks(ctx, config, 'poststart', state(ctx, id))
 }
 
 function descendants(pid: number): number[] {
@@ -367,9 +405,49 @@ function descendants(pid: number): number[] {
 
 /** The container's processes: its first and everything below it. */
 export function processes(ctx: RuntimeContext, id: string): number[] {
-  const { status, pid } = statusOf(ctx, readRecord(ctx, id))
+  const rec = readRecord(ctx, id)
+  const { status, pid } = statusOf(ctx, rec)
   if (status === 'stopped' || !pid) return []
+  if (rec.cgroup) {
+    try {
+      return readFileSync(join(rec.cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)
+    } catch {}
+  }
   return [pid, ...descendants(pid)]
+}
+
+function needCgroup(rec: StateRecord, verb: string): string {
+  if (!rec.cgroup) {
+    throw new SkiffError('E_NO_CGROUP', `container ${rec.id} has no cgroup, so it cannot be ${verb}`, {
+      hint: 'containers get one where a cgroup v2 subtree is delegated to you: `skiff info` shows what this host lacks',
+    })
+  }
+  return rec.cgroup
+}
+
+/** `pause` and `resume`: the container's cgroup frozen or thawed. */
+export async function pause(ctx: RuntimeContext, id: string, on: boolean): Promise<void> {
+  const rec = readRecord(ctx, id)
+  const { status } = statusOf(ctx, rec)
+  const want = on ? 'running' : 'paused'
+  if (status !== want) throw new SkiffError('E_STATE', `container ${id} is ${status}, not ${want}`, { hint: on ? 'only a running container can be paused' : 'only a paused container can be resumed' })
+  const { freezeCgroup } = await import('../container/cgroup.js')
+  await freezeCgroup(needCgroup(rec, on ? 'paused' : 'resumed'), on)
+}
+
+/** `update --resources`: new limits (linux.resources JSON) written to the container's cgroup. */
+export async function update(ctx: RuntimeContext, id: string, resources: OciResources): Promise<void> {
+  const rec = readRecord(ctx, id)
+  if (statusOf(ctx, rec).status === 'stopped') throw new SkiffError('E_STATE', `container ${id} is stopped`, { hint: 'update needs a live container' })
+  const cg = needCgroup(rec, 'updated')
+  const { limitFiles } = await import('../cgroup/limits.js')
+  for (const [file, value] of Object.entries(limitFiles(ociLimits(resources)))) {
+    try {
+      writeFileSync(join(cg, file), value)
+    } catch (err) {
+      throw new SkiffError('E_CGROUP', `cannot set ${file}=${value} in ${cg}: ${(err as Error).message}`, { hint: 'check the value; the cgroup must offer that controller' })
+    }
+  }
 }
 
 export function kill(ctx: RuntimeContext, id: string, signal: number, all: boolean): void {
@@ -399,6 +477,7 @@ async function destroy(ctx: RuntimeContext, id: string, rec: StateRecord): Promi
   const dir = containerDir(ctx, id)
   const proc = processOf(ctx, rec)
   if (proc && statusOf(ctx, rec).status !== 'stopped') {
+    if (rec.cgroup) (await import('../container/cgroup.js')).killCgroupProcesses(rec.cgroup)
     for (const p of [proc.pid, ...descendants(proc.pid)]) {
       try {
         process.kill(p, 'SIGKILL')
@@ -413,8 +492,18 @@ async function destroy(ctx: RuntimeContext, id: string, rec: StateRecord): Promi
     config = readConfig(dir)
   } catch {}
   try {
-    if (config && rec.bundle) await runHooks(config, 'poststop', { ...state(ctx, id), status: 'stopped', pid: 0 })
+    if (config && rec.bundle) await runHooks(ctx, config, 'poststop', { ...state(ctx, id), status: 'stopped', pid: 0 })
   } finally {
+    if (rec.cgroup) {
+      const { killCgroupProcesses } = await import('../container/cgroup.js')
+      const { removeCgroup } = await import('../cgroup/limits.js')
+      // what an exec --detach left there goes too; the cgroup goes once it is empty
+      killCgroupProcesses(rec.cgroup)
+      for (let i = 0; i < 200 && existsSync(rec.cgroup); i++) {
+        removeCgroup(rec.cgroup)
+        if (existsSync(rec.cgroup)) await new Promise((r) => setTimeout(r, 10))
+      }
+    }
     rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -469,6 +558,8 @@ export async function exec(ctx: RuntimeContext, id: string, opts: ExecOptions): 
     idmap: { denySetgroups: rec.denySetgroups },
     process: opts.process,
     ...(opts.detach ? { detach: true } : {}),
+    // into the container's cgroup first, as runc's exec joins it
+    ...(rec.cgroup ? { cgroup: rec.cgroup } : {}),
     ...(opts.detach || opts.consoleSocket ? { oci: { detach: opts.detach, ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}) } } : {}),
   }
   const { launch } = await import('../launch/launch.js')

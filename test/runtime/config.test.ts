@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import { mkdtempSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { translateConfig, type OciConfig, type TranslateInput } from '../../core/runtime/config.js'
+import { ociLimits, translateConfig, type OciConfig, type TranslateInput } from '../../core/runtime/config.js'
 import type { IdMapPlan, MountOp } from '../../core/plan.js'
 
 const t = suite('runtime config')
@@ -76,6 +76,12 @@ t('namespaces by path, and the id maps each case gets', () => {
   assert.throws(() => plan(config((c) => void (c.linux!.namespaces = [{ type: 'pid' }]))), /no mount namespace/)
 })
 
+t('devpts: a gid= the user namespace does not map is left out (crun does the same)', () => {
+  const pts = (idmap: IdMapPlan) => plan(config((c) => void (c.mounts = [{ destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['newinstance', 'gid=5', 'mode=0620'] }])), { defaultIdMap: idmap }).mounts[0] as { data?: string }
+  assert.is(pts(userMap).data, 'newinstance,mode=0620')
+  assert.is(pts({ ...userMap, gidMap: [{ inside: 0, outside: 1000, count: 1 }, { inside: 1, outside: 100000, count: 65536 }] }).data, 'newinstance,gid=5,mode=0620')
+})
+
 t('devices are bound from the host node of the same number; a missing one is refused', () => {
   const p = plan(config((c) => void (c.linux!.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }])))
   assert.ok(p.mounts.some((m) => m.kind === 'bind' && m.target === '/dev/fuse' && m.source === '/dev/fuse'))
@@ -95,11 +101,20 @@ t('capabilities: unknown to this kernel left out; ambient only when permitted an
 
 t('refused by name: LSM labels, limits that need a cgroup, unsupported propagation; defaults accepted', () => {
   assert.throws(() => plan(config((c) => void (c.process!.apparmorProfile = 'x'))), /process\.apparmorProfile/)
-  assert.throws(() => plan(config((c) => void (c.linux!.resources = { memory: { limit: 1 << 20 } }))), /linux\.resources\.memory/)
-  assert.throws(() => plan(config((c) => void (c.linux!.rootfsPropagation = 'shared'))), /rootfsPropagation/)
+  assert.throws(() => plan(config((c) => void (c.linux!.resources = { memory: { kernel: 1 << 20 } }))), /linux\.resources\.memory\.kernel/)
+  assert.throws(() => plan(config((c) => void (c.linux!.resources = { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }))), /hugepageLimits/)
+  assert.throws(() => plan(config((c) => void (c.linux!.rootfsPropagation = 'bogus'))), /rootfsPropagation/)
+  const shared = plan(config((c) => void (c.linux!.rootfsPropagation = 'rshared')))
+  assert.equal([shared.rootPropagation, shared.rootfsPropagation], ['rprivate', 'rshared'])
   assert.throws(() => plan(config((c) => void (c.linux!.personality = {}))), /linux\.personality/)
   // containerd's cpu.shares 1024 and device rules ask for nothing skiff does not do already
   plan(config((c) => void (c.linux!.resources = { devices: [{ allow: false, access: 'rwm' }], cpu: { shares: 1024 }, memory: { limit: 0 } })))
+})
+
+t('resources become skiff\'s limits (the cgroup v2 files run --memory and the rest write)', () => {
+  assert.equal(ociLimits({ memory: { limit: 64 << 20, swap: 128 << 20, reservation: 0 }, cpu: { shares: 512, quota: 50_000, period: 100_000, cpus: '0-1' }, pids: { limit: 100 }, blockIO: { weight: 300 }, unified: { 'memory.high': '50M' } }),
+    { conf: { 'memory.high': '50M' }, memory: 64 << 20, memorySwap: 128 << 20, cpuShares: 512, cpus: 0.5, cpusetCpus: '0-1', pidsLimit: 100, blkioWeight: 300 })
+  assert.equal(ociLimits({ cpu: { shares: 1024 }, memory: { limit: 0, swap: -1 }, pids: { limit: -1 } }), { conf: {} })
 })
 
 t.run()
