@@ -178,7 +178,7 @@ export interface CreateOptions {
   pidFile?: string
   consoleSocket?: string
   preserveFds?: number
-  /** run: not detached from the container's process (no fifo; skiff waits for it) */
+  /** run attached: the shim stays the process's parent, skiff waits for it (a terminal may go to skiff's) */
   foreground?: boolean
 }
 
@@ -198,6 +198,7 @@ async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Pr
     if (errnoCode(err) === 'EEXIST') throw new SkiffError('E_CONFLICT', `container ${JSON.stringify(id)} already exists`, { hint: `skiff runtime delete ${id} first, or choose another id` })
     throw err
   }
+  let cgroup: string | undefined
   try {
     const root = process.getuid!() === 0
     const { hostIdMap } = await import('../launch/identity.js')
@@ -226,7 +227,7 @@ async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Pr
       seccompFlags,
     })
     if (opts.preserveFds) plan.process.preserveFds = opts.preserveFds
-    const cgroup = await containerCgroup(ctx, id, config)
+    cgroup = await containerCgroup(ctx, id, config)
     if (cgroup) plan.cgroup = { path: cgroup }
     const rec: StateRecord = {
       id,
@@ -243,6 +244,7 @@ async function prepare(ctx: RuntimeContext, id: string, opts: CreateOptions): Pr
     writeFileAtomic(join(dir, 'state.json'), JSON.stringify(rec), 0o600, false)
     return { dir, rec, config, plan }
   } catch (err) {
+    if (cgroup) (await import('../cgroup/limits.js')).removeCgroup(cgroup)
     rmSync(dir, { recursive: true, force: true })
     throw err
   }
@@ -284,10 +286,10 @@ function writePidFile(path: string | undefined, pid: number): void {
 
 /**
  * Start the shim on the container's plan: its process made, waiting on the fifo for `start`.
- * `created` resolves once it waits; `done` with the shim's end (detached: at once after that).
+ * `waiting` resolves once it waits; `done` with the shim's end (detached: at once after that).
  * The prestart and createRuntime hooks run when the shim asks, before the createContainer hooks.
  */
-async function launchOci(ctx: RuntimeContext, dir: string, rec: StateRecord, config: OciConfig, plan: LaunchPlan, o: { detach: boolean; consoleSocket?: string; pidFile?: string }) {
+async function launchOci(ctx: RuntimeContext, dir: string, rec: StateRecord, config: OciConfig, plan: LaunchPlan, o: { detach: boolean; consoleSocket?: string }) {
   // made by the shim (as the user, before any namespace), held open by the container's process
   const fifo = join(dir, 'exec.fifo')
   const runtimeHooks = configHooks(config, 'prestart').length + configHooks(config, 'createRuntime').length > 0
