@@ -57,8 +57,8 @@ export type MountOp =
   | { kind: 'mask'; target: string }
   /** bind the path onto itself and remount it read-only; absent paths are skipped */
   | { kind: 'readonly'; target: string }
-  /** an OCI config's device node, made by mknod (real root without a user namespace only) */
-  | { kind: 'mknod'; target: string; type: 'c' | 'b'; major: number; minor: number; mode: number; uid: number; gid: number }
+  /** an OCI config's device node, made by mknod (real root without a user namespace only; a FIFO anywhere) */
+  | { kind: 'mknod'; target: string; type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }
   /** --sysctl: `value` written to a /proc/sys file of the container's own namespaces */
   | { kind: 'sysctl'; target: string; value: string }
 

@@ -195,11 +195,18 @@ static int do_mount(const struct json *op)
 	int fd = open_target(target, 0);
 	if (fd < 0)
 		return -1;
-	// propagation is not a flag mount(2) takes with a new mount: it is set after
+	// propagation is not a flag mount(2) takes with a new mount: it is set after, on the new mount
+	// (the fd above is the directory under it)
 	int rc = mount(json_str(op, "source"), fdpath(fd, buf, sizeof(buf)), json_str(op, "fstype"), flags & ~(PROPAGATION | MS_REC), json_str(op, "data"));
-	if (rc == 0 && (flags & PROPAGATION))
-		rc = mount(NULL, fdpath(fd, buf, sizeof(buf)), NULL, flags & (PROPAGATION | MS_REC), NULL);
 	int err = errno;
+	close(fd);
+	errno = err;
+	if (rc < 0 || !(flags & PROPAGATION))
+		return rc;
+	if ((fd = openat2_in_root(target, O_PATH)) < 0)
+		return -1;
+	rc = mount(NULL, fdpath(fd, buf, sizeof(buf)), NULL, flags & (PROPAGATION | MS_REC), NULL);
+	err = errno;
 	close(fd);
 	errno = err;
 	return rc;
@@ -263,7 +270,8 @@ static int do_mknod(const struct json *op)
 		mode_t perm = (mode_t)json_num(op, "mode", 0666) & 07777;
 		dev_t dev = makedev((unsigned)json_num(op, "major", 0), (unsigned)json_num(op, "minor", 0));
 		unlinkat(parent, name, 0);
-		rc = mknodat(parent, name, perm | (type && !strcmp(type, "b") ? S_IFBLK : S_IFCHR), dev);
+		mode_t kind = type && !strcmp(type, "b") ? S_IFBLK : type && !strcmp(type, "p") ? S_IFIFO : S_IFCHR;
+		rc = mknodat(parent, name, perm | kind, dev);
 		if (rc == 0)
 			rc = fchownat(parent, name, (uid_t)json_num(op, "uid", 0), (gid_t)json_num(op, "gid", 0), AT_SYMLINK_NOFOLLOW);
 		// the umask took bits from the mode asked for

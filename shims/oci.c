@@ -11,6 +11,8 @@
  * any namespace (exec: before it joins them); init inherits the fds.
  */
 int oci_console = -1, oci_fifo = -1;
+/* the pid file, opened here as well: the waiter, in the user namespace, may not create files there */
+static int oci_pid_fd = -1;
 
 void oci_open(const struct json *oci)
 {
@@ -24,6 +26,9 @@ void oci_open(const struct json *oci)
 		if (oci_console < 0 || connect(oci_console, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 			die_errno("console-socket", console, errno);
 	}
+	const char *pid_file = json_str(oci, "pidFile");
+	if (pid_file && (oci_pid_fd = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		die_errno("pid-file", pid_file, errno);
 	const char *fifo = json_str(oci, "fifo");
 	if (fifo && mkfifo(fifo, 0600) < 0 && errno != EEXIST)
 		die_errno("mkfifo", fifo, errno);
@@ -69,16 +74,14 @@ void oci_release(int sock, pid_t pid)
 		waitpid(pid, &st, 0);
 		_exit(125);
 	}
-	const char *pid_file = json_str(json_get(plan, "oci"), "pidFile");
-	if (pid_file) {
-		char num[32], tmp[4200];
+	if (oci_pid_fd >= 0) {
+		char num[32];
 		snprintf(num, sizeof(num), "%d", pid);
-		snprintf(tmp, sizeof(tmp), "%s.tmp", pid_file);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || write_all(fd, num, strlen(num)) < 0 || close(fd) < 0 || rename(tmp, pid_file) < 0) {
+		if (write_all(oci_pid_fd, num, strlen(num)) < 0) {
 			kill(pid, SIGKILL);
-			die_errno("pid-file", pid_file, errno);
+			die_errno("pid-file", json_str(json_get(plan, "oci"), "pidFile"), errno);
 		}
+		close(oci_pid_fd);
 	}
 	send_message("{\"type\":\"created\"}");
 	sync_write(sock, 'g');

@@ -166,7 +166,8 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
       namespaces.push(type === 'mnt' ? 'mount' : type as Namespace)
     }
   }
-  if (!namespaces.includes('mount') && !joins.some((j) => j.type === 'mnt')) throw refuse('linux.namespaces has no mount namespace: skiff always makes one for the root filesystem')
+  // the root filesystem needs a mount namespace of its own: made even where the config has none
+  if (!namespaces.includes('mount') && !joins.some((j) => j.type === 'mnt')) namespaces.push('mount')
   const idmap = planIdMaps(input, ownUserns, joins.some((j) => j.type === 'user'))
 
   const rootPath = resolve(bundle, config.root!.path)
@@ -297,7 +298,7 @@ function translateMount(m: OciMount, bundle: string, realRoot: boolean): MountOp
   }
   if (bind) {
     if (!m.source) throw bad(`bind mount ${m.destination} has no source`)
-    if (data.length) throw refuse(`bind mount ${m.destination}: options ${data.join(',')} are for a filesystem, not a bind mount`)
+    // filesystem data (mode=, size=) means nothing to a bind mount: mount(2) ignores it, as runc's does
     return { kind: 'bind', source: resolve(bundle, m.source), target: m.destination, flags }
   }
   if (!m.type) throw bad(`mount ${m.destination} has no type`)
@@ -333,8 +334,12 @@ function deviceMounts(devices: OciDevice[], stat: NonNullable<TranslateInput['st
   const out: MountOp[] = DEFAULT_DEVICES.filter((d) => !devices.some((x) => x.path === d)).map((d) => ({ kind: 'bind', source: d, target: d, flags: [], optional: d === '/dev/tty' }))
   for (const d of devices) {
     if (!d.path?.startsWith('/')) throw bad(`a device's path must be absolute (${JSON.stringify(d.path)})`)
-    if (d.type === 'p') throw refuse(`device ${d.path}: FIFOs (type p) are not supported`)
-    if (!['c', 'u', 'b'].includes(d.type) || !Number.isInteger(d.major) || !Number.isInteger(d.minor)) throw bad(`device ${d.path} needs type c, u or b, major and minor`)
+    // a FIFO anyone may make, in a user namespace too
+    if (d.type === 'p') {
+      out.push({ kind: 'mknod', target: d.path, type: 'p', major: 0, minor: 0, mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 })
+      continue
+    }
+    if (!['c', 'u', 'b'].includes(d.type) || !Number.isInteger(d.major) || !Number.isInteger(d.minor)) throw bad(`device ${d.path} needs type c, u, b or p, major and minor`)
     if (mknod) {
       out.push({ kind: 'mknod', target: d.path, type: d.type === 'b' ? 'b' : 'c', major: d.major!, minor: d.minor!, mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 })
       continue

@@ -164,8 +164,10 @@ async function runHooks(ctx: RuntimeContext, config: OciConfig, kind: HookKind, 
       stdio: ['pipe', 'inherit', 'inherit'],
       ...(h.timeout ? { timeout: h.timeout * 1000 } : {}),
     })
-    if (r.error || r.status !== 0) {
-      const why = r.error ? ((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `did not end within ${h.timeout} s` : r.error.message) : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`
+    // a hook that does not read its state leaves the write to it EPIPE: its status is what counts
+    const failed = (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') || r.status !== 0
+    if (failed) {
+      const why = r.error && r.status === null ? ((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `did not end within ${h.timeout} s` : r.error.message) : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`
       const err = new SkiffError('E_HOOK', `${kind} hook ${h.path} ${why}`, { hint: 'fix or remove the hook in config.json' })
       if (kind !== 'poststart' && kind !== 'poststop') throw err
       ctx.warn?.(err.message)
@@ -317,9 +319,10 @@ async function launchOci(ctx: RuntimeContext, dir: string, rec: StateRecord, con
       if (msg.type !== 'hooks') return
       hooksRan = (async () => {
         try {
-          const st: OciState = { ...state(ctx, rec.id), status: 'creating' }
+          // prestart's state says created, as runc's (and runtime-tools' check) have it; createRuntime's creating
+          const st: OciState = { ...state(ctx, rec.id), status: 'created' }
           await runHooks(ctx, config, 'prestart', st)
-          await runHooks(ctx, config, 'createRuntime', st)
+          await runHooks(ctx, config, 'createRuntime', { ...st, status: 'creating' })
           writeFifo(fifo)
         } catch (err) {
           hookError = err

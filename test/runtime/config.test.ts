@@ -73,7 +73,7 @@ t('namespaces by path, and the id maps each case gets', () => {
     c.linux!.gidMappings = [{ containerID: 0, hostID: process.getgid!(), size: 1 }]
   }), { root: process.getuid!() === 0 })
   assert.is(own.idmap.mode, 'self')
-  assert.throws(() => plan(config((c) => void (c.linux!.namespaces = [{ type: 'pid' }]))), /no mount namespace/)
+  assert.equal(plan(config((c) => void (c.linux!.namespaces = [{ type: 'pid' }]))).namespaces, ['pid', 'mount'], 'a mount namespace always: the root filesystem needs one')
 })
 
 t('devpts: a gid= the user namespace does not map is left out (crun does the same)', () => {
@@ -86,6 +86,8 @@ t('devices are bound from the host node of the same number; a missing one is ref
   const p = plan(config((c) => void (c.linux!.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }])))
   assert.ok(p.mounts.some((m) => m.kind === 'bind' && m.target === '/dev/fuse' && m.source === '/dev/fuse'))
   assert.throws(() => plan(config((c) => void (c.linux!.devices = [{ path: '/dev/sdz', type: 'b', major: 8, minor: 99 }]))), /no such node to bind/)
+  const fifo = plan(config((c) => void (c.linux!.devices = [{ path: '/dev/pipe', type: 'p', fileMode: 0o600 }]))).mounts.find((m) => 'target' in m && m.target === '/dev/pipe')
+  assert.equal(fifo, { kind: 'mknod', target: '/dev/pipe', type: 'p', major: 0, minor: 0, mode: 0o600, uid: 0, gid: 0 })
 })
 
 t('capabilities: unknown to this kernel left out; ambient only when permitted and inheritable; rlimits', () => {

@@ -1,0 +1,3 @@
+module github.com/mndrix/tap-go
+
+go 1.19
