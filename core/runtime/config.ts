@@ -64,6 +64,14 @@ export interface OciConfig {
   }
 }
 
+/**
+ * SELinux labels mean something only where SELinux is on: without it they are accepted and change
+ * nothing (as runc and crun take them); with it, skiff cannot apply them and refuses.
+ */
+function selinuxEnabled(): boolean {
+  return existsSync('/sys/fs/selinux/enforce')
+}
+
 /** Root of the host (not root of a user namespace, as skiff is under rootless podman). */
 export function realRoot(): boolean {
   try {
@@ -146,7 +154,7 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
   const { config, bundle } = input
   const proc = config.process!
   const linux = config.linux ?? {}
-  if (linux.mountLabel) throw refuse('linux.mountLabel is set, and this host has no LSM skiff can apply it with')
+  if (linux.mountLabel && selinuxEnabled()) throw refuse('linux.mountLabel is set, and skiff cannot apply SELinux labels on this SELinux host')
   for (const field of ['intelRdt', 'personality', 'timeOffsets'] as const) if (linux[field] !== undefined) throw refuse(`linux.${field} is not supported`)
   ociLimits(linux.resources as OciResources | undefined)
 
@@ -210,9 +218,8 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
 
 /** An OCI process object (config.json's, or exec's --process) as the shim's process plan. */
 export function processPlan(proc: NonNullable<OciConfig['process']>, lastCap = lastCapOfKernel()): ProcessPlan {
-  for (const [field, value] of [['process.apparmorProfile', proc.apparmorProfile], ['process.selinuxLabel', proc.selinuxLabel]] as const) {
-    if (value) throw refuse(`${field} is set, and this host has no LSM skiff can apply it with`)
-  }
+  if (proc.apparmorProfile) throw refuse('process.apparmorProfile is set, and skiff cannot apply an AppArmor profile')
+  if (proc.selinuxLabel && selinuxEnabled()) throw refuse('process.selinuxLabel is set, and skiff cannot apply SELinux labels on this SELinux host')
   for (const field of ['ioPriority', 'scheduler', 'execCPUAffinity'] as const) if (proc[field] !== undefined) throw refuse(`process.${field} is not supported yet`)
   if (proc.commandLine !== undefined) throw refuse('process.commandLine is for Windows')
   if (!Array.isArray(proc.args) || !proc.args.length) throw bad('process.args is empty')

@@ -1,7 +1,7 @@
 // config.json → launch plan (core/runtime/config.ts): what reaches the plan, what is refused.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ociLimits, translateConfig, type OciConfig, type TranslateInput } from '../../core/runtime/config.js'
@@ -103,6 +103,8 @@ t('capabilities: unknown to this kernel left out; ambient only when permitted an
 
 t('refused by name: LSM labels, limits that need a cgroup, unsupported propagation; defaults accepted', () => {
   assert.throws(() => plan(config((c) => void (c.process!.apparmorProfile = 'x'))), /process\.apparmorProfile/)
+  // SELinux labels: nothing to do on a host without SELinux (this one), refused on one with it
+  if (!existsSync('/sys/fs/selinux/enforce')) plan(config((c) => void (c.linux!.mountLabel = 'system_u:object_r:container_file_t:s0')))
   assert.throws(() => plan(config((c) => void (c.linux!.resources = { memory: { kernel: 1 << 20 } }))), /linux\.resources\.memory\.kernel/)
   assert.throws(() => plan(config((c) => void (c.linux!.resources = { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }))), /hugepageLimits/)
   assert.throws(() => plan(config((c) => void (c.linux!.rootfsPropagation = 'bogus'))), /rootfsPropagation/)
