@@ -42,6 +42,11 @@ fi
 packages=(uidmap fuse-overlayfs passt slirp4netns busybox-static python3 util-linux procps iproute2 skopeo docker-registry zstd openssl tar gzip podman)
 # the OCI runtime face (test/oci-engines.root.test.ts): containerd drives skiff-runc
 packages+=(containerd)
+# runtime-tools' validation suite, built by test/runtime-tools/build.sh (test/runtime-tools.root.test.ts)
+packages+=(golang-go golang-github-blang-semver-dev golang-github-google-uuid-dev golang-github-hashicorp-go-multierror-dev
+  golang-github-mrunalp-fileutils-dev golang-github-opencontainers-specs-dev golang-github-opencontainers-selinux-dev
+  golang-github-sirupsen-logrus-dev golang-github-urfave-cli-dev golang-github-xeipuuv-gojsonschema-dev
+  golang-gocapability-dev golang-golang-x-sys-dev curl xz-utils)
 # HPC (test/hpc.root.test.ts, bench/hpc.mjs): a one-node Slurm with munge, MPI, single-file images
 packages+=(slurm-wlm munge mpich libmpich-dev squashfuse squashfs-tools charliecloud-runtime)
 if [ "$vm" = 1 ]; then packages+=(qemu-system-x86 e2fsprogs); fi
