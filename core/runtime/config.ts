@@ -10,6 +10,7 @@ import { CAPABILITIES } from '../launch/capabilities.js'
 import { RLIMITS } from '../launch/ulimit.js'
 import { sysctlPath } from '../launch/sysctl.js'
 import { isMapped } from '../host/idmap.js'
+import { parseIdMapText } from '../host/ids.js'
 import type { Limits } from '../cgroup/limits.js'
 import type { CapabilityPlan, HookPlan, IdMapPlan, IdRange, LaunchPlan, MountFlag, MountOp, Namespace, ProcessPlan } from '../plan.js'
 
@@ -74,8 +75,10 @@ function selinuxEnabled(): boolean {
 
 /** Root of the host (not root of a user namespace, as skiff is under rootless podman). */
 export function realRoot(): boolean {
+  if (process.getuid!() !== 0) return false
   try {
-    return process.getuid!() === 0 && /^\s*0\s+0\s+4294967295\s*$/m.test(readFileSync('/proc/self/uid_map', 'utf8'))
+    const map = parseIdMapText(readFileSync('/proc/self/uid_map', 'utf8'))
+    return map.length === 1 && map[0]!.inside === 0 && map[0]!.outside === 0 && map[0]!.count === 4294967295
   } catch {
     return false
   }
@@ -156,7 +159,8 @@ export function translateConfig(input: TranslateInput): LaunchPlan {
   const linux = config.linux ?? {}
   if (linux.mountLabel && selinuxEnabled()) throw refuse('linux.mountLabel is set, and skiff cannot apply SELinux labels on this SELinux host')
   for (const field of ['intelRdt', 'personality', 'timeOffsets'] as const) if (linux[field] !== undefined) throw refuse(`linux.${field} is not supported`)
-  ociLimits(linux.resources as OciResources | undefined)
+  // checked here (a refusal names the field before anything is made); runtime.ts applies them
+  ociLimits(linux.resources)
 
   // namespaces: made, or joined by path
   const namespaces: Namespace[] = []

@@ -15,7 +15,7 @@ import { processStartTime, writeFileAtomic } from '../lock.js'
 import { ensurePrivateDir } from '../private-dir.js'
 import type { ExecPlan, LaunchPlan, ProcessPlan } from '../plan.js'
 import { hooks as configHooks, ociLimits, readConfig, translateConfig, type HookKind, type OciConfig, type OciResources } from './config.js'
-import { isFrozen } from '../container/cgroup.js'
+import { freezeCgroup, isFrozen, killCgroupProcesses } from '../container/cgroup.js'
 import { createHash } from 'node:crypto'
 
 export const OCI_VERSION = '1.2.0'
@@ -436,7 +436,6 @@ export async function pause(ctx: RuntimeContext, id: string, on: boolean): Promi
   const { status } = statusOf(ctx, rec)
   const want = on ? 'running' : 'paused'
   if (status !== want) throw new SkiffError('E_STATE', `container ${id} is ${status}, not ${want}`, { hint: on ? 'only a running container can be paused' : 'only a paused container can be resumed' })
-  const { freezeCgroup } = await import('../container/cgroup.js')
   await freezeCgroup(needCgroup(rec, on ? 'paused' : 'resumed'), on)
 }
 
@@ -482,7 +481,7 @@ async function destroy(ctx: RuntimeContext, id: string, rec: StateRecord): Promi
   const dir = containerDir(ctx, id)
   const proc = processOf(ctx, rec)
   if (proc && statusOf(ctx, rec).status !== 'stopped') {
-    if (rec.cgroup) (await import('../container/cgroup.js')).killCgroupProcesses(rec.cgroup)
+    if (rec.cgroup) killCgroupProcesses(rec.cgroup)
     for (const p of [proc.pid, ...descendants(proc.pid)]) {
       try {
         process.kill(p, 'SIGKILL')
@@ -500,7 +499,6 @@ async function destroy(ctx: RuntimeContext, id: string, rec: StateRecord): Promi
     if (config && rec.bundle) await runHooks(ctx, config, 'poststop', { ...state(ctx, id), status: 'stopped', pid: 0 })
   } finally {
     if (rec.cgroup) {
-      const { killCgroupProcesses } = await import('../container/cgroup.js')
       const { removeCgroup } = await import('../cgroup/limits.js')
       // what an exec --detach left there goes too; the cgroup goes once it is empty
       killCgroupProcesses(rec.cgroup)
